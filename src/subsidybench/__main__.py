@@ -1,0 +1,3 @@
+from subsidybench.cli import main
+
+main()

@@ -1,0 +1,75 @@
+"""The `subsidybench` command: one typer app per command group, joined here.
+
+Errors are handled in one place (`_Group.main`): a UserError or a bad flag becomes one line on
+stderr and a non-zero exit; Ctrl-C exits 130. Commands stay thin: parse, call the library, render.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from subsidybench import __version__
+from subsidybench.errors import UserError
+
+EXIT_USER_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+class _Group(TyperGroup):
+    """The top-level group: turns user mistakes into one-line messages instead of tracebacks."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as e:  # bad flags and values, found by the parser
+            ctx = getattr(e, "ctx", None)
+            message = e.format_message()
+            if ctx is not None and message == ctx.get_help():  # a group called with no command
+                typer.echo(message)
+                sys.exit(0)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            typer.echo(f"error: {message}{hint}", err=True)
+            sys.exit(getattr(e, "exit_code", EXIT_USER_ERROR))
+        except UserError as e:
+            typer.echo(f"error: {e}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+        except (typer.Abort, KeyboardInterrupt):
+            typer.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="subsidybench",
+    help="Measure what an accelerator really does, then cost how far a compute subsidy goes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"subsidybench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Measure what an accelerator really does, then cost how far a compute subsidy goes."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
