@@ -140,7 +140,9 @@ class Fields:
     def tables(self, key: str, default: Any = _MISSING) -> list[Fields]:
         """An array of tables ([[key]] in TOML), each wrapped for further reads."""
         items = self.list(key, default)
-        return [Fields(item, self.source, f"{self.prefix}{key}[{i}].") for i, item in enumerate(items)]
+        return [
+            Fields(item, self.source, f"{self.prefix}{key}[{i}].") for i, item in enumerate(items)
+        ]
 
     def reject_unknown(self, known: set[str]) -> None:
         """Refuse keys this reader does not know: a typo must not silently drop a setting."""

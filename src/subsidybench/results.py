@@ -1,0 +1,421 @@
+"""Run results: the versioned JSON document a run writes, and the loader that checks it.
+
+A run result is what a finance user costs and what an engineer compares, so it keeps everything
+needed to check it later: raw samples, how they were taken, the verdict on them, and the machine.
+Torch-free: `subsidybench cost` and `show` load results where torch cannot run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from subsidybench.datafile import Fields, read_json
+from subsidybench.dtypes import DType
+from subsidybench.errors import UserError
+from subsidybench.timing import METHOD_VERSION, Measurement, TimingPolicy, Verdict
+from subsidybench.work import Work
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The file format's version. Bump it when a field is renamed, removed or changes meaning, and add
+# a step to _MIGRATIONS that turns the previous version into the new one. History:
+#   1 (subsidybench 0.1.0): first format.
+SCHEMA_VERSION = 1
+
+# version -> function turning a document of that version into one of version + 1.
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+ParamValue = int | float | str | bool
+
+
+class Status(StrEnum):
+    OK = "ok"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class RunState(StrEnum):
+    RUNNING = "running"  # still being written; or the process died without a word
+    COMPLETE = "complete"
+    INTERRUPTED = "interrupted"  # Ctrl-C: what finished is kept
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """The machine and software a run was taken on."""
+
+    toolkit_version: str
+    python: str
+    os: str
+    cpu_model: str
+    cpu_count: int
+    torch_version: str
+    torch_threads: int
+    backend: str
+    backend_version: str | None
+    driver: str | None
+    device_names: tuple[str, ...]
+    device_count: int
+    plugins: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "toolkit_version": self.toolkit_version,
+            "python": self.python,
+            "os": self.os,
+            "cpu_model": self.cpu_model,
+            "cpu_count": self.cpu_count,
+            "torch_version": self.torch_version,
+            "torch_threads": self.torch_threads,
+            "backend": self.backend,
+            "backend_version": self.backend_version,
+            "driver": self.driver,
+            "device_names": list(self.device_names),
+            "device_count": self.device_count,
+            "plugins": dict(self.plugins),
+        }
+
+    @classmethod
+    def from_fields(cls, f: Fields) -> Environment:
+        plugins = f.table("plugins", {})
+        return cls(
+            toolkit_version=f.str("toolkit_version"),
+            python=f.str("python"),
+            os=f.str("os"),
+            cpu_model=f.str("cpu_model"),
+            cpu_count=f.int("cpu_count"),
+            torch_version=f.str("torch_version"),
+            torch_threads=f.int("torch_threads"),
+            backend=f.str("backend"),
+            backend_version=f.str("backend_version", None),
+            driver=f.str("driver", None),
+            device_names=tuple(f.list("device_names")),
+            device_count=f.int("device_count"),
+            plugins={k: plugins.str(k) for k in plugins.data},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    """The device a run measured: torch device type and index, and the name it reported."""
+
+    type: str
+    index: int | None
+    name: str
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadResult:
+    """One workload at one dtype: measured (ok), or skipped/failed with the reason."""
+
+    id: str
+    workload: str
+    family: str
+    params: Mapping[str, ParamValue]
+    dtype: DType
+    status: Status
+    reason: str = ""
+    work: Work | None = None
+    measurement: Measurement | None = None
+    verdict: Verdict | None = None
+    peak_memory_bytes: int | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    """Workload-specific figures beside the timing (loss before and after, latency percentiles)."""
+
+    def __post_init__(self) -> None:
+        measured = (self.work, self.measurement, self.verdict)
+        if self.status is Status.OK:
+            if any(x is None for x in measured):
+                raise ValueError(f"{self.id}: an ok result needs work, measurement and verdict")
+        else:
+            if not self.reason:
+                raise ValueError(f"{self.id}: a {self.status} result must say why")
+        for name, value in self.metrics.items():
+            if not math.isfinite(value):
+                raise ValueError(f"{self.id}: metric {name} is not finite")
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OK
+
+    @property
+    def seconds_per_step(self) -> float | None:
+        return self.measurement.median if self.measurement else None
+
+    def _rate(self, amount: float) -> float | None:
+        if self.measurement is None or self.work is None:
+            return None
+        return amount / self.measurement.median
+
+    @property
+    def flops_per_s(self) -> float | None:
+        return self._rate(self.work.flops) if self.work else None
+
+    @property
+    def bytes_per_s(self) -> float | None:
+        return self._rate(self.work.bytes) if self.work else None
+
+    @property
+    def items_per_s(self) -> float | None:
+        return self._rate(self.work.items) if self.work else None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": self.id,
+            "workload": self.workload,
+            "family": self.family,
+            "params": dict(self.params),
+            "dtype": self.dtype.value,
+            "status": self.status.value,
+            "reason": self.reason,
+        }
+        if self.work is not None:
+            d["work"] = self.work.to_dict()
+        if self.measurement is not None:
+            m = self.measurement
+            d["measurement"] = {
+                "samples_s": list(m.samples_s),
+                "iterations_per_block": m.iterations_per_block,
+                "warmup_iterations": m.warmup_iterations,
+                "warmup_s": m.warmup_s,
+                "synchronized": m.synchronized,
+                # Written for readers of the file; the loader recomputes them from the samples.
+                "statistics": m.statistics(),
+            }
+        if self.verdict is not None:
+            d["verdict"] = {"valid": self.verdict.valid, "reasons": list(self.verdict.reasons)}
+        if self.ok:
+            d["throughput"] = {
+                "flops_per_s": self.flops_per_s,
+                "bytes_per_s": self.bytes_per_s,
+                "items_per_s": self.items_per_s,
+            }
+        if self.peak_memory_bytes is not None:
+            d["peak_memory_bytes"] = self.peak_memory_bytes
+        if self.metrics:
+            d["metrics"] = dict(self.metrics)
+        return d
+
+    @classmethod
+    def from_fields(cls, f: Fields) -> WorkloadResult:
+        params = f.table("params", {})
+        work = measurement = verdict = None
+        if f.has("work"):
+            w = f.table("work")
+            work = _checked(
+                w,
+                lambda: Work(
+                    w.float("flops"), w.float("bytes"), w.float("items"), w.str("item_unit")
+                ),
+            )
+        if f.has("measurement"):
+            m = f.table("measurement")
+            measurement = _checked(
+                m,
+                lambda: Measurement(
+                    samples_s=m.floats("samples_s"),
+                    iterations_per_block=m.int("iterations_per_block"),
+                    warmup_iterations=m.int("warmup_iterations"),
+                    warmup_s=m.float("warmup_s"),
+                    synchronized=m.bool("synchronized"),
+                ),
+            )
+        if f.has("verdict"):
+            v = f.table("verdict")
+            reasons = tuple(v.list("reasons", []))
+            verdict = _checked(v, lambda: Verdict(valid=v.bool("valid"), reasons=reasons))
+        metrics = f.table("metrics", {})
+        return _checked(
+            f,
+            lambda: cls(
+                id=f.str("id"),
+                workload=f.str("workload"),
+                family=f.str("family"),
+                params={k: params.data[k] for k in params.data},
+                dtype=f.choice("dtype", {d.value: d for d in DType}),
+                status=f.choice("status", {s.value: s for s in Status}),
+                reason=f.str("reason", ""),
+                work=work,
+                measurement=measurement,
+                verdict=verdict,
+                peak_memory_bytes=f.int("peak_memory_bytes", None),
+                metrics={k: metrics.float(k) for k in metrics.data},
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """A whole run: which suite, on what, how it was timed, and one result per workload."""
+
+    suite: str
+    suite_version: int
+    device: DeviceRecord
+    environment: Environment
+    policy: TimingPolicy
+    started: str
+    state: RunState = RunState.RUNNING
+    finished: str | None = None
+    profile: str | None = None
+    """The device profile matched to the device, if any (its id under profiles/devices)."""
+    results: tuple[WorkloadResult, ...] = ()
+    method_version: int = METHOD_VERSION
+
+    def with_result(self, result: WorkloadResult) -> RunResult:
+        return replace(self, results=(*self.results, result))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "method_version": self.method_version,
+            "toolkit_version": self.environment.toolkit_version,
+            "suite": {"name": self.suite, "version": self.suite_version},
+            "state": self.state.value,
+            "started": self.started,
+            "finished": self.finished,
+            "device": {
+                "type": self.device.type,
+                "index": self.device.index,
+                "name": self.device.name,
+            },
+            "profile": self.profile,
+            "environment": self.environment.to_dict(),
+            "policy": self.policy.to_dict(),
+            "results": [r.to_dict() for r in self.results],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, source: str) -> RunResult:
+        f = Fields(data, source)
+        version = f.int("schema_version")
+        if version > SCHEMA_VERSION:
+            raise f.error(
+                "schema_version",
+                f"{version} is newer than this subsidybench reads ({SCHEMA_VERSION}); upgrade it",
+            )
+        if version < 1:
+            raise f.error("schema_version", f"{version} is not a known version")
+        doc = dict(f.data)
+        while version < SCHEMA_VERSION:
+            doc = _MIGRATIONS[version](doc)
+            version += 1
+        f = Fields(doc, source)
+        suite = f.table("suite")
+        dev = f.table("device")
+        policy = _policy(f.table("policy"))
+        return cls(
+            suite=suite.str("name"),
+            suite_version=suite.int("version"),
+            device=DeviceRecord(
+                type=dev.str("type"), index=dev.int("index", None), name=dev.str("name")
+            ),
+            environment=Environment.from_fields(f.table("environment")),
+            policy=policy,
+            started=f.str("started"),
+            state=f.choice("state", {s.value: s for s in RunState}),
+            finished=f.str("finished", None),
+            profile=f.str("profile", None),
+            results=tuple(WorkloadResult.from_fields(r) for r in f.tables("results")),
+            method_version=f.int("method_version"),
+        )
+
+
+def _policy(p: Fields) -> TimingPolicy:
+    fields = TimingPolicy.__dataclass_fields__
+    p.reject_unknown(set(fields))
+    # Annotations are strings here (postponed evaluation): "int" or "float".
+    values = {k: p.int(k) if fields[k].type == "int" else p.float(k) for k in p.data}
+    return _checked(p, lambda: TimingPolicy(**values))
+
+
+def _checked(f: Fields, build: Callable[[], Any]) -> Any:
+    """Build a record, turning its own consistency checks into errors that name the file."""
+    try:
+        return build()
+    except ValueError as e:
+        where = f"{f.source}: {f.prefix.rstrip('.')}" if f.prefix else f.source
+        raise UserError(f"{where}: {e}") from None
+
+
+def save_run(run: RunResult, path: Path) -> None:
+    """Write atomically: a crash mid-write leaves the previous complete file, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(run.to_dict(), indent=2, allow_nan=False)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_run(path: Path) -> RunResult:
+    """Load and validate a run result; errors name the file and the field."""
+    return RunResult.from_dict(read_json(path), str(path))
+
+
+def to_dataframe(run: RunResult) -> pd.DataFrame:
+    """One row per workload result, with statistics and rates computed from the raw samples."""
+    import pandas as pd  # pandas costs ~0.3 s to import; only pay it when a frame is wanted
+
+    rows = []
+    for r in run.results:
+        m, w, v = r.measurement, r.work, r.verdict
+        row: dict[str, Any] = {
+            "id": r.id,
+            "workload": r.workload,
+            "family": r.family,
+            "dtype": r.dtype.value,
+            "status": r.status.value,
+            "reason": r.reason,
+            "params": json.dumps(dict(r.params), sort_keys=True),
+            "valid": v.valid if v else None,
+            "verdict": str(v) if v else None,
+            "flops_per_step": w.flops if w else None,
+            "bytes_per_step": w.bytes if w else None,
+            "items_per_step": w.items if w else None,
+            "item_unit": w.item_unit if w else None,
+            "flops_per_s": r.flops_per_s,
+            "bytes_per_s": r.bytes_per_s,
+            "items_per_s": r.items_per_s,
+            "peak_memory_bytes": r.peak_memory_bytes,
+        }
+        stats = (
+            m.statistics()
+            if m
+            else dict.fromkeys(
+                (
+                    "n",
+                    "median_s",
+                    "q1_s",
+                    "q3_s",
+                    "iqr_s",
+                    "min_s",
+                    "max_s",
+                    "mean_s",
+                    "stdev_s",
+                    "cv",
+                )
+            )
+        )
+        row.update(stats)
+        row.update({f"metric.{k}": val for k, val in r.metrics.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,246 @@
+"""The timing harness: warm-up, calibrated blocks, device sync around every block, statistics.
+
+The method follows torch.utils.benchmark's blocked_autorange and pyperf's calibration: a single
+call of a fast kernel is shorter than the cost of reading the clock and synchronising the device,
+so iterations are timed in blocks long enough that the clock and sync are noise, and every block
+is one sample. Raw samples are kept; every statistic is computed from them.
+
+This module never imports torch: the caller hands in the step and the device's synchronize, so the
+same loop serves every backend and the statistics are testable on known numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+# Bump whenever the measuring method changes (warm-up rule, block calibration, what a sample is),
+# so that results taken with different methods are never silently compared. History:
+#   1: warm-up >= warmup_iterations and >= warmup_s; blocks calibrated to >= min_block_s from the
+#      last warm-up iterations; device synchronized before and after every block; a sample is
+#      block time / iterations in the block.
+METHOD_VERSION = 1
+
+
+class TooSlow(Exception):
+    """One step takes longer than the workload's whole budget: measuring it would stall the run."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimingPolicy:
+    """How long and how carefully to measure one workload."""
+
+    budget_s: float = 2.0
+    """Time allowed for timed blocks (warm-up is extra, bounded by warmup_max_s)."""
+    min_samples: int = 5
+    max_samples: int = 200
+    min_block_s: float = 0.02
+    """Shortest block: 20 ms is 10^7 times perf_counter's resolution and dwarfs a device sync."""
+    warmup_iterations: int = 3
+    warmup_s: float = 0.2
+    warmup_max_s: float = 5.0
+    max_spread: float = 0.10
+    """Largest IQR/median a valid result may have (torch.utils.benchmark warns past 10%)."""
+
+    def __post_init__(self) -> None:
+        if not self.budget_s > 0:
+            raise ValueError(f"budget_s must be > 0, got {self.budget_s}")
+        if self.min_samples < 2:
+            raise ValueError(f"min_samples must be >= 2, got {self.min_samples}")
+        if self.max_samples < self.min_samples:
+            raise ValueError("max_samples must be >= min_samples")
+        if not self.min_block_s > 0:
+            raise ValueError(f"min_block_s must be > 0, got {self.min_block_s}")
+        if self.warmup_iterations < 1:
+            raise ValueError("warmup_iterations must be >= 1: the first call pays for set-up")
+        if not self.max_spread > 0:
+            raise ValueError("max_spread must be > 0")
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """Seconds per iteration, one sample per timed block, and how they were taken."""
+
+    samples_s: tuple[float, ...]
+    iterations_per_block: int
+    warmup_iterations: int
+    warmup_s: float
+    synchronized: bool
+
+    def __post_init__(self) -> None:
+        if not self.samples_s:
+            raise ValueError("a Measurement needs at least one sample")
+        if any(not math.isfinite(s) or s <= 0 for s in self.samples_s):
+            raise ValueError("samples must be finite and > 0")
+        if self.iterations_per_block < 1:
+            raise ValueError("iterations_per_block must be >= 1")
+
+    @property
+    def _array(self) -> np.ndarray:
+        return np.asarray(self.samples_s, dtype=np.float64)
+
+    @property
+    def n(self) -> int:
+        return len(self.samples_s)
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self._array))
+
+    @property
+    def q1(self) -> float:
+        return float(np.percentile(self._array, 25))
+
+    @property
+    def q3(self) -> float:
+        return float(np.percentile(self._array, 75))
+
+    @property
+    def iqr(self) -> float:
+        return self.q3 - self.q1
+
+    @property
+    def min(self) -> float:
+        return float(self._array.min())
+
+    @property
+    def max(self) -> float:
+        return float(self._array.max())
+
+    @property
+    def mean(self) -> float:
+        return float(self._array.mean())
+
+    @property
+    def stdev(self) -> float:
+        """Sample standard deviation (n-1); 0 for a single sample."""
+        return float(self._array.std(ddof=1)) if self.n > 1 else 0.0
+
+    @property
+    def cv(self) -> float:
+        """Coefficient of variation: stdev / mean."""
+        return self.stdev / self.mean
+
+    @property
+    def spread(self) -> float:
+        """IQR / median: the robust relative spread the verdict is judged on."""
+        return self.iqr / self.median
+
+    @property
+    def timed_s(self) -> float:
+        """Total time spent in timed blocks."""
+        return float(self._array.sum()) * self.iterations_per_block
+
+    def statistics(self) -> dict[str, float | int]:
+        return {
+            "n": self.n,
+            "median_s": self.median,
+            "q1_s": self.q1,
+            "q3_s": self.q3,
+            "iqr_s": self.iqr,
+            "min_s": self.min,
+            "max_s": self.max,
+            "mean_s": self.mean,
+            "stdev_s": self.stdev,
+            "cv": self.cv,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a measurement is fit to be costed, and if not, why (as MLPerf rules a run)."""
+
+    valid: bool
+    reasons: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.valid and not self.reasons:
+            raise ValueError("an invalid verdict must say why")
+
+    def __str__(self) -> str:
+        return "valid" if self.valid else "invalid: " + "; ".join(self.reasons)
+
+
+def judge(m: Measurement, policy: TimingPolicy) -> Verdict:
+    """Rule on a measurement: enough samples, blocks long enough, spread narrow, device synced."""
+    reasons = []
+    if m.n < policy.min_samples:
+        reasons.append(f"too few samples ({m.n} < {policy.min_samples})")
+    block_s = m.median * m.iterations_per_block
+    if block_s < policy.min_block_s / 2:
+        reasons.append(f"blocks too short for the clock ({block_s * 1e3:.2f} ms)")
+    if m.spread > policy.max_spread:
+        reasons.append(f"spread too wide (IQR/median {m.spread:.0%} > {policy.max_spread:.0%})")
+    if not m.synchronized:
+        reasons.append("the device could not be synchronized: times may be launch times only")
+    return Verdict(valid=not reasons, reasons=tuple(reasons))
+
+
+def measure(
+    step: Callable[[], object],
+    synchronize: Callable[[], None] | None,
+    policy: TimingPolicy,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Measurement:
+    """Time `step` under `policy`.
+
+    `synchronize` waits for the device to finish queued work; None means the backend offers no
+    way to, and the measurement says so. Raises TooSlow when a single warm-up call exceeds the
+    whole budget (an emulated dtype, say), so one workload cannot stall a run.
+    """
+    sync = synchronize or (lambda: None)
+
+    # Warm-up: first calls pay for allocation, kernel selection, autotuning and compilation.
+    warmup_start = clock()
+    warmup_times: list[float] = []
+    while True:
+        sync()
+        t0 = clock()
+        step()
+        sync()
+        warmup_times.append(clock() - t0)
+        if warmup_times[-1] > policy.budget_s:
+            raise TooSlow(
+                f"one step took {warmup_times[-1]:.2f} s,"
+                f" longer than the {policy.budget_s:g} s budget"
+            )
+        elapsed = clock() - warmup_start
+        enough = len(warmup_times) >= policy.warmup_iterations and elapsed >= policy.warmup_s
+        if enough or elapsed >= policy.warmup_max_s:
+            break
+
+    # Calibrate from the fastest recent warm-up call: the slow first calls say nothing of the rest.
+    per_call = max(min(warmup_times[-policy.warmup_iterations :]), 1e-9)
+    iterations = max(1, math.ceil(policy.min_block_s / per_call))
+
+    samples: list[float] = []
+    timed = 0.0
+    while len(samples) < policy.max_samples:
+        sync()
+        t0 = clock()
+        for _ in range(iterations):
+            step()
+        sync()
+        block = clock() - t0
+        samples.append(block / iterations)
+        timed += block
+        if timed >= policy.budget_s and len(samples) >= policy.min_samples:
+            break
+        # Past twice the budget, stop even short of min_samples; the verdict will say so.
+        if timed >= 2 * policy.budget_s:
+            break
+
+    return Measurement(
+        samples_s=tuple(samples),
+        iterations_per_block=iterations,
+        warmup_iterations=len(warmup_times),
+        warmup_s=sum(warmup_times),
+        synchronized=synchronize is not None,
+    )
