@@ -1,0 +1,59 @@
+"""Where data files are found: the built-in catalogue and the user's own directories.
+
+The catalogue is a directory laid out like the repository's profiles/: devices/NAME.toml and
+subsidies/NAME.toml. The built-in one ships inside the wheel (as subsidybench/_profiles) and is
+read from the repository's profiles/ in a source checkout. Users add directories of the same
+layout with --profiles-dir or SUBSIDYBENCH_PROFILES (several joined by the OS path separator);
+theirs are searched first, so a user's file wins over a built-in one of the same name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from subsidybench.errors import UserError
+
+ENV_VAR = "SUBSIDYBENCH_PROFILES"
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def builtin_root() -> Path:
+    """The built-in catalogue: inside the installed wheel, else the source checkout's profiles/."""
+    shipped = _PACKAGE / "_profiles"
+    return shipped if shipped.is_dir() else _PACKAGE.parents[1] / "profiles"
+
+
+def roots(extra: Sequence[Path] = ()) -> list[Path]:
+    """Catalogue roots in search order: flags, then the environment variable, then built-in."""
+    from_env = [Path(p) for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
+    for root in (*extra, *from_env):
+        if not root.is_dir():
+            source = ENV_VAR if root in from_env else "--profiles-dir"
+            raise UserError(f"{source}: {root} is not a directory")
+    return [*extra, *from_env, builtin_root()]
+
+
+def files(kind: str, extra: Sequence[Path] = ()) -> dict[str, Path]:
+    """Every `kind` file (kind is "devices" or "subsidies") by name; earlier roots win."""
+    found: dict[str, Path] = {}
+    for root in roots(extra):
+        for path in sorted((root / kind).glob("*.toml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def resolve(kind: str, name_or_path: str, extra: Sequence[Path] = ()) -> Path:
+    """A catalogue name ("h100-sxm") or a path to a TOML file, as a path; UserError if neither."""
+    if name_or_path.endswith(".toml") or os.sep in name_or_path:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise UserError(f"{path}: no such file")
+        return path
+    known = files(kind, extra)
+    if name_or_path not in known:
+        names = ", ".join(sorted(known)) or "none"
+        raise UserError(f"no {kind} entry named {name_or_path!r} (known: {names})")
+    return known[name_or_path]
