@@ -130,15 +130,19 @@ class WorkloadResult:
     work: Work | None = None
     measurement: Measurement | None = None
     verdict: Verdict | None = None
+    policy: TimingPolicy | None = None
+    """The rules the measurement was taken and judged under."""
     peak_memory_bytes: int | None = None
     metrics: Mapping[str, float] = field(default_factory=dict)
     """Workload-specific figures beside the timing (loss before and after, latency percentiles)."""
 
     def __post_init__(self) -> None:
-        measured = (self.work, self.measurement, self.verdict)
+        measured = (self.work, self.measurement, self.verdict, self.policy)
         if self.status is Status.OK:
             if any(x is None for x in measured):
-                raise ValueError(f"{self.id}: an ok result needs work, measurement and verdict")
+                raise ValueError(
+                    f"{self.id}: an ok result needs work, measurement, verdict, policy"
+                )
         else:
             if not self.reason:
                 raise ValueError(f"{self.id}: a {self.status} result must say why")
@@ -196,6 +200,8 @@ class WorkloadResult:
             }
         if self.verdict is not None:
             d["verdict"] = {"valid": self.verdict.valid, "reasons": list(self.verdict.reasons)}
+        if self.policy is not None:
+            d["policy"] = self.policy.to_dict()
         if self.ok:
             d["throughput"] = {
                 "flops_per_s": self.flops_per_s,
@@ -236,6 +242,7 @@ class WorkloadResult:
             v = f.table("verdict")
             reasons = tuple(v.list("reasons", []))
             verdict = _checked(v, lambda: Verdict(valid=v.bool("valid"), reasons=reasons))
+        policy = _policy(f.table("policy")) if f.has("policy") else None
         metrics = f.table("metrics", {})
         return _checked(
             f,
@@ -250,6 +257,7 @@ class WorkloadResult:
                 work=work,
                 measurement=measurement,
                 verdict=verdict,
+                policy=policy,
                 peak_memory_bytes=f.int("peak_memory_bytes", None),
                 metrics={k: metrics.float(k) for k in metrics.data},
             ),
@@ -264,7 +272,6 @@ class RunResult:
     suite_version: int
     device: DeviceRecord
     environment: Environment
-    policy: TimingPolicy
     started: str
     state: RunState = RunState.RUNNING
     finished: str | None = None
@@ -292,7 +299,6 @@ class RunResult:
             },
             "profile": self.profile,
             "environment": self.environment.to_dict(),
-            "policy": self.policy.to_dict(),
             "results": [r.to_dict() for r in self.results],
         }
 
@@ -314,7 +320,6 @@ class RunResult:
         f = Fields(doc, source)
         suite = f.table("suite")
         dev = f.table("device")
-        policy = _policy(f.table("policy"))
         return cls(
             suite=suite.str("name"),
             suite_version=suite.int("version"),
@@ -322,7 +327,6 @@ class RunResult:
                 type=dev.str("type"), index=dev.int("index", None), name=dev.str("name")
             ),
             environment=Environment.from_fields(f.table("environment")),
-            policy=policy,
             started=f.str("started"),
             state=f.choice("state", {s.value: s for s in RunState}),
             finished=f.str("finished", None),

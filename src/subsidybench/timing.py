@@ -20,9 +20,9 @@ import numpy as np
 
 # Bump whenever the measuring method changes (warm-up rule, block calibration, what a sample is),
 # so that results taken with different methods are never silently compared. History:
-#   1: warm-up >= warmup_iterations and >= warmup_s; blocks calibrated to >= min_block_s from the
-#      last warm-up iterations; device synchronized before and after every block; a sample is
-#      block time / iterations in the block.
+#   1: warm-up >= warmup_iterations and >= warmup_s; iterations per block doubled until a block
+#      lasts >= min_block_s; device synchronized before and after every block; a sample is block
+#      time / iterations in the block.
 METHOD_VERSION = 1
 
 
@@ -197,38 +197,48 @@ def measure(
     """
     sync = synchronize or (lambda: None)
 
-    # Warm-up: first calls pay for allocation, kernel selection, autotuning and compilation.
-    warmup_start = clock()
-    warmup_times: list[float] = []
-    while True:
-        sync()
-        t0 = clock()
-        step()
-        sync()
-        warmup_times.append(clock() - t0)
-        if warmup_times[-1] > policy.budget_s:
-            raise TooSlow(
-                f"one step took {warmup_times[-1]:.2f} s,"
-                f" longer than the {policy.budget_s:g} s budget"
-            )
-        elapsed = clock() - warmup_start
-        enough = len(warmup_times) >= policy.warmup_iterations and elapsed >= policy.warmup_s
-        if enough or elapsed >= policy.warmup_max_s:
-            break
-
-    # Calibrate from the fastest recent warm-up call: the slow first calls say nothing of the rest.
-    per_call = max(min(warmup_times[-policy.warmup_iterations :]), 1e-9)
-    iterations = max(1, math.ceil(policy.min_block_s / per_call))
-
-    samples: list[float] = []
-    timed = 0.0
-    while len(samples) < policy.max_samples:
+    def timed_block(iterations: int) -> float:
         sync()
         t0 = clock()
         for _ in range(iterations):
             step()
         sync()
-        block = clock() - t0
+        return clock() - t0
+
+    # Warm-up: first calls pay for allocation, kernel selection, autotuning and compilation.
+    warmup_start = clock()
+    warmup_calls = 0
+    while True:
+        call = timed_block(1)
+        warmup_calls += 1
+        if call > policy.budget_s:
+            raise TooSlow(
+                f"one step took {call:.2f} s, longer than the {policy.budget_s:g} s budget"
+            )
+        elapsed = clock() - warmup_start
+        enough = warmup_calls >= policy.warmup_iterations and elapsed >= policy.warmup_s
+        if enough or elapsed >= policy.warmup_max_s:
+            break
+
+    # Calibrate as pyperf does: grow the iterations per block until one block lasts min_block_s.
+    # Estimating from single warm-up calls instead misjudges steps whose first calls are slow
+    # (allocator, autotuning), leaving blocks too short for the clock.
+    iterations = 1
+    while True:
+        block = timed_block(iterations)
+        warmup_calls += iterations
+        if block >= policy.min_block_s or clock() - warmup_start >= policy.warmup_max_s:
+            break
+        # Jump most of the way when the block is far too short, at least doubling.
+        iterations = max(
+            2 * iterations, math.ceil(0.5 * iterations * policy.min_block_s / max(block, 1e-9))
+        )
+    warmup_s = clock() - warmup_start
+
+    samples: list[float] = []
+    timed = 0.0
+    while len(samples) < policy.max_samples:
+        block = timed_block(iterations)
         samples.append(block / iterations)
         timed += block
         if timed >= policy.budget_s and len(samples) >= policy.min_samples:
@@ -240,7 +250,7 @@ def measure(
     return Measurement(
         samples_s=tuple(samples),
         iterations_per_block=iterations,
-        warmup_iterations=len(warmup_times),
-        warmup_s=sum(warmup_times),
+        warmup_iterations=warmup_calls,
+        warmup_s=warmup_s,
         synchronized=synchronize is not None,
     )

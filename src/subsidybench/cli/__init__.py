@@ -70,6 +70,18 @@ def _root(
     """Measure what an accelerator really does, then cost how far a compute subsidy goes."""
 
 
+# Command modules import torch inside their commands, so that commands which do not measure
+# (cost, show, profiles) start fast and work where torch cannot run.
+from subsidybench.cli import devices as _devices  # noqa: E402
+from subsidybench.cli import run as _run  # noqa: E402
+from subsidybench.cli import show as _show  # noqa: E402
+
+app.command()(_run.run)
+app.command()(_run.suites)
+app.command()(_show.show)
+app.command()(_devices.devices)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

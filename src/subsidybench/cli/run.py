@@ -1,0 +1,150 @@
+"""`subsidybench run` and `subsidybench suites`: measure a suite on a device."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from subsidybench.dtypes import DType
+from subsidybench.errors import UserError
+from subsidybench.render import console as render_console
+from subsidybench.results import WorkloadResult
+
+_DTYPES = ", ".join(d.value for d in DType)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    """Flags given as repeats or comma lists: --only a,b --only c -> [a, b, c]."""
+    return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
+
+
+def _parse_dtypes(values: list[str] | None) -> list[DType]:
+    known = {d.value: d for d in DType}
+    out = []
+    for v in _split(values):
+        if v not in known:
+            raise UserError(f"--dtype: {v!r} is not one of: {_DTYPES}")
+        out.append(known[v])
+    return out
+
+
+class _ProgressObserver:
+    """Shows a progress bar on stderr while the runner works."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("starting", total=None)
+
+    def planned(self, ids: list[str]) -> None:
+        self.progress.update(self.task, total=len(ids))
+
+    def started(self, id: str) -> None:
+        self.progress.update(self.task, description=id)
+
+    def finished(self, result: WorkloadResult) -> None:
+        self.progress.advance(self.task)
+
+
+def run(
+    suite: Annotated[
+        str, typer.Option(help="Suite name (see `subsidybench suites`) or a suite TOML file.")
+    ] = "ci",
+    device: Annotated[
+        str,
+        typer.Option(help="auto (best accelerator present, else cpu), cpu, cuda, cuda:1, npu, ..."),
+    ] = "auto",
+    dtype: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Only these dtypes ({_DTYPES}); repeat or comma-separate."),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these workloads of the suite; repeat or comma-separate."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Result file (JSON). Default: runs/<time>-<suite>-<device>.json."),
+    ] = None,
+    include_emulated: Annotated[
+        bool,
+        typer.Option(
+            help="Also time dtypes the device only emulates (bounded by each workload's budget)."
+        ),
+    ] = False,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="CPU threads for torch (default: torch's choice).")
+    ] = None,
+) -> None:
+    """Run a benchmark suite and save the result; the file is written as the run goes."""
+    import torch
+
+    from subsidybench.devices import resolve_device
+    from subsidybench.render import run_header, run_table
+    from subsidybench.runner import run_suite
+    from subsidybench.suites import load_suite, select
+
+    chosen_suite = select(load_suite(suite), _split(only))
+    dtypes = _parse_dtypes(dtype)
+    dev = resolve_device(device)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if out is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{stamp}-{chosen_suite.name}-{dev.type}.json"
+    if out.exists():
+        raise UserError(f"--out: {out} exists; choose another path or move it away")
+
+    console = render_console()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        try:
+            result = run_suite(
+                chosen_suite,
+                dev,
+                out,
+                dtypes=dtypes,
+                include_emulated=include_emulated,
+                observer=_ProgressObserver(progress),
+            )
+        except KeyboardInterrupt:
+            progress.stop()
+            typer.echo(f"interrupted: finished workloads are saved in {out}", err=True)
+            raise typer.Exit(130) from None
+    console.print(run_header(result, str(out)))
+    table, notes = run_table(result)
+    console.print(table)
+    for line in notes:
+        console.print(line, highlight=False)
+    invalid = [r.id for r in result.results if r.verdict is not None and not r.verdict.valid]
+    if invalid:
+        console.print(
+            f"[yellow]{len(invalid)} result(s) are not valid figures: see the verdict column.[/]"
+        )
+
+
+def suites() -> None:
+    """List the built-in suites."""
+    from subsidybench.suites import load_suite, suite_names
+
+    table = Table("suite", "version", "workloads", "description")
+    for name in suite_names():
+        s = load_suite(name)
+        table.add_row(
+            s.name,
+            str(s.version),
+            ", ".join(dict.fromkeys(e.workload for e in s.entries)),
+            s.description,
+        )
+    render_console().print(table)

@@ -1,0 +1,114 @@
+"""Turn run results into tables for the terminal. Torch-free; printing is the caller's."""
+
+from __future__ import annotations
+
+import math
+import os
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from subsidybench.results import RunResult, WorkloadResult
+
+
+def console() -> Console:
+    """A console for tables: at least 120 columns when writing to a file or pipe, not 80."""
+    out = Console()
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out.width = max(out.width, 120)
+    return out
+
+
+_PREFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def si(value: float | None, unit: str, digits: int = 3) -> str:
+    """1.234e12, "FLOP/s" -> "1.23 TFLOP/s"; None -> "-"."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    for scale, prefix in _PREFIXES:
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}g} {prefix}{unit}"
+    return f"{value:.{digits}g} {unit}"
+
+
+def seconds(value: float | None) -> str:
+    """Seconds with the unit that keeps 3-4 significant digits readable."""
+    if value is None:
+        return "-"
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if value >= scale:
+            return f"{value / scale:.4g} {unit}"
+    return f"{value / 1e-9:.4g} ns"
+
+
+def throughput(r: WorkloadResult) -> tuple[str, str]:
+    """(headline rate, items rate): FLOP/s for compute work, B/s for pure data movement."""
+    w = r.work
+    if w is None:
+        return "-", "-"
+    headline = si(r.flops_per_s, "FLOP/s") if w.flops else si(r.bytes_per_s, "B/s")
+    return headline, si(r.items_per_s, f"{w.item_unit}/s")
+
+
+def run_table(run: RunResult, title: str | None = None) -> tuple[Table, list[str]]:
+    """One row per workload result, and the footnotes that explain skips and invalid verdicts."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("workload", overflow="fold", min_width=24)
+    table.add_column("dtype")
+    table.add_column("median", justify="right")
+    table.add_column("IQR", justify="right")
+    table.add_column("n", justify="right")
+    table.add_column("throughput", justify="right")
+    table.add_column("rate", justify="right")
+    table.add_column("verdict")
+    notes: list[str] = []
+
+    def note(text: str) -> str:
+        notes.append(escape(text))
+        return f"[{len(notes)}]"
+
+    for r in run.results:
+        label = escape(" ".join([r.workload, *(f"{k}={v}" for k, v in r.params.items())]))
+        if not r.ok:
+            color = "yellow" if r.status.value == "skipped" else "red"
+            mark = note(f"{r.id}: {r.status.value}: {r.reason}")
+            table.add_row(
+                label, r.dtype.value, "", "", "", "", "", f"[{color}]{r.status.value} {mark}[/]"
+            )
+            continue
+        m, v = r.measurement, r.verdict
+        assert m is not None and v is not None  # an ok result has both (checked when built)
+        headline, items = throughput(r)
+        if v.valid:
+            verdict = "[green]valid[/]"
+        else:
+            verdict = f"[red]invalid {note(f'{r.id}: ' + '; '.join(v.reasons))}[/]"
+        if r.reason:
+            verdict += f" {note(f'{r.id}: {r.reason}')}"
+        table.add_row(
+            label,
+            r.dtype.value,
+            seconds(m.median),
+            f"{m.spread:.1%}",
+            str(m.n),
+            headline,
+            items,
+            verdict,
+        )
+    return table, [f"[{i}] {text}" for i, text in enumerate(notes, 1)]
+
+
+def run_header(run: RunResult, path: str) -> str:
+    """A few lines saying what the run was, where, and in what state its file is."""
+    env = run.environment
+    state = run.state.value
+    if state != "complete":
+        state = f"[yellow]{state}[/]"
+    profile = run.profile or "none matched"
+    return (
+        f"[bold]{path}[/]: suite {run.suite} v{run.suite_version}, {state}, started {run.started}\n"
+        f"device {run.device} ({run.device.name}), profile: {profile}\n"
+        f"torch {env.torch_version}, {env.torch_threads} threads, python {env.python}, {env.os}"
+    )

@@ -1,0 +1,150 @@
+"""The workload interface: a step to time, and the work that step does, stated analytically.
+
+A workload is a frozen dataclass of its parameters (sizes), registered under a name. Adding one
+is one small module: subclass Workload, give it a name, a family and the dtypes it runs, count its
+work, and build its step. The runner handles timing, dtype support, failures and saving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import torch
+
+from subsidybench.devices import Device
+from subsidybench.dtypes import DType
+from subsidybench.errors import UserError
+from subsidybench.work import Work
+
+
+class Family(StrEnum):
+    PRIMITIVE = "primitive"
+    TRAINING = "training"
+    INFERENCE = "inference"
+
+
+TORCH_DTYPES: dict[DType, torch.dtype] = {
+    DType.FP32: torch.float32,
+    DType.TF32: torch.float32,  # stored as fp32; tf32 is how matmuls compute (see precision())
+    DType.BF16: torch.bfloat16,
+    DType.FP16: torch.float16,
+}
+
+
+class SanityError(Exception):
+    """A workload's output is not what the computation must give (not finite, loss not falling)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What the harness times, and what it checks once timing is done."""
+
+    run: Callable[[], object]
+    check: Callable[[], Mapping[str, float]] | None = None
+    """Raises SanityError if the outputs are wrong; returns metrics to keep with the result."""
+
+
+class Workload(ABC):
+    """Base of every workload. Subclasses are frozen dataclasses whose fields are the sizes."""
+
+    name: ClassVar[str]
+    family: ClassVar[Family]
+    dtypes: ClassVar[frozenset[DType]]
+    description: ClassVar[str]
+
+    @abstractmethod
+    def work(self, dtype: DType) -> Work:
+        """FLOPs, bytes and items of one step, counted by hand from the sizes."""
+
+    @abstractmethod
+    def prepare(self, device: Device, dtype: DType) -> Step:
+        """Allocate inputs and the model on `device`; return the step. Not timed."""
+
+    def params(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    def label(self) -> str:
+        """ "matmul[n=1024]": the name and the sizes, as suites and results show it."""
+        inner = ",".join(f"{k}={v}" for k, v in self.params().items())
+        return f"{self.name}[{inner}]"
+
+
+WORKLOADS: dict[str, type[Workload]] = {}
+
+
+def register(cls: type[Workload]) -> type[Workload]:
+    """Class decorator: make a workload available to suites under its name."""
+    if cls.name in WORKLOADS:
+        raise ValueError(f"workload {cls.name!r} registered twice")
+    WORKLOADS[cls.name] = cls
+    return cls
+
+
+def make_workload(name: str, params: Mapping[str, Any], where: str) -> Workload:
+    """Build a registered workload from a suite entry; errors name the suite file and entry."""
+    cls = WORKLOADS.get(name)
+    if cls is None:
+        raise UserError(
+            f"{where}: unknown workload {name!r} (known: {', '.join(sorted(WORKLOADS))})"
+        )
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key, value in params.items():
+        if key not in fields:
+            raise UserError(f"{where}: {name} has no parameter {key!r} (has: {', '.join(fields)})")
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise UserError(f"{where}: {name}.{key}: expected a number or string, got {value!r}")
+    try:
+        return cls(**params)
+    except (TypeError, ValueError) as e:
+        raise UserError(f"{where}: {name}: {e}") from None
+
+
+def positive(obj: object, *names: str) -> None:
+    """For __post_init__: every named size must be a positive integer."""
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+@contextlib.contextmanager
+def precision(dtype: DType) -> Iterator[None]:
+    """Make fp32 matmuls compute in tf32 for DType.TF32 and in full fp32 otherwise.
+
+    Torch's default (allow_tf32 off for matmul) already means full fp32; the setting is forced
+    here so a user's global setting cannot turn an fp32 figure into a tf32 one.
+    """
+    matmul = torch.backends.cuda.matmul
+    before = matmul.allow_tf32
+    matmul.allow_tf32 = dtype is DType.TF32
+    try:
+        yield
+    finally:
+        matmul.allow_tf32 = before
+
+
+def random_tensor(shape: tuple[int, ...], dtype: DType, device: Device, seed: int) -> torch.Tensor:
+    """Normal(0, 1) values made on the cpu from a fixed seed: every device sees the same input."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=g, dtype=torch.float32).to(
+        device.torch_device, TORCH_DTYPES[dtype]
+    )
+
+
+def require_finite(**tensors: torch.Tensor) -> None:
+    for name, t in tensors.items():
+        if not bool(torch.isfinite(t).all()):
+            raise SanityError(f"{name} has values that are not finite")
+
+
+def finite_float(value: float, name: str) -> float:
+    if not math.isfinite(value):
+        raise SanityError(f"{name} is not finite ({value})")
+    return value

@@ -1,0 +1,123 @@
+"""A small training step: an MLP classifier with AdamW, the smallest honest training workload."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from subsidybench.devices import Device
+from subsidybench.dtypes import DType
+from subsidybench.work import Work
+from subsidybench.workloads.base import (
+    Family,
+    SanityError,
+    Step,
+    Workload,
+    finite_float,
+    positive,
+    register,
+)
+
+_BATCHES = 8
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class MlpTrain(Workload):
+    """Forward, backward and AdamW step of features -> hidden x layers -> classes.
+
+    fp32 trains in fp32; bf16 and fp16 train in mixed precision (fp32 weights, torch.autocast),
+    fp16 with a gradient scaler, as a real training job would.
+    """
+
+    name = "mlp_train"
+    family = Family.TRAINING
+    dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
+    description = "MLP training step (forward, backward, AdamW)"
+
+    batch: int = 256
+    features: int = 512
+    hidden: int = 1024
+    layers: int = 2
+    classes: int = 16
+
+    def __post_init__(self) -> None:
+        positive(self, "batch", "features", "hidden", "layers", "classes")
+
+    def shapes(self) -> list[tuple[int, int]]:
+        """(in, out) of each linear layer."""
+        widths = [self.features, *([self.hidden] * self.layers), self.classes]
+        return list(itertools.pairwise(widths))
+
+    def parameters(self) -> int:
+        return sum(i * o + o for i, o in self.shapes())
+
+    def work(self, dtype: DType) -> Work:
+        # Matmul FLOPs only, the convention MFU is quoted in. Per sample and layer: forward
+        # 2·in·out, weight gradient 2·in·out, input gradient 2·in·out, except that the first
+        # layer's input needs no gradient.
+        macs = sum(i * o for i, o in self.shapes())
+        first = self.shapes()[0]
+        flops = self.batch * (6 * macs - 2 * first[0] * first[1])
+        # Bytes: a lower bound from fp32 parameter traffic (forward read, backward read and
+        # gradient write, AdamW's 4 reads and 3 writes: 10 passes) plus the input batch.
+        p = self.parameters()
+        inputs = self.batch * self.features * dtype.itemsize
+        return Work(
+            flops=float(flops),
+            bytes=float(10 * p * 4 + inputs),
+            items=float(self.batch),
+            item_unit="sample",
+        )
+
+    def prepare(self, device: Device, dtype: DType) -> Step:
+        torch.manual_seed(0)
+        layers: list[nn.Module] = []
+        for i, (d_in, d_out) in enumerate(self.shapes()):
+            if i:
+                layers.append(nn.GELU())
+            layers.append(nn.Linear(d_in, d_out))
+        model = nn.Sequential(*layers).to(device.torch_device)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        # A learnable task that cannot be learnt perfectly: labels from a fixed random teacher,
+        # a tenth of them replaced by noise, over a pool of batches the step rotates through.
+        # Memorising one batch drives the loss to ~1e-7 within a hundred steps, and the tiny
+        # gradients that follow are subnormal floats, which run many times slower on a CPU.
+        g = torch.Generator().manual_seed(3)
+        xs = torch.randn(_BATCHES, self.batch, self.features, generator=g)
+        teacher = torch.randn(self.features, self.classes, generator=g)
+        ys = (xs @ teacher).argmax(-1)
+        noisy = torch.rand(ys.shape, generator=g) < 0.1
+        ys = torch.where(noisy, torch.randint(self.classes, ys.shape, generator=g), ys)
+        xs, ys = xs.to(device.torch_device), ys.to(device.torch_device)
+        turn = itertools.count()
+        mixed = dtype is not DType.FP32
+        scaler = torch.amp.GradScaler(device.type, enabled=dtype is DType.FP16)
+        amp_dtype = torch.float16 if dtype is DType.FP16 else torch.bfloat16
+        # Losses stay on the device: reading one back each step would synchronize inside the
+        # timed loop and add a round trip the real job does not pay.
+        losses: dict[str, torch.Tensor] = {}
+
+        def run() -> None:
+            optimizer.zero_grad(set_to_none=True)
+            i = next(turn) % _BATCHES
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=mixed):
+                loss = F.cross_entropy(model(xs[i]), ys[i])
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            losses.setdefault("first", loss.detach())
+            losses["last"] = loss.detach()
+
+        def check() -> dict[str, float]:
+            first = finite_float(float(losses["first"]), "first loss")
+            last = finite_float(float(losses["last"]), "last loss")
+            if not last < first:
+                raise SanityError(f"loss did not fall over the run ({first:.4f} -> {last:.4f})")
+            return {"loss_first": first, "loss_last": last}
+
+        return Step(run=run, check=check)

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from subsidybench.timing import Measurement, TimingPolicy, TooSlow, Verdict, judge, measure
+
+
+def make(samples: list[float], synchronized: bool = True, per_block: int = 10) -> Measurement:
+    return Measurement(
+        samples_s=tuple(samples),
+        iterations_per_block=per_block,
+        warmup_iterations=3,
+        warmup_s=0.1,
+        synchronized=synchronized,
+    )
+
+
+def test_statistics_of_known_samples() -> None:
+    m = make([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 100.0])
+    assert m.n == 10
+    assert m.median == 5.5
+    # Linear interpolation, as numpy's default: position 0.25 * 9 = 2.25 -> 3.25; 6.75 -> 7.75.
+    assert m.q1 == pytest.approx(3.25)
+    assert m.q3 == pytest.approx(7.75)
+    assert m.iqr == pytest.approx(4.5)
+    assert m.min == 1.0 and m.max == 100.0
+    assert m.mean == pytest.approx(14.5)
+    assert m.stdev == pytest.approx(np.std([1, 2, 3, 4, 5, 6, 7, 8, 9, 100], ddof=1))
+    assert m.cv == pytest.approx(m.stdev / 14.5)
+    assert m.spread == pytest.approx(4.5 / 5.5)
+
+
+def test_measurement_refuses_bad_samples() -> None:
+    with pytest.raises(ValueError):
+        make([])
+    with pytest.raises(ValueError):
+        make([1.0, float("nan")])
+    with pytest.raises(ValueError):
+        make([1.0, -2.0])
+
+
+def test_verdict_valid_for_tight_samples() -> None:
+    m = make([0.010, 0.0101, 0.0099, 0.0100, 0.0102, 0.0100])
+    assert judge(m, TimingPolicy()) == Verdict(True)
+
+
+def test_verdict_names_every_problem() -> None:
+    policy = TimingPolicy(min_samples=5)
+    m = make([0.001, 0.002, 0.003], synchronized=False, per_block=1)
+    v = judge(m, policy)
+    assert not v.valid
+    text = str(v)
+    assert "too few samples (3 < 5)" in text
+    assert "blocks too short" in text
+    assert "spread too wide" in text
+    assert "could not be synchronized" in text
+
+
+def test_invalid_verdict_needs_a_reason() -> None:
+    with pytest.raises(ValueError):
+        Verdict(False)
+
+
+class FakeClock:
+    """A clock that advances only when the fake step runs: `cost` seconds per call."""
+
+    def __init__(self, cost: float) -> None:
+        self.now = 0.0
+        self.cost = cost
+
+    def __call__(self) -> float:
+        return self.now
+
+    def step(self) -> None:
+        self.now += self.cost
+
+
+def test_measure_calibrates_blocks_and_respects_budget() -> None:
+    clock = FakeClock(cost=0.001)
+    syncs = itertools.count()
+    policy = TimingPolicy(budget_s=0.5, min_block_s=0.02)
+    m = measure(clock.step, lambda: next(syncs) and None, policy, clock=clock)
+    assert m.iterations_per_block >= 20  # 20 x 1 ms reaches the 20 ms block
+    assert all(s == pytest.approx(0.001) for s in m.samples_s)
+    assert m.n >= policy.min_samples
+    assert m.timed_s == pytest.approx(0.5, rel=0.1)
+    assert m.synchronized
+    assert next(syncs) >= 2 * m.n  # synchronized before and after every block
+
+
+def test_measure_without_sync_is_marked() -> None:
+    clock = FakeClock(cost=0.01)
+    m = measure(clock.step, None, TimingPolicy(budget_s=0.1), clock=clock)
+    assert not m.synchronized
+    assert "could not be synchronized" in str(judge(m, TimingPolicy()))
+
+
+def test_measure_refuses_a_step_longer_than_the_budget() -> None:
+    clock = FakeClock(cost=3.0)
+    with pytest.raises(TooSlow, match="longer than the 1 s budget"):
+        measure(clock.step, lambda: None, TimingPolicy(budget_s=1.0), clock=clock)
+
+
+def test_policy_checks_itself() -> None:
+    with pytest.raises(ValueError):
+        TimingPolicy(budget_s=0)
+    with pytest.raises(ValueError):
+        TimingPolicy(min_samples=10, max_samples=5)
