@@ -24,17 +24,21 @@ ARM = "Features\t: fp asimd evtstrm asimdhp bf16\n"
 
 
 def test_cpu_dtype_support_from_flags() -> None:
-    avx2 = CpuBackend(X86_AVX2)
+    avx2 = CpuBackend(X86_AVX2, isa_cap="ALL")
     assert avx2.dtype_support(0, DType.FP32).support is Support.NATIVE
     assert avx2.dtype_support(0, DType.BF16).support is Support.EMULATED
     assert avx2.dtype_support(0, DType.FP16).support is Support.EMULATED
     assert avx2.dtype_support(0, DType.TF32).support is Support.UNSUPPORTED
-    amx = CpuBackend(X86_AMX)
+    amx = CpuBackend(X86_AMX, isa_cap="ALL")
     assert amx.dtype_support(0, DType.BF16).support is Support.NATIVE
     assert "amx_bf16" in amx.dtype_support(0, DType.BF16).reason
-    arm = CpuBackend(ARM)
+    arm = CpuBackend(ARM, isa_cap="ALL")
     assert arm.dtype_support(0, DType.BF16).support is Support.NATIVE
     assert arm.dtype_support(0, DType.FP16).support is Support.NATIVE
+    capped = CpuBackend(X86_AMX, isa_cap="avx2")
+    assert capped.dtype_support(0, DType.BF16).support is Support.EMULATED
+    assert "ONEDNN_MAX_CPU_ISA=AVX2" in capped.dtype_support(0, DType.BF16).reason
+    assert CpuBackend(X86_AMX, isa_cap="ALL").dtype_support(0, DType.BF16).support is Support.NATIVE
     unknown = CpuBackend("")
     assert unknown.dtype_support(0, DType.BF16).support is Support.UNKNOWN
 
