@@ -1,0 +1,58 @@
+"""NVIDIA CUDA, and AMD ROCm, which PyTorch exposes under the same "cuda" device type."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+
+from subsidybench.devices.base import AcceleratorBackend, DtypeSupport, Support
+from subsidybench.dtypes import DType
+
+
+class CudaBackend(AcceleratorBackend):
+    """NVIDIA CUDA, and AMD ROCm, which PyTorch also exposes as the "cuda" device type."""
+
+    type = "cuda"
+
+    def is_available(self) -> bool:
+        return torch.cuda.is_available()
+
+    def device_name(self, index: int) -> str:
+        return torch.cuda.get_device_name(index)
+
+    def dtype_support(self, index: int, dtype: DType) -> DtypeSupport:
+        major, minor = torch.cuda.get_device_capability(index)
+        rocm = torch.version.hip is not None
+        if dtype is DType.FP32:
+            return DtypeSupport(Support.NATIVE)
+        if dtype is DType.FP16:
+            return DtypeSupport(Support.NATIVE)
+        if dtype is DType.BF16:
+            if torch.cuda.is_bf16_supported(including_emulation=False):
+                return DtypeSupport(Support.NATIVE)
+            return DtypeSupport(Support.EMULATED, "bf16 needs compute capability 8.0 or later")
+        if dtype is DType.TF32:
+            if rocm:
+                return DtypeSupport(Support.UNKNOWN, "tf32 support on ROCm depends on the GPU")
+            if major >= 8:
+                return DtypeSupport(Support.NATIVE)
+            return DtypeSupport(Support.UNSUPPORTED, "tf32 needs compute capability 8.0 or later")
+        if dtype is DType.FP8 and not rocm and (major, minor) >= (8, 9):
+            return DtypeSupport(Support.NATIVE)
+        return DtypeSupport(Support.UNSUPPORTED, f"{dtype} workloads are not offered on this GPU")
+
+    def version(self) -> str | None:
+        if torch.version.hip:
+            return f"HIP {torch.version.hip}"
+        return f"CUDA {torch.version.cuda}" if torch.version.cuda else None
+
+    def driver(self) -> str | None:
+        # The NVIDIA kernel module states its version here; torch has no public call for it.
+        try:
+            text = Path("/proc/driver/nvidia/version").read_text()
+        except OSError:
+            return None
+        match = re.search(r"Kernel Module\s+(\S+)", text)
+        return match.group(1) if match else None
