@@ -123,3 +123,13 @@ def test_cuda_device_syncs_and_reports() -> None:
     assert sync is not None
     sync()
     assert dev.peak_memory() is not None
+
+
+def test_last_level_cache_from_sysfs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from subsidybench.devices.cpu import _last_level_cache
+
+    for index, size in (("index0", "48K"), ("index2", "2048K"), ("index3", "105M")):
+        (tmp_path / index).mkdir()
+        (tmp_path / index / "size").write_text(size + "\n")
+    assert _last_level_cache(tmp_path) == 105 << 20
+    assert _last_level_cache(tmp_path / "missing") is None

@@ -105,3 +105,24 @@ def test_every_workload_states_its_work_for_each_dtype() -> None:
             work = w.work(dtype)
             assert work.flops > 0 or work.bytes > 0
             assert work.items > 0
+
+
+class CacheDevice:
+    def __init__(self, cache: int | None) -> None:
+        self.cache = cache
+
+    def cache_bytes(self) -> int | None:
+        return self.cache
+
+
+def test_rotation_overflows_the_cache_within_bounds() -> None:
+    from subsidybench.workloads.base import rotation_sets
+
+    def make(seed: int) -> int:
+        return seed
+
+    assert rotation_sets(CacheDevice(10 << 20), 1 << 20, make) == list(range(20))  # type: ignore[arg-type]
+    assert rotation_sets(CacheDevice(None), 1 << 20, make) == [0]  # type: ignore[arg-type]
+    assert len(rotation_sets(CacheDevice(1 << 30), 1 << 10, make)) == 64  # type: ignore[arg-type]
+    assert len(rotation_sets(CacheDevice(1 << 30), 256 << 20, make)) == 4  # type: ignore[arg-type]
+    assert rotation_sets(CacheDevice(1 << 20), 64 << 20, make) == [0]  # type: ignore[arg-type]

@@ -61,6 +61,10 @@ class Backend(ABC):
     def empty_cache(self, index: int) -> None:
         return None
 
+    def cache_bytes(self, index: int) -> int | None:
+        """Size of the last-level cache, which small inputs must overflow to measure memory."""
+        return None
+
     @abstractmethod
     def dtype_support(self, index: int, dtype: DType) -> DtypeSupport: ...
 
@@ -186,6 +190,9 @@ class Device:
 
     def reset_peak_memory(self) -> None:
         self.backend.reset_peak_memory(self._index)
+
+    def cache_bytes(self) -> int | None:
+        return self.backend.cache_bytes(self._index)
 
     def release_memory(self) -> None:
         self.backend.empty_cache(self._index)

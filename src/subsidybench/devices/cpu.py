@@ -45,6 +45,9 @@ class CpuBackend(Backend):
     def device_name(self, index: int) -> str:
         return cpu_model()
 
+    def cache_bytes(self, index: int) -> int | None:
+        return _last_level_cache(Path("/sys/devices/system/cpu/cpu0/cache"))
+
     def synchronizer(self, index: int) -> Callable[[], None] | None:
         # Eager CPU ops return when their work is done: there is nothing queued to wait for.
         return _nothing_queued
@@ -100,3 +103,14 @@ def cpu_model() -> str:
     if match:
         return match.group(1).strip()
     return platform.processor() or platform.machine() or "unknown cpu"
+
+
+def _last_level_cache(root: Path) -> int | None:
+    """The largest cache the kernel lists for cpu0 (sysfs sizes read like "491520K")."""
+    sizes = []
+    for size_file in root.glob("index*/size"):
+        match = re.fullmatch(r"(\d+)([KMG]?)", size_file.read_text().strip())
+        if match:
+            scale = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[match.group(2)]
+            sizes.append(int(match.group(1)) * scale)
+    return max(sizes, default=None)

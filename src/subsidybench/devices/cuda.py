@@ -22,6 +22,9 @@ class CudaBackend(AcceleratorBackend):
     def device_name(self, index: int) -> str:
         return torch.cuda.get_device_name(index)
 
+    def cache_bytes(self, index: int) -> int | None:
+        return int(torch.cuda.get_device_properties(index).L2_cache_size) or None
+
     def dtype_support(self, index: int, dtype: DType) -> DtypeSupport:
         major, minor = torch.cuda.get_device_capability(index)
         rocm = torch.version.hip is not None

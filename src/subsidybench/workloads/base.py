@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 
@@ -128,6 +128,30 @@ def precision(dtype: DType) -> Iterator[None]:
         yield
     finally:
         matmul.allow_tf32 = before
+
+
+# Rotation sets stop here whatever the cache: past a GiB of copies the inputs cost more memory
+# than the benchmark is worth, and 64 sets already cut any one set's reuse to 1 in 64.
+_ROTATION_MAX_SETS = 64
+_ROTATION_MAX_BYTES = 1 << 30
+
+T = TypeVar("T")
+
+
+def rotation_sets(device: Device, set_bytes: int, make: Callable[[int], T]) -> list[T]:
+    """Independent input sets for a step to cycle through, so it reads memory, not cache.
+
+    A small kernel called again and again on the same inputs finds them in cache and reports a
+    rate memory could never feed. Enough sets to fill twice the device's last-level cache break
+    that reuse; `make(seed)` builds one set. One set where the cache size is not known.
+    """
+    cache = device.cache_bytes()
+    if cache is None or set_bytes <= 0:
+        count = 1
+    else:
+        count = math.ceil(2 * cache / set_bytes)
+        count = min(count, _ROTATION_MAX_SETS, max(1, _ROTATION_MAX_BYTES // set_bytes))
+    return [make(seed) for seed in range(max(1, count))]
 
 
 def random_tensor(shape: tuple[int, ...], dtype: DType, device: Device, seed: int) -> torch.Tensor:
