@@ -147,7 +147,9 @@ def run_task(task: Task, device: Device, include_emulated: bool = False) -> Work
     try:
         device.reset_peak_memory()
         step = workload.prepare(device, dtype)
-        measurement = measure(step.run, device.synchronizer(), task.policy)
+        measurement = measure(
+            step.run, device.synchronizer(), task.policy, on_timed_start=step.timed_start
+        )
         metrics = dict(step.check()) if step.check else {}
         return replace(
             base,

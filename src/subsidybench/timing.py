@@ -188,12 +188,14 @@ def measure(
     synchronize: Callable[[], None] | None,
     policy: TimingPolicy,
     clock: Callable[[], float] = time.perf_counter,
+    on_timed_start: Callable[[], None] | None = None,
 ) -> Measurement:
     """Time `step` under `policy`.
 
     `synchronize` waits for the device to finish queued work; None means the backend offers no
     way to, and the measurement says so. Raises TooSlow when a single warm-up call exceeds the
     whole budget (an emulated dtype, say), so one workload cannot stall a run.
+    `on_timed_start` is called once warm-up and calibration are over, before the first sample.
     """
     sync = synchronize or (lambda: None)
 
@@ -234,6 +236,8 @@ def measure(
             2 * iterations, math.ceil(0.5 * iterations * policy.min_block_s / max(block, 1e-9))
         )
     warmup_s = clock() - warmup_start
+    if on_timed_start is not None:
+        on_timed_start()
 
     samples: list[float] = []
     timed = 0.0

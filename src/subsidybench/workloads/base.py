@@ -49,6 +49,8 @@ class Step:
     run: Callable[[], object]
     check: Callable[[], Mapping[str, float]] | None = None
     """Raises SanityError if the outputs are wrong; returns metrics to keep with the result."""
+    timed_start: Callable[[], None] | None = None
+    """Called when warm-up is over, for steps that record figures of their own (latencies)."""
 
 
 class Workload(ABC):

@@ -12,15 +12,8 @@ from torch.nn import functional as F
 from subsidybench.devices import Device
 from subsidybench.dtypes import DType
 from subsidybench.work import Work
-from subsidybench.workloads.base import (
-    Family,
-    SanityError,
-    Step,
-    Workload,
-    finite_float,
-    positive,
-    register,
-)
+from subsidybench.workloads.base import Family, Step, Workload, positive, register
+from subsidybench.workloads.training import train_step
 
 _BATCHES = 8
 
@@ -28,11 +21,7 @@ _BATCHES = 8
 @register
 @dataclass(frozen=True, slots=True)
 class MlpTrain(Workload):
-    """Forward, backward and AdamW step of features -> hidden x layers -> classes.
-
-    fp32 trains in fp32; bf16 and fp16 train in mixed precision (fp32 weights, torch.autocast),
-    fp16 with a gradient scaler, as a real training job would.
-    """
+    """Forward, backward and AdamW step of features -> hidden x layers -> classes."""
 
     name = "mlp_train"
     family = Family.TRAINING
@@ -82,42 +71,18 @@ class MlpTrain(Workload):
                 layers.append(nn.GELU())
             layers.append(nn.Linear(d_in, d_out))
         model = nn.Sequential(*layers).to(device.torch_device)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
         # A learnable task that cannot be learnt perfectly: labels from a fixed random teacher,
-        # a tenth of them replaced by noise, over a pool of batches the step rotates through.
-        # Memorising one batch drives the loss to ~1e-7 within a hundred steps, and the tiny
-        # gradients that follow are subnormal floats, which run many times slower on a CPU.
+        # a tenth of them replaced by noise, over a pool of batches. Memorising a single batch
+        # drives the loss to ~1e-7 within a hundred steps, and the tiny gradients that follow
+        # are subnormal floats, which run many times slower on a CPU.
         g = torch.Generator().manual_seed(3)
         xs = torch.randn(_BATCHES, self.batch, self.features, generator=g)
         teacher = torch.randn(self.features, self.classes, generator=g)
         ys = (xs @ teacher).argmax(-1)
         noisy = torch.rand(ys.shape, generator=g) < 0.1
         ys = torch.where(noisy, torch.randint(self.classes, ys.shape, generator=g), ys)
-        xs, ys = xs.to(device.torch_device), ys.to(device.torch_device)
-        turn = itertools.count()
-        mixed = dtype is not DType.FP32
-        scaler = torch.amp.GradScaler(device.type, enabled=dtype is DType.FP16)
-        amp_dtype = torch.float16 if dtype is DType.FP16 else torch.bfloat16
-        # Losses stay on the device: reading one back each step would synchronize inside the
-        # timed loop and add a round trip the real job does not pay.
-        losses: dict[str, torch.Tensor] = {}
-
-        def run() -> None:
-            optimizer.zero_grad(set_to_none=True)
-            i = next(turn) % _BATCHES
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=mixed):
-                loss = F.cross_entropy(model(xs[i]), ys[i])
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            losses.setdefault("first", loss.detach())
-            losses["last"] = loss.detach()
-
-        def check() -> dict[str, float]:
-            first = finite_float(float(losses["first"]), "first loss")
-            last = finite_float(float(losses["last"]), "last loss")
-            if not last < first:
-                raise SanityError(f"loss did not fall over the run ({first:.4f} -> {last:.4f})")
-            return {"loss_first": first, "loss_last": last}
-
-        return Step(run=run, check=check)
+        batches = [
+            (x.to(device.torch_device), y.to(device.torch_device))
+            for x, y in zip(xs, ys, strict=True)
+        ]
+        return train_step(model, batches, F.cross_entropy, device, dtype)
