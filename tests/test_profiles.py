@@ -357,3 +357,123 @@ def test_figure_and_price_records_check_themselves():
 def test_profile_mappings_are_read_only(catalogue):
     with pytest.raises(TypeError):
         catalogue["h100-sxm"].peak_tflops[DType.BF16] = Figure.unknown()
+
+
+# ---------------------------------------------------------------------------------------------
+# The CLI: `subsidybench profiles list|show|validate`
+
+
+def cli(*args: str):
+    from typer.testing import CliRunner
+
+    from subsidybench.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_cli_list_shows_every_profile_with_peaks_and_rent():
+    result = cli("profiles", "list")
+    assert result.exit_code == 0, result.output
+    for profile_id in REQUIRED:
+        assert profile_id in result.output
+    assert "989.4 V" in result.output  # dense bf16, vendor basis
+    assert "1978.9" not in result.output  # the sparse figure is not shown as a peak
+    assert "2.90 USD/h" in result.output
+    assert "unknown" in result.output
+    assert "V vendor claim" in result.output
+
+
+def test_cli_list_includes_user_profiles(tmp_path):
+    write_profile(tmp_path, "my-accel", MINIMAL)
+    result = cli("profiles", "list", "--profiles-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "my-accel" in result.output and "Test Accelerator" in result.output
+
+
+def test_cli_show_prints_every_figure_with_basis_and_source():
+    result = cli("profiles", "show", "h100-sxm")
+    assert result.exit_code == 0, result.output
+    for text in (
+        "NVIDIA H100 SXM5 80GB",
+        "peak_tflops.bf16",
+        "sparse_tflops.bf16",
+        "measured_matmul_tflops.bf16",
+        "memory_bandwidth_gbs",
+        "efficiency.compute",
+        "vendor",
+        "measured",
+        "whitepaper",
+        "rent_hour",
+        "2026-05-01",
+    ):
+        assert text in result.output, text
+
+
+def test_cli_show_cpu_profile_derives_on_this_machine(monkeypatch, tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("model name : Test CPU\nflags : fpu avx2 fma\ncpu MHz : 3000.000\n")
+    monkeypatch.setattr(cpupeak, "CPUINFO", info)
+    monkeypatch.setattr(cpupeak, "CPUFREQ", tmp_path / "no-sysfs")
+    monkeypatch.setattr(cpupeak, "available_cpus", lambda: (4, "test"))
+    result = cli("profiles", "show", "cpu-generic")
+    assert result.exit_code == 0, result.output
+    assert "Derived on this machine (Test CPU)" in result.output
+    assert "0.384" in result.output
+    assert "cpu.fma_units_per_core" in result.output
+
+
+def test_cli_show_unknown_name_is_a_one_line_error():
+    result = cli("profiles", "show", "no-such-device")
+    assert result.exit_code == 1
+    assert "no devices entry named 'no-such-device'" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_cli_validate_catalogue_and_paths(tmp_path):
+    result = cli("profiles", "validate")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert f"OK: {len(list_profiles())} profiles valid" in result.output
+
+    good = write_profile(tmp_path, "good", MINIMAL)
+    result = cli("profiles", "validate", str(good))
+    assert result.exit_code == 0 and "OK: 1 profiles valid" in result.output
+
+    bad = write_profile(tmp_path, "bad", MINIMAL.replace('value = 100, basis = "vendor"', "x = 1"))
+    result = cli("profiles", "validate", str(tmp_path))  # a catalogue root with devices/
+    assert result.exit_code == 1
+    assert f"{bad}: peak_tflops.bf16" in result.stderr
+    assert "1 of 2 profiles invalid" in result.stderr
+
+    result = cli("profiles", "validate", str(tmp_path / "devices"))  # the folder itself
+    assert result.exit_code == 1 and "1 of 2 profiles invalid" in result.stderr
+
+    result = cli("profiles", "validate", "--profiles-dir", str(tmp_path))  # whole catalogue
+    assert result.exit_code == 1 and f"{bad}: peak_tflops.bf16" in result.stderr
+
+    result = cli("profiles", "validate", str(tmp_path / "absent.toml"))
+    assert result.exit_code == 1 and "no such file or directory" in result.stderr
+
+
+def test_cli_profiles_group_has_help():
+    result = cli("profiles")
+    assert result.exit_code == 0
+    for command in ("list", "show", "validate"):
+        assert command in result.output
+
+
+def test_profile_modules_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import subsidybench.profiles, subsidybench.cpupeak, subsidybench.estimate,"
+        " subsidybench.cli.profiles; assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    src = Path(__file__).resolve().parents[1] / "src"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
