@@ -18,7 +18,7 @@ from subsidybench.estimate import Estimate, Regime, estimate
 from subsidybench.figures import Basis
 from subsidybench.profiles import DeviceProfile, load_profile
 from subsidybench.results import Status, WorkloadResult
-from subsidybench.timing import Measurement, Verdict
+from subsidybench.timing import Measurement, TimingPolicy, Verdict
 from subsidybench.work import Work
 
 PROFILE = """
@@ -80,6 +80,7 @@ def measured(flops: float, bytes_: float, seconds: float, dtype: DType = DType.B
             synchronized=True,
         ),
         verdict=kw.pop("verdict", Verdict(valid=True)),
+        policy=TimingPolicy(),
     )
 
 

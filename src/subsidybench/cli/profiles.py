@@ -20,6 +20,7 @@ from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.figures import Basis, Figure
 from subsidybench.profiles import KIND, DeviceProfile, list_profiles, load_profile
+from subsidybench.render import console as render_console
 
 app = typer.Typer(
     help="Device profiles: peaks, memory, bandwidth and prices, each with its basis and source.",
@@ -46,8 +47,8 @@ _LEGEND = "V vendor claim, E estimate, M measured, D derived; peaks are dense TF
 
 
 def _console() -> Console:
-    # Tables of sources are wide: do not squeeze them into 80 columns when writing to a pipe.
-    out = Console()
+    """The shared console, wider in a pipe: tables of sources need more than 120 columns."""
+    out = render_console()
     if not out.is_terminal and "COLUMNS" not in os.environ:
         out.width = max(out.width, 160)
     return out
