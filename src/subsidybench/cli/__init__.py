@@ -73,6 +73,7 @@ def _root(
 # Command modules import torch inside their commands, so that commands which do not measure
 # (cost, show, profiles) start fast and work where torch cannot run.
 from subsidybench.cli import devices as _devices  # noqa: E402
+from subsidybench.cli import profiles as _profiles  # noqa: E402
 from subsidybench.cli import run as _run  # noqa: E402
 from subsidybench.cli import show as _show  # noqa: E402
 
@@ -80,6 +81,7 @@ app.command()(_run.run)
 app.command()(_run.suites)
 app.command()(_show.show)
 app.command()(_devices.devices)
+app.add_typer(_profiles.app, name="profiles")
 
 
 def main() -> None:

@@ -1,0 +1,234 @@
+"""Sourced numbers: a figure is a value with its basis (vendor claim, estimate, measurement...)
+and the source it came from, or "unknown" said out loud.
+
+Device profiles, the CPU peak derivation and throughput estimates all speak in these records, so
+that every number the toolkit prints can be traced to where it came from. Torch-free.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from subsidybench.datafile import Fields
+from subsidybench.errors import UserError
+
+
+class Basis(StrEnum):
+    """Where a number comes from."""
+
+    VENDOR = "vendor"  # the maker's or seller's published claim
+    ESTIMATE = "estimate"  # an analyst's or our own estimate; the note says how it was reached
+    MEASURED = "measured"  # measured by someone, with a public record of how
+    DERIVED = "derived"  # computed from other figures; the note shows the arithmetic
+    UNKNOWN = "unknown"  # not known: printed as unknown, never guessed
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One sourced number. `value` is None exactly when the basis is UNKNOWN."""
+
+    value: float | None
+    basis: Basis
+    source: str
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.basis is Basis.UNKNOWN:
+            if self.value is not None:
+                raise ValueError("an unknown figure has no value")
+            return
+        if self.value is None:
+            raise ValueError(f"a {self.basis} figure needs a value (or basis 'unknown')")
+        if isinstance(self.value, bool) or not math.isfinite(self.value):
+            raise ValueError(f"value must be a finite number, got {self.value!r}")
+        if not self.source.strip():
+            raise ValueError(f"a {self.basis} figure needs a source")
+
+    @classmethod
+    def unknown(cls, note: str = "", source: str = "") -> Figure:
+        return cls(None, Basis.UNKNOWN, source, note)
+
+    @property
+    def known(self) -> bool:
+        return self.basis is not Basis.UNKNOWN
+
+    def __str__(self) -> str:
+        return "unknown" if self.value is None else f"{self.value:g} ({self.basis})"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"basis": self.basis.value}
+        if self.value is not None:
+            d["value"] = self.value
+        if self.source:
+            d["source"] = self.source
+        if self.note:
+            d["note"] = self.note
+        return d
+
+
+class PriceKind(StrEnum):
+    RENT_HOUR = "rent_hour"  # per device-hour
+    PURCHASE = "purchase"  # per device
+
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass(frozen=True, slots=True)
+class PricePoint:
+    """A price seen on a date: rent per device-hour or purchase per device."""
+
+    kind: PriceKind
+    amount: float
+    currency: str
+    date: str
+    basis: Basis
+    source: str
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, PriceKind):
+            object.__setattr__(self, "kind", PriceKind(self.kind))
+        if not math.isfinite(self.amount) or self.amount <= 0:
+            raise ValueError(f"amount must be a number > 0, got {self.amount!r}")
+        if not _CURRENCY.match(self.currency):
+            raise ValueError(
+                f"currency must be an ISO 4217 code such as USD, got {self.currency!r}"
+            )
+        try:
+            datetime.date.fromisoformat(self.date)
+        except ValueError:
+            raise ValueError(f"date must be an ISO date (YYYY-MM-DD), got {self.date!r}") from None
+        if self.basis is Basis.UNKNOWN:
+            raise ValueError("a price of unknown basis is no price: leave it out")
+        if not self.source.strip():
+            raise ValueError("a price needs a source")
+
+    def __str__(self) -> str:
+        unit = "/h" if self.kind is PriceKind.RENT_HOUR else ""
+        return f"{self.amount:,.2f} {self.currency}{unit} ({self.date}, {self.basis})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading figures from data files
+
+_FIGURE_KEYS = {"value", "basis", "source", "note"}
+_REFERENCE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class Sources:
+    """The file's [sources] table: short names for citations used by several figures."""
+
+    def __init__(self, table: Fields | None) -> None:
+        self.fields = table
+        self.names: dict[str, str] = {}
+        if table is not None:
+            for key in table.data:
+                text = table.str(key).strip()
+                if not text:
+                    raise table.error(key, "a source must not be empty")
+                self.names[key] = text
+
+    def resolve(self, f: Fields, key: str, text: str) -> str:
+        """The citation for `text`: a [sources] name is replaced by its text."""
+        text = text.strip()
+        if text in self.names:
+            return self.names[text]
+        if _REFERENCE.match(text):
+            # A bare word is a reference, never a citation: a typo must not pass as a source.
+            known = ", ".join(sorted(self.names)) or "none"
+            raise f.error(key, f"{text!r} is not a URL or citation, nor a [sources] name ({known})")
+        return text
+
+
+def read_figure(
+    f: Fields,
+    key: str,
+    sources: Sources,
+    *,
+    positive: bool = True,
+    upper: float | None = None,
+) -> Figure:
+    """Read `key` as a figure: the string "unknown" or a table {value, basis, source, note}."""
+    raw = f.data.get(key)
+    if raw is None:
+        raise f.error(key, 'required field is missing (write "unknown" if it is not known)')
+    if isinstance(raw, str):
+        if raw != "unknown":
+            raise f.error(key, f'expected a figure table or "unknown", got {raw!r}')
+        return Figure.unknown()
+    t = f.table(key)
+    t.reject_unknown(_FIGURE_KEYS)
+    basis = t.choice("basis", {b.value: b for b in Basis})
+    note = t.str("note", "")
+    if basis is Basis.UNKNOWN:
+        if t.has("value"):
+            raise t.error("value", "an unknown figure has no value; drop it or give a basis")
+        source = sources.resolve(t, "source", t.str("source")) if t.has("source") else ""
+        return Figure.unknown(note=note, source=source)
+    value = t.float("value")
+    if positive and not value > 0:
+        raise t.error("value", f"must be > 0, got {value:g}")
+    if upper is not None and value > upper:
+        raise t.error("value", f"must be <= {upper:g}, got {value:g}")
+    source = sources.resolve(t, "source", t.str("source"))
+    if not source:
+        raise t.error("source", "a figure needs a source")
+    return Figure(value, basis, source, note)
+
+
+def read_figures(
+    f: Fields,
+    key: str,
+    sources: Sources,
+    choices: Mapping[str, Any],
+    **limits: Any,
+) -> dict[Any, Figure]:
+    """A table of figures keyed by a closed set of names (dtypes, efficiency kinds)."""
+    if not f.has(key):
+        return {}
+    t = f.table(key)
+    out: dict[Any, Figure] = {}
+    for name in t.data:
+        if name not in choices:
+            raise t.error(name, f"unknown key (known: {', '.join(sorted(choices))})")
+        out[choices[name]] = read_figure(t, name, sources, **limits)
+    return out
+
+
+_PRICE_KEYS = {"kind", "amount", "currency", "date", "basis", "source", "note"}
+
+
+def read_price(t: Fields, sources: Sources) -> PricePoint:
+    t.reject_unknown(_PRICE_KEYS)
+    kind = t.choice("kind", {k.value: k for k in PriceKind})
+    amount = t.float("amount")
+    if not amount > 0:
+        raise t.error("amount", f"must be > 0, got {amount:g}")
+    currency = t.str("currency")
+    if not _CURRENCY.match(currency):
+        raise t.error("currency", f"expected an ISO 4217 code such as USD or CNY, got {currency!r}")
+    date = t.data.get("date")
+    # TOML has a date type; accept it as well as a quoted ISO date.
+    if isinstance(date, datetime.date) and not isinstance(date, datetime.datetime):
+        date = date.isoformat()
+    elif isinstance(date, str):
+        try:
+            datetime.date.fromisoformat(date)
+        except ValueError:
+            raise t.error("date", f"expected an ISO date (YYYY-MM-DD), got {date!r}") from None
+    else:
+        raise t.error("date", "required: the ISO date the price was seen (YYYY-MM-DD)")
+    allowed = {b.value: b for b in Basis if b is not Basis.UNKNOWN}
+    basis = t.choice("basis", allowed)
+    source = sources.resolve(t, "source", t.str("source"))
+    try:
+        return PricePoint(kind, amount, currency, date, basis, source, t.str("note", ""))
+    except ValueError as e:
+        raise UserError(f"{t.source}: {t.prefix.rstrip('.')}: {e}") from None

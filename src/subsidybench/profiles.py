@@ -1,0 +1,342 @@
+"""Device profiles: what an accelerator is said to do, with the source of every number.
+
+One TOML file per device under profiles/devices/ (the built-in catalogue) or a user's
+--profiles-dir. Every number is a Figure (value, basis, source, note) or "unknown"; peaks are dense
+(structured-sparsity peaks are kept apart in sparse_tflops); prices carry the date they were seen.
+Layout of a file (see profiles/devices/h100-sxm.toml for a full one):
+
+    name = "NVIDIA H100 SXM5 80GB"
+    vendor = "NVIDIA"
+    backend = "cuda"                 # torch device type
+    module = "torch_npu"             # optional: the backend's extension module
+    domestic = false                 # designed by a Chinese vendor
+    match = ['H100.*HBM3']           # regexes for the name the runtime reports
+    note = "..."                     # optional: what a reader must know about the figures
+
+    [sources]                        # optional: names for citations used more than once
+    datasheet = "NVIDIA H100 datasheet, https://..."
+
+    [peak_tflops]                    # dense peaks; sparse_tflops and
+    bf16 = { value = 989.4, basis = "vendor", source = "datasheet" }   # measured_matmul_tflops
+    fp8 = "unknown"                  # alike
+
+    [memory_gb]                      # also memory_bandwidth_gbs, interconnect_gbs, power_w
+    value = 80
+    basis = "vendor"
+    source = "datasheet"
+
+    [efficiency]                     # fraction of peak typically reached: compute, bandwidth
+    compute = { value = 0.80, basis = "derived", source = "...", note = "794.5 / 989.4" }
+
+    [[prices]]
+    kind = "rent_hour"               # or "purchase"
+    amount = 2.90
+    currency = "USD"
+    date = 2026-05-01
+    basis = "vendor"
+    source = "https://..."
+
+    [cpu]                            # CPU profiles only: see subsidybench.cpupeak
+
+Torch-free: the cost model reads profiles where torch cannot run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from subsidybench import catalogue
+from subsidybench.cpupeak import CpuAssumptions, machine_peaks
+from subsidybench.datafile import Fields, read_toml
+from subsidybench.dtypes import DType
+from subsidybench.errors import UserError
+from subsidybench.figures import (
+    Basis,
+    Figure,
+    PriceKind,
+    PricePoint,
+    Sources,
+    read_figure,
+    read_figures,
+    read_price,
+)
+
+__all__ = [
+    "BACKENDS",
+    "BACKEND_MODULES",
+    "EFFICIENCY_KINDS",
+    "Basis",
+    "DeviceProfile",
+    "Figure",
+    "PriceKind",
+    "PricePoint",
+    "list_profiles",
+    "load_profile",
+    "localize",
+    "match_profile",
+]
+
+KIND = "devices"
+
+# torch device types subsidybench knows, and the extension module each needs (None: built in).
+BACKENDS = frozenset({"cpu", "cuda", "npu", "mlu", "xpu", "mps", "musa", "hpu"})
+BACKEND_MODULES = {
+    "torch_npu": "npu",
+    "torch_mlu": "mlu",
+    "intel_extension_for_pytorch": "xpu",
+    "torch_musa": "musa",
+    "habana_frameworks": "hpu",
+}
+EFFICIENCY_KINDS = ("compute", "bandwidth")
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_DTYPES = {d.value: d for d in DType}
+_TOP_KEYS = {
+    "name",
+    "vendor",
+    "backend",
+    "module",
+    "domestic",
+    "match",
+    "note",
+    "sources",
+    "peak_tflops",
+    "sparse_tflops",
+    "measured_matmul_tflops",
+    "memory_gb",
+    "memory_bandwidth_gbs",
+    "interconnect_gbs",
+    "power_w",
+    "efficiency",
+    "prices",
+    "cpu",
+}
+
+
+def _frozen(mapping: Mapping) -> Mapping:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceProfile:
+    """One accelerator (or CPU): its sourced figures and prices. Peaks in TFLOP/s, dense."""
+
+    id: str
+    name: str
+    vendor: str
+    backend: str
+    module: str | None
+    domestic: bool
+    match: tuple[str, ...]
+    peak_tflops: Mapping[DType, Figure]
+    sparse_tflops: Mapping[DType, Figure]
+    measured_matmul_tflops: Mapping[DType, Figure]
+    memory_gb: Figure
+    memory_bandwidth_gbs: Figure
+    interconnect_gbs: Figure
+    power_w: Figure
+    efficiency: Mapping[str, Figure]
+    prices: tuple[PricePoint, ...]
+    note: str = ""
+    cpu: CpuAssumptions | None = None
+    """For CPU profiles: the assumptions the machine-derived peak rests on."""
+    _patterns: tuple[re.Pattern[str], ...] = field(
+        default=(), init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.id):
+            raise ValueError(f"id {self.id!r}: use lower-case letters, digits, '.', '-', '_'")
+        for name in ("name", "vendor"):
+            if not getattr(self, name).strip():
+                raise ValueError(f"{name}: must not be empty")
+        if self.backend not in BACKENDS:
+            raise ValueError(
+                f"backend: {self.backend!r} is not one of {', '.join(sorted(BACKENDS))}"
+            )
+        if self.module is not None:
+            needs = BACKEND_MODULES.get(self.module)
+            if needs is None:
+                known = ", ".join(sorted(BACKEND_MODULES))
+                raise ValueError(f"module: {self.module!r} is not one of {known}")
+            if needs != self.backend:
+                raise ValueError(
+                    f"module: {self.module} drives backend {needs}, not {self.backend}"
+                )
+        patterns = []
+        for i, pattern in enumerate(self.match):
+            try:
+                patterns.append(re.compile(pattern, re.IGNORECASE))
+            except re.error as e:
+                raise ValueError(f"match[{i}]: not a valid regular expression: {e}") from None
+        for key in self.efficiency:
+            if key not in EFFICIENCY_KINDS:
+                raise ValueError(f"efficiency.{key}: unknown kind (known: compute, bandwidth)")
+        for dtype, sparse in self.sparse_tflops.items():
+            dense = self.peak_tflops.get(dtype)
+            known = dense and dense.value is not None and sparse.value is not None
+            if known and sparse.value < dense.value:
+                raise ValueError(
+                    f"sparse_tflops.{dtype}: {sparse.value:g} is below the dense peak"
+                    f" {dense.value:g}; are the two swapped?"
+                )
+        if self.cpu is not None and self.backend != "cpu":
+            raise ValueError("cpu: only a profile with backend 'cpu' has CPU assumptions")
+        set_ = object.__setattr__
+        set_(self, "match", tuple(self.match))
+        set_(self, "prices", tuple(self.prices))
+        set_(self, "_patterns", tuple(patterns))
+        for name in ("peak_tflops", "sparse_tflops", "measured_matmul_tflops", "efficiency"):
+            set_(self, name, _frozen(getattr(self, name)))
+
+    def peak(self, dtype: DType) -> Figure | None:
+        """The dense peak for `dtype`; None when the profile does not list the dtype at all."""
+        return self.peak_tflops.get(DType(dtype))
+
+    def rent_per_hour(self, currency: str | None = None) -> PricePoint | None:
+        """The most recently seen rent per device-hour (in `currency`, if given)."""
+        return self._newest(PriceKind.RENT_HOUR, currency)
+
+    def purchase_price(self, currency: str | None = None) -> PricePoint | None:
+        """The most recently seen purchase price per device (in `currency`, if given)."""
+        return self._newest(PriceKind.PURCHASE, currency)
+
+    def _newest(self, kind: PriceKind, currency: str | None) -> PricePoint | None:
+        found = [
+            p
+            for p in self.prices
+            if p.kind is kind and (currency is None or p.currency == currency.upper())
+        ]
+        # ISO dates sort as strings; max keeps the first listed among equal dates.
+        return max(found, key=lambda p: p.date, default=None)
+
+    def matches(self, device_name: str) -> str | None:
+        """The text of the longest match of this profile's patterns in `device_name`, if any."""
+        best: str | None = None
+        for pattern in self._patterns:
+            m = pattern.search(device_name)
+            if m and (best is None or len(m.group(0)) > len(best)):
+                best = m.group(0)
+        return best
+
+    def figures(self) -> list[tuple[str, Figure]]:
+        """Every figure with its dotted field name, in file order, for display and reports."""
+        out: list[tuple[str, Figure]] = []
+        for table in ("peak_tflops", "sparse_tflops", "measured_matmul_tflops"):
+            for dtype, fig in getattr(self, table).items():
+                out.append((f"{table}.{dtype}", fig))
+        for name in ("memory_gb", "memory_bandwidth_gbs", "interconnect_gbs", "power_w"):
+            out.append((name, getattr(self, name)))
+        for kind, fig in self.efficiency.items():
+            out.append((f"efficiency.{kind}", fig))
+        if self.cpu is not None:
+            for name, fig in self.cpu.figures().items():
+                out.append((f"cpu.{name}", fig))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def _read(path: Path) -> DeviceProfile:
+    f = Fields(read_toml(path), str(path))
+    f.reject_unknown(_TOP_KEYS)
+    sources = Sources(f.table("sources") if f.has("sources") else None)
+    match = f.list("match")
+    for i, pattern in enumerate(match):
+        if not isinstance(pattern, str) or not pattern:
+            raise f.error(f"match[{i}]", "expected a non-empty regular expression string")
+    backend = f.choice("backend", BACKENDS)
+    module = f.choice("module", set(BACKEND_MODULES), None)
+    efficiency = read_figures(f, "efficiency", sources, {k: k for k in EFFICIENCY_KINDS}, upper=2.0)
+    cpu = CpuAssumptions.from_fields(f.table("cpu"), sources) if f.has("cpu") else None
+    prices = tuple(read_price(t, sources) for t in f.tables("prices", []))
+    try:
+        return DeviceProfile(
+            id=path.stem,
+            name=f.str("name"),
+            vendor=f.str("vendor"),
+            backend=backend,
+            module=module,
+            domestic=f.bool("domestic"),
+            match=tuple(match),
+            peak_tflops=read_figures(f, "peak_tflops", sources, _DTYPES),
+            sparse_tflops=read_figures(f, "sparse_tflops", sources, _DTYPES),
+            measured_matmul_tflops=read_figures(f, "measured_matmul_tflops", sources, _DTYPES),
+            memory_gb=read_figure(f, "memory_gb", sources),
+            memory_bandwidth_gbs=read_figure(f, "memory_bandwidth_gbs", sources),
+            interconnect_gbs=read_figure(f, "interconnect_gbs", sources),
+            power_w=read_figure(f, "power_w", sources),
+            efficiency=efficiency,
+            prices=prices,
+            note=f.str("note", ""),
+            cpu=cpu,
+        )
+    except ValueError as e:
+        raise UserError(f"{path}: {e}") from None
+
+
+def load_profile(name_or_path: str, extra_dirs: Sequence[Path] = ()) -> DeviceProfile:
+    """A profile by catalogue name ("h100-sxm") or path to a TOML file; user dirs win."""
+    return _read(catalogue.resolve(KIND, name_or_path, extra_dirs))
+
+
+def list_profiles(extra_dirs: Sequence[Path] = ()) -> list[DeviceProfile]:
+    """Every profile in the catalogue (user dirs first, a user file shadows a built-in one)."""
+    return [_read(path) for _, path in sorted(catalogue.files(KIND, extra_dirs).items())]
+
+
+def match_profile(
+    device_name: str, backend: str, extra_dirs: Sequence[Path] = ()
+) -> DeviceProfile | None:
+    """The profile for the device the runtime reports as `device_name` on `backend`.
+
+    Profiles from the user's directories are preferred to built-in ones; among one directory's
+    profiles the longest match wins, and two different profiles matching equally is an error
+    (the catalogue is ambiguous and must be fixed). A CPU device is this machine, so a matched
+    CPU profile comes back with its peaks derived from this machine (see `localize`).
+    """
+    roots = catalogue.roots(extra_dirs)
+    files = catalogue.files(KIND, extra_dirs)
+    by_root: dict[int, list[tuple[int, DeviceProfile]]] = {}
+    for path in files.values():
+        profile = _read(path)
+        if profile.backend != backend.lower():
+            continue
+        text = profile.matches(device_name)
+        if text is None:
+            continue
+        rank = next(
+            (i for i, root in enumerate(roots) if path.is_relative_to(root / KIND)), len(roots)
+        )
+        by_root.setdefault(rank, []).append((len(text), profile))
+    if not by_root:
+        return None
+    candidates = sorted(by_root[min(by_root)], key=lambda c: (-c[0], c[1].id))
+    if len(candidates) > 1 and candidates[0][0] == candidates[1][0]:
+        ids = ", ".join(c[1].id for c in candidates if c[0] == candidates[0][0])
+        raise UserError(f"device {device_name!r} matches several profiles equally well: {ids}")
+    best = candidates[0][1]
+    return localize(best) if best.backend == "cpu" else best
+
+
+def localize(profile: DeviceProfile) -> DeviceProfile:
+    """The profile with peaks derived from this machine, where the profile derives them.
+
+    Only CPU profiles with a [cpu] section do; derived peaks replace the file's figures for the
+    dtypes the machine supports natively. Where the machine cannot be read (no /proc/cpuinfo),
+    the profile comes back unchanged, its peaks as the file states them (usually unknown).
+    """
+    if profile.cpu is None:
+        return profile
+    try:
+        derived = machine_peaks(profile.cpu)
+    except UserError:
+        return profile
+    return dataclasses.replace(profile, peak_tflops={**profile.peak_tflops, **derived})
