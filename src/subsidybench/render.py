@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from subsidybench.results import RunResult, WorkloadResult
+from subsidybench.utilisation import utilisation
 
 
 def console() -> Console:
@@ -43,6 +44,10 @@ def seconds(value: float | None) -> str:
     return f"{value / 1e-9:.4g} ns"
 
 
+def percent(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.1%}"
+
+
 def throughput(r: WorkloadResult) -> tuple[str, str]:
     """(headline rate, items rate): FLOP/s for compute work, B/s for pure data movement."""
     w = r.work
@@ -62,8 +67,11 @@ def run_table(run: RunResult, title: str | None = None) -> tuple[Table, list[str
     table.add_column("n", justify="right")
     table.add_column("throughput", justify="right")
     table.add_column("rate", justify="right")
+    table.add_column("%peak", justify="right")
+    table.add_column("%mm", justify="right")
     table.add_column("verdict")
     notes: list[str] = []
+    used = utilisation(run)
 
     def note(text: str) -> str:
         notes.append(escape(text))
@@ -74,9 +82,8 @@ def run_table(run: RunResult, title: str | None = None) -> tuple[Table, list[str
         if not r.ok:
             color = "yellow" if r.status.value == "skipped" else "red"
             mark = note(f"{r.id}: {r.status.value}: {r.reason}")
-            table.add_row(
-                label, r.dtype.value, "", "", "", "", "", f"[{color}]{r.status.value} {mark}[/]"
-            )
+            status = f"[{color}]{r.status.value} {mark}[/]"
+            table.add_row(label, r.dtype.value, "", "", "", "", "", "", "", status)
             continue
         m, v = r.measurement, r.verdict
         assert m is not None and v is not None  # an ok result has both (checked when built)
@@ -87,16 +94,14 @@ def run_table(run: RunResult, title: str | None = None) -> tuple[Table, list[str
             verdict = f"[red]invalid {note(f'{r.id}: ' + '; '.join(v.reasons))}[/]"
         if r.reason:
             verdict += f" {note(f'{r.id}: {r.reason}')}"
-        table.add_row(
-            label,
-            r.dtype.value,
-            seconds(m.median),
-            f"{m.spread:.1%}",
-            str(m.n),
-            headline,
-            items,
-            verdict,
-        )
+        u = used.get(r.id)
+        of_peak = percent(u.of_peak) if u else ""
+        if u and u.of_peak and u.of_peak > 1 and u.peak:
+            # Above the peak means the peak figure is wrong, not that the device beat physics.
+            of_peak += note(f"{r.id}: above the profile's {r.dtype} peak ({u.peak}): {u.peak.note}")
+        of_mm = percent(u.of_best_matmul) if u else ""
+        cells = (seconds(m.median), f"{m.spread:.1%}", str(m.n), headline, items, of_peak, of_mm)
+        table.add_row(label, r.dtype.value, *cells, verdict)
     return table, [f"[{i}] {text}" for i, text in enumerate(notes, 1)]
 
 
@@ -106,7 +111,10 @@ def run_header(run: RunResult, path: str) -> str:
     state = run.state.value
     if state != "complete":
         state = f"[yellow]{state}[/]"
-    profile = run.profile or "none matched"
+    profile = run.profile or "none matched (no % of peak)"
+    peaks = ", ".join(f"{d} {fig}" for d, fig in run.peak_tflops.items() if fig.known)
+    if peaks:
+        profile += f"; dense peaks TFLOP/s: {peaks}"
     return (
         f"[bold]{path}[/]: suite {run.suite} v{run.suite_version}, {state}, started {run.started}\n"
         f"device {run.device} ({run.device.name}), profile: {profile}\n"

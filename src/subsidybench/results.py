@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from subsidybench.datafile import Fields, read_json
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
+from subsidybench.figures import Basis, Figure
 from subsidybench.timing import METHOD_VERSION, Measurement, TimingPolicy, Verdict
 from subsidybench.work import Work
 
@@ -277,6 +278,8 @@ class RunResult:
     finished: str | None = None
     profile: str | None = None
     """The device profile matched to the device, if any (its id under profiles/devices)."""
+    peak_tflops: Mapping[DType, Figure] = field(default_factory=dict)
+    """The profile's dense peaks when the run was taken: what "% of peak" divides by."""
     results: tuple[WorkloadResult, ...] = ()
     method_version: int = METHOD_VERSION
 
@@ -298,6 +301,7 @@ class RunResult:
                 "name": self.device.name,
             },
             "profile": self.profile,
+            "peak_tflops": {d.value: fig.to_dict() for d, fig in self.peak_tflops.items()},
             "environment": self.environment.to_dict(),
             "results": [r.to_dict() for r in self.results],
         }
@@ -331,9 +335,25 @@ class RunResult:
             state=f.choice("state", {s.value: s for s in RunState}),
             finished=f.str("finished", None),
             profile=f.str("profile", None),
+            peak_tflops=_peaks(f.table("peak_tflops", {})),
             results=tuple(WorkloadResult.from_fields(r) for r in f.tables("results")),
             method_version=f.int("method_version"),
         )
+
+
+def _peaks(p: Fields) -> dict[DType, Figure]:
+    dtypes = {d.value: d for d in DType}
+    peaks = {}
+    for key in p.data:
+        if key not in dtypes:
+            raise p.error(key, f"not a dtype (known: {', '.join(dtypes)})")
+        t = p.table(key)
+        basis = t.choice("basis", {b.value: b for b in Basis})
+        value = t.float("value", None)
+        peaks[dtypes[key]] = _checked(
+            t, lambda b=basis, v=value, t=t: Figure(v, b, t.str("source", ""), t.str("note", ""))
+        )
+    return peaks
 
 
 def _policy(p: Fields) -> TimingPolicy:

@@ -20,6 +20,7 @@ from subsidybench.devices import Device, Support
 from subsidybench.dtypes import DType
 from subsidybench.environment import capture
 from subsidybench.errors import UserError
+from subsidybench.profiles import DeviceProfile
 from subsidybench.results import DeviceRecord, RunResult, RunState, Status, WorkloadResult, save_run
 from subsidybench.suites import Suite
 from subsidybench.timing import TimingPolicy, TooSlow, judge, measure
@@ -93,7 +94,7 @@ def run_suite(
     *,
     dtypes: Collection[DType] = (),
     include_emulated: bool = False,
-    profile: str | None = None,
+    profile: DeviceProfile | None = None,
     observer: Observer | None = None,
 ) -> RunResult:
     """Run every task of `suite` on `device`, saving to `out` after each; return the result."""
@@ -105,7 +106,8 @@ def run_suite(
         device=DeviceRecord(type=device.type, index=device.index, name=device.name),
         environment=capture(device),
         started=_now(),
-        profile=profile,
+        profile=profile.id if profile else None,
+        peak_tflops=dict(profile.peak_tflops) if profile else {},
     )
     save_run(run, out)
     observer.planned([t.id for t in tasks])

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from subsidybench import catalogue
+from subsidybench.cli.options import ProfilesDir
 from subsidybench.cpupeak import machine_model, machine_peaks
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
@@ -27,14 +28,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ProfilesDir = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--profiles-dir",
-        help="A directory laid out like profiles/ (devices/NAME.toml) searched before the"
-        " built-in catalogue; repeatable.",
-    ),
-]
 
 # One letter per basis in the list table; `profiles show` spells them out.
 _LETTER = {

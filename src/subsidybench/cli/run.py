@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from subsidybench.cli.options import ProfilesDir
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.render import console as render_console
@@ -77,6 +78,7 @@ def run(
             help="Also time dtypes the device only emulates (bounded by each workload's budget)."
         ),
     ] = False,
+    profiles_dir: ProfilesDir = None,
     threads: Annotated[
         int | None, typer.Option(min=1, help="CPU threads for torch (default: torch's choice).")
     ] = None,
@@ -85,6 +87,7 @@ def run(
     import torch
 
     from subsidybench.devices import resolve_device
+    from subsidybench.profiles import match_profile
     from subsidybench.render import run_header, run_table
     from subsidybench.runner import run_suite
     from subsidybench.suites import load_suite, select
@@ -92,6 +95,7 @@ def run(
     chosen_suite = select(load_suite(suite), _split(only))
     dtypes = _parse_dtypes(dtype)
     dev = resolve_device(device)
+    profile = match_profile(dev.name, dev.type, profiles_dir or [])
     if threads is not None:
         torch.set_num_threads(threads)
     if out is None:
@@ -116,6 +120,7 @@ def run(
                 out,
                 dtypes=dtypes,
                 include_emulated=include_emulated,
+                profile=profile,
                 observer=_ProgressObserver(progress),
             )
         except KeyboardInterrupt:
