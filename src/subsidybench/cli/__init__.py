@@ -70,6 +70,14 @@ def _root(
     """Measure what an accelerator really does, then cost how far a compute subsidy goes."""
 
 
+# Command modules import their heavy dependencies (numpy, pandas, torch) inside the commands, so
+# that `subsidybench --help` and the torch-free commands start fast.
+from subsidybench.cli import cost, subsidies  # noqa: E402
+
+app.add_typer(cost.app)  # `subsidybench cost`: a single command, merged into the root
+app.add_typer(subsidies.app, name="subsidies")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
