@@ -56,9 +56,10 @@ def capital_recovery_factor(rate: ArrayLike, years: ArrayLike) -> Array:
     interest at `rate`: r(1+r)^n / ((1+r)^n - 1), and 1/n at r = 0 (an annuity)."""
     r = np.asarray(rate, dtype=np.float64)
     n = np.asarray(years, dtype=np.float64)
-    growth = np.power(1.0 + r, n)
+    # (1+r)^n - 1 through log1p/expm1, so that tiny rates tend to 1/n instead of 0/0.
+    grown = np.expm1(n * np.log1p(r))
     with np.errstate(divide="ignore", invalid="ignore"):
-        annuity = r * growth / (growth - 1.0)
+        annuity = r * (grown + 1.0) / grown
     return np.where(r == 0.0, 1.0 / n, annuity)
 
 
@@ -213,7 +214,8 @@ def subsidy_amount(gross: ArrayLike, rate: ArrayLike, cap: ArrayLike = np.inf) -
 def cap_binds_above(rate: ArrayLike, cap: ArrayLike) -> Array:
     """The contract value above which the cap, not the rate, decides the subsidy: cap / rate."""
     r = np.asarray(rate, dtype=np.float64)
-    with np.errstate(divide="ignore"):
+    # 0/0 and cap/tiny are computed and then discarded by the where: silence them.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(r > 0, np.asarray(cap, dtype=np.float64) / r, np.inf)
 
 

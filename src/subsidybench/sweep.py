@@ -163,7 +163,15 @@ def sweep(
     }
     axes, scalars = _split(inputs)
     grid = open_grid(axes)
-    value: dict[str, Array | float] = {**scalars, **grid}
+    value: dict[str, Array | float] = {
+        "devices": 1.0,
+        "scaling_efficiency": 1.0,
+        "rate": 0.0,
+        "cap": math.inf,
+        "after_rate": 0.0,
+        **scalars,
+        **grid,
+    }
 
     if owned is not None:
         args = {k: value[k] for k in _OWNED if k in value}

@@ -499,6 +499,7 @@ def cost_command(
                 "scaling; measured clusters reach less)"
             )
         eff_values = _values("1", "--scaling-efficiency")
+        swept["--scaling-efficiency"] = eff_values
     if (n_values < 1).any() or (n_values != n_values.round()).any():
         raise UserError("--devices must be whole numbers >= 1")
 
