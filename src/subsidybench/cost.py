@@ -56,11 +56,12 @@ def capital_recovery_factor(rate: ArrayLike, years: ArrayLike) -> Array:
     interest at `rate`: r(1+r)^n / ((1+r)^n - 1), and 1/n at r = 0 (an annuity)."""
     r = np.asarray(rate, dtype=np.float64)
     n = np.asarray(years, dtype=np.float64)
-    # (1+r)^n - 1 through log1p/expm1, so that tiny rates tend to 1/n instead of 0/0.
+    # (1+r)^n - 1 through log1p/expm1 keeps precision for small rates; below 1e-9 the series
+    # 1/n + (n+1)r/(2n) is exact to 1e-18, where the closed form would lose every digit.
     grown = np.expm1(n * np.log1p(r))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         annuity = r * (grown + 1.0) / grown
-    return np.where(r == 0.0, 1.0 / n, annuity)
+    return np.where(r < 1e-9, 1.0 / n + (n + 1.0) * r / (2.0 * n), annuity)
 
 
 def owned_hourly_cost(
@@ -900,6 +901,8 @@ class Option:
     throughput: Throughput
     terms: SubsidyTerms | None = None
     cluster: Cluster = field(default_factory=Cluster)
+    assumptions: tuple[Assumption, ...] = ()
+    """Inputs beside price, throughput and programme (the device, an exchange rate)."""
 
 
 def compare(
@@ -921,7 +924,16 @@ def compare(
             "options mix FLOP/s and tokens/s throughputs; they cannot be ranked together"
         )
     estimates = [
-        estimate(job, o.price, o.throughput, o.cluster, o.terms, cost_of_capital, label=o.label)
+        estimate(
+            job,
+            o.price,
+            o.throughput,
+            o.cluster,
+            o.terms,
+            cost_of_capital,
+            label=o.label,
+            extra_assumptions=o.assumptions,
+        )
         for o in options
     ]
 

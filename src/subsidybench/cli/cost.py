@@ -142,6 +142,13 @@ JSON_OPTION = typer.Option(
     help="Also write the answer and its assumptions as JSON.",
     rich_help_panel=OUTPUT,
 )
+COMPARE_OPTION = typer.Option(
+    None,
+    "--compare",
+    help="A TOML file of [[option]] tables (device, price, throughput, "
+    "programme): cost the job on each and rank them by net cost per unit of work.",
+    rich_help_panel=JOB,
+)
 CSV_OPTION = typer.Option(
     None,
     "--csv",
@@ -195,6 +202,7 @@ def cost_command(
         "amount in the report currency. With --train, counts training runs.",
         rich_help_panel=JOB,
     ),
+    compare: Path | None = COMPARE_OPTION,
     contract_size: float | None = typer.Option(
         None,
         "--contract-size",
@@ -377,6 +385,41 @@ def cost_command(
     """
     from subsidybench import cost as model
     from subsidybench.assumptions import Assumption, Basis
+
+    if compare is not None:
+        device_flags = {
+            "--run": run,
+            "--tflops": tflops,
+            "--tokens-per-s": tokens_per_s,
+            "--mfu": mfu,
+            "--profile": profile,
+            "--price": price,
+            "--capex": capex,
+            "--subsidy": subsidy,
+            "--rate": rate,
+            "--reach": reach,
+        }
+        clash = [flag for flag, value in device_flags.items() if value is not None]
+        if clash:
+            raise UserError(f"--compare takes devices from its file; drop {', '.join(clash)}")
+        given_jobs = {"--train": train, "--serve": serve, "--hours": hours, "--contract": contract}
+        if sum(v is not None for v in given_jobs.values()) != 1:
+            raise UserError("--compare needs one job: --train, --serve, --hours or --contract")
+        one_job = {
+            "--hours": _one(_values(hours, "--hours"), "--hours"),
+            "--contract": _one(_values(contract, "--contract"), "--contract"),
+        }
+        job = _job(model, train, layers, attention_width, seq_len, serve, params, one_job)
+        ranked = _compare(model, compare, job, profiles_dir, report_currency, fx)
+        _print_compare(ranked)
+        doc = {"kind": "compare", "ranked": [e.to_dict() for e in ranked]}
+        frame = None
+        if csv_path is not None:
+            import pandas as pd
+
+            frame = pd.DataFrame([_flat(e.to_dict()) for e in ranked])
+        _write(json_path, csv_path, doc, frame)
+        return
 
     extra: list[Assumption] = []
     prof = load_profile_inputs(profile, profiles_dir, dtype) if profile else None
@@ -914,6 +957,102 @@ def _sweep(
     return frame, notes
 
 
+def _compare(
+    model: Any,
+    path: Path,
+    job: Job,
+    profiles_dir: list[Path],
+    report_currency: str | None,
+    fx: float | None,
+) -> list[Estimate]:
+    """Cost `job` on every option of a comparison file, cheapest per unit of work first."""
+    from subsidybench.assumptions import Assumption, Basis
+    from subsidybench.comparison import load_options
+    from subsidybench.fx import load_fx
+    from subsidybench.subsidies import load_programme
+
+    options = []
+    specs = load_options(path)
+    first_currency = specs[0].currency
+    for spec in specs:
+        where = f"{path}: option {spec.label!r}"
+        notes: list[Assumption] = []
+        prof = load_profile_inputs(spec.profile, profiles_dir, spec.dtype) if spec.profile else None
+        if prof is not None:
+            notes.append(Assumption("device", f"{prof.label} [{prof.id}]", Basis.DATA, where))
+            first_currency = first_currency or (prof.rent[1] if prof.rent else None)
+        if spec.price is not None:
+            assert spec.currency is not None
+            amount, ccy, basis, source = spec.price, spec.currency.upper(), Basis.GIVEN, where
+        elif prof is not None and prof.rent is not None:
+            amount, ccy, basis_text, source = prof.rent
+            basis = _basis(basis_text)
+        else:
+            raise UserError(
+                f"{where}: no price (give price and currency, or a profile with a rent)"
+            )
+        out = (report_currency or first_currency or ccy).upper()
+
+        def factor(source_ccy: str, out: str = out, notes: list[Assumption] = notes) -> float:
+            if source_ccy == out:
+                return 1.0
+            rate = load_fx(source_ccy, out, profiles_dir, fx)
+            note = Assumption(
+                "exchange rate",
+                f"{rate.describe()} ({rate.date})",
+                Basis.GIVEN if fx is not None else Basis.DATA,
+                rate.source,
+            )
+            if note not in notes:
+                notes.append(note)
+            return rate.factor(source_ccy, out)
+
+        if ccy != out:
+            source = f"{source}: {amount:,.4g} {ccy}"
+        hourly = model.HourlyPrice.rent(amount * factor(ccy), out, basis, source)
+        peak, peak_source = spec.peak_tflops, "given in the comparison file"
+        if spec.mfu is not None and peak is None:
+            if prof is None or prof.peak_tflops is None:
+                raise UserError(f"{where}: mfu needs peak_tflops or a profile with a peak")
+            peak, peak_source = prof.peak_tflops, prof.peak_source
+        one = {"--tflops": spec.tflops, "--tokens-per-s": spec.tokens_per_s, "--mfu": spec.mfu}
+        tp = _throughput(spec.run, spec.workload, spec.metric, spec.force, one, peak, peak_source)
+        assert tp is not None
+        if spec.domestic is not None:
+            is_domestic, origin = spec.domestic, Basis.GIVEN
+        else:
+            is_domestic = prof.domestic if prof is not None else False
+            origin = Basis.DATA if prof is not None else Basis.GIVEN
+        notes.append(
+            Assumption("chip origin", "domestic" if is_domestic else "not domestic", origin, where)
+        )
+        terms = None
+        if spec.subsidy is not None:
+            programme = load_programme(spec.subsidy, profiles_dir)
+            terms = model.terms_from_programme(
+                programme,
+                domestic=is_domestic,
+                small_firm=spec.small_firm,
+                to_job_currency=factor(programme.currency),
+                job_currency=out,
+                rate=spec.rate,
+            )
+        elif spec.rate is not None:
+            terms = model.given_terms(spec.rate)
+        cluster = model.Cluster(spec.devices, spec.scaling_efficiency or 1.0)
+        options.append(model.Option(spec.label, hourly, tp, terms, cluster, tuple(notes)))
+    return model.compare(job, options)
+
+
+def _flat(doc: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row: nested subsidy figures as subsidy_*, lists left out."""
+    flat = {k: v for k, v in doc.items() if not isinstance(v, list | dict)}
+    subsidy = doc.get("subsidy")
+    if isinstance(subsidy, dict):
+        flat.update({f"subsidy_{k}": v for k, v in subsidy.items()})
+    return flat
+
+
 # --------------------------------------------------------------------------------------------
 # Rendering
 
@@ -983,6 +1122,47 @@ def _print_estimate(e: Estimate) -> None:
     console = Console()
     console.print(table)
     console.print(_assumption_table(e.assumptions))
+
+
+def _print_compare(ranked: list[Estimate]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from subsidybench.assumptions import Assumption
+    from subsidybench.cost import HOURS_PER_DAY
+
+    c = ranked[0].currency
+    tokens = ranked[0].net_per_pflop_hour is None
+    unit = "net per M tokens" if tokens else "net per PFLOP-hour"
+    table = Table(
+        title=escape(f"{ranked[0].job.describe()}: cheapest per unit of work first ({c})")
+    )
+    for column in ("#", "option", "throughput", "price/h", "subsidy", "wall days", "net", unit):
+        table.add_column(
+            column, justify="right" if column not in ("option", "throughput") else "left"
+        )
+    for i, e in enumerate(ranked, start=1):
+        per_unit = e.net_per_million_tokens if tokens else e.net_per_pflop_hour
+        throughput = next((a.value for a in e.assumptions if a.name == "throughput"), "-")
+        table.add_row(
+            str(i),
+            escape(e.label),
+            escape(throughput),
+            f"{e.price.amount:,.4g}",
+            f"{e.subsidy.rate:.0%}" if e.subsidy else "-",
+            f"{e.wall_hours / HOURS_PER_DAY:,.1f}",
+            f"{e.net:,.0f}",
+            f"{per_unit:,.4g}" if per_unit is not None else "-",
+        )
+    console = Console()
+    console.print(table)
+    labelled = [
+        Assumption(f"{e.label}: {a.name}", a.value, a.basis, a.source)
+        for e in ranked
+        for a in e.assumptions
+    ]
+    console.print(_assumption_table(labelled))
 
 
 def _print_reach(r: Reach) -> None:
@@ -1103,11 +1283,7 @@ def _write(json_path: Path | None, csv_path: Path | None, doc: dict[str, Any], f
         import pandas as pd
 
         if frame is None:
-            flat = {k: v for k, v in doc.items() if not isinstance(v, list | dict)}
-            subsidy = doc.get("subsidy")
-            if isinstance(subsidy, dict):
-                flat.update({f"subsidy_{k}": v for k, v in subsidy.items()})
-            frame = pd.DataFrame([flat])
+            frame = pd.DataFrame([_flat(doc)])
         frame.to_csv(csv_path, index=False)
 
 
