@@ -326,3 +326,46 @@ def test_cost_path_never_imports_torch(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_serve_job_cost_per_million_tokens() -> None:
+    code, out, _ = invoke(
+        "cost",
+        "--serve",
+        "1e9",
+        "--params",
+        "7e9",
+        "--tflops",
+        "100",
+        "--price",
+        "10",
+        "--currency",
+        "CNY",
+    )
+    assert code == 0, out
+    # Worked in test_cost.test_serve_job_by_flops_and_by_tokens: 388.89 CNY, 0.39 per M tokens.
+    assert "388.89 CNY" in out and "0.39 CNY" in out
+    assert "100 TFLOP/s per device (given by hand)" in out
+
+
+def test_small_firm_rate_lasts_a_year() -> None:
+    # 64 devices for 2 x 8,766 h: 1,121,920 device-hours at 10 CNY; half at 100%, half at 30%.
+    code, out, _ = invoke(
+        "cost",
+        "--hours",
+        str(64 * 2 * 8766),
+        "--devices",
+        "64",
+        "--scaling-efficiency",
+        "1",
+        "--price",
+        "10",
+        "--currency",
+        "CNY",
+        "--subsidy",
+        "shanghai-2025-compute",
+        "--small-firm",
+    )
+    assert code == 0, out
+    assert "65.0% average rate" in out
+    assert "small-firm rate for 12 months" in out

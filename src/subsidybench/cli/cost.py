@@ -1098,6 +1098,9 @@ def _print_estimate(e: Estimate) -> None:
         f"{e.devices} x {e.wall_hours / HOURS_PER_DAY:,.2f} days ({e.wall_hours:,.1f} h)",
     )
     table.add_row("device-hours", f"{e.device_hours:,.0f}")
+    throughput = next((a for a in e.assumptions if a.name == "throughput"), None)
+    if throughput is not None:
+        table.add_row("throughput", escape(f"{throughput.value} ({throughput.basis})"))
     if e.flops is not None:
         table.add_row("useful work", f"{e.flops:.4g} FLOPs = {e.pflop_days:,.2f} PFLOP-days")
     if e.tokens is not None:
