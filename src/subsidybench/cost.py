@@ -1,16 +1,13 @@
-"""The cost model: what a device-hour costs, what a subsidy takes off, and what the money buys.
+"""The cost model: what a subsidy takes off, what a job costs, and what the money buys.
 
 Pure functions over numbers and numpy arrays; no torch, no files. The arithmetic lives in a few
-vectorised functions (`capital_recovery_factor`, `owned_hourly_cost`, `subsidy_amount`,
+vectorised functions (pricing.owned_hourly_cost, `subsidy_amount`, `blended_rate`,
 `evaluate_work`, `evaluate_hours`) that the one-scenario answers (`estimate`, `reach`,
 `compare`) and the sweeps (subsidybench.sweep) share, so the two can never disagree.
 
 Every answer carries the assumptions it used, as (name, value, basis, source) records, so that a
-reader can see which figures were measured, which given by hand and which estimated.
-
-Work is counted the way the PaLM paper (Chowdhery et al. 2022, appendix B) counts it: training a
-dense transformer costs 6N FLOPs per token for N parameters, plus 12·L·H·Q·T for attention
-(L layers, H heads of width Q, sequence length T); inference costs about 2N per token.
+reader can see which figures were measured, which given by hand and which estimated. Prices live
+in subsidybench.pricing and jobs in subsidybench.jobs; both are re-exported here.
 """
 
 from __future__ import annotations
@@ -21,186 +18,82 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from subsidybench.assumptions import Assumption, Basis
 from subsidybench.errors import UserError
+from subsidybench.jobs import (
+    Cluster,
+    ContractJob,
+    HoursJob,
+    Job,
+    ServeJob,
+    TrainJob,
+    job_assumptions,
+    training_flops_per_token,
+)
+from subsidybench.pricing import (
+    HourlyPrice,
+    OwnedHardware,
+    capital_recovery_factor,
+    owned_hourly_cost,
+)
 from subsidybench.subsidies import Programme, Spend, Term, TermState
 from subsidybench.throughput import Throughput, WorkUnit
+from subsidybench.units import (
+    HOURS_PER_DAY,
+    HOURS_PER_YEAR,
+    MILLION,
+    PFLOP,
+    PFLOP_DAY,
+    PFLOP_HOUR,
+    SECONDS_PER_HOUR,
+    Array,
+    require_finite,
+)
 
-# Unit conversions, not hardware figures.
-SECONDS_PER_HOUR = 3600.0
-HOURS_PER_DAY = 24.0
-HOURS_PER_YEAR = 365.25 * 24.0
-PFLOP = 1e15
-PFLOP_DAY = PFLOP * SECONDS_PER_HOUR * HOURS_PER_DAY
-PFLOP_HOUR = PFLOP * SECONDS_PER_HOUR
-MILLION = 1e6
-
-Array = NDArray[np.float64]
-
-
-def _finite_positive(name: str, value: float, *, allow_zero: bool = False) -> None:
-    ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise UserError(f"{name} must be a finite number {bound}, got {value:g}")
-
-
-# --------------------------------------------------------------------------------------------
-# The price of a device-hour
-
-
-def capital_recovery_factor(rate: ArrayLike, years: ArrayLike) -> Array:
-    """The share of a capital sum to pay each year so that `years` equal payments repay it with
-    interest at `rate`: r(1+r)^n / ((1+r)^n - 1), and 1/n at r = 0 (an annuity)."""
-    r = np.asarray(rate, dtype=np.float64)
-    n = np.asarray(years, dtype=np.float64)
-    # (1+r)^n - 1 through log1p/expm1 keeps precision for small rates; below 1e-9 the series
-    # 1/n + (n+1)r/(2n) is exact to 1e-18, where the closed form would lose every digit.
-    grown = np.expm1(n * np.log1p(r))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        annuity = r * (grown + 1.0) / grown
-    return np.where(r < 1e-9, 1.0 / n + (n + 1.0) * r / (2.0 * n), annuity)
-
-
-def owned_hourly_cost(
-    capex: ArrayLike,
-    lifetime_years: ArrayLike,
-    cost_of_capital: ArrayLike,
-    power_w: ArrayLike,
-    pue: ArrayLike,
-    tariff_per_kwh: ArrayLike,
-    hosting_per_year: ArrayLike = 0.0,
-    utilisation: ArrayLike = 1.0,
-) -> dict[str, Array]:
-    """Cost of one working hour of an owned device: capital, energy, hosting and their total.
-
-    Capital is the capex spread over the lifetime as an annuity at the cost of capital, divided
-    over the hours the device works (utilisation x hours in a year). Energy is paid for the hours
-    it works, at its average draw times the PUE. Vectorised: every argument may be an array.
-    """
-    hours = HOURS_PER_YEAR * np.asarray(utilisation, dtype=np.float64)
-    capital = (
-        np.asarray(capex, dtype=np.float64)
-        * capital_recovery_factor(cost_of_capital, lifetime_years)
-        / hours
-    )
-    energy = (
-        np.asarray(power_w, dtype=np.float64)
-        / 1000.0
-        * np.asarray(pue, dtype=np.float64)
-        * np.asarray(tariff_per_kwh, dtype=np.float64)
-    )
-    hosting = np.asarray(hosting_per_year, dtype=np.float64) / hours
-    return {
-        "capital": capital,
-        "energy": energy,
-        "hosting": hosting,
-        "total": capital + energy + hosting,
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class OwnedHardware:
-    """An owned device, costed per working hour. Money is per device, in `currency`."""
-
-    capex: float
-    """Purchase price per device, with its share of server, network and installation."""
-    lifetime_years: float
-    cost_of_capital: float
-    """Yearly rate the money costs (a loan's interest, or the return the firm gives up)."""
-    power_w: float
-    """Average draw per device while working, with its share of the host."""
-    pue: float
-    tariff_per_kwh: float
-    currency: str
-    hosting_per_year: float = 0.0
-    """Space, staff and maintenance per device per year."""
-    utilisation: float = 1.0
-    """Share of the year's hours the device does paid-for work."""
-
-    def __post_init__(self) -> None:
-        # Zero is allowed: a 100% building subsidy leaves no capital to recover.
-        _finite_positive("capex", self.capex, allow_zero=True)
-        _finite_positive("lifetime", self.lifetime_years)
-        _finite_positive("cost of capital", self.cost_of_capital, allow_zero=True)
-        _finite_positive("power", self.power_w, allow_zero=True)
-        _finite_positive("hosting", self.hosting_per_year, allow_zero=True)
-        _finite_positive("tariff", self.tariff_per_kwh, allow_zero=True)
-        if not (math.isfinite(self.pue) and self.pue >= 1):
-            raise UserError(f"PUE must be >= 1 (facility power / IT power), got {self.pue:g}")
-        if not (0 < self.utilisation <= 1):
-            raise UserError(f"utilisation must be in (0, 1], got {self.utilisation:g}")
-
-    def hourly(self) -> dict[str, float]:
-        """Capital, energy, hosting and total cost of one working hour."""
-        parts = owned_hourly_cost(
-            self.capex,
-            self.lifetime_years,
-            self.cost_of_capital,
-            self.power_w,
-            self.pue,
-            self.tariff_per_kwh,
-            self.hosting_per_year,
-            self.utilisation,
-        )
-        return {k: float(v) for k, v in parts.items()}
-
-    def assumptions(self, source: str = "") -> list[Assumption]:
-        c = self.currency
-        return [
-            Assumption("capex per device", f"{self.capex:,.0f} {c}", Basis.GIVEN, source),
-            Assumption("lifetime", f"{self.lifetime_years:g} years", Basis.GIVEN),
-            Assumption("cost of capital", f"{self.cost_of_capital:.1%} a year", Basis.GIVEN),
-            Assumption("utilisation", f"{self.utilisation:.0%} of hours", Basis.GIVEN),
-            Assumption("power per device", f"{self.power_w:g} W while working", Basis.GIVEN),
-            Assumption("PUE", f"{self.pue:g}", Basis.GIVEN),
-            Assumption("electricity tariff", f"{self.tariff_per_kwh:g} {c}/kWh", Basis.GIVEN),
-            Assumption("hosting", f"{self.hosting_per_year:,.0f} {c}/device/year", Basis.GIVEN),
-            Assumption(
-                "idle hours",
-                "draw no power and earn nothing; capital is spread over working hours",
-                Basis.DERIVED,
-            ),
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class HourlyPrice:
-    """What one device-hour costs before any subsidy, and where the figure comes from."""
-
-    amount: float
-    currency: str
-    basis: Basis
-    source: str
-    owned: OwnedHardware | None = None
-
-    def __post_init__(self) -> None:
-        _finite_positive("price per device-hour", self.amount)
-
-    @classmethod
-    def rent(cls, amount: float, currency: str, basis: Basis, source: str) -> HourlyPrice:
-        return cls(amount, currency, basis, source)
-
-    @classmethod
-    def from_owned(cls, hardware: OwnedHardware, source: str = "") -> HourlyPrice:
-        return cls(hardware.hourly()["total"], hardware.currency, Basis.DERIVED, source, hardware)
-
-    def assumptions(self) -> list[Assumption]:
-        if self.owned is None:
-            value = f"{self.amount:,.4g} {self.currency} per device-hour (rent)"
-            return [Assumption("price", value, self.basis, self.source)]
-        parts = self.owned.hourly()
-        c = self.currency
-        value = (
-            f"{parts['total']:,.4g} {c} per working hour = capital {parts['capital']:,.4g}"
-            f" + energy {parts['energy']:,.4g} + hosting {parts['hosting']:,.4g}"
-        )
-        return [
-            *self.owned.assumptions(self.source),
-            Assumption("price (owned)", value, Basis.DERIVED, "annuity over the lifetime"),
-        ]
+__all__ = [
+    "HOURS_PER_DAY",
+    "HOURS_PER_YEAR",
+    "MILLION",
+    "PFLOP",
+    "PFLOP_DAY",
+    "PFLOP_HOUR",
+    "SECONDS_PER_HOUR",
+    "Array",
+    "BuildSubsidy",
+    "Cluster",
+    "ContractJob",
+    "Estimate",
+    "HourlyPrice",
+    "HoursJob",
+    "Job",
+    "Option",
+    "OwnedHardware",
+    "Reach",
+    "ServeJob",
+    "SubsidyOutcome",
+    "SubsidyTerms",
+    "TrainJob",
+    "apply_subsidy",
+    "blended_rate",
+    "build_subsidy",
+    "cap_binds_above",
+    "capital_recovery_factor",
+    "compare",
+    "device_hours_for",
+    "estimate",
+    "evaluate_hours",
+    "evaluate_work",
+    "given_terms",
+    "job_assumptions",
+    "owned_hourly_cost",
+    "present_value",
+    "reach",
+    "subsidy_amount",
+    "terms_from_programme",
+    "training_flops_per_token",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,139 +257,6 @@ def build_subsidy(hardware: OwnedHardware, terms: SubsidyTerms, devices: int) ->
 
 
 # --------------------------------------------------------------------------------------------
-# Jobs
-
-
-def training_flops_per_token(
-    params: ArrayLike,
-    layers: ArrayLike | None = None,
-    attention_width: ArrayLike | None = None,
-    seq_len: ArrayLike | None = None,
-) -> Array:
-    """6N, plus the attention term 12·L·(H·Q)·T of PaLM appendix B when all three are given
-    (H·Q, the heads times their width, is the model's attention width, d_model in most models)."""
-    dense = 6.0 * np.asarray(params, dtype=np.float64)
-    if layers is None or attention_width is None or seq_len is None:
-        return dense
-    return dense + 12.0 * np.asarray(layers) * np.asarray(attention_width) * np.asarray(seq_len)
-
-
-@dataclass(frozen=True, slots=True)
-class TrainJob:
-    """Train a dense transformer of `params` parameters on `tokens` tokens."""
-
-    params: float
-    tokens: float
-    layers: int | None = None
-    attention_width: float | None = None
-    seq_len: int | None = None
-
-    def __post_init__(self) -> None:
-        _finite_positive("parameters", self.params)
-        _finite_positive("training tokens", self.tokens)
-        given = [x is not None for x in (self.layers, self.attention_width, self.seq_len)]
-        if any(given) and not all(given):
-            raise UserError("the attention term needs layers, attention width and sequence length")
-
-    @property
-    def has_attention_term(self) -> bool:
-        return self.layers is not None
-
-    @property
-    def flops_per_token(self) -> float:
-        return float(
-            training_flops_per_token(self.params, self.layers, self.attention_width, self.seq_len)
-        )
-
-    @property
-    def flops(self) -> float:
-        return self.flops_per_token * self.tokens
-
-    def describe(self) -> str:
-        return f"train {self.params:.3g} parameters on {self.tokens:.3g} tokens"
-
-
-@dataclass(frozen=True, slots=True)
-class ServeJob:
-    """Generate or process `tokens` inference tokens with a model of `params` parameters."""
-
-    tokens: float
-    params: float | None = None
-
-    def __post_init__(self) -> None:
-        _finite_positive("inference tokens", self.tokens)
-        if self.params is not None:
-            _finite_positive("parameters", self.params)
-
-    @property
-    def flops(self) -> float | None:
-        # About 2N FLOPs per token (one multiply-add per parameter), Kaplan et al. 2020, sec 2.1.
-        return None if self.params is None else 2.0 * self.params * self.tokens
-
-    def describe(self) -> str:
-        return f"serve {self.tokens:.3g} tokens"
-
-
-@dataclass(frozen=True, slots=True)
-class HoursJob:
-    """Rent or run `device_hours` device-hours."""
-
-    device_hours: float
-
-    def __post_init__(self) -> None:
-        _finite_positive("device-hours", self.device_hours)
-
-    def describe(self) -> str:
-        return f"{self.device_hours:,.6g} device-hours"
-
-
-@dataclass(frozen=True, slots=True)
-class ContractJob:
-    """A compute contract of `value`, in the job's currency."""
-
-    value: float
-
-    def __post_init__(self) -> None:
-        _finite_positive("contract value", self.value)
-
-    def describe(self) -> str:
-        return f"a contract of {self.value:,.0f}"
-
-
-Job = TrainJob | ServeJob | HoursJob | ContractJob
-
-
-@dataclass(frozen=True, slots=True)
-class Cluster:
-    """`devices` devices working together at `scaling_efficiency` of n x one device's rate."""
-
-    devices: int = 1
-    scaling_efficiency: float = 1.0
-    efficiency_basis: Basis = Basis.GIVEN
-
-    def __post_init__(self) -> None:
-        if self.devices < 1:
-            raise UserError(f"devices must be >= 1, got {self.devices}")
-        if not (0 < self.scaling_efficiency <= 1):
-            raise UserError(
-                f"scaling efficiency must be in (0, 1], got {self.scaling_efficiency:g}"
-            )
-
-    def assumptions(self) -> list[Assumption]:
-        out = [Assumption("devices", str(self.devices), Basis.GIVEN)]
-        if self.devices > 1 or self.scaling_efficiency != 1.0:
-            out.append(
-                Assumption(
-                    "scaling efficiency",
-                    f"{self.scaling_efficiency:.0%} of {self.devices} x one device",
-                    self.efficiency_basis,
-                    "an assumption, not measured",
-                )
-            )
-        return out
-
-
-# --------------------------------------------------------------------------------------------
 # The vectorised core
 
 
@@ -629,45 +389,6 @@ def _job_work(job: Job) -> tuple[float | None, float | None]:
     if isinstance(job, TrainJob | ServeJob):
         return job.flops, job.tokens
     return None, None
-
-
-def job_assumptions(job: Job) -> list[Assumption]:
-    if isinstance(job, TrainJob):
-        out = [
-            Assumption("parameters", f"{job.params:.4g}", Basis.GIVEN),
-            Assumption("training tokens", f"{job.tokens:.4g}", Basis.GIVEN),
-        ]
-        if job.has_attention_term:
-            formula = (
-                f"6N + 12·L·W·T = 6 x {job.params:.3g} + 12 x {job.layers} x "
-                f"{job.attention_width:g} x {job.seq_len}"
-            )
-        else:
-            formula = f"6N = 6 x {job.params:.3g} (no attention term: give layers, width, seq)"
-        out.append(
-            Assumption(
-                "training FLOPs per token",
-                f"{job.flops_per_token:.4g} ({formula})",
-                Basis.DERIVED,
-                "PaLM, Chowdhery et al. 2022, appendix B",
-            )
-        )
-        return out
-    if isinstance(job, ServeJob):
-        out = [Assumption("inference tokens", f"{job.tokens:.4g}", Basis.GIVEN)]
-        if job.params is not None:
-            out.append(
-                Assumption(
-                    "inference FLOPs per token",
-                    f"{2 * job.params:.4g} (2N)",
-                    Basis.ESTIMATE,
-                    "Kaplan et al. 2020, section 2.1",
-                )
-            )
-        return out
-    if isinstance(job, HoursJob):
-        return [Assumption("device-hours", f"{job.device_hours:,.6g}", Basis.GIVEN)]
-    return [Assumption("contract value", f"{job.value:,.2f}", Basis.GIVEN)]
 
 
 def estimate(
@@ -829,7 +550,7 @@ def reach(
     """How far `amount` of subsidy goes at `rate`: the contract it supports, the device-hours,
     PFLOP-days and training runs that contract buys, and (given a contract size) how many firms
     it covers, each firm receiving min(size x rate, cap per firm)."""
-    _finite_positive("subsidy amount", amount)
+    require_finite("subsidy amount", amount)
     if not (0 < rate <= 1):
         raise UserError(f"a subsidy rate must be in (0, 1] to say how far it goes, got {rate:g}")
     cluster = cluster or Cluster()
@@ -850,7 +571,7 @@ def reach(
         raise UserError("counting training runs needs a throughput: give --run, --tflops or --mfu")
     firms = None
     if contract_size is not None:
-        _finite_positive("contract size", contract_size)
+        require_finite("contract size", contract_size)
         per_firm = min(contract_size * rate, cap_per_firm)
         firms = amount / per_firm
     assumptions = [
