@@ -250,7 +250,7 @@ def test_invalid_verdict_is_refused_unless_forced(run_file: Path) -> None:
     assert "FORCED" in forced.source
 
 
-def test_more_devices_without_efficiency_is_not_assumed() -> None:
+def test_scaling_efficiency_must_be_a_share() -> None:
     with pytest.raises(UserError, match="scaling efficiency"):
         Cluster(8, 1.5)
 

@@ -794,7 +794,7 @@ def _reach(
     domestic: bool,
     small_firm: bool,
 ) -> Reach:
-    from subsidybench.assumptions import Basis
+    from subsidybench.assumptions import Assumption, Basis
 
     if terms is None:
         raise UserError("--reach needs a rate: give --subsidy or --rate")
@@ -821,6 +821,17 @@ def _reach(
     if train is not None:
         n, d = _pair(train, "--train", ("PARAMS", "TOKENS"))
         job = model.TrainJob(n, d, layers, width, seq_len)
+    if math.isfinite(terms.window_hours):
+        # How far money goes at a rate that lapses depends on how fast it is spent: say so.
+        extra = [
+            *extra,
+            Assumption(
+                "rate window",
+                f"{terms.rate:.0%} taken for all spend; the programme limits it to "
+                f"{terms.window_hours:,.0f} hours of a contract",
+                Basis.NOT_APPLIED,
+            ),
+        ]
     return model.reach(
         amount,
         label,
