@@ -1,10 +1,100 @@
-"""Shared fixtures: tiny suites that run in well under a second on a CPU."""
+"""Shared fixtures: tiny suites that run in well under a second on a CPU, and a small run-result
+file with a valid and an invalid measured workload."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from subsidybench.dtypes import DType
+from subsidybench.results import (
+    DeviceRecord,
+    Environment,
+    RunResult,
+    RunState,
+    Status,
+    WorkloadResult,
+    save_run,
+)
+from subsidybench.timing import Measurement, TimingPolicy, Verdict
+from subsidybench.work import Work
+
+
+def _result(
+    rid: str, flops: float, items: float, unit: str, seconds: float, valid: bool
+) -> WorkloadResult:
+    verdict = (
+        Verdict(True) if valid else Verdict(False, ("spread too wide (IQR/median 30% > 10%)",))
+    )
+    return WorkloadResult(
+        id=rid,
+        workload=rid.split("-")[0],
+        family="test",
+        params={},
+        dtype=DType.BF16,
+        status=Status.OK,
+        work=Work(flops=flops, bytes=1e6, items=items, item_unit=unit),
+        measurement=Measurement(
+            samples_s=(seconds,) * 5,
+            iterations_per_block=10,
+            warmup_iterations=3,
+            warmup_s=0.2,
+            synchronized=True,
+        ),
+        verdict=verdict,
+        policy=TimingPolicy(),
+    )
+
+
+@pytest.fixture
+def run_file(tmp_path: Path) -> Path:
+    """A run with: gemm-bf16 (4e14 FLOP/s, valid), lm-bf16 (2,000 tokens/s and 8.4e13 FLOP/s,
+    valid), noisy-bf16 (invalid verdict) and a skipped workload."""
+    env = Environment(
+        toolkit_version="0.1.0",
+        python="3.11",
+        os="linux",
+        cpu_model="test cpu",
+        cpu_count=2,
+        torch_version="2.13.0",
+        torch_threads=2,
+        backend="cuda",
+        backend_version="12.4",
+        driver="550",
+        device_names=("Test GPU",),
+        device_count=1,
+    )
+    run = RunResult(
+        suite="standard",
+        suite_version=1,
+        device=DeviceRecord("cuda", 0, "Test GPU"),
+        environment=env,
+        policy=TimingPolicy(),
+        started="2025-09-01T00:00:00Z",
+        state=RunState.COMPLETE,
+        finished="2025-09-01T00:10:00Z",
+        results=(
+            # 4e12 FLOPs in 0.01 s: 4e14 FLOP/s = 400 TFLOP/s.
+            _result("gemm-bf16", 4e12, 1.0, "matmul", 0.01, True),
+            # 20 tokens in 0.01 s: 2,000 tokens/s; 8.4e11 FLOPs in 0.01 s: 84 TFLOP/s.
+            _result("lm-bf16", 8.4e11, 20.0, "token", 0.01, True),
+            _result("noisy-bf16", 1e12, 1.0, "matmul", 0.01, False),
+            WorkloadResult(
+                id="conv-fp8",
+                workload="conv",
+                family="test",
+                params={},
+                dtype=DType.FP8,
+                status=Status.SKIPPED,
+                reason="fp8 not supported",
+            ),
+        ),
+    )
+    path = tmp_path / "run.json"
+    save_run(run, path)
+    return path
+
 
 TINY_SUITE = """
 name = "tiny"

@@ -70,18 +70,23 @@ def _root(
     """Measure what an accelerator really does, then cost how far a compute subsidy goes."""
 
 
-# Command modules import torch inside their commands, so that commands which do not measure
-# (cost, show, profiles) start fast and work where torch cannot run.
+# Command modules import their heavy dependencies (numpy, pandas, torch) inside the commands, so
+# that `subsidybench --help` and the commands that do not measure (cost, show, profiles) start
+# fast and work where torch cannot run.
+from subsidybench.cli import cost as _cost  # noqa: E402
 from subsidybench.cli import devices as _devices  # noqa: E402
 from subsidybench.cli import profiles as _profiles  # noqa: E402
 from subsidybench.cli import run as _run  # noqa: E402
 from subsidybench.cli import show as _show  # noqa: E402
+from subsidybench.cli import subsidies as _subsidies  # noqa: E402
 
 app.command()(_run.run)
 app.command()(_run.suites)
 app.command()(_show.show)
 app.command()(_devices.devices)
 app.add_typer(_profiles.app, name="profiles")
+app.add_typer(_cost.app)  # `subsidybench cost`: a single command, merged into the root
+app.add_typer(_subsidies.app, name="subsidies")
 
 
 def main() -> None:

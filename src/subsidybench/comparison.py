@@ -1,0 +1,127 @@
+"""Comparison files: several ways to do one job (device, price, throughput, programme), as data.
+
+`subsidybench cost --train 7e9:2e12 --compare options.toml` costs the job on every option and
+ranks them by net cost per unit of useful work. Each [[option]] table names its throughput
+(measured from a run, given, or MFU x peak), its price and, optionally, its programme:
+
+    [[option]]
+    label = "H100 rented in Shanghai"
+    price = 2.5
+    currency = "USD"
+    tflops = 400
+    subsidy = "shanghai-2025-compute"
+    devices = 64
+    scaling_efficiency = 0.9
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from subsidybench.datafile import Fields, read_toml
+from subsidybench.errors import UserError
+
+_KEYS = {
+    "label",
+    "profile",
+    "price",
+    "currency",
+    "run",
+    "workload",
+    "metric",
+    "force",
+    "tflops",
+    "tokens_per_s",
+    "mfu",
+    "peak_tflops",
+    "dtype",
+    "domestic",
+    "subsidy",
+    "rate",
+    "small_firm",
+    "devices",
+    "scaling_efficiency",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """One option as the file states it; the CLI fills the rest from a profile if named."""
+
+    label: str
+    profile: str | None = None
+    price: float | None = None
+    currency: str | None = None
+    run: Path | None = None
+    workload: str | None = None
+    metric: str = "flops"
+    force: bool = False
+    tflops: float | None = None
+    tokens_per_s: float | None = None
+    mfu: float | None = None
+    peak_tflops: float | None = None
+    dtype: str = "bf16"
+    domestic: bool | None = None
+    subsidy: str | None = None
+    rate: float | None = None
+    small_firm: bool = False
+    devices: int = 1
+    scaling_efficiency: float | None = None
+
+    def __post_init__(self) -> None:
+        rates = [x for x in (self.run, self.tflops, self.tokens_per_s, self.mfu) if x is not None]
+        if len(rates) != 1:
+            raise ValueError("give one throughput: run, tflops, tokens_per_s or mfu")
+        if self.price is None and self.profile is None:
+            raise ValueError("give a price (with currency) or a profile with a rent")
+        if self.price is not None and self.currency is None:
+            raise ValueError("a price needs its currency")
+        if self.devices < 1:
+            raise ValueError("devices must be >= 1")
+        if self.devices > 1 and self.scaling_efficiency is None:
+            raise ValueError("more than one device needs scaling_efficiency")
+
+
+def load_options(path: Path) -> tuple[OptionSpec, ...]:
+    """Read a comparison file; errors name the file and the field. Run paths are read relative
+    to the file."""
+    f = Fields(read_toml(path), str(path))
+    f.reject_unknown({"option"})
+    specs = []
+    labels: set[str] = set()
+    for o in f.tables("option"):
+        o.reject_unknown(_KEYS)
+        label = o.str("label")
+        if label in labels:
+            raise o.error("label", f"{label!r} is used twice")
+        labels.add(label)
+        run = o.str("run", None)
+        try:
+            spec = OptionSpec(
+                label=label,
+                profile=o.str("profile", None),
+                price=o.float("price", None),
+                currency=o.str("currency", None),
+                run=None if run is None else (path.parent / run),
+                workload=o.str("workload", None),
+                metric=o.choice("metric", {"flops", "tokens"}, "flops"),
+                force=o.bool("force", False),
+                tflops=o.float("tflops", None),
+                tokens_per_s=o.float("tokens_per_s", None),
+                mfu=o.float("mfu", None),
+                peak_tflops=o.float("peak_tflops", None),
+                dtype=o.str("dtype", "bf16"),
+                domestic=o.bool("domestic", None),
+                subsidy=o.str("subsidy", None),
+                rate=o.float("rate", None),
+                small_firm=o.bool("small_firm", False),
+                devices=o.int("devices", 1),
+                scaling_efficiency=o.float("scaling_efficiency", None),
+            )
+        except ValueError as e:
+            raise UserError(f"{path}: {o.prefix.rstrip('.')}: {e}") from None
+        specs.append(spec)
+    if not specs:
+        raise f.error("option", "a comparison needs at least one [[option]]")
+    return tuple(specs)

@@ -1,0 +1,137 @@
+"""Sustained throughput per device, the rate the cost model turns money into work with.
+
+A throughput is measured (a workload of a run result), given by hand (TFLOP/s or tokens/s the
+user states), or estimated (an MFU times a peak); its basis and source travel with it and are
+printed beside every answer. Results whose verdict is invalid are refused unless forced, and a
+forced one says so in its source.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from subsidybench.assumptions import Assumption, Basis
+from subsidybench.errors import UserError
+from subsidybench.results import RunResult, WorkloadResult, load_run
+
+TERA = 1e12
+TOKEN_UNITS = frozenset({"token", "tokens"})
+
+
+class WorkUnit(StrEnum):
+    FLOPS = "flops"
+    TOKENS = "tokens"
+
+
+@dataclass(frozen=True, slots=True)
+class Throughput:
+    """`per_second` units of work (FLOPs or tokens) one device sustains."""
+
+    per_second: float
+    unit: WorkUnit
+    basis: Basis
+    source: str
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.per_second) and self.per_second > 0):
+            raise UserError(f"a throughput must be a number > 0, got {self.per_second:g}")
+        if not self.source:
+            raise ValueError("a throughput must say where it comes from")
+
+    def describe(self) -> str:
+        if self.unit is WorkUnit.FLOPS:
+            return f"{self.per_second / TERA:,.4g} TFLOP/s per device"
+        return f"{self.per_second:,.4g} tokens/s per device"
+
+    def assumptions(self) -> list[Assumption]:
+        return [Assumption("throughput", self.describe(), self.basis, self.source)]
+
+
+def given_tflops(tflops: float) -> Throughput:
+    """A sustained FLOP rate the user states."""
+    return Throughput(tflops * TERA, WorkUnit.FLOPS, Basis.GIVEN, "given by hand (--tflops)")
+
+
+def given_tokens_per_s(tokens_per_s: float) -> Throughput:
+    """A sustained token rate the user states (for the job's own model)."""
+    return Throughput(tokens_per_s, WorkUnit.TOKENS, Basis.GIVEN, "given by hand (--tokens-per-s)")
+
+
+def from_mfu(mfu: float, peak_tflops: float, peak_source: str) -> Throughput:
+    """An estimate: a model-FLOPs utilisation times a peak (whose source is named)."""
+    if not (0 < mfu <= 1):
+        raise UserError(f"--mfu is a share of peak in (0, 1], got {mfu:g}")
+    if not (math.isfinite(peak_tflops) and peak_tflops > 0):
+        raise UserError(f"a peak must be a number > 0 TFLOP/s, got {peak_tflops:g}")
+    source = f"MFU {mfu:.0%} (given) x peak {peak_tflops:,.4g} TFLOP/s ({peak_source})"
+    return Throughput(mfu * peak_tflops * TERA, WorkUnit.FLOPS, Basis.ESTIMATE, source)
+
+
+def from_run_file(
+    path: Path, workload: str | None = None, unit: WorkUnit = WorkUnit.FLOPS, force: bool = False
+) -> Throughput:
+    """The measured throughput of one workload of a run result file."""
+    return from_run(load_run(path), str(path), workload, unit, force)
+
+
+def from_run(
+    run: RunResult,
+    where: str,
+    workload: str | None = None,
+    unit: WorkUnit = WorkUnit.FLOPS,
+    force: bool = False,
+) -> Throughput:
+    """The measured throughput of one workload of `run`; `where` names the file in messages.
+
+    `workload` matches a result's id, or its workload name when that is unambiguous; with one
+    measured result it may be left out. An invalid verdict is refused unless `force`.
+    """
+    result = _pick(run, where, workload)
+    if result.verdict is not None and not result.verdict.valid and not force:
+        raise UserError(
+            f"{where}: {result.id}: {result.verdict}; a cost on it would not hold "
+            "(pass --force to cost it anyway, marked as forced)"
+        )
+    device = f"{run.device.name} ({run.device})"
+    source = f"measured: run {where} workload {result.id} on {device}"
+    if result.verdict is not None and not result.verdict.valid:
+        source += f"; FORCED despite verdict {result.verdict}"
+    if unit is WorkUnit.FLOPS:
+        rate = result.flops_per_s
+        if not rate:
+            raise UserError(f"{where}: {result.id} does no counted FLOPs; use tokens instead")
+    else:
+        item_unit = result.work.item_unit if result.work else ""
+        if item_unit not in TOKEN_UNITS:
+            raise UserError(
+                f"{where}: {result.id} counts {item_unit or 'no'} items, not tokens; "
+                "cost it by FLOPs instead"
+            )
+        rate = result.items_per_s
+        if not rate:
+            raise UserError(f"{where}: {result.id} has no token rate")
+    return Throughput(rate, unit, Basis.MEASURED, source)
+
+
+def _pick(run: RunResult, where: str, workload: str | None) -> WorkloadResult:
+    measured = [r for r in run.results if r.ok]
+    if workload is None:
+        if len(measured) == 1:
+            return measured[0]
+        ids = ", ".join(r.id for r in measured) or "none"
+        raise UserError(f"{where} has {len(measured)} measured workloads: give --workload ({ids})")
+    by_id = [r for r in run.results if r.id == workload]
+    matches = by_id or [r for r in run.results if r.workload == workload]
+    if not matches:
+        ids = ", ".join(r.id for r in run.results) or "none"
+        raise UserError(f"{where}: no workload {workload!r} (known: {ids})")
+    if len(matches) > 1:
+        ids = ", ".join(r.id for r in matches)
+        raise UserError(f"{where}: {workload!r} matches several results; give one id ({ids})")
+    result = matches[0]
+    if not result.ok:
+        raise UserError(f"{where}: {result.id} was {result.status}: {result.reason}")
+    return result
