@@ -70,7 +70,6 @@ def run_file(tmp_path: Path) -> Path:
         suite_version=1,
         device=DeviceRecord("cuda", 0, "Test GPU"),
         environment=env,
-        policy=TimingPolicy(),
         started="2025-09-01T00:00:00Z",
         state=RunState.COMPLETE,
         finished="2025-09-01T00:10:00Z",
