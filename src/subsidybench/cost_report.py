@@ -82,7 +82,7 @@ def print_estimate(e: Estimate) -> None:
         binding = "binds" if s.cap_binds else "does not bind"
         table.add_row(f"{s.cap_rule}", f"{_money(s.cap, c)}: {binding}")
         if math.isfinite(s.binds_above):
-            table.add_row("cap binds above a contract of", _money(s.binds_above, c))
+            table.add_row(f"{s.cap_rule} binds above a contract of", _money(s.binds_above, c))
         if s.present_value is not None:
             table.add_row("subsidy, worth today (paid late)", _money(s.present_value, c))
     table.add_row("net cost", _money(e.net, c))
