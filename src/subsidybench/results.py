@@ -136,6 +136,8 @@ class WorkloadResult:
     peak_memory_bytes: int | None = None
     metrics: Mapping[str, float] = field(default_factory=dict)
     """Workload-specific figures beside the timing (loss before and after, latency percentiles)."""
+    compiled: bool = False
+    """Measured under torch.compile: a separate figure from the eager one, never mixed."""
 
     def __post_init__(self) -> None:
         measured = (self.work, self.measurement, self.verdict, self.policy)
@@ -185,6 +187,7 @@ class WorkloadResult:
             "dtype": self.dtype.value,
             "status": self.status.value,
             "reason": self.reason,
+            "compiled": self.compiled,
         }
         if self.work is not None:
             d["work"] = self.work.to_dict()
@@ -196,6 +199,7 @@ class WorkloadResult:
                 "warmup_iterations": m.warmup_iterations,
                 "warmup_s": m.warmup_s,
                 "synchronized": m.synchronized,
+                "first_call_s": m.first_call_s,
                 # Written for readers of the file; the loader recomputes them from the samples.
                 "statistics": m.statistics(),
             }
@@ -237,6 +241,7 @@ class WorkloadResult:
                     warmup_iterations=m.int("warmup_iterations"),
                     warmup_s=m.float("warmup_s"),
                     synchronized=m.bool("synchronized"),
+                    first_call_s=m.float("first_call_s", 0.0),
                 ),
             )
         if f.has("verdict"):
@@ -261,6 +266,7 @@ class WorkloadResult:
                 policy=policy,
                 peak_memory_bytes=f.int("peak_memory_bytes", None),
                 metrics={k: metrics.float(k) for k in metrics.data},
+                compiled=f.bool("compiled", False),
             ),
         )
 
@@ -409,6 +415,7 @@ def to_dataframe(run: RunResult) -> pd.DataFrame:
             "dtype": r.dtype.value,
             "status": r.status.value,
             "reason": r.reason,
+            "compiled": r.compiled,
             "params": json.dumps(dict(r.params), sort_keys=True),
             "valid": v.valid if v else None,
             "verdict": str(v) if v else None,

@@ -8,6 +8,7 @@ workload, so a crash or Ctrl-C keeps everything finished before it.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -56,14 +57,26 @@ class Task:
     workload: Workload
     dtype: DType
     policy: TimingPolicy
+    compiled: bool = False
 
     @property
     def id(self) -> str:
-        return f"{self.workload.label()}/{self.dtype}"
+        suffix = "/compiled" if self.compiled else ""
+        return f"{self.workload.label()}/{self.dtype}{suffix}"
 
 
-def plan(suite: Suite, dtypes: Collection[DType] = ()) -> list[Task]:
-    """The tasks of a suite, in order; `dtypes`, if given, keeps only those dtypes."""
+def plan(
+    suite: Suite,
+    dtypes: Collection[DType] = (),
+    compiled: bool = False,
+    budget_s: float | None = None,
+) -> list[Task]:
+    """The tasks of a suite, in order.
+
+    `dtypes`, if given, keeps only those dtypes. `compiled` adds, after each eager task of a
+    workload that can be compiled, the same task under torch.compile: a separate result, never
+    mixed with the eager one. `budget_s` replaces every workload's time budget.
+    """
     tasks = []
     for i, entry in enumerate(suite.entries):
         where = f"{suite.source}: workloads[{i}]"
@@ -76,7 +89,10 @@ def plan(suite: Suite, dtypes: Collection[DType] = ()) -> list[Task]:
                 )
             if dtypes and dtype not in dtypes:
                 continue
-            tasks.append(Task(workload, dtype, TimingPolicy(budget_s=entry.budget_s)))
+            policy = TimingPolicy(budget_s=budget_s or entry.budget_s)
+            tasks.append(Task(workload, dtype, policy))
+            if compiled and workload.compilable:
+                tasks.append(Task(workload, dtype, policy, compiled=True))
     if not tasks:
         wanted = ", ".join(sorted(dtypes))
         raise UserError(f"--dtype: suite {suite.name} has no workload at {wanted}")
@@ -94,12 +110,19 @@ def run_suite(
     *,
     dtypes: Collection[DType] = (),
     include_emulated: bool = False,
+    compiled: bool = False,
+    budget_s: float | None = None,
     profile: DeviceProfile | None = None,
     observer: Observer | None = None,
 ) -> RunResult:
     """Run every task of `suite` on `device`, saving to `out` after each; return the result."""
     observer = observer or _Silent()
-    tasks = plan(suite, dtypes)
+    tasks = plan(suite, dtypes, compiled, budget_s)
+    if compiled:
+        # Inductor compiles in a pool of worker processes that can outlive a compile and compete
+        # with the timed blocks for cores; one in-process thread keeps the measurement alone.
+        # Read when torch._inductor is first imported, which is at the first compile.
+        os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
     run = RunResult(
         suite=suite.name,
         suite_version=suite.version,
@@ -137,6 +160,7 @@ def run_task(task: Task, device: Device, include_emulated: bool = False) -> Work
         dtype=dtype,
         status=Status.SKIPPED,
         reason="not run",
+        compiled=task.compiled,
     )
     support = device.dtype_support(dtype)
     if support.support is Support.UNSUPPORTED:
@@ -144,11 +168,16 @@ def run_task(task: Task, device: Device, include_emulated: bool = False) -> Work
     if support.support is Support.EMULATED and not include_emulated:
         return replace(base, reason=f"{support.reason}; skipped (--include-emulated times it)")
     note = support.reason if support.support is not Support.NATIVE else ""
+    if task.compiled and (why_not := device.compile_support()):
+        return replace(base, reason=why_not)
 
     step = None
     try:
         device.reset_peak_memory()
-        step = workload.prepare(device, dtype)
+        if task.compiled:
+            step = workload.prepare(device, dtype, compiled=True)  # type: ignore[call-arg]
+        else:
+            step = workload.prepare(device, dtype)
         measurement = measure(
             step.run, device.synchronizer(), task.policy, on_timed_start=step.timed_start
         )

@@ -20,9 +20,9 @@ import numpy as np
 
 # Bump whenever the measuring method changes (warm-up rule, block calibration, what a sample is),
 # so that results taken with different methods are never silently compared. History:
-#   1: warm-up >= warmup_iterations and >= warmup_s; iterations per block doubled until a block
-#      lasts >= min_block_s; device synchronized before and after every block; a sample is block
-#      time / iterations in the block.
+#   1: a first call timed alone (compilation, autotuning); then warm-up >= warmup_iterations
+#      and >= warmup_s; iterations per block doubled until a block lasts >= min_block_s; device
+#      synchronized before and after every block; a sample is block time / iterations.
 METHOD_VERSION = 1
 
 
@@ -71,8 +71,12 @@ class Measurement:
     samples_s: tuple[float, ...]
     iterations_per_block: int
     warmup_iterations: int
+    """Untimed calls before the samples, the first call and calibration blocks included."""
     warmup_s: float
+    """Seconds of warm-up after the first call."""
     synchronized: bool
+    first_call_s: float = 0.0
+    """The first call alone, which includes compilation and autotuning where there are any."""
 
     def __post_init__(self) -> None:
         if not self.samples_s:
@@ -207,9 +211,11 @@ def measure(
         sync()
         return clock() - t0
 
-    # Warm-up: first calls pay for allocation, kernel selection, autotuning and compilation.
+    # The first call pays for allocation, kernel selection, autotuning and compilation (tens of
+    # seconds for torch.compile): it is reported, and the budget rules start after it.
+    first_call = timed_block(1)
     warmup_start = clock()
-    warmup_calls = 0
+    warmup_calls = 1
     while True:
         call = timed_block(1)
         warmup_calls += 1
@@ -257,4 +263,5 @@ def measure(
         warmup_iterations=warmup_calls,
         warmup_s=warmup_s,
         synchronized=synchronize is not None,
+        first_call_s=first_call,
     )

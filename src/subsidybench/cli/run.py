@@ -78,6 +78,17 @@ def run(
             help="Also time dtypes the device only emulates (bounded by each workload's budget)."
         ),
     ] = False,
+    compile: Annotated[
+        bool,
+        typer.Option(
+            "--compile",
+            help="Also run the model workloads under torch.compile, as separate results.",
+        ),
+    ] = False,
+    budget: Annotated[
+        float | None,
+        typer.Option(min=0.01, help="Seconds of timed blocks per workload (default: the suite's)."),
+    ] = None,
     profiles_dir: ProfilesDir = None,
     threads: Annotated[
         int | None, typer.Option(min=1, help="CPU threads for torch (default: torch's choice).")
@@ -120,6 +131,8 @@ def run(
                 out,
                 dtypes=dtypes,
                 include_emulated=include_emulated,
+                compiled=compile,
+                budget_s=budget,
                 profile=profile,
                 observer=_ProgressObserver(progress),
             )

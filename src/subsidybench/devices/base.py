@@ -65,6 +65,10 @@ class Backend(ABC):
         """Size of the last-level cache, which small inputs must overflow to measure memory."""
         return None
 
+    def compile_support(self) -> str | None:
+        """None if torch.compile works on this backend, else why not."""
+        return f"torch.compile is not known to work on {self.type}"
+
     @abstractmethod
     def dtype_support(self, index: int, dtype: DType) -> DtypeSupport: ...
 
@@ -193,6 +197,9 @@ class Device:
 
     def cache_bytes(self) -> int | None:
         return self.backend.cache_bytes(self._index)
+
+    def compile_support(self) -> str | None:
+        return self.backend.compile_support()
 
     def release_memory(self) -> None:
         self.backend.empty_cache(self._index)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,6 +45,12 @@ class CpuBackend(Backend):
 
     def device_name(self, index: int) -> str:
         return cpu_model()
+
+    def compile_support(self) -> str | None:
+        # Inductor writes C++ for the cpu and builds it with the system compiler.
+        if shutil.which("c++") or shutil.which("g++"):
+            return None
+        return "torch.compile on the cpu needs a C++ compiler (c++ or g++) on the PATH"
 
     def cache_bytes(self, index: int) -> int | None:
         return _last_level_cache(Path("/sys/devices/system/cpu/cpu0/cache"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -21,6 +22,12 @@ class CudaBackend(AcceleratorBackend):
 
     def device_name(self, index: int) -> str:
         return torch.cuda.get_device_name(index)
+
+    def compile_support(self) -> str | None:
+        # Inductor generates Triton kernels for CUDA and ROCm GPUs.
+        if importlib.util.find_spec("triton") is not None:
+            return None
+        return "torch.compile on cuda needs the triton package"
 
     def cache_bytes(self, index: int) -> int | None:
         return int(torch.cuda.get_device_properties(index).L2_cache_size) or None

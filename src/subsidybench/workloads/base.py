@@ -60,6 +60,8 @@ class Workload(ABC):
     family: ClassVar[Family]
     dtypes: ClassVar[frozenset[DType]]
     description: ClassVar[str]
+    compilable: ClassVar[bool] = False
+    """True if prepare(..., compiled=True) builds the step around a torch.compile'd model."""
 
     @abstractmethod
     def work(self, dtype: DType) -> Work:
@@ -106,6 +108,11 @@ def make_workload(name: str, params: Mapping[str, Any], where: str) -> Workload:
         return cls(**params)
     except (TypeError, ValueError) as e:
         raise UserError(f"{where}: {name}: {e}") from None
+
+
+def maybe_compile(model: torch.nn.Module, compiled: bool) -> torch.nn.Module:
+    """The model itself, or torch.compile of it: compile pays at the first calls (warm-up)."""
+    return torch.compile(model) if compiled else model  # type: ignore[return-value]
 
 
 def positive(obj: object, *names: str) -> None:

@@ -22,6 +22,7 @@ from subsidybench.workloads.base import (
     Family,
     Step,
     Workload,
+    maybe_compile,
     positive,
     register,
     require_finite,
@@ -144,6 +145,7 @@ class CnnTrain(CnnShape):
     family = Family.TRAINING
     dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "residual CNN training step (images/s)"
+    compilable = True
 
     def work(self, dtype: DType) -> Work:
         stem = self.layout()[0]
@@ -155,8 +157,8 @@ class CnnTrain(CnnShape):
             flops=float(flops), bytes=float(images), items=float(self.batch), item_unit="image"
         )
 
-    def prepare(self, device: Device, dtype: DType) -> Step:
-        model = self.build(device).train()
+    def prepare(self, device: Device, dtype: DType, compiled: bool = False) -> Step:
+        model = maybe_compile(self.build(device).train(), compiled)
         return train_step(model, self.images(device, _BATCHES), F.cross_entropy, device, dtype)
 
 
@@ -169,6 +171,7 @@ class CnnInfer(CnnShape):
     family = Family.INFERENCE
     dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "residual CNN inference (images/s)"
+    compilable = True
 
     def work(self, dtype: DType) -> Work:
         images = self.batch * 3 * self.image**2 * dtype.itemsize
@@ -179,8 +182,8 @@ class CnnInfer(CnnShape):
             item_unit="image",
         )
 
-    def prepare(self, device: Device, dtype: DType) -> Step:
-        model = self.build(device).eval().to(TORCH_DTYPES[dtype])
+    def prepare(self, device: Device, dtype: DType, compiled: bool = False) -> Step:
+        model = maybe_compile(self.build(device).eval().to(TORCH_DTYPES[dtype]), compiled)
         batches = [x.to(TORCH_DTYPES[dtype]) for x, _ in self.images(device, _BATCHES)]
         out: dict[str, torch.Tensor] = {}
         turn = itertools.count()

@@ -31,6 +31,7 @@ from subsidybench.workloads.base import (
     Family,
     Step,
     Workload,
+    maybe_compile,
     positive,
     register,
     require_finite,
@@ -167,6 +168,7 @@ class GptTrain(GptShape):
     family = Family.TRAINING
     dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "GPT decoder training step, tokens/s and MFU"
+    compilable = True
 
     def flops_per_token(self) -> int:
         return 6 * self.matmul_parameters() + 3 * self.attention_flops(self.seq)
@@ -183,8 +185,8 @@ class GptTrain(GptShape):
             item_unit="token",
         )
 
-    def prepare(self, device: Device, dtype: DType) -> Step:
-        model = self.build(device)
+    def prepare(self, device: Device, dtype: DType, compiled: bool = False) -> Step:
+        model = maybe_compile(self.build(device), compiled)
         # Text with structure to learn: each sequence repeats a random motif, so the loss falls
         # steadily instead of memorising a few random batches.
         g = torch.Generator().manual_seed(6)
@@ -218,6 +220,7 @@ class GptPrefill(GptShape):
     family = Family.INFERENCE
     dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "GPT decoder prefill (prompt tokens/s)"
+    compilable = True
 
     def work(self, dtype: DType) -> Work:
         tokens = self.batch * self.seq
@@ -229,8 +232,9 @@ class GptPrefill(GptShape):
             flops=float(flops), bytes=float(weights), items=float(tokens), item_unit="token"
         )
 
-    def prepare(self, device: Device, dtype: DType) -> Step:
+    def prepare(self, device: Device, dtype: DType, compiled: bool = False) -> Step:
         model = _inference_model(self, device, dtype)
+        compiled_model = maybe_compile(model, compiled)
         prompts = self.token_batches(device, 1, self.seq)[0]
         head_dim = self.dim // self.heads
         cache = KvCache(
@@ -241,7 +245,7 @@ class GptPrefill(GptShape):
         def run() -> None:
             cache.length = 0
             with torch.inference_mode():
-                out["logits"] = model(prompts, cache)
+                out["logits"] = compiled_model(prompts, cache)
 
         def check() -> dict[str, float]:
             require_finite(logits=out["logits"])
@@ -291,6 +295,8 @@ class GptDecode(GptShape):
         )
 
     def prepare(self, device: Device, dtype: DType) -> Step:
+        # Not compilable: each new position changes the cache's shape, and a compiled model
+        # would recompile for every token.
         model = _inference_model(self, device, dtype)
         prompts = self.token_batches(device, 1, self.prompt)[0]
         head_dim = self.dim // self.heads

@@ -12,7 +12,14 @@ from torch.nn import functional as F
 from subsidybench.devices import Device
 from subsidybench.dtypes import DType
 from subsidybench.work import Work
-from subsidybench.workloads.base import Family, Step, Workload, positive, register
+from subsidybench.workloads.base import (
+    Family,
+    Step,
+    Workload,
+    maybe_compile,
+    positive,
+    register,
+)
 from subsidybench.workloads.training import train_step
 
 _BATCHES = 8
@@ -27,6 +34,7 @@ class MlpTrain(Workload):
     family = Family.TRAINING
     dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "MLP training step (forward, backward, AdamW)"
+    compilable = True
 
     batch: int = 256
     features: int = 512
@@ -63,14 +71,14 @@ class MlpTrain(Workload):
             item_unit="sample",
         )
 
-    def prepare(self, device: Device, dtype: DType) -> Step:
+    def prepare(self, device: Device, dtype: DType, compiled: bool = False) -> Step:
         torch.manual_seed(0)
         layers: list[nn.Module] = []
         for i, (d_in, d_out) in enumerate(self.shapes()):
             if i:
                 layers.append(nn.GELU())
             layers.append(nn.Linear(d_in, d_out))
-        model = nn.Sequential(*layers).to(device.torch_device)
+        model = maybe_compile(nn.Sequential(*layers).to(device.torch_device), compiled)
         # A learnable task that cannot be learnt perfectly: labels from a fixed random teacher,
         # a tenth of them replaced by noise, over a pool of batches. Memorising a single batch
         # drives the loss to ~1e-7 within a hundred steps, and the tiny gradients that follow
