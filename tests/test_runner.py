@@ -144,3 +144,60 @@ def test_result_file_is_json_with_versions(tiny_suite: Path, tmp_path: Path) -> 
     run_suite(select(load_suite(str(tiny_suite)), ["copy"]), CPU, out)
     doc = json.loads(out.read_text())
     assert {"schema_version", "method_version", "toolkit_version", "environment"} <= set(doc)
+
+
+COMPILE_SUITE = """
+name = "compile"
+version = 1
+budget_s = 0.05
+
+[[workloads]]
+name = "matmul"
+params = { n = 32 }
+
+[[workloads]]
+name = "mlp_train"
+params = { batch = 8, features = 8, hidden = 8, layers = 1, classes = 2 }
+"""
+
+
+def test_compile_adds_separate_results_for_compilable_workloads(tmp_path: Path) -> None:
+    path = tmp_path / "compile.toml"
+    path.write_text(COMPILE_SUITE)
+    suite = load_suite(str(path))
+    assert [t.id for t in plan(suite, compiled=True)] == [
+        "matmul[n=32,m=32,k=32]/fp32",
+        "mlp_train[batch=8,features=8,hidden=8,layers=1,classes=2]/fp32",
+        "mlp_train[batch=8,features=8,hidden=8,layers=1,classes=2]/fp32/compiled",
+    ]
+    assert all(t.policy.budget_s == 3.0 for t in plan(suite, budget_s=3.0))
+
+
+def test_compile_where_the_backend_cannot_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "compile.toml"
+    path.write_text(COMPILE_SUITE)
+    monkeypatch.setattr(CpuBackend, "compile_support", lambda self: "no compiler here")
+    run = run_suite(
+        select(load_suite(str(path)), ["mlp_train"]), CPU, tmp_path / "r.json", compiled=True
+    )
+    eager, compiled = run.results
+    assert eager.status is Status.OK and not eager.compiled
+    assert compiled.status is Status.SKIPPED and compiled.compiled
+    assert compiled.reason == "no compiler here"
+
+
+@pytest.mark.skipif(CpuBackend().compile_support() is not None, reason="no C++ compiler")
+def test_compiled_training_runs_for_real(tmp_path: Path) -> None:
+    path = tmp_path / "compile.toml"
+    path.write_text(COMPILE_SUITE)
+    run = run_suite(
+        select(load_suite(str(path)), ["mlp_train"]), CPU, tmp_path / "r.json", compiled=True
+    )
+    compiled = run.results[1]
+    assert compiled.status is Status.OK, compiled.reason
+    assert compiled.id.endswith("/compiled") and compiled.compiled
+    assert compiled.measurement is not None and compiled.measurement.first_call_s > 0
+    assert compiled.metrics["loss_last"] < compiled.metrics["loss_first"]
+    assert load_run(tmp_path / "r.json").results[1].compiled

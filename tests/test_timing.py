@@ -109,3 +109,30 @@ def test_policy_checks_itself() -> None:
         TimingPolicy(budget_s=0)
     with pytest.raises(ValueError):
         TimingPolicy(min_samples=10, max_samples=5)
+
+
+def test_first_call_is_timed_alone_and_exempt_from_the_step_budget() -> None:
+    clock = FakeClock(cost=0.001)
+    calls = itertools.count()
+
+    def step() -> None:
+        # The first call compiles: 3 s, longer than the whole 1 s budget.
+        clock.now += 3.0 if next(calls) == 0 else 0.001
+
+    m = measure(step, lambda: None, TimingPolicy(budget_s=1.0), clock=clock)
+    assert m.first_call_s == pytest.approx(3.0)
+    assert m.median == pytest.approx(0.001)
+
+
+def test_timed_start_hook_runs_once_before_the_samples() -> None:
+    clock = FakeClock(cost=0.01)
+    seen: list[float] = []
+    m = measure(
+        clock.step,
+        None,
+        TimingPolicy(budget_s=0.2),
+        clock=clock,
+        on_timed_start=lambda: seen.append(clock.now),
+    )
+    assert len(seen) == 1
+    assert seen[0] == pytest.approx(clock.now - m.timed_s)
