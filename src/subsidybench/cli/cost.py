@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from subsidybench.cli.options import ProfilesDir
 from subsidybench.errors import UserError
 
 if TYPE_CHECKING:
@@ -128,12 +129,6 @@ RUN_OPTION = typer.Option(
     "--run",
     help="A run result (JSON) to take the measured throughput from.",
     rich_help_panel=WORK,
-)
-PROFILES_DIR_OPTION = typer.Option(
-    [],
-    "--profiles-dir",
-    help="Extra catalogue directory, searched first (repeatable).",
-    rich_help_panel=DEVICE,
 )
 JSON_OPTION = typer.Option(
     None,
@@ -257,7 +252,7 @@ def cost_command(
         help="Device profile: fills peak, rent, power and chip origin.",
         rich_help_panel=DEVICE,
     ),
-    profiles_dir: list[Path] = PROFILES_DIR_OPTION,
+    profiles_dir: ProfilesDir = None,
     domestic: bool | None = typer.Option(
         None,
         "--domestic/--not-domestic",
@@ -382,6 +377,7 @@ def cost_command(
     A job is --train, --serve, --hours or --contract; --reach asks how far a subsidy goes.
     Any flag given a list or range (--rate 0.1:1.0:0.1) makes a sweep over every combination.
     """
+    profiles_dir = profiles_dir or []
     from subsidybench import cost as model
     from subsidybench.assumptions import Assumption, Basis
     from subsidybench.cost_report import (

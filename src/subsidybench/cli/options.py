@@ -11,7 +11,7 @@ ProfilesDir = Annotated[
     list[Path] | None,
     typer.Option(
         "--profiles-dir",
-        help="A directory laid out like profiles/ (devices/NAME.toml) searched before the"
-        " built-in catalogue; repeatable.",
+        help="A directory laid out like profiles/ (devices/NAME.toml, subsidies/NAME.toml),"
+        " searched before the built-in catalogue and SUBSIDYBENCH_PROFILES; repeatable.",
     ),
 ]

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from subsidybench.cli.options import ProfilesDir
 from subsidybench.subsidies import Programme, Term, list_programmes, load_programme
 
 app = typer.Typer(
     help="Subsidy programmes: rates, caps, pools and their sources.", no_args_is_help=True
-)
-
-PROFILES_DIR = typer.Option(
-    [],
-    "--profiles-dir",
-    help="A directory laid out like profiles/ (subsidies/NAME.toml), searched before the "
-    "built-in catalogue. May be given several times.",
 )
 
 
@@ -32,7 +24,7 @@ def _rate(term: Term) -> str:
 
 
 @app.command("list")
-def list_command(profiles_dir: list[Path] = PROFILES_DIR) -> None:
+def list_command(profiles_dir: ProfilesDir = None) -> None:
     """List every programme with its headline rate, caps and pool."""
     table = Table(title="Subsidy programmes (rates and caps are maxima)")
     table.add_column("id", no_wrap=True)
@@ -46,7 +38,7 @@ def list_command(profiles_dir: list[Path] = PROFILES_DIR) -> None:
         "pool",
     ):
         table.add_column(column, overflow="fold")
-    for p in list_programmes(profiles_dir):
+    for p in list_programmes(profiles_dir or []):
         rates = _rate(p.rates.base)
         if p.rates.domestic.stated:
             rates += f" ({_rate(p.rates.domestic)} domestic)"
@@ -68,10 +60,10 @@ def list_command(profiles_dir: list[Path] = PROFILES_DIR) -> None:
 @app.command("show")
 def show_command(
     name: str = typer.Argument(..., help="Programme name (see 'subsidies list') or TOML path."),
-    profiles_dir: list[Path] = PROFILES_DIR,
+    profiles_dir: ProfilesDir = None,
 ) -> None:
     """Show one programme: every figure, what the sources leave unsaid, and the sources."""
-    _show(load_programme(name, profiles_dir))
+    _show(load_programme(name, profiles_dir or []))
 
 
 def _show(p: Programme) -> None:
