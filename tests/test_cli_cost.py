@@ -298,6 +298,10 @@ def test_json_output_of_an_estimate(tmp_path: Path) -> None:
 def test_subsidies_list_and_show() -> None:
     code, out, _ = invoke("subsidies", "list")
     assert code == 0 and "hangzhou-2024" in out and "shanghai-2025-compute" in out
+    beijing = next(line for line in out.splitlines() if "beijing-2023" in line)
+    cells = [c.strip() for c in beijing.split("│")[1:-1]]
+    # id, region, issued, pays towards, rate: each value under its own heading.
+    assert cells[:5] == ["beijing-2023", "Beijing", "2023-10", "compute-rent", "20%"]
     code, out, _ = invoke("subsidies", "show", "beijing-2023")
     assert code == 0
     assert "2,000,000 CNY" in out and "after-settlement" in out and "https://" in out

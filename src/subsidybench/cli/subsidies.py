@@ -8,6 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from subsidybench.cli.options import ProfilesDir
+from subsidybench.render import console as render_console
 from subsidybench.subsidies import Programme, Term, list_programmes, load_programme
 
 app = typer.Typer(
@@ -48,13 +49,14 @@ def list_command(profiles_dir: ProfilesDir = None) -> None:
             p.id,
             p.region,
             p.issued,
+            ", ".join(spend.value for spend in p.eligible),
             rates,
             _money(p.caps.per_contract, p.currency),
             _money(p.caps.per_firm_year, p.currency),
             f"{_money(p.pool, p.currency)} ({p.pool_period})",
         )
         table.add_row(*(escape(c) for c in cells))
-    Console().print(table)
+    render_console().print(table)
 
 
 @app.command("show")
