@@ -332,3 +332,20 @@ def test_subsidy_spend_kinds_come_from_the_programme() -> None:
         load_programme("shanghai-2025-model"), spend=Spend.MODEL_SERVICES
     )
     assert (terms.rate, terms.cap_per_contract) == (0.5, 5e6)
+
+
+def test_a_run_of_another_device_is_not_priced_as_the_profile(run_file: Path) -> None:
+    import dataclasses
+
+    from subsidybench import throughput
+    from subsidybench.results import load_run
+
+    run = dataclasses.replace(load_run(run_file), profile="cpu-generic")
+    with pytest.raises(
+        UserError, match=r"measured on Test GPU \(profile cpu-generic\), not on h100-sxm"
+    ):
+        throughput.from_run(run, "r.json", "gemm-bf16", profile="h100-sxm")
+    forced = throughput.from_run(run, "r.json", "gemm-bf16", profile="h100-sxm", force=True)
+    assert forced.per_second > 0
+    same = throughput.from_run(run, "r.json", "gemm-bf16", profile="cpu-generic")
+    assert same.per_second == forced.per_second

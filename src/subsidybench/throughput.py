@@ -71,10 +71,14 @@ def from_mfu(mfu: float, peak_tflops: float, peak_source: str) -> Throughput:
 
 
 def from_run_file(
-    path: Path, workload: str | None = None, unit: WorkUnit = WorkUnit.FLOPS, force: bool = False
+    path: Path,
+    workload: str | None = None,
+    unit: WorkUnit = WorkUnit.FLOPS,
+    force: bool = False,
+    profile: str | None = None,
 ) -> Throughput:
     """The measured throughput of one workload of a run result file."""
-    return from_run(load_run(path), str(path), workload, unit, force)
+    return from_run(load_run(path), str(path), workload, unit, force, profile)
 
 
 def from_run(
@@ -83,13 +87,22 @@ def from_run(
     workload: str | None = None,
     unit: WorkUnit = WorkUnit.FLOPS,
     force: bool = False,
+    profile: str | None = None,
 ) -> Throughput:
     """The measured throughput of one workload of `run`; `where` names the file in messages.
 
     `workload` matches a result's id, or its workload name when that is unambiguous; with one
-    measured result it may be left out. An invalid verdict is refused unless `force`.
+    measured result it may be left out. An invalid verdict is refused unless `force`, and so is
+    a run whose matched device profile is not `profile`, the device being costed: a CPU's rate
+    priced at an H100's rent answers nothing.
     """
     result = _pick(run, where, workload)
+    if profile is not None and run.profile is not None and run.profile != profile and not force:
+        raise UserError(
+            f"{where} was measured on {run.device.name} (profile {run.profile}), not on"
+            f" {profile}: cost a run of that device, or pass --force to price this one as if"
+            " it were"
+        )
     if result.verdict is not None and not result.verdict.valid and not force:
         raise UserError(
             f"{where}: {result.id}: {result.verdict}; a cost on it would not hold "

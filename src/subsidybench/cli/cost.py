@@ -559,7 +559,9 @@ def cost_command(
     if sweeping:
         if reach is not None:
             raise UserError("--reach takes single values; drop the lists to use it")
-        tp_one = _throughput(run, workload, metric, force, dict.fromkeys(swept), None, "")
+        tp_one = _throughput(
+            run, workload, metric, force, dict.fromkeys(swept), None, "", prof.id if prof else None
+        )
         sweep_job = None
         if train is not None or serve is not None:
             sweep_job = _job(
@@ -604,7 +606,9 @@ def cost_command(
     # One scenario: every value is single from here on.
     one = {k: _one(v, k) for k, v in swept.items()}
     cluster = model.Cluster(int(one["--devices"] or 1), one["--scaling-efficiency"] or 1.0)
-    tp = _throughput(run, workload, metric, force, one, peak, peak_source)
+    tp = _throughput(
+        run, workload, metric, force, one, peak, peak_source, prof.id if prof else None
+    )
     hourly, hardware = _price(
         model, one, owned, price_currency, price_basis, price_source, prof, convert, out_currency
     )
@@ -688,13 +692,14 @@ def _throughput(
     one: dict[str, float | None],
     peak: float | None,
     peak_source: str,
+    profile_id: str | None,
 ) -> Throughput | None:
     from subsidybench import throughput as tp
 
     if run is not None:
         if metric not in {u.value for u in tp.WorkUnit}:
             raise UserError(f"--metric: expected flops or tokens, got {metric!r}")
-        return tp.from_run_file(run, workload, tp.WorkUnit(metric), force)
+        return tp.from_run_file(run, workload, tp.WorkUnit(metric), force, profile_id)
     if one["--tflops"] is not None:
         return tp.given_tflops(one["--tflops"])
     if one["--tokens-per-s"] is not None:
@@ -1030,7 +1035,16 @@ def _compare(
                 raise UserError(f"{where}: mfu needs peak_tflops or a profile with a peak")
             peak, peak_source = prof.peak_tflops, prof.peak_source
         one = {"--tflops": spec.tflops, "--tokens-per-s": spec.tokens_per_s, "--mfu": spec.mfu}
-        tp = _throughput(spec.run, spec.workload, spec.metric, spec.force, one, peak, peak_source)
+        tp = _throughput(
+            spec.run,
+            spec.workload,
+            spec.metric,
+            spec.force,
+            one,
+            peak,
+            peak_source,
+            prof.id if prof else None,
+        )
         assert tp is not None
         if spec.domestic is not None:
             is_domestic, origin = spec.domestic, Basis.GIVEN
