@@ -105,3 +105,46 @@ def test_cli_import_does_not_import_torch() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_ctrl_c_on_the_command_keeps_the_finished_workloads(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    suite = tmp_path / "slow.toml"
+    # Enough workloads of a second each that the interrupt lands mid-run.
+    entries = "".join(
+        f'[[workloads]]\nname = "matmul"\nparams = {{ n = {64 + i} }}\n' for i in range(20)
+    )
+    suite.write_text(f'name = "slow"\nversion = 1\nbudget_s = 0.5\n{entries}')
+    out = tmp_path / "run.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "subsidybench",
+        "run",
+        "--suite",
+        str(suite),
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if out.exists() and json.loads(out.read_text())["results"]:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted: finished workloads are saved in" in err
+    assert "Traceback" not in err
+    doc = json.loads(out.read_text())
+    assert doc["state"] == "interrupted"
+    assert 1 <= len(doc["results"]) < 20
