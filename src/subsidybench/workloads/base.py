@@ -42,6 +42,15 @@ class SanityError(Exception):
     """A workload's output is not what the computation must give (not finite, loss not falling)."""
 
 
+class SkipWorkload(Exception):
+    """Raised by prepare() when a workload has no meaning on a device (host-to-device copies on
+    the cpu, whose memory is the host's): the result is skipped with the reason, not failed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """What the harness times, and what it checks once timing is done."""
@@ -175,6 +184,33 @@ def require_finite(**tensors: torch.Tensor) -> None:
     for name, t in tensors.items():
         if not bool(torch.isfinite(t).all()):
             raise SanityError(f"{name} has values that are not finite")
+
+
+# Largest relative error, ||got - want|| / ||want||, that an output may show against a float64
+# reference of the same inputs. Sanity bounds, not accuracy figures: rounding the output alone
+# costs up to 2^-8 (bf16), 2^-11 (fp16) and 2^-11 (tf32 inputs); a wrong kernel is off by ~1.
+CLOSE_TOLERANCE: dict[DType, float] = {
+    DType.FP32: 1e-4,
+    DType.TF32: 1e-2,
+    DType.BF16: 5e-2,
+    DType.FP16: 1e-2,
+}
+
+
+def require_close(name: str, got: torch.Tensor, want: torch.Tensor, dtype: DType) -> float:
+    """Raise SanityError unless `got` matches the reference `want`; return the relative error."""
+    got64 = got.detach().to("cpu", torch.float64)
+    want64 = want.detach().to("cpu", torch.float64)
+    if got64.shape != want64.shape:
+        raise SanityError(f"{name} has shape {tuple(got64.shape)}, expected {tuple(want64.shape)}")
+    require_finite(**{name: got64})
+    error = float(torch.linalg.vector_norm(got64 - want64) / torch.linalg.vector_norm(want64))
+    if not error <= CLOSE_TOLERANCE[dtype]:
+        raise SanityError(
+            f"{name} is off from the reference by {error:.2e} (relative), more than"
+            f" {CLOSE_TOLERANCE[dtype]:.0e} allows at {dtype}"
+        )
+    return error
 
 
 def finite_float(value: float, name: str) -> float:
