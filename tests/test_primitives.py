@@ -422,3 +422,14 @@ def test_each_runs_through_the_runner_on_the_cpu(workload: Workload) -> None:
     assert result.status is Status.OK, result.reason
     assert result.work == workload.work(DType.FP32)
     assert result.metrics["relative_error"] < 1e-4
+
+
+@CUDA
+@pytest.mark.parametrize("dtype", [DType.FP32, DType.BF16])
+@pytest.mark.parametrize("workload", TINY, ids=lambda w: w.name)
+def test_each_runs_on_a_gpu(workload: Workload, dtype: DType) -> None:
+    if dtype not in workload.dtypes:
+        pytest.skip(f"{workload.name} does not run at {dtype}")
+    result = run_task(Task(workload, dtype, QUICK), resolve_device("cuda"))
+    assert result.status is Status.OK, result.reason
+    assert result.metrics["relative_error"] < (1e-5 if dtype is DType.FP32 else 2e-2)
