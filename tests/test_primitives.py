@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.nn import functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
@@ -89,6 +91,38 @@ def test_conv_sizes_are_checked() -> None:
         Conv2d(padding=-1)
     with pytest.raises(UserError, match="conv2d: stride must be a positive integer"):
         make_workload("conv2d", {"stride": 0}, "suite.toml")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batch=st.integers(1, 4),
+    channels=st.tuples(st.integers(1, 8), st.integers(1, 8)),
+    size=st.tuples(st.integers(1, 20), st.integers(1, 20)),
+    kernel=st.integers(1, 7),
+    stride=st.integers(1, 4),
+    padding=st.integers(0, 3),
+)
+def test_conv_shape_and_flops_agree_with_torch_at_any_size(
+    batch: int,
+    channels: tuple[int, int],
+    size: tuple[int, int],
+    kernel: int,
+    stride: int,
+    padding: int,
+) -> None:
+    fits = min(size) + 2 * padding >= kernel
+    if not fits:
+        with pytest.raises(ValueError, match="does not fit"):
+            Conv2d(batch, *channels, *size, kernel, stride, padding)
+        return
+    w = Conv2d(batch, *channels, *size, kernel, stride, padding)
+    # Meta tensors: torch works out shapes and counts FLOPs without computing anything.
+    x = torch.empty(batch, channels[0], *size, device="meta")
+    weight = torch.empty(channels[1], channels[0], kernel, kernel, device="meta")
+    with FlopCounterMode(display=False) as counter:
+        out = F.conv2d(x, weight, stride=stride, padding=padding)
+    assert tuple(out.shape) == (batch, channels[1], *w.output_size())
+    assert counter.get_total_flops() == w.work(DType.FP32).flops
 
 
 def test_conv_flops_agree_with_torch_counter() -> None:

@@ -31,6 +31,7 @@ from subsidybench.workloads.base import (
     Family,
     Step,
     Workload,
+    host_float64,
     positive,
     precision,
     random_tensor,
@@ -137,7 +138,7 @@ def reference_rows(
     and values 0..i, so the last rows are exact without the rest of the head.
     """
     seq, head_dim = q.shape
-    q64, k64, v64, g64 = (t.detach().to("cpu", torch.float64) for t in (q, k, v, grad_out))
+    q64, k64, v64, g64 = (host_float64(t) for t in (q, k, v, grad_out))
     queries = q64[-rows:].clone().requires_grad_(True)
     scores = queries @ k64.T * head_dim**-0.5
     positions = torch.arange(seq - rows, seq).unsqueeze(1)

@@ -15,6 +15,7 @@ from subsidybench.workloads.base import (
     Family,
     Step,
     Workload,
+    host_float64,
     positive,
     random_tensor,
     register,
@@ -122,9 +123,7 @@ class Triad(Workload):
             # Values at a stride, ~1M of them, against float64 on the cpu: the whole array would
             # cost the host 3 float64 copies of it.
             every = max(1, n // _CHECKED_ELEMENTS)
-            want = b[::every].to("cpu", torch.float64) + _TRIAD_SCALAR * c[::every].to(
-                "cpu", torch.float64
-            )
+            want = host_float64(b[::every]) + _TRIAD_SCALAR * host_float64(c[::every])
             error = require_close("a", a[::every], want, dtype)
             return {"input_sets": float(len(sets)), "relative_error": error}
 

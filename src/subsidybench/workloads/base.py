@@ -197,10 +197,14 @@ CLOSE_TOLERANCE: dict[DType, float] = {
 }
 
 
+def host_float64(t: torch.Tensor) -> torch.Tensor:
+    """A float64 copy on the cpu, converted there: some devices (Apple's MPS) have no float64."""
+    return t.detach().cpu().to(torch.float64)
+
+
 def require_close(name: str, got: torch.Tensor, want: torch.Tensor, dtype: DType) -> float:
     """Raise SanityError unless `got` matches the reference `want`; return the relative error."""
-    got64 = got.detach().to("cpu", torch.float64)
-    want64 = want.detach().to("cpu", torch.float64)
+    got64, want64 = host_float64(got), host_float64(want)
     if got64.shape != want64.shape:
         raise SanityError(f"{name} has shape {tuple(got64.shape)}, expected {tuple(want64.shape)}")
     require_finite(**{name: got64})

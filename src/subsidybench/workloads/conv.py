@@ -16,6 +16,7 @@ from subsidybench.workloads.base import (
     Family,
     Step,
     Workload,
+    host_float64,
     positive,
     random_tensor,
     register,
@@ -118,8 +119,8 @@ class Conv2d(Workload):
             # The first image against a float64 reference on the cpu: one image is 1/batch of
             # the step's work, cheap enough for the host.
             want = F.conv2d(
-                x[:1].to("cpu", torch.float64),
-                w.to("cpu", torch.float64),
+                host_float64(x[:1]),
+                host_float64(w),
                 stride=self.stride,
                 padding=self.padding,
             )

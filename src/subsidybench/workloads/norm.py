@@ -24,6 +24,7 @@ from subsidybench.workloads.base import (
     SanityError,
     Step,
     Workload,
+    host_float64,
     positive,
     random_tensor,
     register,
@@ -102,10 +103,10 @@ class LayerNorm(Workload):
             if got is None:
                 raise SanityError("the step never ran")
             want = F.layer_norm(
-                inputs[last][:_CHECKED_ROWS].to("cpu", torch.float64),
+                host_float64(inputs[last][:_CHECKED_ROWS]),
                 (self.hidden,),
-                weight.to("cpu", torch.float64),
-                bias.to("cpu", torch.float64),
+                host_float64(weight),
+                host_float64(bias),
                 _EPS,
             )
             error = require_close("output", got[:_CHECKED_ROWS], want, dtype)
@@ -163,7 +164,7 @@ class Softmax(Workload):
 
         def check() -> dict[str, float]:
             x, out = sets[last]
-            want = torch.softmax(x[:_CHECKED_ROWS].to("cpu", torch.float64), -1)
+            want = torch.softmax(host_float64(x[:_CHECKED_ROWS]), -1)
             error = require_close("output", out[:_CHECKED_ROWS], want, dtype)
             return {"input_sets": float(len(sets)), "relative_error": error}
 
