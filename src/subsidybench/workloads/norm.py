@@ -58,9 +58,11 @@ class LayerNorm(Workload):
     bias (eps 1e-5).
 
     layer_norm has no out= form, so each call allocates its output. Accelerators' caching
-    allocators make that free; on a cpu, outputs past glibc's 32 MiB mmap ceiling are mapped
-    fresh every call and the rate includes the page faults, as a model's layer norm there pays
-    them: 16384 x 4096 fp32 ran at 7 GB/s on the 2-core reference cpu, 2048 x 1024 at 20.
+    allocators make that free; on a cpu the rate includes what the C allocator costs, as a
+    model's layer norm there pays it. On the 2-core reference cpu: 4 MiB outputs (1024 x 1024
+    fp32) ran steady at 17 GB/s; 8 MiB outputs had calls ~15x slower now and then (IQR/median
+    60-120%); past glibc's 32 MiB mmap ceiling every output is mapped fresh, and 16384 x 4096
+    ran at 7 GB/s.
     """
 
     name = "layernorm"
