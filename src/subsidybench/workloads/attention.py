@@ -95,8 +95,9 @@ class Attention(Workload):
             with precision(dtype):
                 out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
                 if self.backward:
-                    # autograd.grad, not .backward(): accumulating into .grad would add three
-                    # element-wise passes that a training step's backward does not make here.
+                    # autograd.grad hands dQ, dK, dV back as a model's backward passes them on;
+                    # .backward() would also add them into .grad, three element-wise passes
+                    # that are not attention's work.
                     dq, dk, dv = torch.autograd.grad(out, (q, k, v), grad_out)
                     outputs.update(dq=dq, dk=dk, dv=dv)
                 outputs["out"] = out.detach()
