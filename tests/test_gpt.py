@@ -84,7 +84,7 @@ def test_decode_reports_token_latency_of_the_timed_calls() -> None:
     w = GptDecode(**SIZES, prompt=8, new_tokens=4)
     step = w.prepare(CPU, DType.FP32)
     m = measure(
-        step.run, CPU.synchronizer(), TimingPolicy(budget_s=0.05), on_timed_start=step.timed_start
+        step.run, CPU.synchronizer(), TimingPolicy(budget_s=0.5), on_timed_start=step.timed_start
     )
     assert step.check is not None
     metrics = step.check()

@@ -26,7 +26,7 @@ from subsidybench.results import DeviceRecord, RunResult, RunState, Status, Work
 from subsidybench.suites import Suite
 from subsidybench.timing import TimingPolicy, TooSlow, judge, measure
 from subsidybench.workloads import Workload, make_workload
-from subsidybench.workloads.base import SanityError
+from subsidybench.workloads.base import SanityError, SkipWorkload
 
 
 class Observer(Protocol):
@@ -193,6 +193,8 @@ def run_task(task: Task, device: Device, include_emulated: bool = False) -> Work
             peak_memory_bytes=device.peak_memory(),
             metrics=metrics,
         )
+    except SkipWorkload as e:
+        return replace(base, reason=e.reason)
     except TooSlow as e:
         return replace(base, reason=f"time-bounded: {e}" + (f" ({note})" if note else ""))
     except SanityError as e:
