@@ -99,7 +99,7 @@ TINY_SUITE = """
 name = "tiny"
 version = 1
 description = "test suite"
-budget_s = 0.05
+budget_s = 0.2
 
 [[workloads]]
 name = "matmul"

@@ -149,7 +149,7 @@ def test_result_file_is_json_with_versions(tiny_suite: Path, tmp_path: Path) -> 
 COMPILE_SUITE = """
 name = "compile"
 version = 1
-budget_s = 0.05
+budget_s = 0.2
 
 [[workloads]]
 name = "matmul"

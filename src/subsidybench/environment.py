@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import platform
 
 import torch
 
 from subsidybench import __version__
 from subsidybench.devices import Device, cpu_model
+from subsidybench.hostload import host_cpus
 from subsidybench.results import Environment
 
 # Vendor plugins whose versions matter to a result when installed.
@@ -44,9 +44,7 @@ def capture(device: Device) -> Environment:
         python=platform.python_version(),
         os=platform.platform(),
         cpu_model=cpu_model(),
-        cpu_count=len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count() or 0,
+        cpu_count=host_cpus(),
         torch_version=torch.__version__,
         torch_threads=torch.get_num_threads(),
         backend=device.type,

@@ -138,6 +138,8 @@ class WorkloadResult:
     """Workload-specific figures beside the timing (loss before and after, latency percentiles)."""
     compiled: bool = False
     """Measured under torch.compile: a separate figure from the eager one, never mixed."""
+    foreign_cpu: float | None = None
+    """Share of the host's CPU other processes used while this was timed (None: not known)."""
 
     def __post_init__(self) -> None:
         measured = (self.work, self.measurement, self.verdict, self.policy)
@@ -215,6 +217,8 @@ class WorkloadResult:
             }
         if self.peak_memory_bytes is not None:
             d["peak_memory_bytes"] = self.peak_memory_bytes
+        if self.foreign_cpu is not None:
+            d["foreign_cpu"] = self.foreign_cpu
         if self.metrics:
             d["metrics"] = dict(self.metrics)
         return d
@@ -267,6 +271,7 @@ class WorkloadResult:
                 peak_memory_bytes=f.int("peak_memory_bytes", None),
                 metrics={k: metrics.float(k) for k in metrics.data},
                 compiled=f.bool("compiled", False),
+                foreign_cpu=f.float("foreign_cpu", None),
             ),
         )
 

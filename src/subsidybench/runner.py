@@ -17,6 +17,7 @@ from typing import Protocol
 
 import torch
 
+from subsidybench import hostload
 from subsidybench.devices import Device, Support
 from subsidybench.dtypes import DType
 from subsidybench.environment import capture
@@ -178,9 +179,11 @@ def run_task(task: Task, device: Device, include_emulated: bool = False) -> Work
             step = workload.prepare(device, dtype, compiled=True)  # type: ignore[call-arg]
         else:
             step = workload.prepare(device, dtype)
+        before = hostload.sample()
         measurement = measure(
             step.run, device.synchronizer(), task.policy, on_timed_start=step.timed_start
         )
+        foreign = hostload.foreign_share(before, hostload.sample(), hostload.host_cpus())
         metrics = dict(step.check()) if step.check else {}
         return replace(
             base,
@@ -188,7 +191,10 @@ def run_task(task: Task, device: Device, include_emulated: bool = False) -> Work
             reason=note,
             work=workload.work(dtype),
             measurement=measurement,
-            verdict=judge(measurement, task.policy),
+            # Other processes on the host compete with a CPU workload directly; an accelerator's
+            # kernels do not wait on them, so there the share is recorded but not judged.
+            verdict=judge(measurement, task.policy, foreign if device.type == "cpu" else None),
+            foreign_cpu=foreign,
             policy=task.policy,
             peak_memory_bytes=device.peak_memory(),
             metrics=metrics,

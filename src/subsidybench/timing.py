@@ -45,6 +45,8 @@ class TimingPolicy:
     warmup_max_s: float = 5.0
     max_spread: float = 0.10
     """Largest IQR/median a valid result may have (torch.utils.benchmark warns past 10%)."""
+    max_foreign_cpu: float = 0.10
+    """Largest share of the host's CPU other processes may use while a CPU workload is timed."""
 
     def __post_init__(self) -> None:
         if not self.budget_s > 0:
@@ -59,6 +61,8 @@ class TimingPolicy:
             raise ValueError("warmup_iterations must be >= 1: the first call pays for set-up")
         if not self.max_spread > 0:
             raise ValueError("max_spread must be > 0")
+        if not 0 < self.max_foreign_cpu <= 1:
+            raise ValueError("max_foreign_cpu must be in (0, 1]")
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -172,8 +176,13 @@ class Verdict:
         return "valid" if self.valid else "invalid: " + "; ".join(self.reasons)
 
 
-def judge(m: Measurement, policy: TimingPolicy) -> Verdict:
-    """Rule on a measurement: enough samples, blocks long enough, spread narrow, device synced."""
+def judge(m: Measurement, policy: TimingPolicy, foreign_cpu: float | None = None) -> Verdict:
+    """Rule on a measurement: enough samples, blocks long enough, spread narrow, device synced.
+
+    `foreign_cpu`, when given, is the share of the host's CPU other processes used meanwhile
+    (see hostload): past policy.max_foreign_cpu the machine was shared and the times are not
+    the device's.
+    """
     reasons = []
     if m.n < policy.min_samples:
         reasons.append(f"too few samples ({m.n} < {policy.min_samples})")
@@ -184,6 +193,11 @@ def judge(m: Measurement, policy: TimingPolicy) -> Verdict:
         reasons.append(f"spread too wide (IQR/median {m.spread:.0%} > {policy.max_spread:.0%})")
     if not m.synchronized:
         reasons.append("the device could not be synchronized: times may be launch times only")
+    if foreign_cpu is not None and foreign_cpu > policy.max_foreign_cpu:
+        reasons.append(
+            f"machine busy: other processes used {foreign_cpu:.0%} of the CPU"
+            f" (> {policy.max_foreign_cpu:.0%})"
+        )
     return Verdict(valid=not reasons, reasons=tuple(reasons))
 
 
