@@ -46,6 +46,8 @@ from subsidybench.work import Work
 
 SECTION = "subsidybench"
 """The key of subsidybench's section in machine_info."""
+HOW_PREFIX = "measured by pytest-benchmark"
+"""How every ingested result's note begins (the note says how it was measured)."""
 
 _EXTRA_KEYS = {
     "id",
