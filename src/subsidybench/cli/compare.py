@@ -38,6 +38,15 @@ def compare(
             help="Exit with status 3 if a significant slowdown exceeds PCT per cent.",
         ),
     ] = None,
+    warn_on_regression: Annotated[
+        float | None,
+        typer.Option(
+            "--warn-on-regression",
+            metavar="PCT",
+            help="Print a warning for each significant slowdown of more than PCT per cent that"
+            " does not fail (noise on a shared machine, or a real change to look at).",
+        ),
+    ] = None,
     force: Annotated[
         bool,
         typer.Option("--force", help="Compare different versions of the same suite anyway."),
@@ -63,8 +72,12 @@ def compare(
 
     if len(files) < 2:
         raise UserError("compare needs at least two run files: a baseline and another")
-    if fail_on_regression is not None and fail_on_regression < 0:
-        raise UserError(f"--fail-on-regression: a percentage >= 0, got {fail_on_regression:g}")
+    for flag, pct in (
+        ("--fail-on-regression", fail_on_regression),
+        ("--warn-on-regression", warn_on_regression),
+    ):
+        if pct is not None and pct < 0:
+            raise UserError(f"{flag}: a percentage >= 0, got {pct:g}")
     runs = [load_run(p) for p in files]
     labels = labels_for([str(p) for p in files])
     comparisons = [
@@ -117,8 +130,18 @@ def compare(
         console.print(table)
         for i, note in enumerate(notes, 1):
             console.print(f"[{i}] {escape(note)}", highlight=False)
+        failing = []
         if fail_on_regression is not None:
-            failed.extend((comparison.other, r) for r in comparison.regressions(fail_on_regression))
+            failing = comparison.regressions(fail_on_regression)
+            failed.extend((comparison.other, r) for r in failing)
+        if warn_on_regression is not None:
+            for row in comparison.regressions(warn_on_regression):
+                if row not in failing:
+                    typer.echo(
+                        f"warning: {comparison.other}: {row.id} {row.describe()}"
+                        f" (p={row.p_value:.3g}), more than {warn_on_regression:g}%",
+                        err=True,
+                    )
     if json_path is not None:
         doc = {"comparisons": [c.to_dict() for c in comparisons]}
         json_path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
