@@ -205,3 +205,13 @@ def test_cli_refuses_one_file_and_other_suite_versions(tmp_path: Path) -> None:
         "error: base: suite ci v2 against v1 in the baseline: its workloads may differ;"
         " pass --force to compare anyway"
     ]
+
+
+def test_cli_warns_below_the_failing_threshold(tmp_path: Path) -> None:
+    a, b = _files(tmp_path, 1.3)
+    result = CliRunner().invoke(
+        app, ["compare", str(a), str(b), "--warn-on-regression", "10", "--fail-on-regression", "50"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("warning: new: matmul[n=1]/fp32 1.")
+    assert "more than 10%" in result.stderr

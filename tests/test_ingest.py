@@ -110,3 +110,37 @@ def test_cli_ingest_writes_and_refuses_to_overwrite(tmp_path: Path) -> None:
     again = runner.invoke(app, ["ingest", str(DATA), "--out", str(out)])
     assert again.exit_code == 1 and "exists" in again.stderr
     assert runner.invoke(app, ["ingest", str(DATA), "--out", str(out), "--force"]).exit_code == 0
+
+
+def test_bench_output_ingests(tmp_path: Path) -> None:
+    """bench/ and ingest agree on the format: one real benchmark, written and read back."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(root / "bench"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "matmul and fp32",
+            "--ci-budget",
+            "0.3",
+            f"--benchmark-json={out}",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = load_pytest_benchmark(out)
+    (result,) = run.results
+    assert result.id == MATMUL and result.status is Status.OK
+    assert result.measurement is not None and result.measurement.n >= 5
+    assert (run.suite, run.device.type) == ("ci", "cpu")
