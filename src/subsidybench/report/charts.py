@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from subsidybench.report.display import short_id
 
@@ -75,6 +76,7 @@ def _grouped_bars(
     ax = fig.add_subplot()
     height = 0.8 / n_runs
     values = frame[value].astype(float) * scale
+    any_invalid = False
     for i, run in enumerate(runs):
         sub = frame[frame["run"] == run]
         for row in sub.itertuples():
@@ -96,8 +98,8 @@ def _grouped_bars(
                 edgecolor="#333333" if not valid else None,
                 xerr=err,
                 error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#333333"},
-                label=run if row.Index == sub.index[0] else None,
             )
+            any_invalid = any_invalid or not valid
     ax.set_yticks(range(len(ids)), [short_id(i) for i in ids], fontsize=8)
     ax.invert_yaxis()
     positive = values[values > 0]
@@ -109,8 +111,16 @@ def _grouped_bars(
     ax.set_title(title, loc="left", fontsize=11)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
-    if n_runs > 1:
-        ax.legend(fontsize=8, loc="lower right")
+    # Legend entries drawn by hand: a run's first bar may be an invalid (pale) one.
+    handles = (
+        [Patch(facecolor=_COLOURS[i % len(_COLOURS)], label=run) for i, run in enumerate(runs)]
+        if n_runs > 1
+        else []
+    )
+    if any_invalid:
+        handles.append(Patch(facecolor="#dddddd", hatch="//", edgecolor="#333333", label="invalid"))
+    if handles:
+        ax.legend(handles=handles, fontsize=8, loc="best")
     fig.tight_layout()
     return _svg(fig, key)
 
