@@ -214,3 +214,29 @@ def test_report_path_does_not_import_torch(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
     assert (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize("command", ["report", "compare", "ingest"])
+def test_help(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_profile_rent_is_the_default_price(run_file: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    from subsidybench.profiles import load_profile
+    from subsidybench.results import load_run, save_run
+
+    path = tmp_path / "h100.json"
+    save_run(dataclasses.replace(load_run(run_file), profile="h100-sxm"), path)
+    _report(str(path), out=tmp_path / "rep")
+    rent = load_profile("h100-sxm").rent_per_hour()
+    assert rent is not None
+    costs = pd.read_csv(tmp_path / "rep" / "costs.csv")
+    gemm = costs[costs["id"] == "gemm-bf16"].iloc[0]
+    assert gemm["price_per_hour"] == pytest.approx(rent.amount)
+    assert gemm["price_basis"] == rent.basis.value and gemm["currency"] == rent.currency
+    assumptions = pd.read_csv(tmp_path / "rep" / "assumptions.csv")
+    price = assumptions[assumptions["name"] == "price"].iloc[0]
+    assert price["source"].startswith(f"h100-sxm rent seen {rent.date}: ")

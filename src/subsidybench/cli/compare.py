@@ -56,7 +56,7 @@ def compare(
         typer.Option("--json", help="Also write the comparison as JSON to this file."),
     ] = None,
 ) -> None:
-    """Compare runs: the ratio of median times per workload and whether it is beyond the noise.
+    """Compare runs workload by workload, and say which differences are beyond the noise.
 
     Workloads pair by id (workload, sizes, dtype, compiled or not). A difference is significant
     when a two-sided Mann-Whitney U test on the two runs' raw samples gives p < --alpha;

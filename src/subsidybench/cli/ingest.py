@@ -27,8 +27,11 @@ def ingest(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
 ) -> None:
-    """Turn pytest-benchmark JSON written by bench/ into a run result that show, cost, report and
-    compare read like any other; each result says it was measured by pytest-benchmark."""
+    """Turn pytest-benchmark JSON from bench/ into a run result.
+
+    show, cost, report and compare read it like any other run; each result says it was measured
+    by pytest-benchmark, and its verdict is judged again from the raw rounds.
+    """
     from subsidybench.ingest import load_pytest_benchmark
     from subsidybench.render import console as render_console
     from subsidybench.render import run_header, run_table

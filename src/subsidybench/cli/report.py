@@ -76,11 +76,11 @@ def report(
     title: Annotated[str | None, typer.Option("--title", help="The report's title.")] = None,
     profiles_dir: ProfilesDir = None,
 ) -> None:
-    """Write a report of runs: measured results, % of peak, cost per unit of work and a
-    subsidy-rate sweep, as Markdown, a self-contained HTML page with charts, CSV and Excel.
+    """Write a report of runs as Markdown, HTML with charts, CSV and Excel.
 
-    Every figure carries its basis (measured, derived, given, or a sourced figure from a profile
-    or programme) and the report lists the assumptions behind it.
+    Measured results, % of peak, cost per unit of work and a subsidy-rate sweep. Every figure
+    carries its basis (measured, derived, given, or a sourced figure from a profile or
+    programme) and the report lists the assumptions behind it.
     """
     from subsidybench.errors import UserError
     from subsidybench.report import ReportOptions, build_report, label_runs, parse_price
