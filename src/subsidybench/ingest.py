@@ -1,0 +1,253 @@
+"""Run results from pytest-benchmark JSON, so CI's reference benchmarks are costed like any run.
+
+bench/test_ci_suite.py times the ci suite's workloads through pytest-benchmark. Its conftest adds
+a "subsidybench" section to the file's machine_info (`machine_info_section`: the suite, device,
+environment and profile peaks, in the shape of a run-result file) and every benchmark's
+extra_info says which workload it timed and the work one call does (`extra_info`). This module
+writes those two sections and reads a whole file back as a RunResult.
+
+The file, as pytest-benchmark (3.x to 5.x) writes it (plugin.pytest_benchmark_generate_json):
+
+    {"machine_info": {...}, "commit_info": {...}, "datetime": "...", "version": "5.2.3",
+     "benchmarks": [{"name", "fullname", "params", "extra_info", "options",
+                     "stats": {"min", "max", "mean", "stddev", "rounds", "median", "iqr",
+                               "q1", "q3", "iterations", "data": [...] , ...}}]}
+
+`stats.data` holds one value per round: the round's time divided by its iterations, which is
+exactly a subsidybench sample (seconds per step, one per timed block). --benchmark-json always
+writes it; --benchmark-save only with --benchmark-save-data. A benchmark saved without it keeps
+only summary statistics, from which no sample can be honestly rebuilt: it is read as a skipped
+result that says so, its pytest-benchmark statistics kept among its metrics. Torch-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from subsidybench.datafile import Fields, read_json
+from subsidybench.dtypes import DType
+from subsidybench.errors import UserError
+from subsidybench.figures import Figure
+from subsidybench.results import (
+    SCHEMA_VERSION,
+    DeviceRecord,
+    Environment,
+    ParamValue,
+    RunResult,
+    RunState,
+    Status,
+    WorkloadResult,
+)
+from subsidybench.timing import Measurement, TimingPolicy, judge
+from subsidybench.work import Work
+
+SECTION = "subsidybench"
+"""The key of subsidybench's section in machine_info."""
+HOW_PREFIX = "measured by pytest-benchmark"
+"""How every ingested result's note begins (the note says how it was measured)."""
+
+_EXTRA_KEYS = {
+    "id",
+    "workload",
+    "family",
+    "params",
+    "dtype",
+    "compiled",
+    "flops",
+    "bytes",
+    "items",
+    "item_unit",
+    "first_call_s",
+    "warmup_iterations",
+    "warmup_s",
+    "synchronized",
+    "policy",
+    "metrics",
+}
+# pytest-benchmark's summary statistics, kept as metrics when a file has no raw samples.
+_STAT_KEYS = ("rounds", "iterations", "min", "q1", "median", "q3", "max", "mean", "stddev")
+
+
+def machine_info_section(
+    *,
+    suite: str,
+    suite_version: int,
+    device: DeviceRecord,
+    environment: Environment,
+    profile: str | None,
+    peak_tflops: Mapping[DType, Figure],
+    method_version: int,
+) -> dict[str, Any]:
+    """What the bench's conftest adds to machine_info: the run-level fields of a result file."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "method_version": method_version,
+        "suite": {"name": suite, "version": suite_version},
+        "device": {"type": device.type, "index": device.index, "name": device.name},
+        "profile": profile,
+        "peak_tflops": {d.value: fig.to_dict() for d, fig in peak_tflops.items()},
+        "environment": environment.to_dict(),
+    }
+
+
+def extra_info(
+    *,
+    result_id: str,
+    workload: str,
+    family: str,
+    params: Mapping[str, ParamValue],
+    dtype: DType,
+    compiled: bool,
+    work: Work,
+    policy: TimingPolicy,
+    first_call_s: float,
+    warmup_iterations: int,
+    warmup_s: float,
+    synchronized: bool,
+    metrics: Mapping[str, float],
+) -> dict[str, Any]:
+    """A benchmark's extra_info: the workload, its work per call (FLOPs, bytes, items: what
+    pytest-benchmark users read beside the times), how the calls were warmed up, and the
+    workload's own figures from its sanity check (loss before and after, latencies)."""
+    return {
+        "id": result_id,
+        "workload": workload,
+        "family": family,
+        "params": dict(params),
+        "dtype": dtype.value,
+        "compiled": compiled,
+        "flops": work.flops,
+        "bytes": work.bytes,
+        "items": work.items,
+        "item_unit": work.item_unit,
+        "first_call_s": first_call_s,
+        "warmup_iterations": warmup_iterations,
+        "warmup_s": warmup_s,
+        "synchronized": synchronized,
+        "policy": policy.to_dict(),
+        "metrics": dict(metrics),
+    }
+
+
+def _policy(p: Fields) -> TimingPolicy:
+    fields = TimingPolicy.__dataclass_fields__
+    p.reject_unknown(set(fields))
+    values = {k: p.int(k) if fields[k].type == "int" else p.float(k) for k in p.data}
+    try:
+        return TimingPolicy(**values)
+    except ValueError as e:
+        raise UserError(f"{p.source}: {p.prefix.rstrip('.')}: {e}") from None
+
+
+def _benchmark(b: Fields, tool: str) -> WorkloadResult:
+    where = f"{b.source}: {b.prefix.rstrip('.')}"
+    if not b.has("extra_info") or not b.table("extra_info").has("id"):
+        raise b.error(
+            "extra_info",
+            "no subsidybench workload in extra_info: only benchmarks of bench/test_ci_suite.py"
+            " say what work a call does",
+        )
+    x = b.table("extra_info")
+    x.reject_unknown(_EXTRA_KEYS)
+    stats = b.table("stats")
+    rid = x.str("id")
+    params_t = x.table("params")
+    for key, value in params_t.data.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise params_t.error(key, f"expected a number or string, got {value!r}")
+    metrics_t = x.table("metrics", {})
+    iterations = stats.int("iterations")
+    rounds = stats.int("rounds")
+    how = (
+        f"measured by {tool} ({b.str('fullname')}): {rounds} rounds of {iterations} calls,"
+        " the device synchronised after every call"
+    )
+    try:
+        work = Work(x.float("flops"), x.float("bytes"), x.float("items"), x.str("item_unit"))
+        policy = _policy(x.table("policy"))
+        base: dict[str, Any] = {
+            "id": rid,
+            "workload": x.str("workload"),
+            "family": x.str("family"),
+            "params": dict(params_t.data),
+            "dtype": x.choice("dtype", {d.value: d for d in DType}),
+            "compiled": x.bool("compiled"),
+            "work": work,
+            "policy": policy,
+            "metrics": {k: metrics_t.float(k) for k in metrics_t.data},
+        }
+        if not stats.has("data"):
+            base["metrics"] = {
+                **base["metrics"],
+                **{f"pytest_benchmark.{k}": stats.float(k) for k in _STAT_KEYS if stats.has(k)},
+            }
+            return WorkloadResult(
+                status=Status.SKIPPED,
+                reason=f"{how}; saved without raw data (--benchmark-save-data), so there are no"
+                " samples to judge, compare or cost: summary statistics are kept as metrics",
+                **base,
+            )
+        measurement = Measurement(
+            samples_s=stats.floats("data"),
+            iterations_per_block=iterations,
+            warmup_iterations=x.int("warmup_iterations"),
+            warmup_s=x.float("warmup_s"),
+            synchronized=x.bool("synchronized"),
+            first_call_s=x.float("first_call_s"),
+        )
+        if measurement.n != rounds:
+            raise stats.error("data", f"has {measurement.n} values for {rounds} rounds")
+        return WorkloadResult(
+            status=Status.OK,
+            reason=how,
+            measurement=measurement,
+            verdict=judge(measurement, policy),
+            **base,
+        )
+    except ValueError as e:
+        raise UserError(f"{where}: {e}") from None
+
+
+def from_pytest_benchmark(data: object, source: str) -> RunResult:
+    """A run result from a parsed pytest-benchmark JSON document; `source` names it in errors."""
+    f = Fields(data, source)
+    machine = f.table("machine_info")
+    if not machine.has(SECTION):
+        raise machine.error(
+            SECTION,
+            "missing: this file was not written by subsidybench's bench/"
+            " (run 'pytest bench/ --benchmark-json=FILE')",
+        )
+    section = machine.table(SECTION)
+    tool = f"pytest-benchmark {f.str('version')}"
+    doc = dict(section.data)
+    env = dict(section.table("environment").data)
+    plugins = dict(env.get("plugins") or {})
+    plugins["pytest-benchmark"] = f.str("version")
+    env["plugins"] = plugins
+    when = f.str("datetime")
+    doc.update(
+        environment=env,
+        state=RunState.COMPLETE.value,
+        started=when,
+        finished=when,
+        results=[],
+    )
+    run = RunResult.from_dict(doc, f"{source}: machine_info.{SECTION}")
+    benchmarks = f.tables("benchmarks")
+    if not benchmarks:
+        raise f.error("benchmarks", "no benchmarks in the file")
+    results = tuple(_benchmark(b, tool) for b in benchmarks)
+    ids = [r.id for r in results]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise f.error("benchmarks", f"workload {twice[0]} appears twice")
+    return replace(run, results=results)
+
+
+def load_pytest_benchmark(path: Path) -> RunResult:
+    """Read a pytest-benchmark JSON file (--benchmark-json, or --benchmark-save) as a run."""
+    return from_pytest_benchmark(read_json(path), str(path))

@@ -1,0 +1,166 @@
+"""A report as one self-contained HTML page: inline CSS, charts as inline SVG, no scripts, and no
+reference to anything outside the file, so it opens offline and can be mailed as it is."""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from subsidybench.report.charts import Chart
+from subsidybench.report.display import BASIS_LEGEND, Section, sections
+from subsidybench.report.tables import Report
+
+_CSS = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+       color: #1d1d1f; margin: 0 auto; max-width: 1400px; padding: 24px 32px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 32px 0 6px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+p.meta { color: #666; margin: 0 0 16px; }
+p.intro { color: #333; margin: 4px 0 10px; max-width: 900px; }
+table { border-collapse: collapse; font-size: 12.5px; margin: 6px 0; }
+th, td { border: 1px solid #e2e2e2; padding: 3px 8px; vertical-align: top; }
+th { background: #f3f4f6; text-align: left; font-weight: 600; }
+div.scroll { overflow-x: auto; }
+td.wl { overflow-wrap: anywhere; min-width: 16em; max-width: 30em; }
+td.run { white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr:nth-child(even) td { background: #fafafa; }
+td.invalid { color: #b42318; }
+ol.notes { font-size: 12px; color: #444; }
+ul.legend { font-size: 13px; }
+figure { margin: 12px 0 20px; }
+figure svg { max-width: 100%; height: auto; }
+figcaption { font-size: 12px; color: #555; }
+.basis { display: inline-block; border-radius: 3px; padding: 0 4px; font-size: 11.5px; }
+.b-measured { background: #dcfce7; }
+.b-derived { background: #dbeafe; }
+.b-given { background: #ffedd5; }
+.b-other { background: #f3e8ff; }
+"""
+
+# Which charts follow which section.
+_CHARTS_AFTER = {
+    "results": ("throughput", "bandwidth"),
+    "utilisation": ("of_peak",),
+    "costs": ("cost",),
+    "sweep": ("sweep",),
+}
+
+
+def _basis_class(text: str) -> str | None:
+    if text.startswith("measured"):
+        return "b-measured"
+    if text.startswith("derived"):
+        return "b-derived"
+    if text.startswith("given"):
+        return "b-given"
+    if text in {"vendor", "estimate", "programme", "data file", "not applied", "unknown"}:
+        return "b-other"
+    return None
+
+
+def _cell(text: str, numeric: bool, header: str) -> str:
+    classes = []
+    if numeric:
+        classes.append("num")
+    if text.startswith("invalid"):
+        classes.append("invalid")
+    if header == "workload":
+        classes.append("wl")
+    elif header == "run":
+        classes.append("run")
+    body = escape(text)
+    if header == "workload":  # ids are long: let them break after a comma, not mid-word
+        body = body.replace(",", ",<wbr>")
+    if "basis" in header:
+        kind = _basis_class(text)
+        if kind:
+            body = f'<span class="basis {kind}">{body}</span>'
+    attr = f' class="{" ".join(classes)}"' if classes else ""
+    return f"<td{attr}>{body}</td>"
+
+
+def _section(section: Section) -> list[str]:
+    out = [f'<h2 id="{section.key}">{escape(section.title)}</h2>']
+    out.append(f'<p class="intro">{escape(section.intro)}</p>')
+    if not section.rows:
+        out.append("<p>(none)</p>")
+        return out
+    out.append('<div class="scroll"><table>')
+    out.append(
+        "<thead><tr>"
+        + "".join(f"<th>{escape(h)}</th>" for h in section.headers)
+        + "</tr></thead><tbody>"
+    )
+    for row in section.rows:
+        cells = "".join(
+            _cell(c, num, h)
+            for c, num, h in zip(row, section.numeric, section.headers, strict=True)
+        )
+        out.append(f"<tr>{cells}</tr>")
+    out.append("</tbody></table></div>")
+    if section.notes:
+        out.append('<ol class="notes">')
+        out.extend(f"<li>{escape(n)}</li>" for n in section.notes)
+        out.append("</ol>")
+    return out
+
+
+def _figure(chart: Chart) -> list[str]:
+    return [
+        f'<figure id="chart-{chart.key}">',
+        chart.svg,
+        f"<figcaption>{escape(chart.caption)}</figcaption>",
+        "</figure>",
+    ]
+
+
+def render_html(report: Report, charts: list[Chart]) -> str:
+    """The whole report as one HTML document."""
+    by_key = {c.key: c for c in charts}
+    body = [
+        f"<h1>{escape(report.title)}</h1>",
+        f'<p class="meta">Generated {escape(report.generated)} by subsidybench'
+        f" {escape(report.toolkit_version)}.</p>",
+        "<p>Every figure says what it rests on:</p>",
+        '<ul class="legend">',
+    ]
+    body.extend(
+        f"<li><b>{escape(name)}</b>: {escape(meaning)}</li>" for name, meaning in BASIS_LEGEND
+    )
+    body.append("</ul>")
+    for section in sections(report):
+        body.extend(_section(section))
+        for key in _CHARTS_AFTER.get(section.key, ()):
+            if key in by_key:
+                body.extend(_figure(by_key[key]))
+    if report.notes:
+        body.append('<h2 id="notes">Notes</h2><ul>')
+        body.extend(f"<li>{escape(n)}</li>" for n in report.notes)
+        body.append("</ul>")
+    if report.costs.empty:
+        body.append(
+            "<p>No cost section: no price was known for any run. Give --price (with --currency)"
+            " or runs whose device profile has a rent.</p>"
+        )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(report.title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
+
+
+_EXTERNAL = re.compile(
+    r"""(?:\b(?:src|href|xlink:href|srcset|poster|data|action)\s*=\s*["']?\s*(?:https?:)?//)"""
+    r"""|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import)""",
+    re.IGNORECASE,
+)
+
+
+def external_references(page: str) -> list[str]:
+    """Every place the page would load something from elsewhere: an http(s) or protocol-relative
+    URL in src, href and similar attributes, CSS url() or @import. Empty for a report."""
+    return [m.group(0) for m in _EXTERNAL.finditer(page)]

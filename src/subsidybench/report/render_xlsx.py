@@ -1,0 +1,78 @@
+"""A report as an Excel workbook for finance users: one sheet per table, numbers as numbers.
+
+An "About" sheet comes first (what the report is, the basis legend, the notes); "Assumptions"
+has a sheet of its own. Cells keep full precision; only their display format is set (money with
+two decimals, shares as percentages), so a reader can recompute any figure from the sheets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from subsidybench.report.display import BASIS_LEGEND
+from subsidybench.report.tables import Report
+
+_PERCENT = {"spread", "of_peak", "of_best_matmul", "subsidy_rate", "rate"}
+_MONEY = {
+    "price_per_hour",
+    "net_price_per_hour",
+    "gross_per_pflop_hour",
+    "net_per_pflop_hour",
+    "net_per_million_tokens",
+}
+# Excel shows at most about 255 characters of a column comfortably; wider text wraps.
+_MAX_WIDTH = 60
+
+
+def _format_sheet(ws: Any, frame: Any) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    ws.freeze_panes = "A2"
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for i, column in enumerate(frame.columns, start=1):
+        letter = ws.cell(row=1, column=i).column_letter
+        values = [str(v) for v in frame[column].head(200)]
+        width = max([len(str(column)), *(len(v) for v in values)], default=10)
+        ws.column_dimensions[letter].width = min(_MAX_WIDTH, width + 2)
+        number_format = None
+        if column in _PERCENT:
+            number_format = "0.0%"
+        elif column in _MONEY:
+            number_format = "#,##0.00"
+        elif column.endswith("_per_s"):
+            number_format = "0.000E+00"
+        for cell in ws[letter][1:]:
+            if number_format:
+                cell.number_format = number_format
+            if isinstance(cell.value, str) and len(cell.value) > _MAX_WIDTH:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def write_xlsx(report: Report, path: Path) -> None:
+    """Write the workbook: About, then one sheet per table (Assumptions among them)."""
+    import pandas as pd
+
+    about = [
+        ("report", report.title),
+        ("generated", report.generated),
+        ("toolkit", f"subsidybench {report.toolkit_version}"),
+        ("currency", report.currency or "none (no price known)"),
+        ("programme", report.programme or "none"),
+        ("", ""),
+        ("basis", "meaning"),
+        *BASIS_LEGEND,
+        ("", ""),
+        *(("note", n) for n in report.notes),
+    ]
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        frame = pd.DataFrame(about, columns=["field", "value"])
+        frame.to_excel(writer, sheet_name="About", index=False)
+        _format_sheet(writer.sheets["About"], frame)
+        for name, table in report.tables().items():
+            if table.empty:
+                table = pd.DataFrame({"note": [f"no {name}: nothing was priced"]})
+            sheet = name.capitalize()
+            table.to_excel(writer, sheet_name=sheet, index=False)
+            _format_sheet(writer.sheets[sheet], table)
