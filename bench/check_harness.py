@@ -9,7 +9,9 @@ Not a unit test: these are speed and stability figures of this machine, printed 
 
 from __future__ import annotations
 
+import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,8 +21,7 @@ import torch
 
 from subsidybench.devices import resolve_device
 from subsidybench.dtypes import DType
-from subsidybench.runner import run_suite
-from subsidybench.suites import load_suite
+from subsidybench.results import load_run
 from subsidybench.timing import TimingPolicy, measure
 from subsidybench.workloads.matmul import Matmul
 
@@ -61,22 +62,34 @@ def overhead(n: int = 1024, rounds: int = 5, seconds: float = 1.0) -> None:
 
 
 def repeat() -> None:
-    device = resolve_device("cpu")
-    suite = load_suite("ci")
-    runs = []
+    """Two back-to-back `subsidybench run --suite ci` processes, as a user starts them."""
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(2):
+        paths = [Path(tmp) / f"{i}.json" for i in range(2)]
+        for i, path in enumerate(paths):
+            command = [sys.executable, "-m", "subsidybench", "run", "--suite", "ci"]
             start = time.perf_counter()
-            runs.append(run_suite(suite, device, Path(tmp) / f"{i}.json"))
-            print(f"run {i + 1}: {time.perf_counter() - start:.1f} s wall")
-    first, second = ({r.id: r for r in run.results if r.ok} for run in runs)
+            subprocess.run(
+                [*command, "--device", "cpu", "--out", str(path)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            print(f"run {i + 1}: {time.perf_counter() - start:.1f} s wall, process start included")
+        first, second = ({r.id: r for r in load_run(p).results if r.ok} for p in paths)
+    diffs = []
     for id_, a in first.items():
         b = second.get(id_)
         if b is None or a.measurement is None or b.measurement is None:
             continue
         t1, t2 = a.measurement.median * 1e3, b.measurement.median * 1e3
-        print(f"{id_:70s} {t1:9.3f} ms {t2:9.3f} ms {t2 / t1 - 1:+7.1%}")
+        diffs.append(abs(t2 / t1 - 1))
+        valid = (
+            "" if a.verdict and a.verdict.valid and b.verdict and b.verdict.valid else " invalid"
+        )
+        print(f"{id_:70s} {t1:9.3f} ms {t2:9.3f} ms {t2 / t1 - 1:+7.1%}{valid}")
+    print(f"largest difference {max(diffs):.1%}, median {statistics.median(diffs):.1%}")
 
 
 if __name__ == "__main__":
-    {"overhead": overhead, "repeat": repeat}[sys.argv[1] if len(sys.argv) > 1 else "overhead"]()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("check", choices=["overhead", "repeat"], nargs="?", default="overhead")
+    {"overhead": overhead, "repeat": repeat}[parser.parse_args().check]()

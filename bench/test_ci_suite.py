@@ -20,11 +20,13 @@ from typing import Any
 
 import pytest
 
+from subsidybench import hostload
 from subsidybench.devices import Device, Support
 from subsidybench.ingest import extra_info
 from subsidybench.runner import Task, plan
 from subsidybench.suites import load_suite
 from subsidybench.timing import TooSlow, measure
+from subsidybench.workloads.base import SkipWorkload
 
 TASKS = plan(load_suite("ci"))
 
@@ -36,7 +38,10 @@ def test_ci_workload(benchmark: Any, task: Task, device: Device, budget_s: float
         pytest.skip(f"{task.dtype} is not native on this cpu: {support.reason}")
     policy = replace(task.policy, budget_s=budget_s) if budget_s else task.policy
     workload, dtype = task.workload, task.dtype
-    step = workload.prepare(device, dtype)
+    try:
+        step = workload.prepare(device, dtype)
+    except SkipWorkload as e:  # as `subsidybench run` records it: skipped, with the reason
+        pytest.skip(str(e))
     sync = device.synchronizer()
     # Two samples are enough to learn the block size; the budget rule then applies to the rounds.
     try:
@@ -55,7 +60,9 @@ def test_ci_workload(benchmark: Any, task: Task, device: Device, budget_s: float
     if step.timed_start is not None:
         step.timed_start()
     benchmark.group = workload.name
+    before = hostload.sample()
     benchmark.pedantic(call, rounds=rounds, iterations=iterations, warmup_rounds=0)
+    foreign = hostload.foreign_share(before, hostload.sample(), hostload.host_cpus())
     metrics = dict(step.check()) if step.check else {}  # SanityError fails the benchmark
     benchmark.extra_info.update(
         extra_info(
@@ -71,6 +78,7 @@ def test_ci_workload(benchmark: Any, task: Task, device: Device, budget_s: float
             warmup_iterations=probe.warmup_iterations + probe.n * iterations,
             warmup_s=probe.warmup_s + probe.timed_s,
             synchronized=sync is not None,
+            foreign_cpu=foreign,
             metrics=metrics,
         )
     )

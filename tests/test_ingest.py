@@ -144,3 +144,14 @@ def test_bench_output_ingests(tmp_path: Path) -> None:
     assert result.id == MATMUL and result.status is Status.OK
     assert result.measurement is not None and result.measurement.n >= 5
     assert (run.suite, run.device.type) == ("ci", "cpu")
+
+
+def test_a_busy_machine_makes_the_rounds_invalid() -> None:
+    doc = _doc()
+    doc["benchmarks"][0]["extra_info"]["foreign_cpu"] = 0.4
+    doc["benchmarks"][1]["extra_info"]["foreign_cpu"] = 0.01
+    run = from_pytest_benchmark(doc, "busy.json")
+    busy, quiet = run.results[0], run.results[1]
+    assert busy.foreign_cpu == 0.4 and busy.verdict is not None and not busy.verdict.valid
+    assert any("machine busy" in r for r in busy.verdict.reasons)
+    assert quiet.verdict is not None and quiet.verdict.valid

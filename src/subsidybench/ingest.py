@@ -64,6 +64,7 @@ _EXTRA_KEYS = {
     "warmup_iterations",
     "warmup_s",
     "synchronized",
+    "foreign_cpu",
     "policy",
     "metrics",
 }
@@ -107,6 +108,7 @@ def extra_info(
     warmup_iterations: int,
     warmup_s: float,
     synchronized: bool,
+    foreign_cpu: float | None,
     metrics: Mapping[str, float],
 ) -> dict[str, Any]:
     """A benchmark's extra_info: the workload, its work per call (FLOPs, bytes, items: what
@@ -127,6 +129,7 @@ def extra_info(
         "warmup_iterations": warmup_iterations,
         "warmup_s": warmup_s,
         "synchronized": synchronized,
+        "foreign_cpu": foreign_cpu,
         "policy": policy.to_dict(),
         "metrics": dict(metrics),
     }
@@ -159,6 +162,7 @@ def _benchmark(b: Fields, tool: str) -> WorkloadResult:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise params_t.error(key, f"expected a number or string, got {value!r}")
     metrics_t = x.table("metrics", {})
+    foreign = x.float("foreign_cpu", None)
     iterations = stats.int("iterations")
     rounds = stats.int("rounds")
     how = (
@@ -178,6 +182,7 @@ def _benchmark(b: Fields, tool: str) -> WorkloadResult:
             "work": work,
             "policy": policy,
             "metrics": {k: metrics_t.float(k) for k in metrics_t.data},
+            "foreign_cpu": foreign,
         }
         if not stats.has("data"):
             base["metrics"] = {
@@ -204,7 +209,8 @@ def _benchmark(b: Fields, tool: str) -> WorkloadResult:
             status=Status.OK,
             reason=how,
             measurement=measurement,
-            verdict=judge(measurement, policy),
+            # bench/ runs on the CPU only, where other processes compete with the workload.
+            verdict=judge(measurement, policy, foreign),
             **base,
         )
     except ValueError as e:
