@@ -120,3 +120,78 @@ def run_header(run: RunResult, path: str) -> str:
         f"device {run.device} ({run.device.name}), profile: {profile}\n"
         f"torch {env.torch_version}, {env.torch_threads} threads, python {env.python}, {env.os}"
     )
+
+
+def binary_size(nbytes: float) -> str:
+    """Bytes in binary units, as message sizes are given: 1024 -> "1 KiB", 3e8 -> "286 MiB"."""
+    for scale, unit in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.4g} {unit}"
+    return f"{nbytes:.0f} B"
+
+
+def collective_table(run: RunResult) -> Table | None:
+    """Collectives by size: time, algorithm and bus bandwidth (nccl-tests' definitions)."""
+    from subsidybench.scaling import collective_points
+
+    points = collective_points(run)
+    if not points:
+        return None
+    table = Table(title="collectives (time: slowest rank, median)", title_justify="left")
+    for name in ("collective", "ranks", "size", "time", "algbw", "busbw", "verdict"):
+        table.add_column(name, justify="left" if name in ("collective", "verdict") else "right")
+    for p in points:
+        verdict = p.result.verdict
+        table.add_row(
+            p.op.value,
+            str(p.world_size),
+            binary_size(p.nbytes),
+            seconds(p.seconds),
+            si(p.algbw, "B/s"),
+            si(p.busbw, "B/s"),
+            "[green]valid[/]" if verdict and verdict.valid else f"[red]{escape(str(verdict))}[/]",
+        )
+    return table
+
+
+def scaling_table(run: RunResult) -> Table | None:
+    """Data-parallel scaling: rate per device and in total, and efficiency, by world size."""
+    from subsidybench.scaling import scaling_series
+
+    series = scaling_series(run)
+    if not series:
+        return None
+    table = Table(title="data-parallel scaling", title_justify="left")
+    table.add_column("workload", overflow="fold", min_width=24)
+    for name in ("ranks", "step", "per device", "total", "efficiency", "verdict"):
+        table.add_column(name, justify="left" if name == "verdict" else "right")
+    for s in series:
+        for p in s.points:
+            verdict = p.result.verdict
+            assert p.result.measurement is not None  # a point is a measured result
+            table.add_row(
+                escape(s.key),
+                str(p.world_size),
+                seconds(p.result.measurement.median),
+                si(p.per_device, f"{s.item_unit}/s"),
+                si(p.total, f"{s.item_unit}/s"),
+                percent(p.efficiency),
+                "[green]valid[/]" if p.valid else f"[red]{escape(str(verdict))}[/]",
+            )
+    return table
+
+
+def distributed_header(run: RunResult) -> str | None:
+    """One line on the group a distributed run was taken by, and why it stopped, if it did."""
+    d = run.distributed
+    if d is None:
+        return None
+    version = f" {d.backend_version}" if d.backend_version else ""
+    per_node = "+".join(str(n) for n in d.ranks_per_node)
+    line = (
+        f"{d.world_size} ranks on {d.node_count} node(s) ({per_node}), {d.backend}{version},"
+        f" timeout {d.timeout_s:g} s"
+    )
+    if d.stopped:
+        line += f"\n[red]stopped: {escape(d.stopped)}[/]"
+    return line

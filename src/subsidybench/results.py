@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 # The file format's version. Bump it when a field is renamed, removed or changes meaning, and add
 # a step to _MIGRATIONS that turns the previous version into the new one. History:
 #   1 (subsidybench 0.1.0): first format.
+#     Later, without a bump: an optional top-level "distributed" record (runs of a group of
+#     processes under torchrun); files without it are single-process runs.
 SCHEMA_VERSION = 1
 
 # version -> function turning a document of that version into one of version + 1.
@@ -102,6 +104,85 @@ class Environment:
             device_names=tuple(f.list("device_names")),
             device_count=f.int("device_count"),
             plugins={k: plugins.str(k) for k in plugins.data},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Distributed:
+    """A run taken by a group of processes (torchrun ranks), one device each.
+
+    Rank 0 writes the file for the whole group: `device` and `environment` are rank 0's, and
+    every timed sample is the slowest rank's time for that block. Host names are not kept: a
+    result file travels to colleagues and vendors, and an unsalted hash of a guessable name
+    (gpu-node-07) is no anonymity; the node count and ranks per node are all a reader needs.
+    """
+
+    world_size: int
+    backend: str
+    """The torch.distributed backend: gloo, nccl, hccl, xccl, ..."""
+    backend_version: str | None
+    node_count: int
+    ranks_per_node: tuple[int, ...]
+    """Ranks on each node, largest first; sums to world_size."""
+    timeout_s: float
+    """How long a rank waited for the others in one collective before the group gave up."""
+    stopped: str = ""
+    """Why the group stopped before the end (a rank died or hung); empty if it did not."""
+
+    def __post_init__(self) -> None:
+        if self.world_size < 1:
+            raise ValueError(f"world_size must be >= 1, got {self.world_size}")
+        if not self.backend:
+            raise ValueError("a distributed run must name its backend")
+        if self.node_count < 1 or len(self.ranks_per_node) != self.node_count:
+            raise ValueError("ranks_per_node must give one count per node")
+        if any(n < 1 for n in self.ranks_per_node) or sum(self.ranks_per_node) != self.world_size:
+            raise ValueError(
+                f"ranks_per_node {list(self.ranks_per_node)} must sum to world_size "
+                f"{self.world_size}"
+            )
+        if not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
+            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "world_size": self.world_size,
+            "backend": self.backend,
+            "backend_version": self.backend_version,
+            "node_count": self.node_count,
+            "ranks_per_node": list(self.ranks_per_node),
+            "timeout_s": self.timeout_s,
+            "stopped": self.stopped,
+        }
+
+    @classmethod
+    def from_fields(cls, f: Fields) -> Distributed:
+        f.reject_unknown(
+            {
+                "world_size",
+                "backend",
+                "backend_version",
+                "node_count",
+                "ranks_per_node",
+                "timeout_s",
+                "stopped",
+            }
+        )
+        per_node = f.list("ranks_per_node")
+        for i, n in enumerate(per_node):
+            if isinstance(n, bool) or not isinstance(n, int):
+                raise f.error(f"ranks_per_node[{i}]", f"expected a whole number, got {n!r}")
+        return _checked(
+            f,
+            lambda: cls(
+                world_size=f.int("world_size"),
+                backend=f.str("backend"),
+                backend_version=f.str("backend_version", None),
+                node_count=f.int("node_count"),
+                ranks_per_node=tuple(per_node),
+                timeout_s=f.float("timeout_s"),
+                stopped=f.str("stopped", ""),
+            ),
         )
 
 
@@ -293,12 +374,14 @@ class RunResult:
     """The profile's dense peaks when the run was taken: what "% of peak" divides by."""
     results: tuple[WorkloadResult, ...] = ()
     method_version: int = METHOD_VERSION
+    distributed: Distributed | None = None
+    """Set when a group of ranks took the run; None for a single process."""
 
     def with_result(self, result: WorkloadResult) -> RunResult:
         return replace(self, results=(*self.results, result))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "method_version": self.method_version,
             "toolkit_version": self.environment.toolkit_version,
@@ -316,6 +399,9 @@ class RunResult:
             "environment": self.environment.to_dict(),
             "results": [r.to_dict() for r in self.results],
         }
+        if self.distributed is not None:
+            d["distributed"] = self.distributed.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, data: object, source: str) -> RunResult:
@@ -349,6 +435,9 @@ class RunResult:
             peak_tflops=_peaks(f.table("peak_tflops", {})),
             results=tuple(WorkloadResult.from_fields(r) for r in f.tables("results")),
             method_version=f.int("method_version"),
+            distributed=(
+                Distributed.from_fields(f.table("distributed")) if f.has("distributed") else None
+            ),
         )
 
 

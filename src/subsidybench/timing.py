@@ -23,6 +23,8 @@ import numpy as np
 #   1: a first call timed alone (compilation, autotuning); then warm-up >= warmup_iterations
 #      and >= warmup_s; iterations per block doubled until a block lasts >= min_block_s; device
 #      synchronized before and after every block; a sample is block time / iterations.
+#      Ranks measuring together (measure's `agree`) take each block's time as the slowest
+#      rank's; single-process timing is unchanged by it.
 METHOD_VERSION = 1
 
 
@@ -201,12 +203,17 @@ def judge(m: Measurement, policy: TimingPolicy, foreign_cpu: float | None = None
     return Verdict(valid=not reasons, reasons=tuple(reasons))
 
 
+def _local(seconds: float) -> float:
+    return seconds
+
+
 def measure(
     step: Callable[[], object],
     synchronize: Callable[[], None] | None,
     policy: TimingPolicy,
     clock: Callable[[], float] = time.perf_counter,
     on_timed_start: Callable[[], None] | None = None,
+    agree: Callable[[float], float] | None = None,
 ) -> Measurement:
     """Time `step` under `policy`.
 
@@ -214,8 +221,13 @@ def measure(
     way to, and the measurement says so. Raises TooSlow when a single warm-up call exceeds the
     whole budget (an emulated dtype, say), so one workload cannot stall a run.
     `on_timed_start` is called once warm-up and calibration are over, before the first sample.
+    `agree`, for processes measuring together (the ranks of a collective), turns each local
+    duration into the one they all share (the slowest rank's); every decision and sample is then
+    taken on that figure, so every process runs the same number of steps. It is called outside
+    the timed region, once per block and per elapsed-time check.
     """
     sync = synchronize or (lambda: None)
+    shared = agree or _local
 
     def timed_block(iterations: int) -> float:
         sync()
@@ -223,7 +235,7 @@ def measure(
         for _ in range(iterations):
             step()
         sync()
-        return clock() - t0
+        return shared(clock() - t0)
 
     # The first call pays for allocation, kernel selection, autotuning and compilation (tens of
     # seconds for torch.compile): it is reported, and the budget rules start after it.
@@ -237,7 +249,7 @@ def measure(
             raise TooSlow(
                 f"one step took {call:.2f} s, longer than the {policy.budget_s:g} s budget"
             )
-        elapsed = clock() - warmup_start
+        elapsed = shared(clock() - warmup_start)
         enough = warmup_calls >= policy.warmup_iterations and elapsed >= policy.warmup_s
         if enough or elapsed >= policy.warmup_max_s:
             break
@@ -249,13 +261,13 @@ def measure(
     while True:
         block = timed_block(iterations)
         warmup_calls += iterations
-        if block >= policy.min_block_s or clock() - warmup_start >= policy.warmup_max_s:
+        if block >= policy.min_block_s or shared(clock() - warmup_start) >= policy.warmup_max_s:
             break
         # Jump most of the way when the block is far too short, at least doubling.
         iterations = max(
             2 * iterations, math.ceil(0.5 * iterations * policy.min_block_s / max(block, 1e-9))
         )
-    warmup_s = clock() - warmup_start
+    warmup_s = shared(clock() - warmup_start)
     if on_timed_start is not None:
         on_timed_start()
 

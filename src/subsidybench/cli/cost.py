@@ -143,6 +143,13 @@ COMPARE_OPTION = typer.Option(
     "programme): cost the job on each and rank them by net cost per unit of work.",
     rich_help_panel=JOB,
 )
+SCALING_FROM_OPTION = typer.Option(
+    None,
+    "--scaling-from",
+    help="A distributed run result (JSON): take the scaling efficiency it measured at "
+    "--devices ranks (or the nearest size it measured, labelled so).",
+    rich_help_panel=DEVICE,
+)
 CSV_OPTION = typer.Option(
     None,
     "--csv",
@@ -268,6 +275,13 @@ def cost_command(
         "--scaling-efficiency",
         help=f"Share of n x one device's rate a cluster reaches "
         f"(required for more than one device). {_SWEEPABLE}",
+        rich_help_panel=DEVICE,
+    ),
+    scaling_from: Path | None = SCALING_FROM_OPTION,
+    scaling_workload: str | None = typer.Option(
+        None,
+        "--scaling-workload",
+        help="Which scaling series of --scaling-from (when it has several).",
         rich_help_panel=DEVICE,
     ),
     price: str | None = typer.Option(
@@ -401,6 +415,7 @@ def cost_command(
             "--subsidy": subsidy,
             "--rate": rate,
             "--reach": reach,
+            "--scaling-from": scaling_from,
         }
         clash = [flag for flag, value in device_flags.items() if value is not None]
         if clash:
@@ -538,6 +553,13 @@ def cost_command(
     n_values = swept["--devices"]
     assert n_values is not None
     eff_values = swept["--scaling-efficiency"]
+    measured = None
+    if scaling_from is not None:
+        measured = _measured_efficiency(scaling_from, n_values, eff_values, scaling_workload, force)
+        eff_values = _values(repr(measured.value), "--scaling-from")
+        swept["--scaling-efficiency"] = eff_values
+    elif scaling_workload is not None:
+        raise UserError("--scaling-workload picks a series of --scaling-from: give that too")
     if eff_values is None:
         if n_values.max() > 1:
             raise UserError(
@@ -590,6 +612,8 @@ def cost_command(
             prof,
         )
         extra = [*notes, *extra]
+        if measured is not None:
+            extra.append(measured.assumption())
         print_sweep(frame, sweeping, out_currency, rows, extra)
         write(
             json_path,
@@ -605,7 +629,10 @@ def cost_command(
 
     # One scenario: every value is single from here on.
     one = {k: _one(v, k) for k, v in swept.items()}
-    cluster = model.Cluster(int(one["--devices"] or 1), one["--scaling-efficiency"] or 1.0)
+    if measured is not None:
+        cluster = model.Cluster(measured.devices, measured.value, measured.basis, measured.source)
+    else:
+        cluster = model.Cluster(int(one["--devices"] or 1), one["--scaling-efficiency"] or 1.0)
     tp = _throughput(
         run, workload, metric, force, one, peak, peak_source, prof.id if prof else None
     )
@@ -662,6 +689,36 @@ def cost_command(
     est = model.estimate(job, hourly, tp, cluster, terms, coc, extra_assumptions=extra, build=build)
     print_estimate(est)
     write(json_path, csv_path, {"kind": "estimate", **est.to_dict()}, None)
+
+
+def _measured_efficiency(
+    path: Path,
+    devices: np.ndarray,
+    given: np.ndarray | None,
+    workload: str | None,
+    force: bool,
+) -> Any:
+    """The scaling efficiency a distributed run measured for the job's cluster size."""
+    from subsidybench.results import load_run
+    from subsidybench.scaling import efficiency_for
+
+    if given is not None:
+        raise UserError("give --scaling-efficiency or --scaling-from, not both")
+    if devices.size != 1:
+        raise UserError(
+            "--scaling-from takes one --devices value: an efficiency is measured for one size"
+        )
+    n = float(devices[0])
+    if n < 1 or n != round(n):
+        raise UserError("--devices must be whole numbers >= 1")
+    measured = efficiency_for(load_run(path), str(path), int(n), workload, force)
+    if measured.value > 1:
+        raise UserError(
+            f"{path}: measured scaling efficiency {measured.value:.1%} is above 100% "
+            f"({measured.source}); a cost cannot rest on more than perfect scaling: "
+            "measure again, or give --scaling-efficiency 1"
+        )
+    return measured
 
 
 def _basis(text: str) -> Any:

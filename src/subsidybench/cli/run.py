@@ -93,9 +93,73 @@ def run(
     threads: Annotated[
         int | None, typer.Option(min=1, help="CPU threads for torch (default: torch's choice).")
     ] = None,
+    distributed: Annotated[
+        bool,
+        typer.Option(
+            "--distributed",
+            help="Run under torchrun: collectives (all_reduce, all_gather, reduce_scatter,"
+            " broadcast) and the suite's gpt_train under DDP at world sizes 1..N; rank 0 writes"
+            " the result. Launch: torchrun --nproc-per-node N -m subsidybench run --distributed.",
+        ),
+    ] = False,
+    sizes: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="--distributed: collective message sizes (4096, 64KiB, 256MiB, 1GiB); repeat"
+            " or comma-separate. Default: 1KiB..256MiB on the cpu, 1KiB..4GiB on accelerators.",
+        ),
+    ] = None,
+    world_sizes: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="--distributed: world sizes for data-parallel scaling (default: 1, 2, 4, ...,"
+            " and the ranks launched).",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="--distributed: seconds a rank waits for the others in one collective (and"
+            " between tasks) before the run stops, keeping what finished. Default 300.",
+        ),
+    ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="--distributed: torch.distributed backend (default by device: gloo on cpu,"
+            " nccl on cuda, hccl on npu, ...).",
+        ),
+    ] = None,
 ) -> None:
     """Run a benchmark suite and save the result; the file is written as the run goes."""
     import torch
+
+    if distributed:
+        _run_distributed(
+            suite,
+            device,
+            _parse_dtypes(dtype),
+            _split(only),
+            out,
+            include_emulated,
+            budget,
+            profiles_dir or [],
+            threads,
+            _split(sizes),
+            _split(world_sizes),
+            300.0 if timeout is None else timeout,
+            backend,
+        )
+        return
+    given = {
+        "--sizes": sizes,
+        "--world-sizes": world_sizes,
+        "--timeout": timeout,
+        "--backend": backend,
+    }
+    if stray := [flag for flag, value in given.items() if value is not None]:
+        raise UserError(f"{', '.join(stray)} only apply with --distributed")
 
     from subsidybench.devices import resolve_device
     from subsidybench.profiles import match_profile
@@ -150,6 +214,108 @@ def run(
         console.print(
             f"[yellow]{len(invalid)} result(s) are not valid figures: see the verdict column.[/]"
         )
+
+
+def _run_distributed(
+    suite_name: str,
+    device: str,
+    dtypes: list[DType],
+    only: list[str],
+    out: Path | None,
+    include_emulated: bool,
+    budget: float | None,
+    profiles_dir: list[Path],
+    threads: int | None,
+    sizes: list[str],
+    world_sizes: list[str],
+    timeout_s: float,
+    backend: str | None,
+) -> None:
+    """`run --distributed` on one rank of a torchrun launch; rank 0 saves and prints."""
+    import torch
+
+    from subsidybench.distributed import Group, backend_for, launch_from_env, rank_device
+    from subsidybench.distributed_runner import (
+        Terminated,
+        parse_size,
+        plan_distributed,
+        run_distributed,
+    )
+    from subsidybench.profiles import match_profile
+    from subsidybench.render import (
+        collective_table,
+        distributed_header,
+        run_header,
+        scaling_table,
+    )
+    from subsidybench.suites import load_suite
+
+    launch = launch_from_env()
+    leader = launch.rank == 0
+    dev = rank_device(device, launch)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    counts = []
+    for text in world_sizes:
+        if not text.isdigit():
+            raise UserError(f"--world-sizes: {text!r} is not a whole number")
+        counts.append(int(text))
+    chosen_suite = load_suite(suite_name)
+    tasks = plan_distributed(
+        chosen_suite,
+        launch.world_size,
+        dev.type,
+        only=only,
+        sizes=[parse_size(s) for s in sizes],
+        world_sizes=counts,
+        dtypes=dtypes,
+        budget_s=budget,
+    )
+    profile = match_profile(dev.name, dev.type, profiles_dir)
+    if out is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        name = f"{stamp}-{chosen_suite.name}-{dev.type}-x{launch.world_size}.json"
+        out = Path("runs") / name
+    if leader and out.exists():
+        raise UserError(f"--out: {out} exists; choose another path or move it away")
+
+    group = Group(launch, dev, backend or backend_for(dev.type), timeout_s)
+    group.start()
+    console = render_console()
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            disable=not leader,
+        ) as progress:
+            result = run_distributed(
+                tasks,
+                group,
+                out,
+                suite=chosen_suite,
+                include_emulated=include_emulated,
+                profile=profile,
+                observer=_ProgressObserver(progress),
+            )
+    except (KeyboardInterrupt, Terminated) as e:
+        where = f": finished tasks are saved in {out}" if leader else ""
+        typer.echo(f"rank {launch.rank}: interrupted ({e or 'Ctrl-C'}){where}", err=True)
+        raise typer.Exit(130) from None
+    group.stop()
+    if not leader:
+        return
+    console.print(run_header(result, str(out)))
+    console.print(distributed_header(result), highlight=False)
+    for table in (collective_table(result), scaling_table(result)):
+        if table is not None:
+            console.print(table)
+    for r in result.results:
+        if not r.ok:
+            console.print(f"{r.id}: {r.status.value}: {r.reason}", highlight=False, markup=False)
 
 
 def suites() -> None:

@@ -204,5 +204,10 @@ class Device:
     def release_memory(self) -> None:
         self.backend.empty_cache(self._index)
 
+    def make_current(self) -> None:
+        """Make this the current device of its backend, as collective libraries expect."""
+        if self.index is not None:
+            torch.accelerator.set_device_index(self.index)
+
     def __str__(self) -> str:
         return str(self.torch_device)

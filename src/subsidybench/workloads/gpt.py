@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,8 +186,18 @@ class GptTrain(GptShape):
             item_unit="token",
         )
 
-    def prepare(self, device: Device, dtype: DType, compiled: bool = False) -> Step:
-        model = maybe_compile(self.build(device), compiled)
+    def prepare(
+        self,
+        device: Device,
+        dtype: DType,
+        compiled: bool = False,
+        wrap: Callable[[nn.Module], nn.Module] | None = None,
+    ) -> Step:
+        """The training step; `wrap` (DistributedDataParallel, say) wraps the model first."""
+        model: nn.Module = self.build(device)
+        if wrap is not None:
+            model = wrap(model)
+        model = maybe_compile(model, compiled)
         # Text with structure to learn: each sequence repeats a random motif, so the loss falls
         # steadily instead of memorising a few random batches.
         g = torch.Generator().manual_seed(6)
