@@ -5,10 +5,7 @@ was compiled, so a pair is always the same computation. Whether two figures diff
 from the raw samples (one per timed block), not from the medians alone: a two-sided Mann-Whitney
 U test on seconds per step. Benchmark times are skewed with a long right tail (interrupts, other
 processes), which a t-test (pyperf's choice) assumes away; the U test uses only ranks, so a few
-slow blocks cannot make a difference significant or hide one. It is implemented here with numpy
-(exact distribution for small samples without ties, normal approximation with tie and continuity
-corrections otherwise, as scipy.stats.mannwhitneyu does) rather than adding scipy, about 40 MB,
-for one function; tests/test_compare_runs.py checks it against scipy where scipy is installed.
+slow blocks cannot make a difference significant or hide one (scipy.stats.mannwhitneyu).
 
 Samples within a run are not fully independent (a machine drifts), so a tiny but systematic
 difference can come out significant: the ratio of medians says how large it is, and
@@ -17,87 +14,28 @@ difference can come out significant: the ratio of medians says how large it is, 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import numpy as np
-from numpy.typing import ArrayLike
+from scipy.stats import mannwhitneyu
 
 from subsidybench.errors import UserError
 from subsidybench.results import RunResult, WorkloadResult
 
 DEFAULT_ALPHA = 0.05
-# scipy's rule for its "auto" method: the exact distribution when either sample has at most 8
-# values (and there are no ties); above that the normal approximation is within 0.01 of it.
-_EXACT_MAX_SMALLER = 8
 
 
-def rank_average(values: ArrayLike) -> np.ndarray:
-    """Ranks 1..n, tied values sharing the average of their ranks."""
-    x = np.asarray(values, dtype=np.float64)
-    unique, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    del unique
-    ends = np.cumsum(counts)
-    return (ends - (counts - 1) / 2.0)[inverse]
+def u_test_p_value(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Mann-Whitney U test: the p-value that `a` and `b` come from one distribution.
 
-
-def _exact_upper_tail(u: float, m: int, n: int) -> float:
-    """P(U >= u) under the null for samples of m and n values without ties.
-
-    The counts of arrangements by U are the coefficients of the Gaussian binomial [m+n choose m]
-    in q, built as prod_{i=1..m} (1 - q^(n+i)) / (1 - q^i); every partial product is itself a
-    Gaussian binomial, so the coefficients stay whole numbers (at most C(208, 8) ~ 6e13 here).
+    scipy's "auto" method: the exact distribution for small samples without ties, else the
+    normal approximation with tie and continuity corrections.
     """
-    m, n = min(m, n), max(m, n)
-    size = m * n + 1
-    coef = np.zeros(size, dtype=np.int64)
-    coef[0] = 1
-    for i in range(1, m + 1):
-        shift = n + i
-        if shift < size:
-            coef[shift:] -= coef[:-shift].copy()
-        for k in range(i, size):  # divide by (1 - q^i): a running sum with stride i
-            coef[k] += coef[k - i]
-    start = math.ceil(u - 1e-9)
-    return float(coef[start:].sum()) / float(coef.sum())
-
-
-@dataclass(frozen=True, slots=True)
-class UTest:
-    """A two-sided Mann-Whitney U test: the statistic of the first sample and the p-value."""
-
-    u: float
-    p_value: float
-    method: str
-    """"exact" or "asymptotic"."""
-
-
-def mann_whitney_u(a: ArrayLike, b: ArrayLike) -> UTest:
-    """Two-sided Mann-Whitney U test of whether `a` and `b` come from one distribution."""
-    x = np.asarray(a, dtype=np.float64)
-    y = np.asarray(b, dtype=np.float64)
-    n1, n2 = x.size, y.size
-    if n1 == 0 or n2 == 0:
-        raise ValueError("a U test needs at least one value in each sample")
-    ranks = rank_average(np.concatenate([x, y]))
-    u1 = float(ranks[:n1].sum()) - n1 * (n1 + 1) / 2.0
-    u_big = max(u1, n1 * n2 - u1)
-    _, counts = np.unique(np.concatenate([x, y]), return_counts=True)
-    ties = bool((counts > 1).any())
-    if not ties and min(n1, n2) <= _EXACT_MAX_SMALLER:
-        p = 2.0 * _exact_upper_tail(u_big, n1, n2)
-        return UTest(u1, min(1.0, p), "exact")
-    n = n1 + n2
-    tie_term = float((counts**3 - counts).sum()) / (n * (n - 1))
-    variance = n1 * n2 / 12.0 * ((n + 1) - tie_term)
-    if variance <= 0:  # every value equal: nothing tells the samples apart
-        return UTest(u1, 1.0, "asymptotic")
-    z = (u_big - n1 * n2 / 2.0 - 0.5) / math.sqrt(variance)
-    p = math.erfc(max(z, 0.0) / math.sqrt(2.0))  # two-sided: 2 x the upper tail of N(0, 1)
-    return UTest(u1, min(1.0, p), "asymptotic")
+    if len(set(a) | set(b)) == 1:  # every value equal: nothing tells the samples apart
+        return 1.0
+    return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
 
 
 class Change(StrEnum):
@@ -263,9 +201,9 @@ def _pair(
             change=Change.NOT_COMPARABLE,
             note="; ".join(reasons),
         )
-    test = mann_whitney_u(ma.samples_s, mb.samples_s)
+    p_value = u_test_p_value(ma.samples_s, mb.samples_s)
     ratio = mb.median / ma.median
-    if test.p_value >= alpha:
+    if p_value >= alpha:
         change = Change.NOT_SIGNIFICANT
     else:
         change = Change.SLOWER if ratio > 1 else Change.FASTER
@@ -281,7 +219,7 @@ def _pair(
         baseline_n=ma.n,
         other_n=mb.n,
         ratio=ratio,
-        p_value=test.p_value,
+        p_value=p_value,
         change=change,
         note="; ".join(notes),
     )
