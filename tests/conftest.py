@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from factories import environment
 
 from subsidybench.dtypes import DType
 from subsidybench.results import (
     DeviceRecord,
-    Environment,
     RunResult,
     RunState,
     Status,
@@ -51,19 +51,8 @@ def _result(
 def run_file(tmp_path: Path) -> Path:
     """A run with: gemm-bf16 (4e14 FLOP/s, valid), lm-bf16 (2,000 tokens/s and 8.4e13 FLOP/s,
     valid), noisy-bf16 (invalid verdict) and a skipped workload."""
-    env = Environment(
-        toolkit_version="0.1.0",
-        python="3.11",
-        os="linux",
-        cpu_model="test cpu",
-        cpu_count=2,
-        torch_version="2.13.0",
-        torch_threads=2,
-        backend="cuda",
-        backend_version="12.4",
-        driver="550",
-        device_names=("Test GPU",),
-        device_count=1,
+    env = environment(
+        backend="cuda", backend_version="12.4", driver="550", device_names=("Test GPU",)
     )
     run = RunResult(
         suite="standard",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factories import environment
 from typer.testing import CliRunner
 
 from subsidybench.cli import app
@@ -16,7 +17,6 @@ from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.results import (
     DeviceRecord,
-    Environment,
     RunResult,
     RunState,
     Status,
@@ -26,20 +26,7 @@ from subsidybench.results import (
 from subsidybench.timing import Measurement, TimingPolicy, judge
 from subsidybench.work import Work
 
-ENV = Environment(
-    toolkit_version="0.1.0",
-    python="3.11",
-    os="linux",
-    cpu_model="test cpu",
-    cpu_count=2,
-    torch_version="2.13.0",
-    torch_threads=2,
-    backend="cpu",
-    backend_version=None,
-    driver=None,
-    device_names=("test cpu",),
-    device_count=1,
-)
+ENV = environment()
 
 
 def _result(rid: str, samples: np.ndarray) -> WorkloadResult:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from factories import environment
 from typer.testing import CliRunner
 
 from subsidybench.assumptions import Basis
@@ -103,20 +104,7 @@ def test_agreed_durations_drive_every_decision_and_sample() -> None:
 
 
 def _env() -> Environment:
-    return Environment(
-        toolkit_version="0.1.0",
-        python="3.11",
-        os="linux",
-        cpu_model="test cpu",
-        cpu_count=2,
-        torch_version="2.13.0",
-        torch_threads=1,
-        backend="cpu",
-        backend_version=None,
-        driver=None,
-        device_names=("test cpu",),
-        device_count=1,
-    )
+    return environment(torch_threads=1)
 
 
 def _measured(

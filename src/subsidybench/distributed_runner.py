@@ -50,7 +50,7 @@ from subsidybench.results import (
     WorkloadResult,
     save_run,
 )
-from subsidybench.runner import Observer
+from subsidybench.runner import Observer, Silent
 from subsidybench.scaling import (
     BUS_BANDWIDTH_METRIC,
     BYTES,
@@ -283,17 +283,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class _Silent:
-    def planned(self, ids: list[str]) -> None:
-        pass
-
-    def started(self, id: str) -> None:
-        pass
-
-    def finished(self, result: WorkloadResult) -> None:
-        pass
-
-
 class Terminated(BaseException):
     """SIGTERM, which torchrun sends to every rank when one of them fails."""
 
@@ -319,7 +308,7 @@ def run_distributed(
     Returns the run on rank 0 (the other ranks return it without results). A broken group
     (a rank died or hung past the timeout) saves what finished and raises a UserError.
     """
-    observer = observer or _Silent()
+    observer = observer or Silent()
     leader = group.rank == 0
     device = group.device
     group.make_members([t.world_size for t in tasks])

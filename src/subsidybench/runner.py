@@ -40,7 +40,9 @@ class Observer(Protocol):
     def finished(self, result: WorkloadResult) -> None: ...
 
 
-class _Silent:
+class Silent:
+    """An observer that reports nothing (library use, tests)."""
+
     def planned(self, ids: list[str]) -> None:
         pass
 
@@ -117,7 +119,7 @@ def run_suite(
     observer: Observer | None = None,
 ) -> RunResult:
     """Run every task of `suite` on `device`, saving to `out` after each; return the result."""
-    observer = observer or _Silent()
+    observer = observer or Silent()
     tasks = plan(suite, dtypes, compiled, budget_s)
     if compiled:
         # Inductor compiles in a pool of worker processes that can outlive a compile and compete
