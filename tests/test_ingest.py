@@ -155,3 +155,8 @@ def test_a_busy_machine_makes_the_rounds_invalid() -> None:
     assert busy.foreign_cpu == 0.4 and busy.verdict is not None and not busy.verdict.valid
     assert any("machine busy" in r for r in busy.verdict.reasons)
     assert quiet.verdict is not None and quiet.verdict.valid
+
+
+def test_a_run_result_is_not_ingested_again(run_file: Path) -> None:
+    with pytest.raises(UserError, match="already a subsidybench run result"):
+        load_pytest_benchmark(run_file)

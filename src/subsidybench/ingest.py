@@ -220,6 +220,8 @@ def _benchmark(b: Fields, tool: str) -> WorkloadResult:
 def from_pytest_benchmark(data: object, source: str) -> RunResult:
     """A run result from a parsed pytest-benchmark JSON document; `source` names it in errors."""
     f = Fields(data, source)
+    if f.has("schema_version") and not f.has("machine_info"):
+        raise UserError(f"{source}: already a subsidybench run result: show, cost or report it")
     machine = f.table("machine_info")
     if not machine.has(SECTION):
         raise machine.error(
