@@ -173,21 +173,10 @@ def run(
     profile = match_profile(dev.name, dev.type, profiles_dir or [])
     if threads is not None:
         torch.set_num_threads(threads)
-    if out is None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{stamp}-{chosen_suite.name}-{dev.type}.json"
-    if out.exists():
-        raise UserError(f"--out: {out} exists; choose another path or move it away")
+    out = _result_path(out, f"{chosen_suite.name}-{dev.type}")
 
     console = render_console()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
+    with _progress() as progress:
         try:
             result = run_suite(
                 chosen_suite,
@@ -214,6 +203,28 @@ def run(
         console.print(
             f"[yellow]{len(invalid)} result(s) are not valid figures: see the verdict column.[/]"
         )
+
+
+def _progress(disable: bool = False) -> Progress:
+    """The progress bar a run draws on stderr while it measures."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=disable,
+    )
+
+
+def _result_path(out: Path | None, name: str, check: bool = True) -> Path:
+    """--out, or runs/<time>-NAME.json; never a file that exists (when `check`)."""
+    if out is None:
+        out = Path("runs") / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{name}.json"
+    if check and out.exists():
+        raise UserError(f"--out: {out} exists; choose another path or move it away")
+    return out
 
 
 def _run_distributed(
@@ -272,26 +283,13 @@ def _run_distributed(
         budget_s=budget,
     )
     profile = match_profile(dev.name, dev.type, profiles_dir)
-    if out is None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        name = f"{stamp}-{chosen_suite.name}-{dev.type}-x{launch.world_size}.json"
-        out = Path("runs") / name
-    if leader and out.exists():
-        raise UserError(f"--out: {out} exists; choose another path or move it away")
+    out = _result_path(out, f"{chosen_suite.name}-{dev.type}-x{launch.world_size}", check=leader)
 
     group = Group(launch, dev, backend or backend_for(dev.type), timeout_s)
     group.start()
     console = render_console()
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-            disable=not leader,
-        ) as progress:
+        with _progress(disable=not leader) as progress:
             result = run_distributed(
                 tasks,
                 group,
