@@ -127,7 +127,7 @@ def _optional_int(read: Callable[[], object]) -> int | None:
     """Memory statistics some backends lack: a missing figure is None, never a made-up 0."""
     try:
         value = read()
-    except (RuntimeError, AttributeError, TypeError):  # NotImplementedError is a RuntimeError
+    except (RuntimeError, AttributeError, TypeError):  # RuntimeError covers "not implemented"
         return None
     return int(value) if isinstance(value, int) else None
 
