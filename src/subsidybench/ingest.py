@@ -46,8 +46,6 @@ from subsidybench.work import Work
 
 SECTION = "subsidybench"
 """The key of subsidybench's section in machine_info."""
-HOW_PREFIX = "measured by pytest-benchmark"
-"""How every ingested result's note begins (the note says how it was measured)."""
 
 _EXTRA_KEYS = {
     "id",
@@ -165,10 +163,6 @@ def _benchmark(b: Fields, tool: str) -> WorkloadResult:
     foreign = x.float("foreign_cpu", None)
     iterations = stats.int("iterations")
     rounds = stats.int("rounds")
-    how = (
-        f"measured by {tool} ({b.str('fullname')}): {rounds} rounds of {iterations} calls,"
-        " the device synchronised after every call"
-    )
     try:
         work = Work(x.float("flops"), x.float("bytes"), x.float("items"), x.str("item_unit"))
         policy = _policy(x.table("policy"))
@@ -191,8 +185,9 @@ def _benchmark(b: Fields, tool: str) -> WorkloadResult:
             }
             return WorkloadResult(
                 status=Status.SKIPPED,
-                reason=f"{how}; saved without raw data (--benchmark-save-data), so there are no"
-                " samples to judge, compare or cost: summary statistics are kept as metrics",
+                reason=f"{tool} ({b.str('fullname')}) saved it without raw data"
+                " (--benchmark-save-data), so there are no samples to judge, compare or cost:"
+                " summary statistics are kept as metrics",
                 **base,
             )
         measurement = Measurement(
@@ -205,9 +200,10 @@ def _benchmark(b: Fields, tool: str) -> WorkloadResult:
         )
         if measurement.n != rounds:
             raise stats.error("data", f"has {measurement.n} values for {rounds} rounds")
+        # No per-result note: the run's environment names pytest-benchmark, and the rounds
+        # (samples) and calls per round (iterations per block) are in the measurement.
         return WorkloadResult(
             status=Status.OK,
-            reason=how,
             measurement=measurement,
             # bench/ runs on the CPU only, where other processes compete with the workload.
             verdict=judge(measurement, policy, foreign),

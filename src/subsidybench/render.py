@@ -119,7 +119,13 @@ def run_header(run: RunResult, path: str) -> str:
         f"[bold]{path}[/]: suite {run.suite} v{run.suite_version}, {state}, started {run.started}\n"
         f"device {run.device} ({run.device.name}), profile: {profile}\n"
         f"torch {env.torch_version}, {env.torch_threads} threads, python {env.python}, {env.os}"
+        + (f"; measured by pytest-benchmark {tool}" if (tool := _bench_tool(run)) else "")
     )
+
+
+def _bench_tool(run: RunResult) -> str | None:
+    """The pytest-benchmark version of a run ingested from bench/ (it did the timing)."""
+    return run.environment.plugins.get("pytest-benchmark")
 
 
 def binary_size(nbytes: float) -> str:

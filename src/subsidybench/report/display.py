@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from subsidybench.ingest import HOW_PREFIX
 from subsidybench.render import percent, seconds, si
 from subsidybench.report.tables import Report
 
@@ -108,7 +107,7 @@ def _results(report: Report) -> Section:
             si(r.flops_per_s, "FLOP/s") if not _missing(r.flops_per_s) else si(r.bytes_per_s, "B/s")
         )
         verdict = "valid" if r.valid else f"invalid{note(f'{r.run}: {r.id}: {r.verdict}')}"
-        if r.note and not r.note.startswith(HOW_PREFIX):
+        if r.note:
             verdict += note(f"{r.run}: {r.id}: {r.note}")
         rows.append(
             (
