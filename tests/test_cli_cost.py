@@ -147,98 +147,23 @@ def test_grid_sweep_over_two_inputs(tmp_path: Path) -> None:
 
 
 def test_owned_hardware_and_tariff_sweep() -> None:
-    code, out, _ = invoke(
-        "cost",
-        "--hours",
-        "1000",
-        "--capex",
-        "250000",
-        "--lifetime",
-        "5",
-        "--cost-of-capital",
-        "0.08",
-        "--power-w",
-        "1000",
-        "--pue",
-        "1.3",
-        "--tariff",
-        "0.6",
-        "--hosting",
-        "10000",
-        "--currency",
-        "CNY",
-    )
+    owned = "cost --hours 1000 --capex 250000 --lifetime 5 --cost-of-capital 0.08 --power-w 1000"
+    owned += " --pue 1.3 --currency CNY"
+    code, out, _ = invoke(*owned.split(), "--tariff", "0.6", "--hosting", "10000")
     assert code == 0, out
     # 9.0636 CNY per working hour, worked in test_cost.test_owned_hourly_cost_by_hand.
     assert "9.06 CNY" in out and "9,063.6" in out
-    code, out, _ = invoke(
-        "cost",
-        "--hours",
-        "1000",
-        "--capex",
-        "250000",
-        "--lifetime",
-        "5",
-        "--cost-of-capital",
-        "0.08",
-        "--power-w",
-        "1000",
-        "--pue",
-        "1.3",
-        "--tariff",
-        "0.3,0.6,0.9",
-        "--currency",
-        "CNY",
-    )
+    code, out, _ = invoke(*owned.split(), "--tariff", "0.3,0.6,0.9")
     assert code == 0 and "3 scenarios" in out
 
 
 def test_owned_domestic_build_subsidy() -> None:
-    code, out, _ = invoke(
-        "cost",
-        "--hours",
-        "1000",
-        "--capex",
-        "200000",
-        "--lifetime",
-        "4",
-        "--cost-of-capital",
-        "0",
-        "--power-w",
-        "0",
-        "--pue",
-        "1",
-        "--tariff",
-        "0",
-        "--currency",
-        "CNY",
-        "--subsidy",
-        "shanghai-2025-compute",
-        "--domestic",
-    )
+    owned = "cost --hours 1000 --capex 200000 --lifetime 4 --cost-of-capital 0 --power-w 0"
+    owned += " --pue 1 --tariff 0 --currency CNY --subsidy shanghai-2025-compute"
+    code, out, _ = invoke(*owned.split(), "--domestic")
     assert code == 0, out
     assert "compute-build rate" in out and "10.0% average rate" in out
-    code, _, err = invoke(
-        "cost",
-        "--hours",
-        "1000",
-        "--capex",
-        "200000",
-        "--lifetime",
-        "4",
-        "--cost-of-capital",
-        "0",
-        "--power-w",
-        "0",
-        "--pue",
-        "1",
-        "--tariff",
-        "0",
-        "--currency",
-        "CNY",
-        "--subsidy",
-        "shanghai-2025-compute",
-    )
+    code, _, err = invoke(*owned.split())
     assert code == 1 and "only for domestic chips" in err
 
 
