@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from subsidybench.sweep import sweep
+from subsidybench.cost.sweep import sweep
 
 TARGET_S = 1.0
 

@@ -21,7 +21,7 @@ import torch
 
 from subsidybench.devices import resolve_device
 from subsidybench.dtypes import DType
-from subsidybench.results import load_run
+from subsidybench.results.record import load_run
 from subsidybench.timing import TimingPolicy, measure
 from subsidybench.workloads.matmul import Matmul
 

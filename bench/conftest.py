@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from subsidybench.catalogue.profiles import match_profile
 from subsidybench.devices import Device, resolve_device
-from subsidybench.environment import capture
-from subsidybench.ingest import SECTION, machine_info_section
-from subsidybench.profiles import match_profile
-from subsidybench.results import DeviceRecord
+from subsidybench.measure.environment import capture
+from subsidybench.results.ingest import SECTION, machine_info_section
+from subsidybench.results.record import DeviceRecord
 from subsidybench.suites import load_suite
 from subsidybench.timing import METHOD_VERSION
 

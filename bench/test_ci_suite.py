@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from subsidybench import hostload
 from subsidybench.devices import Device, Support
-from subsidybench.ingest import extra_info
-from subsidybench.runner import Task, plan
+from subsidybench.measure import hostload
+from subsidybench.measure.runner import Task, plan
+from subsidybench.results.ingest import extra_info
 from subsidybench.suites import load_suite
 from subsidybench.timing import TooSlow, measure
 from subsidybench.workloads.base import SkipWorkload

@@ -9,7 +9,7 @@ import pytest
 from factories import environment
 
 from subsidybench.dtypes import DType
-from subsidybench.results import (
+from subsidybench.results.record import (
     DeviceRecord,
     RunResult,
     RunState,

@@ -16,17 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from subsidybench.devices import Device, resolve_device
-from subsidybench.distributed import Group, Members, launch_from_env
-from subsidybench.distributed_runner import (
+from subsidybench.dtypes import DType
+from subsidybench.errors import UserError
+from subsidybench.measure.distributed import Group, Members, launch_from_env
+from subsidybench.measure.distributed_runner import (
     CollectiveTask,
     Prepared,
     Terminated,
     run_distributed,
 )
-from subsidybench.dtypes import DType
-from subsidybench.errors import UserError
-from subsidybench.results import WorkloadResult
-from subsidybench.scaling import Collective
+from subsidybench.results.record import WorkloadResult
+from subsidybench.results.scaling import Collective
 from subsidybench.suites import Suite, SuiteEntry
 from subsidybench.timing import TimingPolicy
 from subsidybench.work import Work

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from subsidybench.environment import Environment
+from subsidybench.measure.environment import Environment
 
 CPU_ENVIRONMENT = Environment(
     toolkit_version="0.1.0",

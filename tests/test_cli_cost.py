@@ -237,7 +237,7 @@ def test_subsidies_list_and_show() -> None:
 def test_cost_path_never_imports_torch(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "import subsidybench.cost, subsidybench.sweep, subsidybench.cli\n"
+        "import subsidybench.cost.model, subsidybench.cost.sweep, subsidybench.cli\n"
         "from typer.testing import CliRunner\n"
         "from subsidybench.cli import app\n"
         "r = CliRunner().invoke(app, ['cost', '--train', '7e9:2e12', '--tflops', '400',"

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from subsidybench.cli import app
-from subsidybench.comparison import load_options
+from subsidybench.cost.options import load_options
 from subsidybench.errors import UserError
 
 OPTIONS = """

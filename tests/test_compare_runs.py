@@ -12,10 +12,10 @@ from factories import environment
 from typer.testing import CliRunner
 
 from subsidybench.cli import app
-from subsidybench.compare import Change, compare_runs, u_test_p_value
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.results import (
+from subsidybench.results.compare import Change, compare_runs, u_test_p_value
+from subsidybench.results.record import (
     DeviceRecord,
     RunResult,
     RunState,

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from subsidybench import cost
 from subsidybench.assumptions import Basis
-from subsidybench.cost import (
+from subsidybench.catalogue.subsidies import Spend, load_programme
+from subsidybench.cost import model as cost
+from subsidybench.cost.model import (
     PFLOP_DAY,
     Cluster,
     ContractJob,
@@ -22,16 +23,15 @@ from subsidybench.cost import (
     SubsidyTerms,
     TrainJob,
 )
-from subsidybench.errors import UserError
-from subsidybench.subsidies import Spend, load_programme
-from subsidybench.sweep import sweep
-from subsidybench.throughput import (
+from subsidybench.cost.sweep import sweep
+from subsidybench.cost.throughput import (
     WorkUnit,
     from_mfu,
     from_run_file,
     given_tflops,
     given_tokens_per_s,
 )
+from subsidybench.errors import UserError
 
 
 def rent(amount: float, currency: str = "CNY") -> HourlyPrice:
@@ -337,8 +337,8 @@ def test_subsidy_spend_kinds_come_from_the_programme() -> None:
 def test_a_run_of_another_device_is_not_priced_as_the_profile(run_file: Path) -> None:
     import dataclasses
 
-    from subsidybench import throughput
-    from subsidybench.results import load_run
+    from subsidybench.cost import throughput
+    from subsidybench.results.record import load_run
 
     run = dataclasses.replace(load_run(run_file), profile="cpu-generic")
     with pytest.raises(

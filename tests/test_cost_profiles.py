@@ -1,7 +1,7 @@
 """The --profile adapter: peak, rent, power and chip origin come from a device profile.
 
-subsidybench.profiles is written separately; these tests run the adapter against a stand-in
-that follows its published API (load_profile, .peak(dtype), .rent_per_hour(), .power_w,
+The catalogue's profiles module is written separately; these tests run the adapter against a
+stand-in that follows its published API (load_profile, .peak(dtype), .rent_per_hour(), .power_w,
 .domestic), and against the real module when it is importable (skipped otherwise).
 """
 
@@ -65,7 +65,7 @@ class FakeProfile:
 
 @pytest.fixture
 def fake_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = types.ModuleType("subsidybench.profiles")
+    module = types.ModuleType("subsidybench.catalogue.profiles")
     chip = FakeProfile(
         "fake-910b", "Fake 910B", "Fakewei", True, Figure(400.0, FigureBasis.VENDOR, "spec")
     )
@@ -75,7 +75,7 @@ def fake_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
         return chip
 
     module.load_profile = load_profile  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "subsidybench.profiles", module)
+    monkeypatch.setitem(sys.modules, "subsidybench.catalogue.profiles", module)
 
 
 def test_adapter_reads_peak_rent_power_and_origin(fake_profiles: None) -> None:
@@ -113,18 +113,18 @@ def test_cost_with_a_profile_uses_its_figures(fake_profiles: None) -> None:
 
 
 def test_without_the_profiles_module_the_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "subsidybench.profiles", None)
+    monkeypatch.setitem(sys.modules, "subsidybench.catalogue.profiles", None)
     result = CliRunner().invoke(app, ["cost", "--hours", "10", "--tflops", "1", "--profile", "x"])
     assert result.exit_code == 1
-    assert "--profile needs subsidybench.profiles" in result.stderr
+    assert "--profile needs subsidybench.catalogue.profiles" in result.stderr
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("subsidybench.profiles") is None,
-    reason="subsidybench.profiles is not in this tree yet",
+    importlib.util.find_spec("subsidybench.catalogue.profiles") is None,
+    reason="subsidybench.catalogue.profiles is not in this tree yet",
 )
 def test_adapter_against_the_real_profiles_module() -> None:
-    from subsidybench import catalogue
+    from subsidybench.catalogue import paths as catalogue
 
     names = sorted(catalogue.files("devices"))
     if not names:

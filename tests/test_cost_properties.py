@@ -9,8 +9,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subsidybench import cost
-from subsidybench.cost import SubsidyTerms
+from subsidybench.cost import model as cost
+from subsidybench.cost.model import SubsidyTerms
 
 money = st.floats(min_value=0.0, max_value=1e12, allow_nan=False, allow_infinity=False)
 rates = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)

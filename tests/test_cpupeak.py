@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from subsidybench import cpupeak
-from subsidybench.cpupeak import CpuAssumptions, derive_peaks, max_freq_ghz, parse_cpuinfo
+from subsidybench.catalogue import cpupeak
+from subsidybench.catalogue.cpupeak import CpuAssumptions, derive_peaks, max_freq_ghz, parse_cpuinfo
+from subsidybench.catalogue.profiles import load_profile
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.figures import Basis, Figure
-from subsidybench.profiles import load_profile
+from subsidybench.provenance import Basis, Figure
 
 SOURCE = "https://example.com/cpu-manual"
 ASSUME = CpuAssumptions(

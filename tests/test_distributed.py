@@ -19,16 +19,22 @@ import torch
 from typer.testing import CliRunner
 
 from subsidybench.cli import app
-from subsidybench.distributed import BACKENDS, Launch, backend_for, launch_from_env, one_line
-from subsidybench.distributed_runner import (
+from subsidybench.errors import UserError
+from subsidybench.measure.distributed import (
+    BACKENDS,
+    Launch,
+    backend_for,
+    launch_from_env,
+    one_line,
+)
+from subsidybench.measure.distributed_runner import (
     default_sizes,
     default_world_sizes,
     parse_size,
     plan_distributed,
 )
-from subsidybench.errors import UserError
-from subsidybench.results import RunState, load_run
-from subsidybench.scaling import Collective, bus_bandwidth, scaling_series
+from subsidybench.results.record import RunState, load_run
+from subsidybench.results.scaling import Collective, bus_bandwidth, scaling_series
 from subsidybench.suites import load_suite
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from subsidybench.catalogue.profiles import DeviceProfile, load_profile
+from subsidybench.cost.estimate import Estimate, Regime, estimate
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.estimate import Estimate, Regime, estimate
-from subsidybench.figures import Basis
-from subsidybench.profiles import DeviceProfile, load_profile
-from subsidybench.results import Status, WorkloadResult
+from subsidybench.provenance import Basis
+from subsidybench.results.record import Status, WorkloadResult
 from subsidybench.timing import Measurement, TimingPolicy, Verdict
 from subsidybench.work import Work
 

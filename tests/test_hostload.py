@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from subsidybench import hostload
-from subsidybench.hostload import HostSample, foreign_share
+from subsidybench.measure import hostload
+from subsidybench.measure.hostload import HostSample, foreign_share
 from subsidybench.timing import Measurement, TimingPolicy, judge
 
 

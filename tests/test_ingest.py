@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from subsidybench.cli import app
 from subsidybench.errors import UserError
-from subsidybench.ingest import from_pytest_benchmark, load_pytest_benchmark
-from subsidybench.results import RunResult, Status, load_run, save_run
+from subsidybench.results.ingest import from_pytest_benchmark, load_pytest_benchmark
+from subsidybench.results.record import RunResult, Status, load_run, save_run
 
 DATA = Path(__file__).parent / "data" / "pytest-benchmark-ci.json"
 MATMUL = "matmul[n=1024,m=1024,k=1024]/fp32"

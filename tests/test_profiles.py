@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from subsidybench import cpupeak
+from subsidybench.catalogue import cpupeak
+from subsidybench.catalogue.profiles import list_profiles, load_profile, localize, match_profile
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.figures import Basis, Figure, PriceKind, PricePoint
-from subsidybench.profiles import list_profiles, load_profile, localize, match_profile
+from subsidybench.provenance import Basis, Figure, PriceKind, PricePoint
 
 REQUIRED = {
     "h100-sxm",
@@ -466,7 +466,8 @@ def test_profile_modules_do_not_import_torch():
     import sys
 
     code = (
-        "import sys; import subsidybench.profiles, subsidybench.cpupeak, subsidybench.estimate,"
+        "import sys; import subsidybench.catalogue.profiles, subsidybench.catalogue.cpupeak,"
+        " subsidybench.cost.estimate,"
         " subsidybench.cli.profiles; assert 'torch' not in sys.modules, 'torch imported'"
     )
     src = Path(__file__).resolve().parents[1] / "src"

@@ -225,8 +225,8 @@ def test_help(command: str) -> None:
 def test_profile_rent_is_the_default_price(run_file: Path, tmp_path: Path) -> None:
     import pandas as pd
 
-    from subsidybench.profiles import load_profile
-    from subsidybench.results import load_run, save_run
+    from subsidybench.catalogue.profiles import load_profile
+    from subsidybench.results.record import load_run, save_run
 
     path = tmp_path / "h100.json"
     save_run(dataclasses.replace(load_run(run_file), profile="h100-sxm"), path)

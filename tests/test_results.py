@@ -8,7 +8,7 @@ from factories import environment
 
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.results import (
+from subsidybench.results.record import (
     SCHEMA_VERSION,
     DeviceRecord,
     RunResult,

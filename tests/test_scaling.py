@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from subsidybench.assumptions import Basis
 from subsidybench.cli import app
+from subsidybench.cost.jobs import Cluster
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.jobs import Cluster
-from subsidybench.results import (
+from subsidybench.results.record import (
     DeviceRecord,
     Distributed,
     Environment,
@@ -28,7 +28,7 @@ from subsidybench.results import (
     load_run,
     save_run,
 )
-from subsidybench.scaling import (
+from subsidybench.results.scaling import (
     Collective,
     bus_bandwidth,
     bus_factor,

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from subsidybench.errors import UserError
-from subsidybench.subsidies import (
+from subsidybench.catalogue.subsidies import (
     HOURS_PER_MONTH,
     Spend,
     TermState,
     list_programmes,
     load_programme,
 )
+from subsidybench.errors import UserError
 
 BUILT_IN = {
     "shanghai-2025-compute",

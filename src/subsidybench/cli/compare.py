@@ -65,10 +65,10 @@ def compare(
     from rich.markup import escape
     from rich.table import Table
 
-    from subsidybench.compare import Change, compare_runs, labels_for
-    from subsidybench.render import console as render_console
-    from subsidybench.render import seconds
-    from subsidybench.results import load_run
+    from subsidybench.report.terminal import console as render_console
+    from subsidybench.report.terminal import seconds
+    from subsidybench.results.compare import Change, compare_runs, labels_for
+    from subsidybench.results.record import load_run
 
     if len(files) < 2:
         raise UserError("compare needs at least two run files: a baseline and another")

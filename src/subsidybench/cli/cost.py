@@ -1,7 +1,7 @@
 """`subsidybench cost`: what a job costs on a device, before and after a subsidy, and why.
 
 The command parses flags, fills in what a device profile knows (peak, rent, power, origin), calls
-the cost model (subsidybench.cost, subsidybench.sweep) and prints the answer beside every
+the cost model (subsidybench.cost.model, subsidybench.cost.sweep) and prints the answer beside every
 assumption it used. It never imports torch: a finance user runs it anywhere, in well under a
 second. The model and pandas are imported inside the command, so `subsidybench --help` stays fast.
 """
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from subsidybench.assumptions import Assumption
-    from subsidybench.cost import Estimate, HourlyPrice, Job, Reach
-    from subsidybench.throughput import Throughput
+    from subsidybench.cost.model import Estimate, HourlyPrice, Job, Reach
+    from subsidybench.cost.throughput import Throughput
 
 app = typer.Typer(help="Cost compute jobs before and after a subsidy.", no_args_is_help=True)
 
@@ -52,12 +52,12 @@ class ProfileInputs:
 
 
 def load_profile_inputs(name: str, extra_dirs: list[Path], dtype: str) -> ProfileInputs:
-    """Read the figures the cost model needs from a device profile (subsidybench.profiles)."""
+    """Read the figures the cost model needs from a device profile (catalogue.profiles)."""
     try:
-        from subsidybench.profiles import load_profile
+        from subsidybench.catalogue.profiles import load_profile
     except ImportError:
         raise UserError(
-            "--profile needs subsidybench.profiles, missing from this install"
+            "--profile needs subsidybench.catalogue.profiles, missing from this install"
         ) from None
     from subsidybench.dtypes import DType
 
@@ -98,7 +98,7 @@ def load_profile_inputs(name: str, extra_dirs: list[Path], dtype: str) -> Profil
 
 
 def _values(text: str | None, flag: str) -> np.ndarray | None:
-    from subsidybench.sweep import parse_values
+    from subsidybench.cost.sweep import parse_values
 
     return None if text is None else parse_values(text, flag)
 
@@ -392,9 +392,9 @@ def cost_command(
     Any flag given a list or range (--rate 0.1:1.0:0.1) makes a sweep over every combination.
     """
     profiles_dir = profiles_dir or []
-    from subsidybench import cost as model
     from subsidybench.assumptions import Assumption, Basis
-    from subsidybench.cost_report import (
+    from subsidybench.cost import model as model
+    from subsidybench.report.cost_answer import (
         flat,
         print_compare,
         print_estimate,
@@ -484,7 +484,7 @@ def cost_command(
     # Currencies: the price's, the answer's, the programme's.
     programme = None
     if subsidy is not None:
-        from subsidybench.subsidies import load_programme
+        from subsidybench.catalogue.subsidies import load_programme
 
         programme = load_programme(subsidy, profiles_dir)
     owned = capex is not None
@@ -512,7 +512,7 @@ def cost_command(
     needs_fx = {price_currency, out_currency} | ({programme.currency} if programme else set())
     fx_rate = None
     if len(needs_fx) > 1:
-        from subsidybench.fx import load_fx
+        from subsidybench.catalogue.fx import load_fx
 
         others = sorted(needs_fx - {out_currency})
         fx_rate = load_fx(others[0], out_currency, profiles_dir, fx)
@@ -699,8 +699,8 @@ def _measured_efficiency(
     force: bool,
 ) -> Any:
     """The scaling efficiency a distributed run measured for the job's cluster size."""
-    from subsidybench.results import load_run
-    from subsidybench.scaling import efficiency_for
+    from subsidybench.results.record import load_run
+    from subsidybench.results.scaling import efficiency_for
 
     if given is not None:
         raise UserError("give --scaling-efficiency or --scaling-from, not both")
@@ -731,7 +731,7 @@ def _basis(text: str) -> Any:
 
 
 def _spend(text: str | None, owned: bool) -> Any:
-    from subsidybench.subsidies import Spend
+    from subsidybench.catalogue.subsidies import Spend
 
     if text is None:
         return Spend.COMPUTE_BUILD if owned else Spend.COMPUTE_RENT
@@ -751,7 +751,7 @@ def _throughput(
     peak_source: str,
     profile_id: str | None,
 ) -> Throughput | None:
-    from subsidybench import throughput as tp
+    from subsidybench.cost import throughput as tp
 
     if run is not None:
         if metric not in {u.value for u in tp.WorkUnit}:
@@ -920,10 +920,10 @@ def _sweep(
     price_currency: str,
     prof: ProfileInputs | None,
 ) -> tuple[Any, list[Assumption]]:
-    """Every combination of the list-valued flags, through subsidybench.sweep."""
+    """Every combination of the list-valued flags, through subsidybench.cost.sweep."""
     from subsidybench.assumptions import Assumption, Basis
-    from subsidybench.sweep import sweep
-    from subsidybench.throughput import TERA, WorkUnit
+    from subsidybench.cost.sweep import sweep
+    from subsidybench.cost.throughput import TERA, WorkUnit
 
     notes: list[Assumption] = []
     unit = WorkUnit.FLOPS
@@ -1043,9 +1043,9 @@ def _compare(
 ) -> list[Estimate]:
     """Cost `job` on every option of a comparison file, cheapest per unit of work first."""
     from subsidybench.assumptions import Assumption, Basis
-    from subsidybench.comparison import load_options
-    from subsidybench.fx import load_fx
-    from subsidybench.subsidies import load_programme
+    from subsidybench.catalogue.fx import load_fx
+    from subsidybench.catalogue.subsidies import load_programme
+    from subsidybench.cost.options import load_options
 
     options = []
     specs = load_options(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from subsidybench.dtypes import DType
-from subsidybench.render import console as render_console
+from subsidybench.report.terminal import console as render_console
 
 _SHOWN = (DType.FP32, DType.TF32, DType.BF16, DType.FP16)
 

@@ -32,10 +32,10 @@ def ingest(
     show, cost, report and compare read it like any other run; each result says it was measured
     by pytest-benchmark, and its verdict is judged again from the raw rounds.
     """
-    from subsidybench.ingest import load_pytest_benchmark
-    from subsidybench.render import console as render_console
-    from subsidybench.render import run_header, run_table
-    from subsidybench.results import save_run
+    from subsidybench.report.terminal import console as render_console
+    from subsidybench.report.terminal import run_header, run_table
+    from subsidybench.results.ingest import load_pytest_benchmark
+    from subsidybench.results.record import save_run
 
     target = out or Path("runs") / f"{file.stem}.run.json"
     if target.exists() and not force:

@@ -14,14 +14,14 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
-from subsidybench import catalogue
+from subsidybench.catalogue import paths as catalogue
+from subsidybench.catalogue.cpupeak import machine_model, machine_peaks
+from subsidybench.catalogue.profiles import KIND, DeviceProfile, list_profiles, load_profile
 from subsidybench.cli.options import ProfilesDir
-from subsidybench.cpupeak import machine_model, machine_peaks
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.figures import Basis, Figure
-from subsidybench.profiles import KIND, DeviceProfile, list_profiles, load_profile
-from subsidybench.render import console as render_console
+from subsidybench.provenance import Basis, Figure
+from subsidybench.report.terminal import console as render_console
 
 app = typer.Typer(
     help="Device profiles: peaks, memory, bandwidth and prices, each with its basis and source.",

@@ -82,16 +82,16 @@ def report(
     carries its basis (measured, derived, given, or a sourced figure from a profile or
     programme) and the report lists the assumptions behind it.
     """
+    from subsidybench.cost.sweep import parse_values
     from subsidybench.errors import UserError
     from subsidybench.report import ReportOptions, build_report, label_runs, parse_price
     from subsidybench.report.files import write_report
-    from subsidybench.sweep import parse_values
 
     start = time.perf_counter()
     dirs = tuple(profiles_dir or ())
     programme = None
     if subsidy is not None:
-        from subsidybench.subsidies import load_programme
+        from subsidybench.catalogue.subsidies import load_programme
 
         programme = load_programme(subsidy, dirs)
     elif small_firm:

@@ -14,8 +14,8 @@ from rich.table import Table
 from subsidybench.cli.options import ProfilesDir
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.render import console as render_console
-from subsidybench.results import WorkloadResult
+from subsidybench.report.terminal import console as render_console
+from subsidybench.results.record import WorkloadResult
 
 _DTYPES = ", ".join(d.value for d in DType)
 
@@ -161,10 +161,10 @@ def run(
     if stray := [flag for flag, value in given.items() if value is not None]:
         raise UserError(f"{', '.join(stray)} only apply with --distributed")
 
+    from subsidybench.catalogue.profiles import match_profile
     from subsidybench.devices import resolve_device
-    from subsidybench.profiles import match_profile
-    from subsidybench.render import run_header, run_table
-    from subsidybench.runner import run_suite
+    from subsidybench.measure.runner import run_suite
+    from subsidybench.report.terminal import run_header, run_table
     from subsidybench.suites import load_suite, select
 
     chosen_suite = select(load_suite(suite), _split(only))
@@ -245,15 +245,15 @@ def _run_distributed(
     """`run --distributed` on one rank of a torchrun launch; rank 0 saves and prints."""
     import torch
 
-    from subsidybench.distributed import Group, backend_for, launch_from_env, rank_device
-    from subsidybench.distributed_runner import (
+    from subsidybench.catalogue.profiles import match_profile
+    from subsidybench.measure.distributed import Group, backend_for, launch_from_env, rank_device
+    from subsidybench.measure.distributed_runner import (
         Terminated,
         parse_size,
         plan_distributed,
         run_distributed,
     )
-    from subsidybench.profiles import match_profile
-    from subsidybench.render import (
+    from subsidybench.report.terminal import (
         collective_table,
         distributed_header,
         run_header,

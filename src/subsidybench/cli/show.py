@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from subsidybench.render import console as render_console
-from subsidybench.render import run_header, run_table
-from subsidybench.results import load_run
+from subsidybench.report.terminal import console as render_console
+from subsidybench.report.terminal import run_header, run_table
+from subsidybench.results.record import load_run
 
 
 def show(
@@ -23,7 +23,7 @@ def show(
     for path in files:
         run = load_run(path)
         if csv:
-            from subsidybench.results import to_dataframe
+            from subsidybench.results.record import to_dataframe
 
             typer.echo(to_dataframe(run).to_csv(index=False), nl=False)
             continue

@@ -7,9 +7,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from subsidybench.catalogue.subsidies import Programme, Term, list_programmes, load_programme
 from subsidybench.cli.options import ProfilesDir
-from subsidybench.render import console as render_console
-from subsidybench.subsidies import Programme, Term, list_programmes, load_programme
+from subsidybench.report.terminal import console as render_console
 
 app = typer.Typer(
     help="Subsidy programmes: rates, caps, pools and their sources.", no_args_is_help=True

@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from subsidybench.render import percent, seconds, si
 from subsidybench.report.tables import Report
+from subsidybench.report.terminal import percent, seconds, si
 
 BASIS_LEGEND = (
     ("measured", "timed on the device by this toolkit: the median of the raw samples"),

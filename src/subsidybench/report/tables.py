@@ -1,7 +1,7 @@
 """The data of a report: tables of plain numbers, each row saying where its numbers come from.
 
 A report reads one or more run results and, where a price is known (given by hand, or a device
-profile's rent), costs their work through the cost model (subsidybench.cost, subsidybench.sweep):
+profile's rent), costs their work through the cost model (cost.model, cost.sweep):
 cost per PFLOP-hour of useful work before and after a subsidy, and the same across a sweep of
 subsidy rates. Tables hold raw numbers (seconds, FLOP/s, money); the renderers format them.
 Nothing here imports torch or matplotlib.
@@ -22,13 +22,13 @@ import numpy as np
 from subsidybench import __version__
 from subsidybench.assumptions import Assumption, Basis
 from subsidybench.errors import UserError
-from subsidybench.results import RunResult, WorkloadResult
-from subsidybench.utilisation import utilisation
+from subsidybench.results.record import RunResult, WorkloadResult
+from subsidybench.results.utilisation import utilisation
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from subsidybench.subsidies import Programme
+    from subsidybench.catalogue.subsidies import Programme
 
 DEFAULT_RATES = tuple(round(0.1 * i, 1) for i in range(11))
 """Subsidy rates of the sweep: 0% to 100% in steps of 10%, the range the programmes span."""
@@ -128,8 +128,8 @@ class Report:
 
 def label_runs(paths: Sequence[Path]) -> list[LabelledRun]:
     """Load run files, naming each by its file name without .json (the path where two clash)."""
-    from subsidybench.compare import labels_for
-    from subsidybench.results import load_run
+    from subsidybench.results.compare import labels_for
+    from subsidybench.results.record import load_run
 
     labels = labels_for([str(p) for p in paths])
     return [LabelledRun(label, str(p), load_run(p)) for label, p in zip(labels, paths, strict=True)]
@@ -281,7 +281,7 @@ class _Price:
 
 
 def _profile(run: RunResult, dirs: tuple[Path, ...]) -> Any:
-    from subsidybench.profiles import load_profile
+    from subsidybench.catalogue.profiles import load_profile
 
     if run.profile is None:
         return None
@@ -333,7 +333,7 @@ class _Converter:
         self.used: dict[tuple[str, str], Assumption] = {}
 
     def factor(self, source: str) -> float:
-        from subsidybench.fx import load_fx
+        from subsidybench.catalogue.fx import load_fx
 
         if source == self.target:
             return 1.0
@@ -368,10 +368,10 @@ def _costs(
     """The cost and sweep tables, the assumptions behind them, and the programme's rates."""
     import pandas as pd
 
-    from subsidybench import cost as model
-    from subsidybench.subsidies import Spend
-    from subsidybench.sweep import sweep
-    from subsidybench.throughput import TOKEN_UNITS, WorkUnit, from_run
+    from subsidybench.catalogue.subsidies import Spend
+    from subsidybench.cost import model as model
+    from subsidybench.cost.sweep import sweep
+    from subsidybench.cost.throughput import TOKEN_UNITS, WorkUnit, from_run
 
     names = {lr.label for lr in runs} | {lr.run.profile for lr in runs if lr.run.profile}
     for spec in options.prices:

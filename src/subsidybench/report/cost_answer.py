@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from subsidybench.assumptions import Assumption
-    from subsidybench.cost import Estimate, Reach
+    from subsidybench.cost.model import Estimate, Reach
 
 
 def flat(doc: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def print_estimate(e: Estimate) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from subsidybench.cost import HOURS_PER_DAY
+    from subsidybench.cost.model import HOURS_PER_DAY
 
     c = e.currency
     table = Table(title=escape(f"Cost of {e.job.describe()}"), show_header=False)
@@ -102,7 +102,7 @@ def print_compare(ranked: list[Estimate]) -> None:
     from rich.table import Table
 
     from subsidybench.assumptions import Assumption
-    from subsidybench.cost import HOURS_PER_DAY
+    from subsidybench.cost.model import HOURS_PER_DAY
 
     c = ranked[0].currency
     tokens = ranked[0].net_per_pflop_hour is None

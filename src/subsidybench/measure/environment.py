@@ -9,8 +9,8 @@ import torch
 
 from subsidybench import __version__
 from subsidybench.devices import Device, cpu_model
-from subsidybench.hostload import host_cpus
-from subsidybench.results import Environment
+from subsidybench.measure.hostload import host_cpus
+from subsidybench.results.record import Environment
 
 # Vendor plugins whose versions matter to a result when installed.
 _PLUGINS = (

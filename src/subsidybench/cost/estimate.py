@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from subsidybench.catalogue.profiles import DeviceProfile
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.figures import Basis, Figure
-from subsidybench.profiles import DeviceProfile
-from subsidybench.results import WorkloadResult
+from subsidybench.provenance import Basis, Figure
+from subsidybench.results.record import WorkloadResult
 
 
 class Regime(StrEnum):

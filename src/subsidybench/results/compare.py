@@ -22,7 +22,7 @@ from typing import Any
 from scipy.stats import mannwhitneyu
 
 from subsidybench.errors import UserError
-from subsidybench.results import RunResult, WorkloadResult
+from subsidybench.results.record import RunResult, WorkloadResult
 
 DEFAULT_ALPHA = 0.05
 

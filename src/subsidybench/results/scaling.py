@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from subsidybench.assumptions import Assumption, Basis
 from subsidybench.errors import UserError
-from subsidybench.results import RunResult, WorkloadResult
+from subsidybench.results.record import RunResult, WorkloadResult
 
 WORLD_SIZE = "world_size"
 """The parameter that says how many ranks a distributed result was measured on."""

@@ -30,8 +30,8 @@ from typing import Any
 from subsidybench.datafile import Fields, read_json
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.figures import Figure
-from subsidybench.results import (
+from subsidybench.provenance import Figure
+from subsidybench.results.record import (
     SCHEMA_VERSION,
     DeviceRecord,
     Environment,

@@ -18,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from subsidybench import catalogue
+from subsidybench.catalogue import paths as catalogue
 from subsidybench.datafile import Fields, read_toml
 from subsidybench.errors import UserError
 

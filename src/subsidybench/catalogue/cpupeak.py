@@ -25,12 +25,14 @@ from pathlib import Path
 from subsidybench.datafile import Fields
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.figures import Basis, Figure, Sources, read_figure
+from subsidybench.provenance import Basis, Figure, Sources, read_figure
 
 CPUINFO = Path("/proc/cpuinfo")
 CPUFREQ = Path("/sys/devices/system/cpu")
 
-SOURCE = "derived on this machine by subsidybench.cpupeak from /proc/cpuinfo and CPU affinity"
+SOURCE = (
+    "derived on this machine by subsidybench.catalogue.cpupeak from /proc/cpuinfo and CPU affinity"
+)
 
 
 @dataclass(frozen=True, slots=True)

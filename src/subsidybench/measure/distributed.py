@@ -28,7 +28,7 @@ from torch import nn
 
 from subsidybench.devices import Device, auto_device, resolve_device
 from subsidybench.errors import UserError
-from subsidybench.scaling import Collective
+from subsidybench.results.scaling import Collective
 
 # The torch.distributed backend for each device type: the one place it is chosen. The vendor
 # entries are the names their PyTorch plugins register (torch_npu: hccl, torch_mlu: cncl,

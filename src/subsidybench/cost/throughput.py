@@ -15,7 +15,7 @@ from pathlib import Path
 
 from subsidybench.assumptions import Assumption, Basis
 from subsidybench.errors import UserError
-from subsidybench.results import RunResult, WorkloadResult, load_run
+from subsidybench.results.record import RunResult, WorkloadResult, load_run
 
 TERA = 1e12
 TOKEN_UNITS = frozenset({"token", "tokens"})

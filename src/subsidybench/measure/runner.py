@@ -17,13 +17,20 @@ from typing import Protocol
 
 import torch
 
-from subsidybench import hostload
+from subsidybench.catalogue.profiles import DeviceProfile
 from subsidybench.devices import Device, Support
 from subsidybench.dtypes import DType
-from subsidybench.environment import capture
 from subsidybench.errors import UserError
-from subsidybench.profiles import DeviceProfile
-from subsidybench.results import DeviceRecord, RunResult, RunState, Status, WorkloadResult, save_run
+from subsidybench.measure import hostload
+from subsidybench.measure.environment import capture
+from subsidybench.results.record import (
+    DeviceRecord,
+    RunResult,
+    RunState,
+    Status,
+    WorkloadResult,
+    save_run,
+)
 from subsidybench.suites import Suite
 from subsidybench.timing import TimingPolicy, TooSlow, judge, measure
 from subsidybench.workloads import Workload, make_workload

@@ -27,8 +27,11 @@ from typing import Protocol
 
 import torch
 
+from subsidybench.catalogue.profiles import DeviceProfile
 from subsidybench.devices import Device, Support
-from subsidybench.distributed import (
+from subsidybench.dtypes import DType
+from subsidybench.errors import UserError
+from subsidybench.measure.distributed import (
     CollectiveStep,
     Group,
     GroupBroken,
@@ -37,11 +40,9 @@ from subsidybench.distributed import (
     data_parallel,
     one_line,
 )
-from subsidybench.dtypes import DType
-from subsidybench.environment import capture
-from subsidybench.errors import UserError
-from subsidybench.profiles import DeviceProfile
-from subsidybench.results import (
+from subsidybench.measure.environment import capture
+from subsidybench.measure.runner import Observer, Silent
+from subsidybench.results.record import (
     DeviceRecord,
     Distributed,
     RunResult,
@@ -50,8 +51,7 @@ from subsidybench.results import (
     WorkloadResult,
     save_run,
 )
-from subsidybench.runner import Observer, Silent
-from subsidybench.scaling import (
+from subsidybench.results.scaling import (
     BUS_BANDWIDTH_METRIC,
     BYTES,
     COLLECTIVE_FAMILY,

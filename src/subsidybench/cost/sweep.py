@@ -2,7 +2,7 @@
 
 Each input given more than one value becomes an axis of an open grid (its own array dimension),
 so numpy broadcasting evaluates every combination in one pass through the same vectorised
-functions the single answers use (subsidybench.cost). A million scenarios take a fraction of a
+functions the single answers use (subsidybench.cost.model). A million scenarios take a fraction of a
 second (bench/bench_cost.py); the result is a DataFrame with one row per scenario.
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
-from subsidybench.cost import (
+from subsidybench.cost.model import (
     MILLION,
     PFLOP_HOUR,
     SECONDS_PER_HOUR,
@@ -25,8 +25,8 @@ from subsidybench.cost import (
     evaluate_work,
     owned_hourly_cost,
 )
+from subsidybench.cost.throughput import WorkUnit
 from subsidybench.errors import UserError
-from subsidybench.throughput import WorkUnit
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from subsidybench.dtypes import DType
-from subsidybench.figures import Figure
-from subsidybench.results import RunResult, WorkloadResult
+from subsidybench.provenance import Figure
+from subsidybench.results.record import RunResult, WorkloadResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from subsidybench.datafile import Fields, read_json
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.figures import Basis, Figure
+from subsidybench.provenance import Basis, Figure
 from subsidybench.timing import METHOD_VERSION, Measurement, TimingPolicy, Verdict
 from subsidybench.work import Work
 

@@ -36,7 +36,7 @@ Layout of a file (see profiles/devices/h100-sxm.toml for a full one):
     basis = "vendor"
     source = "https://..."
 
-    [cpu]                            # CPU profiles only: see subsidybench.cpupeak
+    [cpu]                            # CPU profiles only: see subsidybench.catalogue.cpupeak
 
 Torch-free: the cost model reads profiles where torch cannot run.
 """
@@ -50,12 +50,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from subsidybench import catalogue
-from subsidybench.cpupeak import CpuAssumptions, machine_peaks
+from subsidybench.catalogue import paths as catalogue
+from subsidybench.catalogue.cpupeak import CpuAssumptions, machine_peaks
 from subsidybench.datafile import Fields, read_toml
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.figures import (
+from subsidybench.provenance import (
     Basis,
     Figure,
     PriceKind,

@@ -17,7 +17,7 @@ from subsidybench.errors import UserError
 
 ENV_VAR = "SUBSIDYBENCH_PROFILES"
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def builtin_root() -> Path:

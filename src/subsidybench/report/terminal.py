@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from subsidybench.results import RunResult, WorkloadResult
-from subsidybench.utilisation import utilisation
+from subsidybench.results.record import RunResult, WorkloadResult
+from subsidybench.results.utilisation import utilisation
 
 
 def console() -> Console:
@@ -138,7 +138,7 @@ def binary_size(nbytes: float) -> str:
 
 def collective_table(run: RunResult) -> Table | None:
     """Collectives by size: time, algorithm and bus bandwidth (nccl-tests' definitions)."""
-    from subsidybench.scaling import collective_points
+    from subsidybench.results.scaling import collective_points
 
     points = collective_points(run)
     if not points:
@@ -162,7 +162,7 @@ def collective_table(run: RunResult) -> Table | None:
 
 def scaling_table(run: RunResult) -> Table | None:
     """Data-parallel scaling: rate per device and in total, and efficiency, by world size."""
-    from subsidybench.scaling import scaling_series
+    from subsidybench.results.scaling import scaling_series
 
     series = scaling_series(run)
     if not series:

@@ -3,11 +3,11 @@
 Pure functions over numbers and numpy arrays; no torch, no files. The arithmetic lives in a few
 vectorised functions (pricing.owned_hourly_cost, `subsidy_amount`, `blended_rate`,
 `evaluate_work`, `evaluate_hours`) that the one-scenario answers (`estimate`, `reach`,
-`compare`) and the sweeps (subsidybench.sweep) share, so the two can never disagree.
+`compare`) and the sweeps (subsidybench.cost.sweep) share, so the two can never disagree.
 
 Every answer carries the assumptions it used, as (name, value, basis, source) records, so that a
 reader can see which figures were measured, which given by hand and which estimated. Prices live
-in subsidybench.pricing and jobs in subsidybench.jobs; both are re-exported here.
+in subsidybench.cost.pricing and jobs in subsidybench.cost.jobs; both are re-exported here.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from subsidybench.assumptions import Assumption, Basis
-from subsidybench.errors import UserError
-from subsidybench.jobs import (
+from subsidybench.catalogue.subsidies import Programme, Spend, Term, TermState
+from subsidybench.cost.jobs import (
     Cluster,
     ContractJob,
     HoursJob,
@@ -32,14 +32,14 @@ from subsidybench.jobs import (
     job_assumptions,
     training_flops_per_token,
 )
-from subsidybench.pricing import (
+from subsidybench.cost.pricing import (
     HourlyPrice,
     OwnedHardware,
     capital_recovery_factor,
     owned_hourly_cost,
 )
-from subsidybench.subsidies import Programme, Spend, Term, TermState
-from subsidybench.throughput import Throughput, WorkUnit
+from subsidybench.cost.throughput import Throughput, WorkUnit
+from subsidybench.errors import UserError
 from subsidybench.units import (
     HOURS_PER_DAY,
     HOURS_PER_YEAR,

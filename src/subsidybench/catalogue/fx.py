@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from subsidybench import catalogue
+from subsidybench.catalogue import paths as catalogue
 from subsidybench.datafile import Fields, read_toml
 from subsidybench.errors import UserError
 

@@ -1,0 +1,1 @@
+"""The catalogue: device profiles, CPU peaks, subsidy programmes, exchange rates, data paths."""
