@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from subsidybench.assumptions import Basis
 from subsidybench.catalogue.subsidies import Spend, load_programme
 from subsidybench.cost import model as cost
 from subsidybench.cost.model import (
@@ -32,6 +31,7 @@ from subsidybench.cost.throughput import (
     given_tokens_per_s,
 )
 from subsidybench.errors import UserError
+from subsidybench.provenance import Basis
 
 
 def rent(amount: float, currency: str = "CNY") -> HourlyPrice:

@@ -12,11 +12,11 @@ import pytest
 from factories import environment
 from typer.testing import CliRunner
 
-from subsidybench.assumptions import Basis
 from subsidybench.cli import app
 from subsidybench.cost.jobs import Cluster
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
+from subsidybench.provenance import Basis
 from subsidybench.results.record import (
     DeviceRecord,
     Distributed,

@@ -2,7 +2,8 @@
 and the source it came from, or "unknown" said out loud.
 
 Device profiles, the CPU peak derivation and throughput estimates all speak in these records, so
-that every number the toolkit prints can be traced to where it came from. Torch-free.
+that every number the toolkit prints can be traced to where it came from; every answer of the cost
+model carries the Assumptions it rests on, in the same Basis vocabulary. Torch-free.
 """
 
 from __future__ import annotations
@@ -20,13 +21,22 @@ from subsidybench.errors import UserError
 
 
 class Basis(StrEnum):
-    """Where a number comes from."""
+    """Where a number comes from: a figure in a data file, or an input an answer rests on."""
 
     VENDOR = "vendor"  # the maker's or seller's published claim
     ESTIMATE = "estimate"  # an analyst's or our own estimate; the note says how it was reached
     MEASURED = "measured"  # measured by someone, with a public record of how
     DERIVED = "derived"  # computed from other figures; the note shows the arithmetic
     UNKNOWN = "unknown"  # not known: printed as unknown, never guessed
+    # Only an answer's inputs have these: they say who supplied the value, not how it was found.
+    GIVEN = "given by hand"  # a flag or a file the user wrote
+    PROGRAMME = "programme"  # a subsidy programme's terms
+    DATA = "data file"  # the catalogue, where the figure itself carries no finer basis
+    NOT_APPLIED = "not applied"  # an input that was considered and did not apply
+
+
+# The bases a figure in a data file may state; the others describe how an answer was assembled.
+FIGURE_BASES = (Basis.VENDOR, Basis.ESTIMATE, Basis.MEASURED, Basis.DERIVED, Basis.UNKNOWN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +175,7 @@ def read_figure(
         return Figure.unknown()
     t = f.table(key)
     t.reject_unknown(_FIGURE_KEYS)
-    basis = t.choice("basis", {b.value: b for b in Basis})
+    basis = t.choice("basis", {b.value: b for b in FIGURE_BASES})
     note = t.str("note", "")
     if basis is Basis.UNKNOWN:
         if t.has("value"):
@@ -225,10 +235,32 @@ def read_price(t: Fields, sources: Sources) -> PricePoint:
             raise t.error("date", f"expected an ISO date (YYYY-MM-DD), got {date!r}") from None
     else:
         raise t.error("date", "required: the ISO date the price was seen (YYYY-MM-DD)")
-    allowed = {b.value: b for b in Basis if b is not Basis.UNKNOWN}
+    allowed = {b.value: b for b in FIGURE_BASES if b is not Basis.UNKNOWN}
     basis = t.choice("basis", allowed)
     source = sources.resolve(t, "source", t.str("source"))
     try:
         return PricePoint(kind, amount, currency, date, basis, source, t.str("note", ""))
     except ValueError as e:
         raise UserError(f"{t.source}: {t.prefix.rstrip('.')}: {e}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Assumption:
+    """One input an answer used: its value, where it came from and the source."""
+
+    name: str
+    value: str
+    basis: Basis
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.value:
+            raise ValueError("an assumption needs a name and a value")
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "basis": self.basis.value,
+            "source": self.source,
+        }

@@ -21,9 +21,9 @@ from subsidybench.errors import UserError
 if TYPE_CHECKING:
     import numpy as np
 
-    from subsidybench.assumptions import Assumption
     from subsidybench.cost.model import Estimate, HourlyPrice, Job, Reach
     from subsidybench.cost.throughput import Throughput
+    from subsidybench.provenance import Assumption
 
 app = typer.Typer(help="Cost compute jobs before and after a subsidy.", no_args_is_help=True)
 
@@ -392,8 +392,8 @@ def cost_command(
     Any flag given a list or range (--rate 0.1:1.0:0.1) makes a sweep over every combination.
     """
     profiles_dir = profiles_dir or []
-    from subsidybench.assumptions import Assumption, Basis
     from subsidybench.cost import model as model
+    from subsidybench.provenance import Assumption, Basis
     from subsidybench.report.cost_answer import (
         flat,
         print_compare,
@@ -722,7 +722,7 @@ def _measured_efficiency(
 
 
 def _basis(text: str) -> Any:
-    from subsidybench.assumptions import Basis
+    from subsidybench.provenance import Basis
 
     for b in Basis:
         if b.value == text:
@@ -852,7 +852,7 @@ def _reach(
     domestic: bool,
     small_firm: bool,
 ) -> Reach:
-    from subsidybench.assumptions import Assumption, Basis
+    from subsidybench.provenance import Assumption, Basis
 
     if terms is None:
         raise UserError("--reach needs a rate: give --subsidy or --rate")
@@ -921,9 +921,9 @@ def _sweep(
     prof: ProfileInputs | None,
 ) -> tuple[Any, list[Assumption]]:
     """Every combination of the list-valued flags, through subsidybench.cost.sweep."""
-    from subsidybench.assumptions import Assumption, Basis
     from subsidybench.cost.sweep import sweep
     from subsidybench.cost.throughput import TERA, WorkUnit
+    from subsidybench.provenance import Assumption, Basis
 
     notes: list[Assumption] = []
     unit = WorkUnit.FLOPS
@@ -1042,10 +1042,10 @@ def _compare(
     fx: float | None,
 ) -> list[Estimate]:
     """Cost `job` on every option of a comparison file, cheapest per unit of work first."""
-    from subsidybench.assumptions import Assumption, Basis
     from subsidybench.catalogue.fx import load_fx
     from subsidybench.catalogue.subsidies import load_programme
     from subsidybench.cost.options import load_options
+    from subsidybench.provenance import Assumption, Basis
 
     options = []
     specs = load_options(path)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from subsidybench.assumptions import Assumption, Basis
 from subsidybench.errors import UserError
+from subsidybench.provenance import Assumption, Basis
 from subsidybench.units import Array, require_finite
 
 

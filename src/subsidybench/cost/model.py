@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from subsidybench.assumptions import Assumption, Basis
 from subsidybench.catalogue.subsidies import Programme, Spend, Term, TermState
 from subsidybench.cost.jobs import (
     Cluster,
@@ -40,6 +39,7 @@ from subsidybench.cost.pricing import (
 )
 from subsidybench.cost.throughput import Throughput, WorkUnit
 from subsidybench.errors import UserError
+from subsidybench.provenance import Assumption, Basis
 from subsidybench.units import (
     HOURS_PER_DAY,
     HOURS_PER_YEAR,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from subsidybench.assumptions import Assumption, Basis
 from subsidybench.errors import UserError
+from subsidybench.provenance import Assumption, Basis
 from subsidybench.units import HOURS_PER_YEAR, Array, require_finite
 
 

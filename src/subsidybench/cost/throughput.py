@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from subsidybench.assumptions import Assumption, Basis
 from subsidybench.errors import UserError
+from subsidybench.provenance import Assumption, Basis
 from subsidybench.results.record import RunResult, WorkloadResult, load_run
 
 TERA = 1e12

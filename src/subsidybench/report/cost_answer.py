@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from subsidybench.assumptions import Assumption
     from subsidybench.cost.model import Estimate, Reach
+    from subsidybench.provenance import Assumption
 
 
 def flat(doc: dict[str, Any]) -> dict[str, Any]:
@@ -101,8 +101,8 @@ def print_compare(ranked: list[Estimate]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from subsidybench.assumptions import Assumption
     from subsidybench.cost.model import HOURS_PER_DAY
+    from subsidybench.provenance import Assumption
 
     c = ranked[0].currency
     tokens = ranked[0].net_per_pflop_hour is None

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from subsidybench import __version__
-from subsidybench.assumptions import Assumption, Basis
 from subsidybench.errors import UserError
+from subsidybench.provenance import Assumption, Basis
 from subsidybench.results.record import RunResult, WorkloadResult
 from subsidybench.results.utilisation import utilisation
 
@@ -311,7 +311,7 @@ def _price_for(
         where = f"profile {profile.id} has no rent" if profile is not None else "no profile"
         notes.append(f"{lr.label}: not costed: {where}; give --price {lr.label}=AMOUNT")
         return None
-    basis = next((b for b in Basis if b.value == point.basis.value), Basis.DATA)
+    basis = point.basis
     source = f"{profile.id} rent seen {point.date}: {point.source}"
     return _Price(point.amount, point.currency, basis, source)
 
@@ -549,7 +549,7 @@ def _assumptions_table(
                     Assumption(
                         f"{dtype} dense peak",
                         f"{fig.value:,.6g} TFLOP/s ({fig.basis.value})",
-                        next((b for b in Basis if b.value == fig.basis.value), Basis.DATA),
+                        fig.basis,
                         f"profile {lr.run.profile}: {fig.source or fig.note}",
                     ),
                 )

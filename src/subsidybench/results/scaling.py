@@ -18,8 +18,8 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from subsidybench.assumptions import Assumption, Basis
 from subsidybench.errors import UserError
+from subsidybench.provenance import Assumption, Basis
 from subsidybench.results.record import RunResult, WorkloadResult
 
 WORLD_SIZE = "world_size"
