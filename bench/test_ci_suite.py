@@ -4,12 +4,13 @@
     pytest-benchmark compare ci.json                  # pytest-benchmark's own tools read it
     subsidybench ingest ci.json --out ci.run.json     # a run result: show, cost, report, compare
 
-Each workload is timed by subsidybench's own rules, so the figures mean what `subsidybench run`
-figures mean: the first call, warm-up and block calibration are timing.measure's (it runs with
-two samples to find the iterations per block), then pytest-benchmark times as many rounds of that
-many calls as fill the workload's budget, at least min_samples. The device is synchronised after
-every call (on the CPU there is nothing queued: it costs a function call). FLOPs, bytes and items
-per call go in extra_info, with the id that pairs a figure with a `subsidybench run` result.
+Each workload goes through the runner's own run_task (support checks, preparation, sanity checks,
+failures), with pytest-benchmark as the timer: the first call, warm-up and block calibration are
+timing.measure's (it runs with two samples to find the iterations per block), then
+pytest-benchmark times as many rounds of that many calls as fill the workload's budget, at least
+min_samples. The device is synchronised after every call (on the CPU there is nothing queued: it
+costs a function call). FLOPs, bytes and items per call go in extra_info, with the id that pairs a
+figure with a `subsidybench run` result.
 """
 
 from __future__ import annotations
@@ -20,65 +21,73 @@ from typing import Any
 
 import pytest
 
-from subsidybench.devices import Device, Support
-from subsidybench.measure import hostload
-from subsidybench.measure.runner import Task, plan
+from subsidybench.devices import Device
+from subsidybench.measure.distributed import Members
+from subsidybench.measure.runner import Prepared, WorkloadTask, plan, run_task
 from subsidybench.results.ingest import extra_info
+from subsidybench.results.record import Status
 from subsidybench.suites import load_suite
-from subsidybench.timing import TooSlow, measure
-from subsidybench.workloads.base import SkipWorkload
+from subsidybench.timing import Measurement, TimingPolicy, measure
 
 TASKS = plan(load_suite("ci"))
 
 
-@pytest.mark.parametrize("task", TASKS, ids=[t.id for t in TASKS])
-def test_ci_workload(benchmark: Any, task: Task, device: Device, budget_s: float | None) -> None:
-    support = device.dtype_support(task.dtype)
-    if support.support is not Support.NATIVE:
-        pytest.skip(f"{task.dtype} is not native on this cpu: {support.reason}")
-    policy = replace(task.policy, budget_s=budget_s) if budget_s else task.policy
-    workload, dtype = task.workload, task.dtype
-    try:
-        step = workload.prepare(device, dtype)
-    except SkipWorkload as e:  # as `subsidybench run` records it: skipped, with the reason
-        pytest.skip(str(e))
-    sync = device.synchronizer()
-    # Two samples are enough to learn the block size; the budget rule then applies to the rounds.
-    try:
+def _pytest_benchmark_timer(benchmark: Any) -> Any:
+    """A run_task timer: calibrate with timing.measure, then let pytest-benchmark time rounds."""
+
+    def timer(
+        prepared: Prepared, device: Device, policy: TimingPolicy, members: Members
+    ) -> Measurement:
+        step, sync = prepared.run, device.synchronizer()
         probe = measure(step.run, sync, replace(policy, min_samples=2, max_samples=2))
-    except TooSlow as e:
-        pytest.skip(f"time-bounded: {e}")
-    iterations = probe.iterations_per_block
-    block_s = probe.median * iterations
-    rounds = min(policy.max_samples, max(policy.min_samples, math.ceil(policy.budget_s / block_s)))
+        iterations = probe.iterations_per_block
+        block_s = probe.median * iterations
+        rounds = min(
+            policy.max_samples, max(policy.min_samples, math.ceil(policy.budget_s / block_s))
+        )
 
-    def call() -> None:
-        step.run()
-        if sync is not None:
-            sync()
+        def call() -> None:
+            step.run()
+            if sync is not None:
+                sync()
 
-    if step.timed_start is not None:
-        step.timed_start()
-    benchmark.group = workload.name
-    before = hostload.sample()
-    benchmark.pedantic(call, rounds=rounds, iterations=iterations, warmup_rounds=0)
-    foreign = hostload.foreign_share(before, hostload.sample(), hostload.host_cpus())
-    metrics = dict(step.check()) if step.check else {}  # SanityError fails the benchmark
+        if step.timed_start is not None:
+            step.timed_start()
+        benchmark.pedantic(call, rounds=rounds, iterations=iterations, warmup_rounds=0)
+        return probe  # the calibration; pytest-benchmark keeps the rounds it timed
+
+    return timer
+
+
+@pytest.mark.parametrize("task", TASKS, ids=[t.id for t in TASKS])
+def test_ci_workload(
+    benchmark: Any, task: WorkloadTask, device: Device, budget_s: float | None
+) -> None:
+    if budget_s:
+        task = replace(task, policy=replace(task.policy, budget_s=budget_s))
+    benchmark.group = task.workload.name
+    result = run_task(task, device, timer=_pytest_benchmark_timer(benchmark))
+    if result.status is Status.SKIPPED:  # as `subsidybench run` records it, with the reason
+        pytest.skip(result.reason)
+    if result.status is Status.FAILED:
+        pytest.fail(f"{task.id}: {result.reason}")
+    probe = result.measurement
+    assert probe is not None and result.work is not None
     benchmark.extra_info.update(
         extra_info(
             result_id=task.id,
-            workload=workload.name,
-            family=workload.family.value,
-            params=workload.params(),
-            dtype=dtype,
+            workload=task.workload.name,
+            family=task.workload.family.value,
+            params=task.workload.params(),
+            dtype=task.dtype,
             compiled=task.compiled,
-            work=workload.work(dtype),
-            policy=policy,
+            work=result.work,
+            policy=task.policy,
             first_call_s=probe.first_call_s,
-            warmup_iterations=probe.warmup_iterations + probe.n * iterations,
+            warmup_iterations=probe.warmup_iterations + probe.n * probe.iterations_per_block,
             warmup_s=probe.warmup_s + probe.timed_s,
-            synchronized=sync is not None,
-            foreign_cpu=foreign,
-            metrics=metrics,
+            synchronized=probe.synchronized,
+            foreign_cpu=result.foreign_cpu,
+            metrics=result.metrics,
         )
     )

@@ -16,7 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, 
 from subsidybench.devices import CpuBackend, Device, resolve_device
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.measure.runner import Task, run_task
+from subsidybench.measure.runner import WorkloadTask, run_task
 from subsidybench.results.record import Status
 from subsidybench.timing import TimingPolicy
 from subsidybench.workloads import make_workload
@@ -423,7 +423,7 @@ QUICK = TimingPolicy(budget_s=0.2, min_block_s=0.001, warmup_iterations=1, warmu
 
 
 def test_runner_records_transfer_on_the_cpu_as_skipped() -> None:
-    result = run_task(Task(Transfer(mib=1), DType.FP32, QUICK), CPU)
+    result = run_task(WorkloadTask(Transfer(mib=1), DType.FP32, QUICK), CPU)
     assert result.status is Status.SKIPPED
     assert "no separate device memory on cpu" in result.reason
 
@@ -433,7 +433,8 @@ def test_runner_records_transfer_on_the_cpu_as_skipped() -> None:
 @pytest.mark.parametrize("host", ["pinned", "pageable"])
 def test_transfer_copies_on_a_gpu(direction: str, host: str) -> None:
     gpu = resolve_device("cuda")
-    result = run_task(Task(Transfer(mib=8, direction=direction, host=host), DType.FP32, QUICK), gpu)
+    transfer = Transfer(mib=8, direction=direction, host=host)
+    result = run_task(WorkloadTask(transfer, DType.FP32, QUICK), gpu)
     assert result.status is Status.OK, result.reason
     assert result.bytes_per_s and result.bytes_per_s > 1e8
 
@@ -453,7 +454,7 @@ TINY: list[Workload] = [
 
 @pytest.mark.parametrize("workload", TINY, ids=lambda w: w.name)
 def test_each_runs_through_the_runner_on_the_cpu(workload: Workload) -> None:
-    result = run_task(Task(workload, DType.FP32, QUICK), cpu_with_cache(1 << 20))
+    result = run_task(WorkloadTask(workload, DType.FP32, QUICK), cpu_with_cache(1 << 20))
     assert result.status is Status.OK, result.reason
     assert result.work == workload.work(DType.FP32)
     assert result.metrics["relative_error"] < 1e-4
@@ -465,6 +466,6 @@ def test_each_runs_through_the_runner_on_the_cpu(workload: Workload) -> None:
 def test_each_runs_on_a_gpu(workload: Workload, dtype: DType) -> None:
     if dtype not in workload.dtypes:
         pytest.skip(f"{workload.name} does not run at {dtype}")
-    result = run_task(Task(workload, dtype, QUICK), resolve_device("cuda"))
+    result = run_task(WorkloadTask(workload, dtype, QUICK), resolve_device("cuda"))
     assert result.status is Status.OK, result.reason
     assert result.metrics["relative_error"] < (1e-5 if dtype is DType.FP32 else 2e-2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -11,11 +12,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from subsidybench.cli import EXIT_INTERRUPTED
 from subsidybench.cli.options import ProfilesDir
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.report.terminal import console as render_console
-from subsidybench.results.record import WorkloadResult
+from subsidybench.results.record import RunResult, WorkloadResult
+
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as shells report it
 
 _DTYPES = ", ".join(d.value for d in DType)
 
@@ -174,25 +178,21 @@ def run(
     if threads is not None:
         torch.set_num_threads(threads)
     out = _result_path(out, f"{chosen_suite.name}-{dev.type}")
-
+    result = _measure(
+        lambda observer: run_suite(
+            chosen_suite,
+            dev,
+            out,
+            dtypes=dtypes,
+            include_emulated=include_emulated,
+            compiled=compile,
+            budget_s=budget,
+            profile=profile,
+            observer=observer,
+        ),
+        out,
+    )
     console = render_console()
-    with _progress() as progress:
-        try:
-            result = run_suite(
-                chosen_suite,
-                dev,
-                out,
-                dtypes=dtypes,
-                include_emulated=include_emulated,
-                compiled=compile,
-                budget_s=budget,
-                profile=profile,
-                observer=_ProgressObserver(progress),
-            )
-        except KeyboardInterrupt:
-            progress.stop()
-            typer.echo(f"interrupted: finished workloads are saved in {out}", err=True)
-            raise typer.Exit(130) from None
     console.print(run_header(result, str(out)))
     table, notes = run_table(result)
     console.print(table)
@@ -203,6 +203,26 @@ def run(
         console.print(
             f"[yellow]{len(invalid)} result(s) are not valid figures: see the verdict column.[/]"
         )
+
+
+def _measure(
+    start: Callable[[_ProgressObserver], RunResult], out: Path, rank: int | None = None
+) -> RunResult:
+    """Run with a progress bar (on rank 0 alone); Ctrl-C or SIGTERM: one line, the file kept."""
+    from subsidybench.measure.runner import Terminated
+
+    leader = not rank
+    who = "" if rank is None else f"rank {rank}: "
+    with _progress(disable=not leader) as progress:
+        try:
+            return start(_ProgressObserver(progress))
+        except (KeyboardInterrupt, Terminated) as e:
+            progress.stop()
+            kept = f": finished workloads are saved in {out}" if leader else ""
+            why = f" ({e})" if str(e) else ""
+            typer.echo(f"{who}interrupted{why}{kept}", err=True)
+            code = EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
+            raise typer.Exit(code) from None
 
 
 def _progress(disable: bool = False) -> Progress:
@@ -247,12 +267,7 @@ def _run_distributed(
 
     from subsidybench.catalogue.profiles import match_profile
     from subsidybench.measure.distributed import Group, backend_for, launch_from_env, rank_device
-    from subsidybench.measure.distributed_runner import (
-        Terminated,
-        parse_size,
-        plan_distributed,
-        run_distributed,
-    )
+    from subsidybench.measure.distributed_plan import parse_size, plan_distributed, run_distributed
     from subsidybench.report.terminal import (
         collective_table,
         distributed_header,
@@ -287,25 +302,23 @@ def _run_distributed(
 
     group = Group(launch, dev, backend or backend_for(dev.type), timeout_s)
     group.start()
-    console = render_console()
-    try:
-        with _progress(disable=not leader) as progress:
-            result = run_distributed(
-                tasks,
-                group,
-                out,
-                suite=chosen_suite,
-                include_emulated=include_emulated,
-                profile=profile,
-                observer=_ProgressObserver(progress),
-            )
-    except (KeyboardInterrupt, Terminated) as e:
-        where = f": finished tasks are saved in {out}" if leader else ""
-        typer.echo(f"rank {launch.rank}: interrupted ({e or 'Ctrl-C'}){where}", err=True)
-        raise typer.Exit(130) from None
+    result = _measure(
+        lambda observer: run_distributed(
+            tasks,
+            group,
+            out,
+            suite=chosen_suite,
+            include_emulated=include_emulated,
+            profile=profile,
+            observer=observer,
+        ),
+        out,
+        rank=launch.rank,
+    )
     group.stop()
     if not leader:
         return
+    console = render_console()
     console.print(run_header(result, str(out)))
     console.print(distributed_header(result), highlight=False)
     for table in (collective_table(result), scaling_table(result)):

@@ -1,18 +1,23 @@
-"""Run a suite on a device: one workload at a time, each isolated, the result file saved after each.
+"""Run tasks on a group of devices: one loop for a single device and for a torchrun launch.
 
-A workload that fails (out of memory, a backend error, outputs that are not finite) is recorded as
-failed with the reason and the run goes on. The result file is rewritten atomically after every
-workload, so a crash or Ctrl-C keeps everything finished before it.
+A single device is a group of one (`Solo`): the same loop saves the result file after every task,
+turns Ctrl-C and SIGTERM into an interrupted result that keeps what finished, and records a task
+that fails (out of memory, a backend error, wrong outputs) as failed while the run goes on. Under
+torchrun every rank runs the loop; rank 0 writes the file, and a rank that dies or hangs past the
+group's timeout stops the run with a one-line error (measure/distributed.py says how the ranks
+keep in step).
 """
 
 from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Collection
+import signal
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Protocol
 
 import torch
@@ -22,19 +27,23 @@ from subsidybench.devices import Device, Support
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.measure import hostload
+from subsidybench.measure.distributed import CollectiveStep, GroupBroken, Members, one_line
 from subsidybench.measure.environment import capture
 from subsidybench.results.record import (
     DeviceRecord,
+    Distributed,
     RunResult,
     RunState,
     Status,
     WorkloadResult,
     save_run,
 )
+from subsidybench.results.scaling import BUS_BANDWIDTH_METRIC, bus_bandwidth
 from subsidybench.suites import Suite
-from subsidybench.timing import TimingPolicy, TooSlow, judge, measure
+from subsidybench.timing import Measurement, TimingPolicy, TooSlow, judge, measure
+from subsidybench.work import Work
 from subsidybench.workloads import Workload, make_workload
-from subsidybench.workloads.base import SanityError, SkipWorkload
+from subsidybench.workloads.base import SanityError, SkipWorkload, Step
 
 
 class Observer(Protocol):
@@ -48,7 +57,7 @@ class Observer(Protocol):
 
 
 class Silent:
-    """An observer that reports nothing (library use, tests)."""
+    """An observer that reports nothing (library use, tests, ranks other than 0)."""
 
     def planned(self, ids: list[str]) -> None:
         pass
@@ -61,18 +70,74 @@ class Silent:
 
 
 @dataclass(frozen=True, slots=True)
-class Task:
-    """One workload at one dtype, with the time budget its suite gives it."""
+class Prepared:
+    """A task ready to time: the step, and for a collective the checks around it."""
+
+    run: Step
+    verify: CollectiveStep | None = None
+
+
+class Task(Protocol):
+    """What the loop runs: a workload on one device, a collective, a training step under DDP."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def world_size(self) -> int:
+        """How many ranks measure the task together (1 on a single device)."""
+        ...
+
+    @property
+    def dtype(self) -> DType: ...
+
+    @property
+    def policy(self) -> TimingPolicy: ...
+
+    def skeleton(self) -> WorkloadResult:
+        """The result before measuring: skipped, 'not run'."""
+        ...
+
+    def work(self) -> Work: ...
+
+    def prepare(self, device: Device, members: Members) -> Prepared: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadTask:
+    """One workload at one dtype on one device, with the time budget its suite gives it."""
 
     workload: Workload
     dtype: DType
     policy: TimingPolicy
     compiled: bool = False
+    world_size: int = 1
 
     @property
     def id(self) -> str:
         suffix = "/compiled" if self.compiled else ""
         return f"{self.workload.label()}/{self.dtype}{suffix}"
+
+    def skeleton(self) -> WorkloadResult:
+        return WorkloadResult(
+            id=self.id,
+            workload=self.workload.name,
+            family=self.workload.family.value,
+            params=self.workload.params(),
+            dtype=self.dtype,
+            status=Status.SKIPPED,
+            reason="not run",
+            compiled=self.compiled,
+        )
+
+    def work(self) -> Work:
+        return self.workload.work(self.dtype)
+
+    def prepare(self, device: Device, members: Members) -> Prepared:
+        if self.compiled:
+            step = self.workload.prepare(device, self.dtype, compiled=True)  # type: ignore[call-arg]
+            return Prepared(step)
+        return Prepared(self.workload.prepare(device, self.dtype))
 
 
 def plan(
@@ -80,8 +145,8 @@ def plan(
     dtypes: Collection[DType] = (),
     compiled: bool = False,
     budget_s: float | None = None,
-) -> list[Task]:
-    """The tasks of a suite, in order.
+) -> list[WorkloadTask]:
+    """The tasks of a suite on one device, in order.
 
     `dtypes`, if given, keeps only those dtypes. `compiled` adds, after each eager task of a
     workload that can be compiled, the same task under torch.compile: a separate result, never
@@ -100,17 +165,74 @@ def plan(
             if dtypes and dtype not in dtypes:
                 continue
             policy = TimingPolicy(budget_s=budget_s or entry.budget_s)
-            tasks.append(Task(workload, dtype, policy))
+            tasks.append(WorkloadTask(workload, dtype, policy))
             if compiled and workload.compilable:
-                tasks.append(Task(workload, dtype, policy, compiled=True))
+                tasks.append(WorkloadTask(workload, dtype, policy, compiled=True))
     if not tasks:
         wanted = ", ".join(sorted(dtypes))
         raise UserError(f"--dtype: suite {suite.name} has no workload at {wanted}")
     return tasks
 
 
+class Ranks(Protocol):
+    """The devices a run measures on: measure.distributed.Group, or Solo for one device."""
+
+    @property
+    def rank(self) -> int: ...
+
+    @property
+    def world_size(self) -> int: ...
+
+    device: Device
+
+    def make_members(self, sizes: Sequence[int]) -> None: ...
+
+    def members(self, n: int) -> Members: ...
+
+    def barrier(self) -> None: ...
+
+
+class Solo:
+    """One device on its own: a group of one, with nothing to agree on or wait for."""
+
+    rank = 0
+    world_size = 1
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+
+    def make_members(self, sizes: Sequence[int]) -> None:
+        if any(n != 1 for n in sizes):
+            raise UserError("a task on several ranks needs --distributed under torchrun")
+
+    def members(self, n: int) -> Members:
+        return Members(1, None, self.device, 0)
+
+    def barrier(self) -> None:
+        pass
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_run(
+    suite: Suite,
+    device: Device,
+    profile: DeviceProfile | None,
+    distributed: Distributed | None = None,
+) -> RunResult:
+    """The result file's header, before any task has run."""
+    return RunResult(
+        suite=suite.name,
+        suite_version=suite.version,
+        device=DeviceRecord(type=device.type, index=device.index, name=device.name),
+        environment=capture(device),
+        started=_now(),
+        profile=profile.id if profile else None,
+        peak_tflops=dict(profile.peak_tflops) if profile else {},
+        distributed=distributed,
+    )
 
 
 def run_suite(
@@ -126,99 +248,209 @@ def run_suite(
     observer: Observer | None = None,
 ) -> RunResult:
     """Run every task of `suite` on `device`, saving to `out` after each; return the result."""
-    observer = observer or Silent()
     tasks = plan(suite, dtypes, compiled, budget_s)
     if compiled:
         # Inductor compiles in a pool of worker processes that can outlive a compile and compete
         # with the timed blocks for cores; one in-process thread keeps the measurement alone.
         # Read when torch._inductor is first imported, which is at the first compile.
         os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
-    run = RunResult(
-        suite=suite.name,
-        suite_version=suite.version,
-        device=DeviceRecord(type=device.type, index=device.index, name=device.name),
-        environment=capture(device),
-        started=_now(),
-        profile=profile.id if profile else None,
-        peak_tflops=dict(profile.peak_tflops) if profile else {},
-    )
-    save_run(run, out)
+    run = new_run(suite, device, profile)
+    return run_tasks(tasks, Solo(device), run, out, include_emulated, observer)
+
+
+class Terminated(BaseException):
+    """SIGTERM: a kill, a scheduler's time limit, or torchrun stopping every rank when one fails."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # Once is enough: the save that follows must not be cut short by a second signal.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated(f"stopped by signal {signum}")
+
+
+def run_tasks(
+    tasks: Sequence[Task],
+    ranks: Ranks,
+    run: RunResult,
+    out: Path,
+    include_emulated: bool = False,
+    observer: Observer | None = None,
+) -> RunResult:
+    """Run `tasks` on every rank of `ranks`, rank 0 saving `run` to `out` after each task.
+
+    Returns the run (on ranks other than 0, without results). Ctrl-C and SIGTERM save the run as
+    interrupted and raise on; a broken group (a rank died or hung past the timeout) saves what
+    finished and raises a UserError.
+    """
+    observer = observer or Silent()
+    leader = ranks.rank == 0
+    device = ranks.device
+    ranks.make_members([t.world_size for t in tasks])
+    # A CPU workload competes with other processes on the host directly; judged only when this
+    # process is alone, since other ranks on the host are the run itself, not strangers.
+    judge_host = device.type == "cpu" and ranks.world_size == 1
+
+    def save(r: RunResult) -> None:
+        if leader:
+            save_run(r, out)
+
+    save(run)
     observer.planned([t.id for t in tasks])
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    current = ""
     try:
         for task in tasks:
+            current = task.id
             observer.started(task.id)
-            result = run_task(task, device, include_emulated)
-            run = run.with_result(result)
-            save_run(run, out)
-            observer.finished(result)
-    except KeyboardInterrupt:
-        save_run(replace(run, state=RunState.INTERRUPTED, finished=_now()), out)
+            members = ranks.members(task.world_size)
+            result = None
+            if members.includes_me:
+                result = run_task(task, device, members, include_emulated, judge_host)
+            ranks.barrier()  # ranks left out of a world size wait here for those measuring
+            if leader and result is not None:
+                run = run.with_result(result)
+                save(run)
+                observer.finished(result)
+    except (KeyboardInterrupt, Terminated) as e:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        save(_stopped(run, f"{current}: {e or 'interrupted (Ctrl-C)'}"))
         raise
+    except GroupBroken as e:
+        # torchrun's SIGTERM follows a dead rank closely: let it not cut this save short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        why = f"{current}: a collective failed: {e}"
+        save(_stopped(run, why))
+        kept = f"; finished tasks are saved in {out}" if leader else ""
+        raise UserError(
+            f"rank {ranks.rank}: {why} (a rank died, or hung past the --timeout){kept}"
+        ) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     run = replace(run, state=RunState.COMPLETE, finished=_now())
-    save_run(run, out)
+    save(run)
     return run
 
 
-def run_task(task: Task, device: Device, include_emulated: bool = False) -> WorkloadResult:
-    """Measure one task; any failure of the workload becomes a failed result, never a crash."""
-    workload, dtype = task.workload, task.dtype
-    base = WorkloadResult(
-        id=task.id,
-        workload=workload.name,
-        family=workload.family.value,
-        params=workload.params(),
-        dtype=dtype,
-        status=Status.SKIPPED,
-        reason="not run",
-        compiled=task.compiled,
+def _stopped(run: RunResult, why: str) -> RunResult:
+    stopped = replace(run, state=RunState.INTERRUPTED, finished=_now())
+    if run.distributed is not None:
+        stopped = replace(stopped, distributed=replace(run.distributed, stopped=why))
+    return stopped
+
+
+Timer = Callable[[Prepared, Device, TimingPolicy, Members], Measurement]
+"""Times a prepared step; the default is timing.measure, with the members' agreed times."""
+
+
+def _time(
+    prepared: Prepared, device: Device, policy: TimingPolicy, members: Members
+) -> Measurement:
+    return measure(
+        prepared.run.run,
+        device.synchronizer(),
+        policy,
+        on_timed_start=prepared.run.timed_start,
+        agree=members.agree,
     )
-    support = device.dtype_support(dtype)
+
+
+def run_task(
+    task: Task,
+    device: Device,
+    members: Members | None = None,
+    include_emulated: bool = False,
+    judge_host: bool = False,
+    timer: Timer = _time,
+) -> WorkloadResult:
+    """Measure one task with the other members (by default none: a single device).
+
+    Any failure of the task becomes a failed result, recorded alike on every member; only a
+    broken group (GroupBroken) raises, since nothing after it can be trusted.
+    """
+    members = members or Solo(device).members(1)
+    base = task.skeleton()
+    support = device.dtype_support(task.dtype)
     if support.support is Support.UNSUPPORTED:
         return replace(base, reason=support.reason)
     if support.support is Support.EMULATED and not include_emulated:
         return replace(base, reason=f"{support.reason}; skipped (--include-emulated times it)")
     note = support.reason if support.support is not Support.NATIVE else ""
-    if task.compiled and (why_not := device.compile_support()):
+    if getattr(task, "compiled", False) and (why_not := device.compile_support()):
         return replace(base, reason=why_not)
 
-    step = None
+    prepared: Prepared | None = None
     try:
         device.reset_peak_memory()
-        if task.compiled:
-            step = workload.prepare(device, dtype, compiled=True)  # type: ignore[call-arg]
-        else:
-            step = workload.prepare(device, dtype)
+        failure = None
+        try:
+            prepared = task.prepare(device, members)
+        except SkipWorkload as e:  # the same on every member: nothing to agree on
+            return replace(base, reason=e.reason)
+        except GroupBroken:
+            raise
+        except SanityError as e:
+            failure = f"wrong output: {e}"
+        except torch.OutOfMemoryError:
+            failure = f"out of memory on {device}"
+        except Exception as e:  # local: the members agree on it below and all record it
+            failure = f"{type(e).__name__}: {e}"
+        if failure := members.first_failure(failure):
+            return replace(base, status=Status.FAILED, reason=failure)
+        assert prepared is not None
+        checked = prepared.verify.verify() if prepared.verify is not None else None
+        if prepared.verify is not None and (failure := members.first_failure(checked)):
+            return replace(base, status=Status.FAILED, reason=f"wrong output: {failure}")
         before = hostload.sample()
-        measurement = measure(
-            step.run, device.synchronizer(), task.policy, on_timed_start=step.timed_start
-        )
+        try:
+            measurement = timer(prepared, device, task.policy, members)
+        except TooSlow as e:  # judged on agreed times: every member raises it alike
+            return replace(base, reason=f"time-bounded: {e}" + (f" ({note})" if note else ""))
+        except GroupBroken:
+            raise
+        except SanityError as e:
+            if members.size > 1:
+                raise GroupBroken(f"wrong output: {e}") from None
+            return replace(base, status=Status.FAILED, reason=f"wrong output: {e}")
+        except torch.OutOfMemoryError:
+            if members.size > 1:
+                raise GroupBroken(f"out of memory on {device}") from None
+            return replace(base, status=Status.FAILED, reason=f"out of memory on {device}")
+        except Exception as e:
+            if members.size > 1:  # a collective that failed mid-measurement leaves ranks apart
+                raise GroupBroken(one_line(e)) from e
+            return replace(base, status=Status.FAILED, reason=f"{type(e).__name__}: {e}")
         foreign = hostload.foreign_share(before, hostload.sample(), hostload.host_cpus())
-        metrics = dict(step.check()) if step.check else {}
+        metrics: dict[str, float] = {}
+        failure = None
+        try:
+            if prepared.verify is not None:
+                failure = prepared.verify.check()
+            elif prepared.run.check is not None:
+                metrics = dict(prepared.run.check())
+        except SanityError as e:
+            failure = str(e)
+        except Exception as e:
+            failure = f"{type(e).__name__}: {e}"
+        if failure := members.first_failure(failure):
+            return replace(base, status=Status.FAILED, reason=f"wrong output: {failure}")
+        work = task.work()
+        if prepared.verify is not None:
+            metrics[BUS_BANDWIDTH_METRIC] = bus_bandwidth(
+                prepared.verify.op, work.bytes, measurement.median, members.size
+            )
         return replace(
             base,
             status=Status.OK,
             reason=note,
-            work=workload.work(dtype),
+            work=work,
             measurement=measurement,
-            # Other processes on the host compete with a CPU workload directly; an accelerator's
-            # kernels do not wait on them, so there the share is recorded but not judged.
-            verdict=judge(measurement, task.policy, foreign if device.type == "cpu" else None),
+            verdict=judge(measurement, task.policy, foreign if judge_host else None),
             foreign_cpu=foreign,
             policy=task.policy,
             peak_memory_bytes=device.peak_memory(),
             metrics=metrics,
         )
-    except SkipWorkload as e:
-        return replace(base, reason=e.reason)
-    except TooSlow as e:
-        return replace(base, reason=f"time-bounded: {e}" + (f" ({note})" if note else ""))
-    except SanityError as e:
-        return replace(base, status=Status.FAILED, reason=f"wrong output: {e}")
-    except torch.OutOfMemoryError:
-        return replace(base, status=Status.FAILED, reason=f"out of memory on {device}")
-    except Exception as e:  # a backend error in one workload must not lose the rest of the run
-        return replace(base, status=Status.FAILED, reason=f"{type(e).__name__}: {e}")
     finally:
-        del step
+        del prepared
         gc.collect()
         device.release_memory()

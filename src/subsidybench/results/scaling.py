@@ -28,8 +28,6 @@ BYTES = "bytes"
 """The parameter that gives a collective's message size S, in bytes."""
 COLLECTIVE_FAMILY = "collective"
 BUS_BANDWIDTH_METRIC = "bus_bandwidth_bytes_per_s"
-EFFICIENCY_METRIC = "scaling_efficiency"
-TOTAL_RATE_METRIC = "items_per_s_total"
 
 
 class Collective(StrEnum):

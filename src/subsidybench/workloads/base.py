@@ -71,6 +71,8 @@ class Workload(ABC):
     description: ClassVar[str]
     compilable: ClassVar[bool] = False
     """True if prepare(..., compiled=True) builds the step around a torch.compile'd model."""
+    data_parallel: ClassVar[bool] = False
+    """True if prepare(..., wrap=...) takes a DDP wrapper: `run --distributed` scales it."""
 
     @abstractmethod
     def work(self, dtype: DType) -> Work:

@@ -170,6 +170,7 @@ class GptTrain(GptShape):
     dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "GPT decoder training step, tokens/s and MFU"
     compilable = True
+    data_parallel = True
 
     def flops_per_token(self) -> int:
         return 6 * self.matmul_parameters() + 3 * self.attention_flops(self.seq)
