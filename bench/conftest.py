@@ -14,8 +14,8 @@ import pytest
 from subsidybench.catalogue.profiles import match_profile
 from subsidybench.devices import Device, resolve_device
 from subsidybench.measure.environment import capture
+from subsidybench.results.context import DeviceRecord
 from subsidybench.results.ingest import SECTION, machine_info_section
-from subsidybench.results.record import DeviceRecord
 from subsidybench.suites import load_suite
 from subsidybench.timing import METHOD_VERSION
 

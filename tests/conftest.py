@@ -9,14 +9,8 @@ import pytest
 from factories import environment
 
 from subsidybench.dtypes import DType
-from subsidybench.results.record import (
-    DeviceRecord,
-    RunResult,
-    RunState,
-    Status,
-    WorkloadResult,
-    save_run,
-)
+from subsidybench.results.context import DeviceRecord
+from subsidybench.results.record import RunResult, RunState, Status, WorkloadResult, save_run
 from subsidybench.timing import Measurement, TimingPolicy, Verdict
 from subsidybench.work import Work
 

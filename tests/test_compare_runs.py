@@ -15,14 +15,8 @@ from subsidybench.cli import app
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.results.compare import Change, compare_runs, u_test_p_value
-from subsidybench.results.record import (
-    DeviceRecord,
-    RunResult,
-    RunState,
-    Status,
-    WorkloadResult,
-    save_run,
-)
+from subsidybench.results.context import DeviceRecord
+from subsidybench.results.record import RunResult, RunState, Status, WorkloadResult, save_run
 from subsidybench.timing import Measurement, TimingPolicy, judge
 from subsidybench.work import Work
 

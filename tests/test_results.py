@@ -8,9 +8,9 @@ from factories import environment
 
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
+from subsidybench.results.context import DeviceRecord
 from subsidybench.results.record import (
     SCHEMA_VERSION,
-    DeviceRecord,
     RunResult,
     RunState,
     Status,

@@ -17,10 +17,8 @@ from subsidybench.cost.jobs import Cluster
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.provenance import Basis
+from subsidybench.results.context import DeviceRecord, Distributed, Environment
 from subsidybench.results.record import (
-    DeviceRecord,
-    Distributed,
-    Environment,
     RunResult,
     RunState,
     Status,

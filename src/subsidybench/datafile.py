@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -149,3 +149,12 @@ class Fields:
         for key in self.data:
             if key not in known:
                 raise self.error(key, f"unknown field (known: {', '.join(sorted(known))})")
+
+
+def checked(f: Fields, build: Callable[[], Any]) -> Any:
+    """Build a record, turning its own consistency checks into errors that name the file."""
+    try:
+        return build()
+    except ValueError as e:
+        where = f"{f.source}: {f.prefix.rstrip('.')}" if f.prefix else f.source
+        raise UserError(f"{where}: {e}") from None

@@ -10,7 +10,7 @@ import torch
 from subsidybench import __version__
 from subsidybench.devices import Device, cpu_model
 from subsidybench.measure.hostload import host_cpus
-from subsidybench.results.record import Environment
+from subsidybench.results.context import Environment
 
 # Vendor plugins whose versions matter to a result when installed.
 _PLUGINS = (

@@ -29,15 +29,8 @@ from subsidybench.errors import UserError
 from subsidybench.measure import hostload
 from subsidybench.measure.distributed import CollectiveStep, GroupBroken, Members, one_line
 from subsidybench.measure.environment import capture
-from subsidybench.results.record import (
-    DeviceRecord,
-    Distributed,
-    RunResult,
-    RunState,
-    Status,
-    WorkloadResult,
-    save_run,
-)
+from subsidybench.results.context import DeviceRecord, Distributed
+from subsidybench.results.record import RunResult, RunState, Status, WorkloadResult, save_run
 from subsidybench.results.scaling import BUS_BANDWIDTH_METRIC, bus_bandwidth
 from subsidybench.suites import Suite
 from subsidybench.timing import Measurement, TimingPolicy, TooSlow, judge, measure

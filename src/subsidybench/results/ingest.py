@@ -31,10 +31,9 @@ from subsidybench.datafile import Fields, read_json
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.provenance import Figure
+from subsidybench.results.context import DeviceRecord, Environment
 from subsidybench.results.record import (
     SCHEMA_VERSION,
-    DeviceRecord,
-    Environment,
     ParamValue,
     RunResult,
     RunState,
