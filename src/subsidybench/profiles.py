@@ -5,13 +5,15 @@ One TOML file per device under profiles/devices/ (the built-in catalogue) or a u
 (structured-sparsity peaks are kept apart in sparse_tflops); prices carry the date they were seen.
 Layout of a file (see profiles/devices/h100-sxm.toml for a full one):
 
-    name = "NVIDIA H100 SXM5 80GB"
+    name = "H100 SXM5 80GB"          # without the vendor: `label` joins the two
     vendor = "NVIDIA"
     backend = "cuda"                 # torch device type
     module = "torch_npu"             # optional: the backend's extension module
     domestic = false                 # designed by a Chinese vendor
     match = ['H100.*HBM3']           # regexes for the name the runtime reports
     note = "..."                     # optional: what a reader must know about the figures
+    checked = 2026-11-23             # when the sources were last read: the date of every figure
+                                     # whose source has no date of its own
 
     [sources]                        # optional: names for citations used more than once
     datasheet = "NVIDIA H100 datasheet, https://..."
@@ -30,11 +32,18 @@ Layout of a file (see profiles/devices/h100-sxm.toml for a full one):
 
     [[prices]]
     kind = "rent_hour"               # or "purchase"
+    term = "on-demand"               # rents: on-demand, reserved, spot (or unknown)
     amount = 2.90
     currency = "USD"
     date = 2026-05-01
     basis = "vendor"
     source = "https://..."
+
+A [sources] entry may be a table { cite = "...", date = YYYY-MM-DD }: figures citing it take
+that date; a figure may carry its own `date`. The freshness check ages figures by these dates.
+
+Systems (profiles/systems/NAME.toml: CloudMatrix 384, HGX H800, GB200 NVL72) are rented as a
+whole: `load_system` reads one, its per-device figures by reference to a device profile.
 
     [cpu]                            # CPU profiles only: see subsidybench.cpupeak
 
@@ -60,7 +69,9 @@ from subsidybench.figures import (
     Figure,
     PriceKind,
     PricePoint,
+    PriceTerm,
     Sources,
+    read_date,
     read_figure,
     read_figures,
     read_price,
@@ -75,8 +86,12 @@ __all__ = [
     "Figure",
     "PriceKind",
     "PricePoint",
+    "PriceTerm",
+    "SystemProfile",
     "list_profiles",
+    "list_systems",
     "load_profile",
+    "load_system",
     "localize",
     "match_profile",
 ]
@@ -104,6 +119,7 @@ _TOP_KEYS = {
     "domestic",
     "match",
     "note",
+    "checked",
     "sources",
     "peak_tflops",
     "sparse_tflops",
@@ -116,6 +132,12 @@ _TOP_KEYS = {
     "prices",
     "cpu",
 }
+
+
+def _repeats_vendor(name: str, vendor: str) -> bool:
+    """Whether `name` starts with the vendor's first word ("Kunlunxin" of "Kunlunxin (Baidu)")."""
+    first = vendor.split()[0].lower() if vendor.split() else ""
+    return bool(first) and name.lower().split()[:1] == [first]
 
 
 def _frozen(mapping: Mapping) -> Mapping:
@@ -155,6 +177,9 @@ class DeviceProfile:
         for name in ("name", "vendor"):
             if not getattr(self, name).strip():
                 raise ValueError(f"{name}: must not be empty")
+        if _repeats_vendor(self.name, self.vendor):
+            # Displays join the two ("NVIDIA NVIDIA H800" once): the vendor is written once.
+            raise ValueError(f"name: {self.name!r} repeats the vendor; write it without it")
         if self.backend not in BACKENDS:
             raise ValueError(
                 f"backend: {self.backend!r} is not one of {', '.join(sorted(BACKENDS))}"
@@ -194,13 +219,25 @@ class DeviceProfile:
         for name in ("peak_tflops", "sparse_tflops", "measured_matmul_tflops", "efficiency"):
             set_(self, name, _frozen(getattr(self, name)))
 
+    @property
+    def label(self) -> str:
+        """Vendor and name, for display: "NVIDIA H800 SXM5 80GB"."""
+        return f"{self.vendor} {self.name}"
+
     def peak(self, dtype: DType) -> Figure | None:
         """The dense peak for `dtype`; None when the profile does not list the dtype at all."""
         return self.peak_tflops.get(DType(dtype))
 
+    def default_rent(self, currency: str | None = None) -> PricePoint | None:
+        """The rent per device-hour `cost` takes when no --price is given; see `default_rent`."""
+        return default_rent(self.prices, currency)
+
     def rent_per_hour(self, currency: str | None = None) -> PricePoint | None:
-        """The most recently seen rent per device-hour (in `currency`, if given)."""
-        return self._newest(PriceKind.RENT_HOUR, currency)
+        """The default rent (see `default_rent`), only among prices in `currency` if given."""
+        if currency is None:
+            return default_rent(self.prices)
+        only = [p for p in self.prices if p.currency == currency.upper()]
+        return default_rent(only)
 
     def purchase_price(self, currency: str | None = None) -> PricePoint | None:
         """The most recently seen purchase price per device (in `currency`, if given)."""
@@ -240,14 +277,47 @@ class DeviceProfile:
         return out
 
 
+# The order in which default_rent prefers a rent's terms: what anyone can pay without
+# commitment first; a spot price can be taken away mid-job, so it is the last resort.
+_TERM_ORDER = (PriceTerm.ON_DEMAND, PriceTerm.UNKNOWN, PriceTerm.RESERVED, PriceTerm.SPOT)
+
+
+def default_rent(prices: Sequence[PricePoint], currency: str | None = None) -> PricePoint | None:
+    """The rent `cost` takes by default from a profile's prices, by one rule:
+
+    1. rents in `currency` (the programme's, usually CNY) when there are any, so that a yuan
+       programme is costed on a yuan price without an exchange rate; else rents in any currency;
+    2. on-demand (list) prices first, then those whose terms the source does not state, then
+       reserved, then spot: the default is what a buyer pays without a commitment and without
+       the risk of pre-emption; cheaper terms are listed in the profile for a --price by hand;
+    3. among those, the most recently seen (a newer price replaces an older one); among equal
+       dates, the one listed first in the file.
+    """
+    rents = [p for p in prices if p.kind is PriceKind.RENT_HOUR]
+    if currency is not None:
+        same = [p for p in rents if p.currency == currency.upper()]
+        rents = same or rents
+    for term in _TERM_ORDER:
+        found = [p for p in rents if p.term is term]
+        if found:
+            # ISO dates sort as strings; max keeps the first listed among equal dates.
+            return max(found, key=lambda p: p.date)
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading
+
+
+def _sources(f: Fields) -> Sources:
+    checked = read_date(f, "checked") if f.has("checked") else ""
+    return Sources(f.table("sources") if f.has("sources") else None, checked)
 
 
 def _read(path: Path) -> DeviceProfile:
     f = Fields(read_toml(path), str(path))
     f.reject_unknown(_TOP_KEYS)
-    sources = Sources(f.table("sources") if f.has("sources") else None)
+    sources = _sources(f)
     match = f.list("match")
     for i, pattern in enumerate(match):
         if not isinstance(pattern, str) or not pattern:
@@ -340,3 +410,132 @@ def localize(profile: DeviceProfile) -> DeviceProfile:
     except UserError:
         return profile
     return dataclasses.replace(profile, peak_tflops={**profile.peak_tflops, **derived})
+
+
+# ---------------------------------------------------------------------------------------------
+# Systems: many devices rented (or bought) as one
+
+SYSTEM_KIND = "systems"
+_SYSTEM_KEYS = {
+    "name",
+    "vendor",
+    "device",
+    "devices",
+    "note",
+    "checked",
+    "sources",
+    "peak_tflops",
+    "interconnect_gbs",
+    "power_w",
+    "prices",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SystemProfile:
+    """A system a contract rents as a whole (CloudMatrix 384: 384 Ascend 910C).
+
+    Per-device figures are those of `device`, the device profile the file names; the system's
+    own figures are its device count, its scale-up interconnect per device, its published peaks
+    (whole system, for checking against count x device) and power. Prices are per system-hour
+    or per system. For costing, a system is `device_count` devices of `device`, priced as a
+    whole: `per_device_rent` spreads the system's rent over its devices.
+    """
+
+    id: str
+    name: str
+    vendor: str
+    device: DeviceProfile
+    devices: Figure
+    interconnect_gbs: Figure
+    power_w: Figure
+    peak_tflops: Mapping[DType, Figure]
+    prices: tuple[PricePoint, ...]
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.id):
+            raise ValueError(f"id {self.id!r}: use lower-case letters, digits, '.', '-', '_'")
+        n = self.devices.value
+        if n is None or n != int(n) or n < 1:
+            raise ValueError(f"devices: a system holds a whole number of devices, got {n!r}")
+        if _repeats_vendor(self.name, self.vendor):
+            raise ValueError(f"name: {self.name!r} repeats the vendor; write it without it")
+        object.__setattr__(self, "prices", tuple(self.prices))
+        object.__setattr__(self, "peak_tflops", _frozen(self.peak_tflops))
+
+    @property
+    def label(self) -> str:
+        return f"{self.vendor} {self.name}"
+
+    @property
+    def device_count(self) -> int:
+        return int(self.devices.value or 0)
+
+    def peak(self, dtype: DType) -> Figure | None:
+        """The per-device dense peak (the device profile's): what MFU and costing divide by."""
+        return self.device.peak(dtype)
+
+    def default_rent(self, currency: str | None = None) -> PricePoint | None:
+        """The system's rent per system-hour, by the rule of `default_rent`."""
+        return default_rent(self.prices, currency)
+
+    def per_device_rent(self, currency: str | None = None) -> PricePoint | None:
+        """The default system rent spread over its devices: per device-hour, basis derived.
+
+        None when the system has no public rent: the device profile's own rent is then NOT a
+        substitute (a system is priced as a whole, interconnect included)."""
+        rent = self.default_rent(currency)
+        if rent is None:
+            return None
+        n = self.device_count
+        return PricePoint(
+            PriceKind.RENT_HOUR,
+            rent.amount / n,
+            rent.currency,
+            rent.date,
+            Basis.DERIVED,
+            rent.source,
+            f"{rent.amount:,.2f} {rent.currency} per system-hour / {n} devices"
+            + (f"; {rent.note}" if rent.note else ""),
+            rent.term,
+        )
+
+    def figures(self) -> list[tuple[str, Figure]]:
+        out = [("devices", self.devices)]
+        out += [(f"peak_tflops.{d}", fig) for d, fig in self.peak_tflops.items()]
+        out += [("interconnect_gbs", self.interconnect_gbs), ("power_w", self.power_w)]
+        return out
+
+
+def _read_system(path: Path, extra_dirs: Sequence[Path]) -> SystemProfile:
+    f = Fields(read_toml(path), str(path))
+    f.reject_unknown(_SYSTEM_KEYS)
+    sources = _sources(f)
+    device = load_profile(f.str("device"), extra_dirs)
+    try:
+        return SystemProfile(
+            id=path.stem,
+            name=f.str("name"),
+            vendor=f.str("vendor"),
+            device=device,
+            devices=read_figure(f, "devices", sources),
+            interconnect_gbs=read_figure(f, "interconnect_gbs", sources),
+            power_w=read_figure(f, "power_w", sources),
+            peak_tflops=read_figures(f, "peak_tflops", sources, _DTYPES),
+            prices=tuple(read_price(t, sources) for t in f.tables("prices", [])),
+            note=f.str("note", ""),
+        )
+    except ValueError as e:
+        raise UserError(f"{path}: {e}") from None
+
+
+def load_system(name_or_path: str, extra_dirs: Sequence[Path] = ()) -> SystemProfile:
+    """A system by catalogue name ("cloudmatrix-384") or path to a TOML file."""
+    return _read_system(catalogue.resolve(SYSTEM_KIND, name_or_path, extra_dirs), extra_dirs)
+
+
+def list_systems(extra_dirs: Sequence[Path] = ()) -> list[SystemProfile]:
+    """Every system in the catalogue (user dirs first)."""
+    files = catalogue.files(SYSTEM_KIND, extra_dirs)
+    return [_read_system(path, extra_dirs) for _, path in sorted(files.items())]
