@@ -480,6 +480,15 @@ class SystemProfile:
         """The system's rent per system-hour, by the rule of `default_rent`."""
         return default_rent(self.prices, currency)
 
+    def purchase_price(self, currency: str | None = None) -> PricePoint | None:
+        """The newest purchase price of the whole system (in `currency`, if given)."""
+        found = [
+            p
+            for p in self.prices
+            if p.kind is PriceKind.PURCHASE and (currency is None or p.currency == currency.upper())
+        ]
+        return max(found, key=lambda p: p.date, default=None)
+
     def per_device_rent(self, currency: str | None = None) -> PricePoint | None:
         """The default system rent spread over its devices: per device-hour, basis derived.
 
