@@ -73,8 +73,8 @@ def _figure_flags(where: str, figures: Sequence[tuple[str, Figure]], today, max_
             Flag(
                 FlagKind.STALE_FIGURE,
                 where,
-                f"{len(old)} figures last checked over {max_age} days ago (oldest {oldest}):"
-                f" {names}; re-read their sources and update the dates",
+                f"{len(old)} figures dated over {max_age} days ago (oldest {oldest}):"
+                f" {names}; check that their sources still stand and update the dates",
             )
         )
     if undated:
