@@ -35,6 +35,7 @@ region = "Testville"
 issuer = "Test bureau"
 document = "Test measures"
 issued = "2025-01-01"
+valid_from = "2025-01-01"
 valid_until = "unknown"
 currency = "CNY"
 eligible = ["compute-rent"]

@@ -47,8 +47,13 @@ class Figure:
     basis: Basis
     source: str
     note: str = ""
+    date: str = ""
+    """ISO date the source published the figure or, where it states none, the date it was read;
+    "" when not known. The freshness check (subsidybench.freshness) ages figures by it."""
 
     def __post_init__(self) -> None:
+        if self.date:
+            _check_date(self.date)
         if self.basis is Basis.UNKNOWN:
             if self.value is not None:
                 raise ValueError("an unknown figure has no value")
@@ -79,12 +84,30 @@ class Figure:
             d["source"] = self.source
         if self.note:
             d["note"] = self.note
+        if self.date:
+            d["date"] = self.date
         return d
+
+
+def _check_date(text: str) -> None:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"date must be an ISO date (YYYY-MM-DD), got {text!r}") from None
 
 
 class PriceKind(StrEnum):
     RENT_HOUR = "rent_hour"  # per device-hour
     PURCHASE = "purchase"  # per device
+
+
+class PriceTerm(StrEnum):
+    """On what terms a rent is offered; `default_rent` in profiles prefers them in this order."""
+
+    ON_DEMAND = "on-demand"  # the list or pay-as-you-go price anyone can pay, no commitment
+    RESERVED = "reserved"  # a committed term (monthly, yearly): cheaper, but paid when idle
+    SPOT = "spot"  # pre-emptible or marketplace spot: cheapest, may be taken away
+    UNKNOWN = "unknown"  # the source does not say
 
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -101,10 +124,13 @@ class PricePoint:
     basis: Basis
     source: str
     note: str = ""
+    term: PriceTerm = PriceTerm.UNKNOWN
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, PriceKind):
             object.__setattr__(self, "kind", PriceKind(self.kind))
+        if not isinstance(self.term, PriceTerm):
+            object.__setattr__(self, "term", PriceTerm(self.term))
         if not math.isfinite(self.amount) or self.amount <= 0:
             raise ValueError(f"amount must be a number > 0, got {self.amount!r}")
         if not _CURRENCY.match(self.currency):
@@ -122,28 +148,46 @@ class PricePoint:
 
     def __str__(self) -> str:
         unit = "/h" if self.kind is PriceKind.RENT_HOUR else ""
-        return f"{self.amount:,.2f} {self.currency}{unit} ({self.date}, {self.basis})"
+        term = f"{self.term}, " if self.term is not PriceTerm.UNKNOWN else ""
+        return f"{self.amount:,.2f} {self.currency}{unit} ({term}{self.date}, {self.basis})"
 
 
 # ---------------------------------------------------------------------------------------------
 # Reading figures from data files
 
-_FIGURE_KEYS = {"value", "basis", "source", "note"}
+_FIGURE_KEYS = {"value", "basis", "source", "note", "date"}
 _REFERENCE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 class Sources:
-    """The file's [sources] table: short names for citations used by several figures."""
+    """The file's [sources] table: short names for citations used by several figures.
 
-    def __init__(self, table: Fields | None) -> None:
+    An entry is a citation, or a table { cite = "...", date = YYYY-MM-DD } whose date (when the
+    source published its figures, else when they were read there) every figure citing it takes.
+    """
+
+    def __init__(self, table: Fields | None, checked: str = "") -> None:
         self.fields = table
+        self.checked = checked
+        """The file's `checked` date: when its sources were last read, for those undated."""
         self.names: dict[str, str] = {}
+        self.dates: dict[str, str] = {}
         if table is not None:
             for key in table.data:
-                text = table.str(key).strip()
+                if isinstance(table.data[key], dict):
+                    entry = table.table(key)
+                    entry.reject_unknown({"cite", "date"})
+                    text = entry.str("cite").strip()
+                    self.dates[key] = read_date(entry, "date")
+                else:
+                    text = table.str(key).strip()
                 if not text:
                     raise table.error(key, "a source must not be empty")
                 self.names[key] = text
+
+    def date(self, text: str) -> str:
+        """The date of the named source `text`, else the file's `checked` date (or "")."""
+        return self.dates.get(text.strip(), self.checked)
 
     def resolve(self, f: Fields, key: str, text: str) -> str:
         """The citation for `text`: a [sources] name is replaced by its text."""
@@ -182,6 +226,8 @@ def read_figure(
             raise t.error("value", "an unknown figure has no value; drop it or give a basis")
         source = sources.resolve(t, "source", t.str("source")) if t.has("source") else ""
         return Figure.unknown(note=note, source=source)
+    # A figure's own date wins over its source's (one table of a long source may be newer).
+    date = read_date(t, "date") if t.has("date") else sources.date(t.str("source"))
     value = t.float("value")
     if positive and not value > 0:
         raise t.error("value", f"must be > 0, got {value:g}")
@@ -190,7 +236,20 @@ def read_figure(
     source = sources.resolve(t, "source", t.str("source"))
     if not source:
         raise t.error("source", "a figure needs a source")
-    return Figure(value, basis, source, note)
+    return Figure(value, basis, source, note, date)
+
+
+def read_date(t: Fields, key: str) -> str:
+    """An ISO date, written as a TOML date or a quoted YYYY-MM-DD string."""
+    date = t.data.get(key)
+    if isinstance(date, datetime.date) and not isinstance(date, datetime.datetime):
+        return date.isoformat()
+    if isinstance(date, str):
+        try:
+            return datetime.date.fromisoformat(date).isoformat()
+        except ValueError:
+            pass
+    raise t.error(key, f"expected an ISO date (YYYY-MM-DD), got {date!r}")
 
 
 def read_figures(
@@ -212,7 +271,7 @@ def read_figures(
     return out
 
 
-_PRICE_KEYS = {"kind", "amount", "currency", "date", "basis", "source", "note"}
+_PRICE_KEYS = {"kind", "amount", "currency", "date", "basis", "source", "note", "term"}
 
 
 def read_price(t: Fields, sources: Sources) -> PricePoint:
@@ -224,22 +283,15 @@ def read_price(t: Fields, sources: Sources) -> PricePoint:
     currency = t.str("currency")
     if not _CURRENCY.match(currency):
         raise t.error("currency", f"expected an ISO 4217 code such as USD or CNY, got {currency!r}")
-    date = t.data.get("date")
-    # TOML has a date type; accept it as well as a quoted ISO date.
-    if isinstance(date, datetime.date) and not isinstance(date, datetime.datetime):
-        date = date.isoformat()
-    elif isinstance(date, str):
-        try:
-            datetime.date.fromisoformat(date)
-        except ValueError:
-            raise t.error("date", f"expected an ISO date (YYYY-MM-DD), got {date!r}") from None
-    else:
+    if not t.has("date"):
         raise t.error("date", "required: the ISO date the price was seen (YYYY-MM-DD)")
+    date = read_date(t, "date")
+    term = t.choice("term", {k.value: k for k in PriceTerm}, PriceTerm.UNKNOWN)
     allowed = {b.value: b for b in FIGURE_BASES if b is not Basis.UNKNOWN}
     basis = t.choice("basis", allowed)
     source = sources.resolve(t, "source", t.str("source"))
     try:
-        return PricePoint(kind, amount, currency, date, basis, source, t.str("note", ""))
+        return PricePoint(kind, amount, currency, date, basis, source, t.str("note", ""), term)
     except ValueError as e:
         raise UserError(f"{t.source}: {t.prefix.rstrip('.')}: {e}") from None
 

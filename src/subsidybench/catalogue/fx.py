@@ -93,3 +93,8 @@ def _read(path: Path) -> FxRate:
     if f"{base}-{quote}".lower() != path.stem:
         raise f.error("base", f"file {path.name} must hold {path.stem.upper()}, not {base}-{quote}")
     return FxRate(base, quote, rate, date, f.str("basis"), f.str("source"))
+
+
+def list_rates(extra_dirs: Sequence[Path] = ()) -> list[FxRate]:
+    """Every exchange-rate file in the catalogue (user directories first)."""
+    return [_read(path) for _, path in sorted(catalogue.files(KIND, extra_dirs).items())]

@@ -37,7 +37,7 @@ def roots(extra: Sequence[Path] = ()) -> list[Path]:
 
 
 def files(kind: str, extra: Sequence[Path] = ()) -> dict[str, Path]:
-    """Every `kind` file (kind is "devices" or "subsidies") by name; earlier roots win."""
+    """Every `kind` file (devices, systems, subsidies) by name; earlier roots win."""
     found: dict[str, Path] = {}
     for root in roots(extra):
         for path in sorted((root / kind).glob("*.toml")):

@@ -5,13 +5,15 @@ One TOML file per device under profiles/devices/ (the built-in catalogue) or a u
 (structured-sparsity peaks are kept apart in sparse_tflops); prices carry the date they were seen.
 Layout of a file (see profiles/devices/h100-sxm.toml for a full one):
 
-    name = "NVIDIA H100 SXM5 80GB"
+    name = "H100 SXM5 80GB"          # without the vendor: `label` joins the two
     vendor = "NVIDIA"
     backend = "cuda"                 # torch device type
     module = "torch_npu"             # optional: the backend's extension module
     domestic = false                 # designed by a Chinese vendor
     match = ['H100.*HBM3']           # regexes for the name the runtime reports
     note = "..."                     # optional: what a reader must know about the figures
+    checked = 2026-11-23             # when the sources were last read: the date of every figure
+                                     # whose source has no date of its own
 
     [sources]                        # optional: names for citations used more than once
     datasheet = "NVIDIA H100 datasheet, https://..."
@@ -30,11 +32,18 @@ Layout of a file (see profiles/devices/h100-sxm.toml for a full one):
 
     [[prices]]
     kind = "rent_hour"               # or "purchase"
+    term = "on-demand"               # rents: on-demand, reserved, spot (or unknown)
     amount = 2.90
     currency = "USD"
     date = 2026-05-01
     basis = "vendor"
     source = "https://..."
+
+A [sources] entry may be a table { cite = "...", date = YYYY-MM-DD }: figures citing it take
+that date; a figure may carry its own `date`. The freshness check ages figures by these dates.
+
+Systems (profiles/systems/NAME.toml: CloudMatrix 384, HGX H800, GB200 NVL72) are rented as a
+whole: `load_system` reads one, its per-device figures by reference to a device profile.
 
     [cpu]                            # CPU profiles only: see subsidybench.catalogue.cpupeak
 
@@ -60,7 +69,9 @@ from subsidybench.provenance import (
     Figure,
     PriceKind,
     PricePoint,
+    PriceTerm,
     Sources,
+    read_date,
     read_figure,
     read_figures,
     read_price,
@@ -75,6 +86,7 @@ __all__ = [
     "Figure",
     "PriceKind",
     "PricePoint",
+    "PriceTerm",
     "list_profiles",
     "load_profile",
     "localize",
@@ -94,8 +106,8 @@ BACKEND_MODULES = {
 }
 EFFICIENCY_KINDS = ("compute", "bandwidth")
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_DTYPES = {d.value: d for d in DType}
+PROFILE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+DTYPES = {d.value: d for d in DType}
 _TOP_KEYS = {
     "name",
     "vendor",
@@ -104,6 +116,7 @@ _TOP_KEYS = {
     "domestic",
     "match",
     "note",
+    "checked",
     "sources",
     "peak_tflops",
     "sparse_tflops",
@@ -118,7 +131,13 @@ _TOP_KEYS = {
 }
 
 
-def _frozen(mapping: Mapping) -> Mapping:
+def repeats_vendor(name: str, vendor: str) -> bool:
+    """Whether `name` starts with the vendor's first word ("Kunlunxin" of "Kunlunxin (Baidu)")."""
+    first = vendor.split()[0].lower() if vendor.split() else ""
+    return bool(first) and name.lower().split()[:1] == [first]
+
+
+def frozen_mapping(mapping: Mapping) -> Mapping:
     return MappingProxyType(dict(mapping))
 
 
@@ -150,11 +169,14 @@ class DeviceProfile:
     )
 
     def __post_init__(self) -> None:
-        if not _ID.match(self.id):
+        if not PROFILE_ID.match(self.id):
             raise ValueError(f"id {self.id!r}: use lower-case letters, digits, '.', '-', '_'")
         for name in ("name", "vendor"):
             if not getattr(self, name).strip():
                 raise ValueError(f"{name}: must not be empty")
+        if repeats_vendor(self.name, self.vendor):
+            # Displays join the two ("NVIDIA NVIDIA H800" once): the vendor is written once.
+            raise ValueError(f"name: {self.name!r} repeats the vendor; write it without it")
         if self.backend not in BACKENDS:
             raise ValueError(
                 f"backend: {self.backend!r} is not one of {', '.join(sorted(BACKENDS))}"
@@ -192,15 +214,27 @@ class DeviceProfile:
         set_(self, "prices", tuple(self.prices))
         set_(self, "_patterns", tuple(patterns))
         for name in ("peak_tflops", "sparse_tflops", "measured_matmul_tflops", "efficiency"):
-            set_(self, name, _frozen(getattr(self, name)))
+            set_(self, name, frozen_mapping(getattr(self, name)))
+
+    @property
+    def label(self) -> str:
+        """Vendor and name, for display: "NVIDIA H800 SXM5 80GB"."""
+        return f"{self.vendor} {self.name}"
 
     def peak(self, dtype: DType) -> Figure | None:
         """The dense peak for `dtype`; None when the profile does not list the dtype at all."""
         return self.peak_tflops.get(DType(dtype))
 
+    def default_rent(self, currency: str | None = None) -> PricePoint | None:
+        """The rent per device-hour `cost` takes when no --price is given; see `default_rent`."""
+        return default_rent(self.prices, currency)
+
     def rent_per_hour(self, currency: str | None = None) -> PricePoint | None:
-        """The most recently seen rent per device-hour (in `currency`, if given)."""
-        return self._newest(PriceKind.RENT_HOUR, currency)
+        """The default rent (see `default_rent`), only among prices in `currency` if given."""
+        if currency is None:
+            return default_rent(self.prices)
+        only = [p for p in self.prices if p.currency == currency.upper()]
+        return default_rent(only)
 
     def purchase_price(self, currency: str | None = None) -> PricePoint | None:
         """The most recently seen purchase price per device (in `currency`, if given)."""
@@ -240,14 +274,47 @@ class DeviceProfile:
         return out
 
 
+# The order in which default_rent prefers a rent's terms: what anyone can pay without
+# commitment first; a spot price can be taken away mid-job, so it is the last resort.
+_TERM_ORDER = (PriceTerm.ON_DEMAND, PriceTerm.UNKNOWN, PriceTerm.RESERVED, PriceTerm.SPOT)
+
+
+def default_rent(prices: Sequence[PricePoint], currency: str | None = None) -> PricePoint | None:
+    """The rent `cost` takes by default from a profile's prices, by one rule:
+
+    1. rents in `currency` (the programme's, usually CNY) when there are any, so that a yuan
+       programme is costed on a yuan price without an exchange rate; else rents in any currency;
+    2. on-demand (list) prices first, then those whose terms the source does not state, then
+       reserved, then spot: the default is what a buyer pays without a commitment and without
+       the risk of pre-emption; cheaper terms are listed in the profile for a --price by hand;
+    3. among those, the most recently seen (a newer price replaces an older one); among equal
+       dates, the one listed first in the file.
+    """
+    rents = [p for p in prices if p.kind is PriceKind.RENT_HOUR]
+    if currency is not None:
+        same = [p for p in rents if p.currency == currency.upper()]
+        rents = same or rents
+    for term in _TERM_ORDER:
+        found = [p for p in rents if p.term is term]
+        if found:
+            # ISO dates sort as strings; max keeps the first listed among equal dates.
+            return max(found, key=lambda p: p.date)
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading
+
+
+def read_sources(f: Fields) -> Sources:
+    checked = read_date(f, "checked") if f.has("checked") else ""
+    return Sources(f.table("sources") if f.has("sources") else None, checked)
 
 
 def _read(path: Path) -> DeviceProfile:
     f = Fields(read_toml(path), str(path))
     f.reject_unknown(_TOP_KEYS)
-    sources = Sources(f.table("sources") if f.has("sources") else None)
+    sources = read_sources(f)
     match = f.list("match")
     for i, pattern in enumerate(match):
         if not isinstance(pattern, str) or not pattern:
@@ -266,9 +333,9 @@ def _read(path: Path) -> DeviceProfile:
             module=module,
             domestic=f.bool("domestic"),
             match=tuple(match),
-            peak_tflops=read_figures(f, "peak_tflops", sources, _DTYPES),
-            sparse_tflops=read_figures(f, "sparse_tflops", sources, _DTYPES),
-            measured_matmul_tflops=read_figures(f, "measured_matmul_tflops", sources, _DTYPES),
+            peak_tflops=read_figures(f, "peak_tflops", sources, DTYPES),
+            sparse_tflops=read_figures(f, "sparse_tflops", sources, DTYPES),
+            measured_matmul_tflops=read_figures(f, "measured_matmul_tflops", sources, DTYPES),
             memory_gb=read_figure(f, "memory_gb", sources),
             memory_bandwidth_gbs=read_figure(f, "memory_bandwidth_gbs", sources),
             interconnect_gbs=read_figure(f, "interconnect_gbs", sources),

@@ -11,6 +11,8 @@ Torch-free: `subsidybench subsidies` and `subsidybench cost` read these on any m
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,6 +71,7 @@ class Spend(StrEnum):
     COMPUTE_BUILD = "compute-build"
     MODEL_SERVICES = "model-services"
     DATASETS = "datasets"
+    ELECTRICITY = "electricity"  # the power bill of owned compute (provincial data-centre aid)
 
 
 class PoolPeriod(StrEnum):
@@ -166,7 +169,10 @@ class Programme:
     issuer: str
     document: str
     issued: str
+    valid_from: str
+    """First day the programme applies ("unknown" when the texts do not say)."""
     valid_until: str
+    """Last day it applies: YYYY, YYYY-MM or YYYY-MM-DD (the end of that period), or unknown."""
     currency: str
     eligible: tuple[Spend, ...]
     excluded: tuple[str, ...]
@@ -191,6 +197,15 @@ class Programme:
             raise ValueError("a programme must say what spend it pays towards (eligible)")
         if not re.fullmatch(r"[A-Z]{3}", self.currency):
             raise ValueError(f"currency must be a three-letter code, got {self.currency!r}")
+
+    def ends(self) -> datetime.date | None:
+        """The last day of the validity window; None when the sources do not give it."""
+        return _last_day(self.valid_until)
+
+    def expired(self, today: datetime.date | None = None) -> bool:
+        """Whether the window ended before `today` (default: the system date)."""
+        end = self.ends()
+        return end is not None and end < (today or datetime.date.today())
 
     def rate_for(self, spend: Spend, *, domestic: bool, small_firm: bool) -> RateRule:
         """The rate this programme gives; UserError when the spend is not covered or unknown."""
@@ -238,6 +253,7 @@ class Programme:
             "issuer": self.issuer,
             "document": self.document,
             "issued": self.issued,
+            "valid_from": self.valid_from,
             "valid_until": self.valid_until,
             "currency": self.currency,
             "eligible": [s.value for s in self.eligible],
@@ -270,6 +286,7 @@ _TOP = {
     "issuer",
     "document",
     "issued",
+    "valid_from",
     "valid_until",
     "currency",
     "eligible",
@@ -288,6 +305,16 @@ _TOP = {
 _DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?|unknown")
 
 
+def _last_day(text: str) -> datetime.date | None:
+    """The last day of a YYYY, YYYY-MM or YYYY-MM-DD period; None for 'unknown'."""
+    parts = [int(p) for p in text.split("-")] if text != "unknown" else []
+    if not parts:
+        return None
+    year, month = parts[0], parts[1] if len(parts) > 1 else 12
+    day = parts[2] if len(parts) > 2 else calendar.monthrange(year, month)[1]
+    return datetime.date(year, month, day)
+
+
 def _term(f: Fields, key: str) -> Term:
     if not f.has(key):
         raise f.error(key, "required field is missing (a number, 'none' or 'unknown')")
@@ -303,9 +330,16 @@ def _term(f: Fields, key: str) -> Term:
 
 
 def _date(f: Fields, key: str) -> str:
+    value = f.data.get(key)
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value.isoformat()  # a bare TOML date
     value = f.str(key)
     if not _DATE.fullmatch(value):
         raise f.error(key, f"expected YYYY, YYYY-MM, YYYY-MM-DD or 'unknown', got {value!r}")
+    try:
+        _last_day(value)
+    except ValueError as e:
+        raise f.error(key, f"not a date: {value!r} ({e})") from None
     return value
 
 
@@ -384,6 +418,7 @@ def parse_programme(
         issuer=f.str("issuer"),
         document=f.str("document"),
         issued=_date(f, "issued"),
+        valid_from=_date(f, "valid_from"),
         valid_until=_date(f, "valid_until"),
         currency=currency,
         eligible=tuple(eligible),

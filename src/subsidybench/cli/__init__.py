@@ -73,6 +73,7 @@ def _root(
 # Command modules import their heavy dependencies (numpy, pandas, torch) inside the commands, so
 # that `subsidybench --help` and the commands that do not measure (cost, show, profiles) start
 # fast and work where torch cannot run.
+from subsidybench.cli import catalogue as _catalogue  # noqa: E402
 from subsidybench.cli import compare as _compare  # noqa: E402
 from subsidybench.cli import cost as _cost  # noqa: E402
 from subsidybench.cli import devices as _devices  # noqa: E402
@@ -90,6 +91,7 @@ app.command()(_devices.devices)
 app.add_typer(_profiles.app, name="profiles")
 app.add_typer(_cost.app)  # `subsidybench cost`: a single command, merged into the root
 app.add_typer(_subsidies.app, name="subsidies")
+app.add_typer(_catalogue.app, name="catalogue")
 app.add_typer(_report.app)  # `subsidybench report`
 app.add_typer(_compare.app)  # `subsidybench compare`
 app.add_typer(_ingest.app)  # `subsidybench ingest`

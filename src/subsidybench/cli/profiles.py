@@ -114,7 +114,7 @@ def show(
     console = _console()
     module = f" (module {p.module})" if p.module else ""
     patterns = ", ".join(p.match) if p.match else "none: never matched to a device automatically"
-    console.print(f"[bold]{p.name}[/bold]  id {p.id}", highlight=False)
+    console.print(f"[bold]{p.label}[/bold]  id {p.id}", highlight=False)
     domestic = "yes" if p.domestic else "no"
     console.print(
         f"vendor {p.vendor}; backend {p.backend}{module}; domestic: {domestic}", highlight=False

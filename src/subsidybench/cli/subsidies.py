@@ -24,6 +24,10 @@ def _rate(term: Term) -> str:
     return f"{term.value:.0%}" if term.value is not None else str(term.state)
 
 
+def _until(p: Programme) -> str:
+    return f"{p.valid_until} (expired)" if p.expired() else p.valid_until
+
+
 @app.command("list")
 def list_command(profiles_dir: ProfilesDir = None) -> None:
     """List every programme with its headline rate, caps and pool."""
@@ -37,6 +41,7 @@ def list_command(profiles_dir: ProfilesDir = None) -> None:
         "cap/contract",
         "cap/firm/yr",
         "pool",
+        "valid until",
     ):
         table.add_column(column, overflow="fold")
     for p in list_programmes(profiles_dir or []):
@@ -54,6 +59,7 @@ def list_command(profiles_dir: ProfilesDir = None) -> None:
             _money(p.caps.per_contract, p.currency),
             _money(p.caps.per_firm_year, p.currency),
             f"{_money(p.pool, p.currency)} ({p.pool_period})",
+            _until(p),
         )
         table.add_row(*(escape(c) for c in cells))
     render_console().print(table)
@@ -78,7 +84,8 @@ def _show(p: Programme) -> None:
         ("issuer", p.issuer),
         ("document", p.document),
         ("issued", p.issued),
-        ("valid until", p.valid_until),
+        ("valid from", p.valid_from),
+        ("valid until", _until(p)),
         ("pays towards", ", ".join(p.eligible)),
         ("excluded", "; ".join(p.excluded) or "-"),
         ("pool", f"{_money(p.pool, p.currency)} ({p.pool_period})"),
