@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from subsidybench import cpuinfo
 from subsidybench.catalogue import cpupeak
-from subsidybench.catalogue.cpupeak import CpuAssumptions, derive_peaks, max_freq_ghz, parse_cpuinfo
+from subsidybench.catalogue.cpupeak import CpuAssumptions, derive_peaks, max_freq_ghz
 from subsidybench.catalogue.profiles import load_profile
+from subsidybench.cpuinfo import parse_cpuinfo
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.provenance import Basis, Figure
@@ -159,7 +161,7 @@ def test_the_generic_cpu_profile_states_its_assumptions():
     assert cpu.clock_ghz.basis is Basis.UNKNOWN
 
 
-@pytest.mark.skipif(not cpupeak.CPUINFO.exists(), reason="needs /proc/cpuinfo")
+@pytest.mark.skipif(not cpuinfo.CPUINFO.exists(), reason="needs /proc/cpuinfo")
 def test_this_machine_derives_a_peak():
     peaks = cpupeak.machine_peaks(load_profile("cpu-generic").cpu)
     assert peaks[DType.FP32].basis is Basis.DERIVED

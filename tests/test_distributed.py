@@ -21,7 +21,6 @@ from typer.testing import CliRunner
 from subsidybench.cli import app
 from subsidybench.errors import UserError
 from subsidybench.measure.distributed import (
-    BACKENDS,
     Launch,
     backend_for,
     launch_from_env,
@@ -81,7 +80,6 @@ def test_backend_table() -> None:
     assert backend_for("cpu") == "gloo"
     assert backend_for("cuda") == "nccl"
     assert backend_for("npu") == "hccl"
-    assert set(BACKENDS) >= {"cpu", "cuda", "npu", "xpu"}
     with pytest.raises(UserError, match="--backend"):
         backend_for("nosuchdevice")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from subsidybench import cpuinfo
 from subsidybench.catalogue import cpupeak
 from subsidybench.catalogue.profiles import list_profiles, load_profile, localize, match_profile
 from subsidybench.dtypes import DType
@@ -311,7 +312,7 @@ def test_match_profile(device_name, backend, expected):
 def test_cpu_matches_the_generic_profile_with_machine_derived_peaks(monkeypatch, tmp_path):
     info = tmp_path / "cpuinfo"
     info.write_text("model name : Test CPU\nflags : fpu avx2 fma\ncpu MHz : 3000.000\n")
-    monkeypatch.setattr(cpupeak, "CPUINFO", info)
+    monkeypatch.setattr(cpuinfo, "CPUINFO", info)
     monkeypatch.setattr(cpupeak, "CPUFREQ", tmp_path / "no-sysfs")
     monkeypatch.setattr(cpupeak, "available_cpus", lambda: (4, "test"))
     found = match_profile("Test CPU", "cpu")
@@ -324,7 +325,7 @@ def test_cpu_matches_the_generic_profile_with_machine_derived_peaks(monkeypatch,
 
 
 def test_localize_leaves_the_profile_alone_where_the_machine_cannot_be_read(monkeypatch, tmp_path):
-    monkeypatch.setattr(cpupeak, "CPUINFO", tmp_path / "absent")
+    monkeypatch.setattr(cpuinfo, "CPUINFO", tmp_path / "absent")
     profile = load_profile("cpu-generic")
     assert localize(profile) == profile
     h100 = load_profile("h100-sxm")
@@ -415,7 +416,7 @@ def test_cli_show_prints_every_figure_with_basis_and_source():
 def test_cli_show_cpu_profile_derives_on_this_machine(monkeypatch, tmp_path):
     info = tmp_path / "cpuinfo"
     info.write_text("model name : Test CPU\nflags : fpu avx2 fma\ncpu MHz : 3000.000\n")
-    monkeypatch.setattr(cpupeak, "CPUINFO", info)
+    monkeypatch.setattr(cpuinfo, "CPUINFO", info)
     monkeypatch.setattr(cpupeak, "CPUFREQ", tmp_path / "no-sysfs")
     monkeypatch.setattr(cpupeak, "available_cpus", lambda: (4, "test"))
     result = cli("profiles", "show", "cpu-generic")

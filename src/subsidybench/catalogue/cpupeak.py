@@ -15,19 +15,18 @@ Torch-free.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from subsidybench import cpuinfo
+from subsidybench.cpuinfo import CpuInfo, parse_cpuinfo
 from subsidybench.datafile import Fields
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.provenance import Basis, Figure, Sources, read_figure
 
-CPUINFO = Path("/proc/cpuinfo")
 CPUFREQ = Path("/sys/devices/system/cpu")
 
 SOURCE = (
@@ -61,47 +60,6 @@ class CpuAssumptions:
             "clock_ghz": self.clock_ghz,
             "amx_flops_per_cycle": self.amx_flops_per_cycle,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class CpuInfo:
-    """What /proc/cpuinfo says about the first processor listed."""
-
-    model: str
-    flags: frozenset[str]
-    mhz: float | None
-    threads_per_core: int
-
-
-def parse_cpuinfo(text: str) -> CpuInfo:
-    """Parse /proc/cpuinfo text (x86 "flags" or AArch64 "Features")."""
-    fields: dict[str, str] = {}
-    mhz: list[float] = []
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if not sep:
-            continue
-        key, value = key.strip().lower(), value.strip()
-        if key == "cpu mhz":
-            with contextlib.suppress(ValueError):
-                mhz.append(float(value))
-        fields.setdefault(key, value)
-    flags = fields.get("flags") or fields.get("features") or ""
-    model = fields.get("model name") or fields.get("cpu model") or fields.get("hardware") or ""
-    siblings, cores = _int(fields.get("siblings")), _int(fields.get("cpu cores"))
-    # "siblings" counts logical CPUs per package, "cpu cores" physical ones: SMT threads share
-    # a core's vector units, so they must not be counted as cores.
-    threads = siblings // cores if siblings and cores and siblings >= cores else 1
-    return CpuInfo(
-        model=model,
-        flags=frozenset(flags.split()),
-        mhz=max(mhz) if mhz else None,
-        threads_per_core=max(threads, 1),
-    )
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,22 +202,10 @@ def _figure(flops_per_s: float, method: str) -> Figure:
 def machine_peaks(assumptions: CpuAssumptions) -> dict[DType, Figure]:
     """Peak TFLOP/s by dtype for this machine's CPU."""
     try:
-        text = CPUINFO.read_text(encoding="utf-8", errors="replace")
+        text = cpuinfo.read_text()
     except OSError as e:
         raise UserError(
-            f"cannot derive the CPU peak: cannot read {CPUINFO}: {e.strerror}"
+            f"cannot derive the CPU peak: cannot read {cpuinfo.CPUINFO}: {e.strerror}"
         ) from None
     cpus, source = available_cpus()
     return derive_peaks(text, assumptions, cpus, source, max_freq_ghz())
-
-
-_MODEL = re.compile(r"\s+")
-
-
-def machine_model() -> str:
-    """The CPU model name /proc/cpuinfo reports, or "" where it cannot be read."""
-    try:
-        info = parse_cpuinfo(CPUINFO.read_text(encoding="utf-8", errors="replace"))
-    except OSError:
-        return ""
-    return _MODEL.sub(" ", info.model).strip()

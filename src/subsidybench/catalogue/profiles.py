@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from subsidybench.backends import DEVICE_TYPES
 from subsidybench.catalogue import paths as catalogue
 from subsidybench.catalogue.cpupeak import CpuAssumptions, machine_peaks
 from subsidybench.datafile import Fields, read_toml
@@ -78,8 +79,6 @@ from subsidybench.provenance import (
 )
 
 __all__ = [
-    "BACKENDS",
-    "BACKEND_MODULES",
     "EFFICIENCY_KINDS",
     "Basis",
     "DeviceProfile",
@@ -95,15 +94,8 @@ __all__ = [
 
 KIND = "devices"
 
-# torch device types subsidybench knows, and the extension module each needs (None: built in).
-BACKENDS = frozenset({"cpu", "cuda", "npu", "mlu", "xpu", "mps", "musa", "hpu"})
-BACKEND_MODULES = {
-    "torch_npu": "npu",
-    "torch_mlu": "mlu",
-    "intel_extension_for_pytorch": "xpu",
-    "torch_musa": "musa",
-    "habana_frameworks": "hpu",
-}
+# The extension modules a profile may name, and the device type each provides.
+_MODULES = {t.module: t.name for t in DEVICE_TYPES.values() if t.module is not None}
 EFFICIENCY_KINDS = ("compute", "bandwidth")
 
 PROFILE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -177,14 +169,14 @@ class DeviceProfile:
         if repeats_vendor(self.name, self.vendor):
             # Displays join the two ("NVIDIA NVIDIA H800" once): the vendor is written once.
             raise ValueError(f"name: {self.name!r} repeats the vendor; write it without it")
-        if self.backend not in BACKENDS:
+        if self.backend not in DEVICE_TYPES:
             raise ValueError(
-                f"backend: {self.backend!r} is not one of {', '.join(sorted(BACKENDS))}"
+                f"backend: {self.backend!r} is not one of {', '.join(sorted(DEVICE_TYPES))}"
             )
         if self.module is not None:
-            needs = BACKEND_MODULES.get(self.module)
+            needs = _MODULES.get(self.module)
             if needs is None:
-                known = ", ".join(sorted(BACKEND_MODULES))
+                known = ", ".join(sorted(_MODULES))
                 raise ValueError(f"module: {self.module!r} is not one of {known}")
             if needs != self.backend:
                 raise ValueError(
@@ -319,8 +311,8 @@ def _read(path: Path) -> DeviceProfile:
     for i, pattern in enumerate(match):
         if not isinstance(pattern, str) or not pattern:
             raise f.error(f"match[{i}]", "expected a non-empty regular expression string")
-    backend = f.choice("backend", BACKENDS)
-    module = f.choice("module", set(BACKEND_MODULES), None)
+    backend = f.choice("backend", set(DEVICE_TYPES))
+    module = f.choice("module", set(_MODULES), None)
     efficiency = read_figures(f, "efficiency", sources, {k: k for k in EFFICIENCY_KINDS}, upper=2.0)
     cpu = CpuAssumptions.from_fields(f.table("cpu"), sources) if f.has("cpu") else None
     prices = tuple(read_price(t, sources) for t in f.tables("prices", []))

@@ -15,9 +15,10 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from subsidybench.catalogue import paths as catalogue
-from subsidybench.catalogue.cpupeak import machine_model, machine_peaks
+from subsidybench.catalogue.cpupeak import machine_peaks
 from subsidybench.catalogue.profiles import KIND, DeviceProfile, list_profiles, load_profile
 from subsidybench.cli.options import ProfilesDir
+from subsidybench.cpuinfo import cpu_model
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.provenance import Basis, Figure
@@ -140,7 +141,7 @@ def show(
     else:
         console.print("Prices: none recorded.")
     if p.cpu is not None:
-        model = machine_model() or "this machine"
+        model = cpu_model()
         try:
             derived = machine_peaks(p.cpu)
         except UserError as e:

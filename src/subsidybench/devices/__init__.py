@@ -19,6 +19,7 @@ import re
 
 import torch
 
+from subsidybench.cpuinfo import cpu_model
 from subsidybench.devices.base import (
     AcceleratorBackend,
     Backend,
@@ -27,7 +28,7 @@ from subsidybench.devices.base import (
     PluginBackend,
     Support,
 )
-from subsidybench.devices.cpu import CpuBackend, cpu_model
+from subsidybench.devices.cpu import CpuBackend
 from subsidybench.devices.cuda import CudaBackend
 from subsidybench.devices.vendors import VENDOR_BACKENDS
 from subsidybench.errors import UserError

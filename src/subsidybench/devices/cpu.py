@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import platform
 import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from subsidybench.cpuinfo import cpu_model, machine_cpu, parse_cpuinfo
 from subsidybench.devices.base import Backend, DtypeSupport, Support
 from subsidybench.dtypes import DType
 
@@ -32,7 +32,7 @@ class CpuBackend(Backend):
     type = "cpu"
 
     def __init__(self, cpuinfo: str | None = None, isa_cap: str | None = None) -> None:
-        self._flags = _cpu_flags(cpuinfo if cpuinfo is not None else _read_cpuinfo())
+        self._flags = _flags(cpuinfo)
         if isa_cap is None:
             isa_cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")
         self._isa_cap = isa_cap.upper() if isa_cap else None
@@ -88,30 +88,6 @@ def _nothing_queued() -> None:
     return None
 
 
-def _read_cpuinfo() -> str | None:
-    try:
-        return Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return None
-
-
-def _cpu_flags(cpuinfo: str | None) -> frozenset[str] | None:
-    """CPU feature flags from /proc/cpuinfo text ("flags" on x86, "Features" on Arm)."""
-    if not cpuinfo:
-        return None
-    match = re.search(r"^(?:flags|Features)\s*:\s*(.*)$", cpuinfo, re.MULTILINE)
-    return frozenset(match.group(1).split()) if match else None
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name, as the OS reports it."""
-    info = _read_cpuinfo() or ""
-    match = re.search(r"^model name\s*:\s*(.*)$", info, re.MULTILINE)
-    if match:
-        return match.group(1).strip()
-    return platform.processor() or platform.machine() or "unknown cpu"
-
-
 def _last_level_cache(root: Path) -> int | None:
     """The largest cache the kernel lists for cpu0 (sysfs sizes read like "491520K")."""
     sizes = []
@@ -121,3 +97,9 @@ def _last_level_cache(root: Path) -> int | None:
             scale = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[match.group(2)]
             sizes.append(int(match.group(1)) * scale)
     return max(sizes, default=None)
+
+
+def _flags(text: str | None) -> frozenset[str] | None:
+    """The feature flags of the given /proc/cpuinfo text, else this machine's; None if unknown."""
+    info = machine_cpu() if text is None else (parse_cpuinfo(text) if text else None)
+    return info.flags if info is not None and info.flags else None

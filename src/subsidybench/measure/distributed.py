@@ -26,23 +26,10 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from subsidybench.backends import DEVICE_TYPES
 from subsidybench.devices import Device, auto_device, resolve_device
 from subsidybench.errors import UserError
 from subsidybench.results.scaling import Collective
-
-# The torch.distributed backend for each device type: the one place it is chosen. The vendor
-# entries are the names their PyTorch plugins register (torch_npu: hccl, torch_mlu: cncl,
-# torch_musa: mccl, habana_frameworks: hccl); xccl is built into torch for Intel GPUs since 2.7.
-# Types not listed fall back to torch's own choice for the device, if it has one.
-BACKENDS: Mapping[str, str] = {
-    "cpu": "gloo",
-    "cuda": "nccl",
-    "npu": "hccl",
-    "xpu": "xccl",
-    "mlu": "cncl",
-    "musa": "mccl",
-    "hpu": "hccl",
-}
 
 _TORCHRUN = "torchrun --nproc-per-node N -m subsidybench run --distributed"
 
@@ -91,9 +78,10 @@ def launch_from_env(env: Mapping[str, str] | None = None) -> Launch:
 
 
 def backend_for(device_type: str) -> str:
-    """The torch.distributed backend for a device type (BACKENDS, else torch's default)."""
-    if device_type in BACKENDS:
-        return BACKENDS[device_type]
+    """The torch.distributed backend for a device type (the backends table, else torch's)."""
+    known = DEVICE_TYPES.get(device_type)
+    if known is not None and known.collective is not None:
+        return known.collective
     try:
         return str(dist.get_default_backend_for_device(device_type))
     except (ValueError, RuntimeError, AttributeError):
