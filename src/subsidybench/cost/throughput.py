@@ -15,7 +15,8 @@ from pathlib import Path
 
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
-from subsidybench.results.record import RunResult, WorkloadResult, load_run
+from subsidybench.results.query import pick_result
+from subsidybench.results.record import RunResult, load_run
 
 TERA = 1e12
 TOKEN_UNITS = frozenset({"token", "tokens"})
@@ -96,7 +97,7 @@ def from_run(
     a run whose matched device profile is not `profile`, the device being costed: a CPU's rate
     priced at an H100's rent answers nothing.
     """
-    result = _pick(run, where, workload)
+    result = pick_result(run, where, workload)
     if profile is not None and run.profile is not None and run.profile != profile and not force:
         raise UserError(
             f"{where} was measured on {run.device.name} (profile {run.profile}), not on"
@@ -127,24 +128,3 @@ def from_run(
         if not rate:
             raise UserError(f"{where}: {result.id} has no token rate")
     return Throughput(rate, unit, Basis.MEASURED, source)
-
-
-def _pick(run: RunResult, where: str, workload: str | None) -> WorkloadResult:
-    measured = [r for r in run.results if r.ok]
-    if workload is None:
-        if len(measured) == 1:
-            return measured[0]
-        ids = ", ".join(r.id for r in measured) or "none"
-        raise UserError(f"{where} has {len(measured)} measured workloads: give --workload ({ids})")
-    by_id = [r for r in run.results if r.id == workload]
-    matches = by_id or [r for r in run.results if r.workload == workload]
-    if not matches:
-        ids = ", ".join(r.id for r in run.results) or "none"
-        raise UserError(f"{where}: no workload {workload!r} (known: {ids})")
-    if len(matches) > 1:
-        ids = ", ".join(r.id for r in matches)
-        raise UserError(f"{where}: {workload!r} matches several results; give one id ({ids})")
-    result = matches[0]
-    if not result.ok:
-        raise UserError(f"{where}: {result.id} was {result.status}: {result.reason}")
-    return result

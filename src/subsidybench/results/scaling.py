@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
+from subsidybench.results.query import pick_one
 from subsidybench.results.record import RunResult, WorkloadResult
 
 WORLD_SIZE = "world_size"
@@ -240,24 +241,18 @@ def _pick_series(run: RunResult, where: str, workload: str | None) -> ScalingSer
             f"{where} has no data-parallel scaling results "
             "(take them with `torchrun ... subsidybench run --distributed`)"
         )
-    keys = ", ".join(s.key for s in series)
-    if workload is None:
-        if len(series) == 1:
-            return series[0]
-        raise UserError(
-            f"{where} has {len(series)} scaling series: give --scaling-workload ({keys})"
-        )
-    matches = [
-        s
-        for s in series
-        if workload == s.key
-        or any(workload == p.result.id for p in s.points)
-        or workload == s.points[0].result.workload
-        or workload == f"{s.points[0].result.workload}/{s.points[0].result.dtype}"
-    ]
-    if not matches:
-        raise UserError(f"{where}: no scaling series {workload!r} (known: {keys})")
-    if len(matches) > 1:
-        found = ", ".join(s.key for s in matches)
-        raise UserError(f"{where}: {workload!r} matches several series; give one ({found})")
-    return matches[0]
+
+    def names(s: ScalingSeries) -> list[str]:
+        first = s.points[0].result
+        return [*(p.result.id for p in s.points), first.workload, f"{first.workload}/{first.dtype}"]
+
+    return pick_one(
+        series,
+        workload,
+        names,
+        lambda s: s.key,
+        where=where,
+        what="scaling series",
+        one="scaling series",
+        flag="--scaling-workload",
+    )

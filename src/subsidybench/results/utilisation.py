@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from subsidybench.dtypes import DType
 from subsidybench.provenance import Figure
+from subsidybench.results.query import best_matmul
 from subsidybench.results.record import RunResult, WorkloadResult
 
 
@@ -26,15 +26,6 @@ class Utilisation:
     of_peak: float | None
     best_matmul_flops_per_s: float | None
     of_best_matmul: float | None
-
-
-def best_matmul(run: RunResult) -> dict[DType, float]:
-    """The fastest valid matmul FLOP/s of the run, by dtype."""
-    best: dict[DType, float] = {}
-    for r in run.results:
-        if r.workload == "matmul" and r.ok and r.verdict and r.verdict.valid and r.flops_per_s:
-            best[r.dtype] = max(best.get(r.dtype, 0.0), r.flops_per_s)
-    return best
 
 
 def utilisation(run: RunResult) -> dict[str, Utilisation]:
