@@ -1,1 +1,4 @@
-"""The catalogue: device profiles, CPU peaks, subsidy programmes, exchange rates, data paths."""
+"""The catalogue: device profiles and systems, subsidy programmes, fx, CPU peaks, freshness.
+
+Imports only the vocabulary modules; torch-free.
+"""

@@ -2,6 +2,8 @@
 
 Errors are handled in one place (`_Group.main`): a UserError or a bad flag becomes one line on
 stderr and a non-zero exit; Ctrl-C exits 130. Commands stay thin: parse, call the library, render.
+
+Imports any stage; the stages never import it.
 """
 
 from __future__ import annotations

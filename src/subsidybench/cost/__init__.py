@@ -1,1 +1,4 @@
-"""Costing: the model (pure numpy, never torch), jobs, pricing, throughput, estimates and sweeps."""
+"""Costing: the model (pure numpy), jobs, pricing, throughput, estimates and sweeps.
+
+Imports results, catalogue and the vocabulary; never torch.
+"""

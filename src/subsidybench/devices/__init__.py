@@ -9,6 +9,8 @@ package declares under the "subsidybench.backends" entry point group.
 Vendor packages take over torch's one PrivateUse1 slot and rename it ("npu", "mlu", "musa"), so
 only one of them can load in a process: a plugin's module is imported only when its device is
 asked for, or when `auto` finds the package installed.
+
+Imports only the vocabulary modules.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ workbook, every number beside its basis and the assumptions it rests on.
 
 `tables` builds the data (torch- and matplotlib-free); `charts`, `render_md`, `render_html` and
 `render_xlsx` render it; `files.write_report` writes them all into a directory.
+
+Imports cost, results, catalogue and the vocabulary; never measure, devices or torch.
 """
 
 from subsidybench.report.tables import (

@@ -1,4 +1,7 @@
-"""Results: the versioned run record, ingest, utilisation, run comparison, query and scaling."""
+"""Results: the versioned run record, ingest, query, utilisation, run comparison and scaling.
+
+Imports only the vocabulary modules; torch-free.
+"""
 
 from subsidybench.results.record import load_run, save_run, to_dataframe
 

@@ -3,6 +3,8 @@
 A suite is data (a TOML file beside this module): a fixed list of workloads whose figures mean
 the same thing on every device. Its version goes into every run result, so results of different
 suite versions are never silently compared.
+
+Imports only the vocabulary modules; torch-free.
 """
 
 from __future__ import annotations

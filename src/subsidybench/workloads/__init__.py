@@ -2,6 +2,8 @@
 
 A new workload is one new module in this folder (a Workload subclass under @register) and a line
 in a suite TOML; nothing else names it.
+
+Imports devices and the vocabulary modules.
 """
 
 import importlib
