@@ -6,9 +6,11 @@ from subsidybench.workloads import (  # noqa: F401  (registration)
     cnn,
     conv,
     gpt,
+    llama,
     matmul,
     mlp,
     norm,
+    serving,
     transfer,
 )
 from subsidybench.workloads.base import WORKLOADS, Family, Step, Workload, make_workload
