@@ -17,6 +17,9 @@ from subsidybench.workloads.llama import (
 )
 
 CPU = resolve_device("cpu")
+# A generous bound on one step (a shared 2-core machine stalls a call for half a second at
+# times), few samples: the test checks what is recorded, not how fast.
+POLICY = TimingPolicy(budget_s=5.0, max_samples=5)
 TINY = {"batch": 2, "seq": 16, "layers": 2, "heads": 2, "dim": 16, "ffn": 24, "model_layers": 8}
 
 
@@ -125,9 +128,7 @@ def test_training_learns_and_says_the_model_is_derived(dtype: DType) -> None:
 def test_decode_reports_latency_and_the_derived_whole_model() -> None:
     w = LlamaDecode(**TINY, prompt=8, new_tokens=4)
     step = w.prepare(CPU, DType.FP32)
-    m = measure(
-        step.run, CPU.synchronizer(), TimingPolicy(budget_s=0.2), on_timed_start=step.timed_start
-    )
+    m = measure(step.run, CPU.synchronizer(), POLICY, on_timed_start=step.timed_start)
     assert step.check is not None
     metrics = step.check()
     assert metrics["tokens_timed"] == m.n * m.iterations_per_block * 4
