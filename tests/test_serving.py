@@ -114,3 +114,18 @@ def test_sizes_are_checked() -> None:
         GptServe(concurrency=0)
     with pytest.raises(ValueError, match="multiple of heads"):
         LlamaServe(dim=30, heads=4)
+
+
+def test_suites_hold_serving_sweeps_and_the_7b_block() -> None:
+    from subsidybench.runner import plan
+    from subsidybench.suites import load_suite
+
+    ci = [t.workload for t in plan(load_suite("ci")) if t.workload.name == "gpt_serve"]
+    assert [w.concurrency for w in ci] == [1, 4, 16, 64]  # type: ignore[attr-defined]
+    # One sweep: the points differ in concurrency only.
+    assert len({(w.prompt, w.new_tokens, w.dim) for w in ci}) == 1  # type: ignore[attr-defined]
+    standard = plan(load_suite("standard"))
+    names = {t.workload.name for t in standard}
+    assert {"llama_train", "llama_prefill", "llama_decode", "llama_serve"} <= names
+    serve = [t.workload for t in standard if t.workload.name == "llama_serve"]
+    assert all(w.dim == 4096 and w.ffn == 11008 for w in serve)  # type: ignore[attr-defined]

@@ -137,6 +137,9 @@ def test_whole_model_figures_are_scaled_and_say_so() -> None:
     assert whole.peak_memory_bytes is None  # one block's memory is no whole model's
     (curve,) = curves([result], whole_model=True)
     assert curve.derived
+    # Every layer measured (32 of 32): the figures are the model's own, not derived.
+    every = curve_point(point_result(4, 2.0, 0.05, 0.1, derived=(32, 32)), whole_model=True)
+    assert every.derived_from_layers is None and every.tpot_s.p50 == pytest.approx(0.05)
 
 
 def test_curves_group_by_model_and_dtype_and_leave_out_the_rest() -> None:

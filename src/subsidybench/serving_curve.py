@@ -133,8 +133,9 @@ def curve_point(result: WorkloadResult, whole_model: bool = False) -> CurvePoint
     concurrency, prompt, new_tokens = (_int_param(result, k) for k in _POINT_PARAMS)
     scale, layers = 1.0, None
     if whole_model and "derived_model_layers" in m and "measured_layers" in m:
-        layers = (int(m["measured_layers"]), int(m["derived_model_layers"]))
-        scale = layers[1] / layers[0]
+        measured, model = int(m["measured_layers"]), int(m["derived_model_layers"])
+        if measured != model:  # a run of every layer is the whole model's own figure
+            layers, scale = (measured, model), model / measured
     try:
         return CurvePoint(
             result_id=result.id,
