@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
@@ -96,7 +97,7 @@ def from_run(
     a run whose matched device profile is not `profile`, the device being costed: a CPU's rate
     priced at an H100's rent answers nothing.
     """
-    result = _pick(run, where, workload)
+    result = pick(run, where, workload)
     if profile is not None and run.profile is not None and run.profile != profile and not force:
         raise UserError(
             f"{where} was measured on {run.device.name} (profile {run.profile}), not on"
@@ -129,7 +130,27 @@ def from_run(
     return Throughput(rate, unit, Basis.MEASURED, source)
 
 
-def _pick(run: RunResult, where: str, workload: str | None) -> WorkloadResult:
+def run_and_label(run: RunResult | Path, label: str = "") -> tuple[RunResult, str]:
+    """A run given as a file or already loaded, and the name messages call it by."""
+    if isinstance(run, RunResult):
+        return run, label or "the run"
+    return load_run(run), label or str(run)
+
+
+def measured(
+    run: RunResult | Path,
+    label: str,
+    workload: str | None,
+    unit: WorkUnit,
+    force: bool,
+    device: Any = None,
+) -> Throughput:
+    """The measured rate of a run's workload, for the device being costed (`device`, if any)."""
+    loaded, where = run_and_label(run, label)
+    return from_run(loaded, where, workload, unit, force, None if device is None else device.id)
+
+
+def pick(run: RunResult, where: str, workload: str | None) -> WorkloadResult:
     measured = [r for r in run.results if r.ok]
     if workload is None:
         if len(measured) == 1:
