@@ -62,7 +62,7 @@ def _peak_notes(s: Scenario) -> list[Assumption]:
 def one(s: Scenario) -> Estimate | Reach:
     """The answer to a scenario whose every input has one value."""
     price = price_of(s)
-    tp = None if s.rate is None else s.rate.one()
+    tp = None if s.throughput is None else s.throughput.one()
     cluster = cluster_of(s)
     terms, build = s.terms, None
     if terms is not None and s.owned is not None and price is not None:
@@ -94,13 +94,13 @@ def rank(scenarios: Sequence[Scenario]) -> list[Estimate]:
     options = []
     for s in scenarios:
         price = price_of(s)
-        if price is None or s.rate is None:
+        if price is None or s.throughput is None:
             raise UserError(f"option {s.request.label!r}: a ranking needs a price and a throughput")
         options.append(
             Option(
                 s.request.label,
                 price,
-                s.rate.one(),
+                s.throughput.one(),
                 s.terms,
                 cluster_of(s),
                 (*s.assumptions, *_peak_notes(s)),
@@ -184,8 +184,8 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
         raise UserError("--duration takes single answers; give --devices to sweep")
     notes: list[Assumption] = []
     unit, per_second, mfu = WorkUnit.FLOPS, None, None
-    if s.rate is not None:
-        unit, per_second, mfu = s.rate.unit, s.rate.per_second, s.rate.mfu
+    if s.throughput is not None:
+        unit, per_second, mfu = s.throughput.unit, s.throughput.per_second, s.throughput.mfu
         if mfu is not None:
             assert s.peak is not None
             notes.append(
@@ -196,14 +196,14 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
         else:
             label = "TFLOP/s per device" if unit is WorkUnit.FLOPS else "tokens/s per device"
             if per_second is not None and per_second.size == 1:
-                label = s.rate.one().describe()
-            notes.append(Assumption("throughput", label, s.rate.basis, s.rate.source))
+                label = s.throughput.one().describe()
+            notes.append(Assumption("throughput", label, s.throughput.basis, s.throughput.source))
     work = hours = contract = None
     if isinstance(s.job, model.TrainJob | model.ServeJob):
         notes.extend(model.job_assumptions(s.job))
-        if s.rate is None:
+        if s.throughput is None:
             raise UserError("a sweep of a job needs a throughput")
-        if s.rate.implied:
+        if s.throughput.implied:
             raise UserError("a sweep cannot vary a rate implied by --hours: give it by hand")
         if unit is WorkUnit.TOKENS:
             work = s.job.tokens
@@ -224,11 +224,11 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
                 "a sweep of owned hardware cannot take a building subsidy; sweep --rate"
                 " without --subsidy, or drop the lists"
             )
-        swept_rate = s.rates is not None
+        swept_rate = s.subsidy_rates is not None
         notes.extend(a for a in terms.assumptions if not (swept_rate and a.name == "subsidy rate"))
         if swept_rate:
             notes.append(Assumption("subsidy rate", "swept", Basis.GIVEN, r.name("rate")))
-        rates = s.rates if swept_rate else terms.rate
+        rates = s.subsidy_rates if swept_rate else terms.rate
         cap = terms.cap
         if not swept_rate:
             window, after = terms.window_hours, terms.after_rate

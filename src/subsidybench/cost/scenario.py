@@ -22,41 +22,11 @@ from subsidybench.cost.jobs import ContractJob, HoursJob, Job, ServeJob, TrainJo
 from subsidybench.cost.model import Peak
 from subsidybench.cost.request import Request, check
 from subsidybench.cost.terms import SubsidyTerms, given_terms, terms_from_programme
-from subsidybench.cost.throughput import TERA, Throughput, WorkUnit
+from subsidybench.cost.throughput import ThroughputAxis, resolve_throughput
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
-from subsidybench.units import SECONDS_PER_HOUR
-
-# Full activation recomputation runs the forward pass twice: 8N FLOPs per token instead of 6N
-# (Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models",
-# section 5; the OPT-175B logbook quotes 147 TFLOP/s per A100 counted this way).
-RECOMPUTATION = {"none": 6.0, "full": 8.0}
 
 JOBS = ("train", "serve", "hours", "contract")
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    """Throughput per device as resolved: rates (or MFUs x a peak) with their basis and source."""
-
-    unit: WorkUnit
-    basis: Basis
-    source: str
-    per_second: np.ndarray | None = None
-    mfu: np.ndarray | None = None
-    peak: Peak | None = None
-    implied: bool = False
-    """Derived from a job and its device-hours: the cluster's rate already, never scaled."""
-
-    def one(self) -> Throughput:
-        """The single throughput (first value), for a single answer."""
-        if self.mfu is not None:
-            assert self.peak is not None
-            mfu = float(self.mfu[0])
-            source = f"MFU {mfu:.0%} (given) x {self.peak.describe()} ({self.peak.source})"
-            return Throughput(mfu * self.peak.tflops * TERA, self.unit, self.basis, source)
-        assert self.per_second is not None
-        return Throughput(float(self.per_second[0]), self.unit, self.basis, self.source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +43,7 @@ class Scenario:
     price_source: str = ""
     owned: dict[str, np.ndarray] | None = None
     owned_source: str = ""
-    rate: Rate | None = None
+    throughput: ThroughputAxis | None = None
     peak: Peak | None = None
     devices: np.ndarray | None = None
     """None: nobody said how many devices share the device-hours (the wall time is unknown)."""
@@ -84,7 +54,7 @@ class Scenario:
     wall_hours: float | None = None
     """The contract's duration, when given (--duration) rather than derived from devices."""
     terms: SubsidyTerms | None = None
-    rates: np.ndarray | None = None
+    subsidy_rates: np.ndarray | None = None
     """Subsidy rates given by hand (--rate), for a sweep."""
     programme: Any = None
     domestic: bool = False
@@ -191,7 +161,7 @@ def resolve(request: Request) -> Scenario:
 
     # Throughput, peak and cluster.
     peak = _peak(r, device)
-    rate = _rate(r, kind, device, peak)
+    rate = resolve_throughput(r, device, peak, _train_job(r) if r.train is not None else None)
     job = _job(r, kind, rate)
     if rate is not None and rate.implied:
         kind = "train"
@@ -250,7 +220,7 @@ def resolve(request: Request) -> Scenario:
         price_source=source,
         owned=owned_inputs,
         owned_source=source,
-        rate=rate,
+        throughput=rate,
         peak=peak,
         devices=devices,
         devices_given=devices_given,
@@ -259,7 +229,7 @@ def resolve(request: Request) -> Scenario:
         efficiency_source=eff_source,
         wall_hours=wall,
         terms=terms,
-        rates=r.rate if r.rate is not None and r.rate.size > 1 else None,
+        subsidy_rates=r.rate if r.rate is not None and r.rate.size > 1 else None,
         programme=programme,
         domestic=domestic,
         spend=spend,
@@ -358,77 +328,6 @@ def _peak(r: Request, device: Device | None) -> Peak | None:
     return None
 
 
-def _rate(r: Request, kind: str, device: Device | None, peak: Peak | None) -> Rate | None:
-    given = [
-        k
-        for k in ("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu")
-        if getattr(r, k) is not None
-    ]
-    if r.train is not None and r.hours is not None:
-        given.append("hours")
-    if len(given) > 1:
-        raise UserError(f"give one throughput, not {' and '.join(r.name(k) for k in given)}")
-    if r.estimate_on is not None and r.run is None:
-        raise UserError(
-            f"{r.name('estimate_on')} scales a measured rate: give --run and --workload"
-        )
-    if r.recomputation is not None and r.hardware_tflops is None:
-        raise UserError("--recomputation says how --hardware-tflops were counted: give both")
-    if not given:
-        return None
-    what = given[0]
-    if what == "run":
-        from subsidybench.cost import throughput as tp
-
-        if r.metric not in {u.value for u in tp.WorkUnit}:
-            raise UserError(f"{r.name('metric')}: expected flops or tokens, got {r.metric!r}")
-        unit = tp.WorkUnit(r.metric)
-        if r.estimate_on is not None:
-            from subsidybench.cost.device import estimated_throughput
-
-            one = estimated_throughput(r, unit)
-        else:
-            one = tp.measured(r.run, r.run_label, r.workload, unit, r.force, device)
-        return Rate(one.unit, one.basis, one.source, per_second=np.array([one.per_second]))
-    if what == "tflops":
-        return Rate(
-            WorkUnit.FLOPS, Basis.GIVEN, f"given by hand ({r.name('tflops')})", r.tflops * TERA
-        )
-    if what == "hardware_tflops":
-        if r.recomputation not in RECOMPUTATION:
-            raise UserError(
-                "--hardware-tflops counts the FLOPs the device ran, recomputation included:"
-                " say which with --recomputation full (8N per token) or none (6N)"
-            )
-        ratio = 6.0 / RECOMPUTATION[r.recomputation]
-        assert r.hardware_tflops is not None
-        source = (
-            f"{r.hardware_tflops:g} hardware TFLOP/s ({r.name('hardware_tflops')}), "
-            f"{r.recomputation} recomputation ({RECOMPUTATION[r.recomputation]:g}N per token)"
-            f" x 6/{RECOMPUTATION[r.recomputation]:g} = model FLOP/s (6N)"
-        )
-        per_second = np.array([r.hardware_tflops * ratio * TERA])
-        return Rate(WorkUnit.FLOPS, Basis.DERIVED, source, per_second)
-    if what == "tokens_per_s":
-        source = f"given by hand ({r.name('tokens_per_s')})"
-        return Rate(WorkUnit.TOKENS, Basis.GIVEN, source, r.tokens_per_s)
-    if what == "mfu":
-        if peak is None:
-            raise UserError(
-                f"{r.name('mfu')} needs a peak: give --peak-tflops or a --profile with a"
-                f" {r.dtype} peak"
-            )
-        return Rate(WorkUnit.FLOPS, Basis.ESTIMATE, "MFU x peak", mfu=r.mfu, peak=peak)
-    # A training job and the device-hours it took: the rate they imply, per device.
-    assert r.train is not None and r.hours is not None
-    hours = r.one("hours")
-    assert hours is not None
-    job = _train_job(r)
-    per_second = job.flops / (hours * SECONDS_PER_HOUR)
-    source = f"{job.flops:.4g} FLOPs / ({hours:,.6g} device-hours x 3,600 s)"
-    return Rate(WorkUnit.FLOPS, Basis.DERIVED, source, np.array([per_second]), implied=True)
-
-
 def _train_job(r: Request) -> TrainJob:
     assert r.train is not None
     n, d = r.train
@@ -437,7 +336,7 @@ def _train_job(r: Request) -> TrainJob:
     return TrainJob(n, d, layers, r.attention_width, seq, r.total_params)
 
 
-def _job(r: Request, kind: str, rate: Rate | None) -> Job | None:
+def _job(r: Request, kind: str, rate: ThroughputAxis | None) -> Job | None:
     if r.total_params is not None and r.train is None:
         raise UserError("--total-params goes with --train (which takes the activated parameters)")
     if kind == "reach":

@@ -97,7 +97,10 @@ def print_estimate(e: Estimate) -> None:
             f"{e.implied_mfu:.1%} of the {e.peak.describe()}",
         )
     if e.cluster_pflops is not None:
-        table.add_row("cluster", f"{e.cluster_pflops:,.4g} PFLOP/s of model FLOPs")
+        cluster = f"{e.cluster_pflops:,.4g} PFLOP/s of model FLOPs"
+        if e.hardware_per_model is not None:
+            cluster += f" ({e.cluster_pflops * e.hardware_per_model:,.4g} hardware)"
+        table.add_row("cluster", cluster)
     if e.flops is not None:
         table.add_row("useful work", f"{e.flops:.4g} FLOPs = {e.pflop_days:,.2f} PFLOP-days")
     if e.tokens is not None:

@@ -154,9 +154,9 @@ def costs_table(
             if r.work.item_unit in TOKEN_UNITS:
                 tokens: Any = one(resolve(replace(p.request, workload=r.id, metric="tokens")))
                 net_per_mtok = tokens.net_per_million_tokens
-            assert est.price is not None and scenario.rate is not None
+            assert est.price is not None and scenario.throughput is not None
             pflop_hours = (est.flops or 0.0) / PFLOP_HOUR
-            basis = scenario.rate.basis.value
+            basis = scenario.throughput.basis.value
             rows.append(
                 {
                     "run": label,
@@ -174,7 +174,7 @@ def costs_table(
                     "net_per_million_tokens": net_per_mtok,
                     "currency": est.currency,
                     "basis": f"{Basis.DERIVED.value}: price / {basis} throughput"
-                    + (f" ({scenario.rate.source})" if p.estimated else ""),
+                    + (f" ({scenario.throughput.source})" if p.estimated else ""),
                 }
             )
             for a in est.assumptions:
