@@ -171,7 +171,7 @@ def test_8_output_reads_well_at_80_columns(capsys: pytest.CaptureFixture[str]) -
 def test_inputs_are_checked_in_one_place(args: list[str], message: str) -> None:
     base = ["cost", "--train", "7e9:2e12", "--tflops", "400", "--price", "2", "--currency", "USD"]
     if "--price" in args:
-        base = base[:-4] + ["--currency", "USD"]
+        base = [*base[:-4], "--currency", "USD"]
     code, _, err = invoke(*base, *args)
     assert code == 1, err
     assert err.strip().count("\n") == 0 and message in err
@@ -233,8 +233,18 @@ def test_report_estimate_on(run_file: Path, tmp_path: Path) -> None:
     save_run(dataclasses.replace(load_run(run_file), profile="h100-sxm"), path)
     result = CliRunner().invoke(
         app,
-        ["report", str(path), "--estimate-on", "h800", "--price", "2", "--currency", "USD"]
-        + ["--out", str(tmp_path / "rep")],
+        [
+            "report",
+            str(path),
+            "--estimate-on",
+            "h800",
+            "--price",
+            "2",
+            "--currency",
+            "USD",
+            "--out",
+            str(tmp_path / "rep"),
+        ],
     )
     assert result.exit_code == 0, result.output
     costs = pd.read_csv(tmp_path / "rep" / "costs.csv")
