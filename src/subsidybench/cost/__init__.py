@@ -1,1 +1,3 @@
-"""Costing: the model (pure numpy, never torch), jobs, pricing, throughput, estimates and sweeps."""
+"""Costing (pure numpy, never torch): request (a question, its inputs checked in one place),
+scenario (the one resolver), evaluate (one answer, a sweep grid, a ranking), model (the
+arithmetic), terms, reach, jobs, pricing, throughput, device, estimate (roofline), sweep."""
