@@ -61,9 +61,9 @@ def test_missing_inputs_name_the_flag() -> None:
     code, _, err = invoke("cost", "--train", "7e9:2e12", "--price", "2", "--currency", "USD")
     assert code == 1
     assert err.strip().count("\n") == 0
-    assert "--run, --tflops, --tokens-per-s or --mfu" in err
-    code, _, err = invoke("cost", "--train", "7e9:2e12", "--tflops", "400")
-    assert code == 1 and "give a price" in err
+    assert "--run, --tflops, --hardware-tflops, --tokens-per-s or --mfu" in err
+    code, _, err = invoke("cost", "--contract", "1e6", "--tflops", "400")
+    assert code == 1 and "needs a price" in err
     code, _, err = invoke("cost", "--tflops", "400", "--price", "2", "--currency", "USD")
     assert code == 1 and "give a job" in err
     code, _, err = invoke("cost", "--train", "7e9:2e12", "--tflops", "400", "--price", "2")
@@ -143,7 +143,7 @@ def test_grid_sweep_over_two_inputs(tmp_path: Path) -> None:
     assert doc["kind"] == "sweep" and len(doc["rows"]) == 9
     assert {a["name"] for a in doc["assumptions"]} >= {"subsidy rate", "exchange rate"}
     row = doc["rows"][0]
-    assert row["average_rate"] == pytest.approx(0.3)  # Hangzhou, domestic chips
+    assert row["rate_before_caps"] == pytest.approx(0.3)  # Hangzhou, domestic chips
 
 
 def test_owned_hardware_and_tariff_sweep() -> None:
@@ -162,7 +162,7 @@ def test_owned_domestic_build_subsidy() -> None:
     owned += " --pue 1 --tariff 0 --currency CNY --subsidy shanghai-2025-compute"
     code, out, _ = invoke(*owned.split(), "--domestic")
     assert code == 0, out
-    assert "compute-build rate" in out and "10.0% average rate" in out
+    assert "compute-build rate" in out and "10.0% of gross" in out
     code, _, err = invoke(*owned.split())
     assert code == 1 and "only for domestic chips" in err
 
@@ -214,7 +214,7 @@ def test_json_output_of_an_estimate(tmp_path: Path) -> None:
     assert code == 0
     doc = json.loads(path.read_text())
     assert doc["kind"] == "estimate"
-    assert doc["subsidy"]["rate"] == pytest.approx(0.3)
+    assert doc["subsidy"]["rate_before_caps"] == pytest.approx(0.3)
     assert doc["subsidy"]["cap"] == pytest.approx(6e8 / 7.1287)  # only the pool is stated
     names = {a["name"] for a in doc["assumptions"]}
     assert {"throughput", "price", "cap per contract", "exchange rate"} <= names
@@ -285,8 +285,6 @@ def test_small_firm_rate_lasts_a_year() -> None:
         str(64 * 2 * 8766),
         "--devices",
         "64",
-        "--scaling-efficiency",
-        "1",
         "--price",
         "10",
         "--currency",
@@ -296,5 +294,5 @@ def test_small_firm_rate_lasts_a_year() -> None:
         "--small-firm",
     )
     assert code == 0, out
-    assert "65.0% average rate" in out
+    assert "rate before caps and pool" in out and "65.0%" in out
     assert "small-firm rate for 12 months" in out

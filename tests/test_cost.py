@@ -79,7 +79,7 @@ def test_shanghai_small_firm_window_blends_rates() -> None:
     terms = cost.terms_from_programme(load_programme("shanghai-2025-compute"), small_firm=True)
     two_years = 2 * 365.25 * 24
     outcome = cost.apply_subsidy(1_000_000, terms, wall_hours=two_years)
-    assert outcome.rate == pytest.approx(0.65)
+    assert outcome.rate_before_caps == pytest.approx(0.65)
     assert outcome.amount == pytest.approx(650_000)
     # A six-month job sits wholly inside the window: all of it is paid.
     assert cost.apply_subsidy(1_000_000, terms, wall_hours=4383).net == pytest.approx(0)
@@ -173,7 +173,7 @@ def test_owned_build_subsidy_lowers_the_price() -> None:
     assert build.price.amount == pytest.approx(180_000 / 4 / 8766)
     est = cost.estimate(HoursJob(1000), HourlyPrice.from_owned(hw), build=build)
     assert est.subsidy is not None
-    assert est.subsidy.rate == pytest.approx(0.1)
+    assert est.subsidy.rate_before_caps == pytest.approx(0.1)
     assert est.net == pytest.approx(1000 * 180_000 / 4 / 8766)
 
 

@@ -1,107 +1,85 @@
-"""The --profile adapter: peak, rent, power and chip origin come from a device profile.
-
-The catalogue's profiles module is written separately; these tests run the adapter against a
-stand-in that follows its published API (load_profile, .peak(dtype), .rent_per_hour(), .power_w,
-.domestic), and against the real module when it is importable (skipped otherwise).
-"""
+"""The device being costed: peak, rent, power and chip origin come from a device profile, read
+once as numbers with their basis (cost.device), and the profile's name is shown once."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from subsidybench.catalogue import paths as catalogue
 from subsidybench.cli import app
-from subsidybench.cli.cost import load_profile_inputs
-from subsidybench.dtypes import DType
+from subsidybench.cost.device import load_device
+from subsidybench.provenance import Basis
 
+FAKE = """
+name = "Fake 910B"
+vendor = "Fakewei"
+backend = "npu"
+domestic = true
+match = ['Fake 910B']
+interconnect_gbs = "unknown"
 
-class FigureBasis(StrEnum):
-    VENDOR = "vendor"
-    ESTIMATE = "estimate"
-    UNKNOWN = "unknown"
+[peak_tflops]
+bf16 = { value = 320, basis = "estimate", source = "https://example.org/910b" }
+fp8 = "unknown"
 
+[memory_gb]
+value = 64
+basis = "vendor"
+source = "https://example.org/spec"
 
-@dataclass(frozen=True)
-class Figure:
-    value: float | None
-    basis: FigureBasis
-    source: str
+[memory_bandwidth_gbs]
+value = 1600
+basis = "vendor"
+source = "https://example.org/spec"
 
+[power_w]
+value = 400
+basis = "vendor"
+source = "https://example.org/spec"
 
-@dataclass(frozen=True)
-class PricePoint:
-    amount: float
-    currency: str
-    date: str
-    basis: str
-    source: str
-
-
-@dataclass(frozen=True)
-class FakeProfile:
-    id: str
-    name: str
-    vendor: str
-    domestic: bool
-    power_w: Figure
-
-    def peak(self, dtype: DType) -> Figure | None:
-        if dtype is DType.BF16:
-            return Figure(320.0, FigureBasis.ESTIMATE, "https://example.org/910b")
-        if dtype is DType.FP8:
-            return Figure(None, FigureBasis.UNKNOWN, "")
-        return None
-
-    def rent_per_hour(self, currency: str | None = None) -> PricePoint | None:
-        return PricePoint(9.0, "CNY", "2025-08", "vendor", "https://example.org/price")
+[[prices]]
+kind = "rent_hour"
+amount = 9.0
+currency = "CNY"
+date = 2025-08-01
+basis = "estimate"
+source = "https://example.org/price"
+"""
 
 
 @pytest.fixture
-def fake_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = types.ModuleType("subsidybench.catalogue.profiles")
-    chip = FakeProfile(
-        "fake-910b", "Fake 910B", "Fakewei", True, Figure(400.0, FigureBasis.VENDOR, "spec")
-    )
-
-    def load_profile(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> FakeProfile:
-        assert name_or_path == "fake-910b"
-        return chip
-
-    module.load_profile = load_profile  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "subsidybench.catalogue.profiles", module)
+def profiles_dir(tmp_path: Path) -> Path:
+    (tmp_path / "devices").mkdir()
+    (tmp_path / "devices" / "fake-910b.toml").write_text(FAKE)
+    return tmp_path
 
 
-def test_adapter_reads_peak_rent_power_and_origin(fake_profiles: None) -> None:
-    p = load_profile_inputs("fake-910b", [], "bf16")
-    assert (p.peak_tflops, p.domestic, p.power_w) == (320.0, True, 400.0)
-    assert p.rent is not None and p.rent[:2] == (9.0, "CNY")
-    assert "estimate" in p.peak_source and "https://example.org/910b" in p.peak_source
-    assert load_profile_inputs("fake-910b", [], "fp8").peak_tflops is None  # unknown: not used
+def test_device_reads_peak_rent_power_and_origin(profiles_dir: Path) -> None:
+    d = load_device("fake-910b", (profiles_dir,))
+    assert d.peak is not None and (d.peak.tflops, d.peak.dtype) == (320.0, "bf16")
+    assert (d.domestic, d.power_w) == (True, 400.0)
+    assert d.rent is not None and (d.rent.amount, d.rent.currency) == (9.0, "CNY")
+    assert d.rent.basis is Basis.ESTIMATE  # an enum, never text parsed back
+    assert "https://example.org/910b" in d.peak.source
+    assert load_device("fake-910b", (profiles_dir,), "fp8").peak is None  # unknown: not used
 
 
-def test_cost_with_a_profile_uses_its_figures(fake_profiles: None) -> None:
-    result = CliRunner().invoke(
-        app,
-        [
-            "cost",
-            "--hours",
-            "1000",
-            "--mfu",
-            "0.5",
-            "--profile",
-            "fake-910b",
-            "--subsidy",
-            "hangzhou-2024",
-        ],
-        env={"COLUMNS": "200"},
-    )
+def test_vendor_is_shown_once() -> None:
+    # The issue's "NVIDIA NVIDIA H800" and "Huawei Huawei Ascend 910B".
+    # Profiles write the name without the vendor (the loader refuses a repeat); the label joins.
+    for name in sorted(catalogue.files("devices")):
+        label = load_device(name, ()).label
+        words = label.split()
+        assert words[0] != words[1], label
+
+
+def test_cost_with_a_profile_uses_its_figures(profiles_dir: Path) -> None:
+    args = ["cost", "--hours", "1000", "--mfu", "0.5", "--profile", "fake-910b"]
+    args += ["--subsidy", "hangzhou-2024", "--profiles-dir", str(profiles_dir)]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     out = result.stdout
     # Rent 9 CNY/h from the profile; domestic, so Hangzhou pays 30%: 9,000 x 0.7 = 6,300.
@@ -109,27 +87,12 @@ def test_cost_with_a_profile_uses_its_figures(fake_profiles: None) -> None:
     assert "domestic-chip rate" in out
     # MFU 50% x 320 TFLOP/s (estimate): 160 TFLOP/s; 1,000 h of it = 6.67 PFLOP-days.
     assert "160 TFLOP/s" in out and "6.67 PFLOP-days" in out
-    assert "estimate" in out
+    assert "dense bf16 peak 320 TFLOP/s" in out
+    assert "Fakewei Fake 910B [fake-910b]" in out
 
 
-def test_without_the_profiles_module_the_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "subsidybench.catalogue.profiles", None)
-    result = CliRunner().invoke(app, ["cost", "--hours", "10", "--tflops", "1", "--profile", "x"])
-    assert result.exit_code == 1
-    assert "--profile needs subsidybench.catalogue.profiles" in result.stderr
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("subsidybench.catalogue.profiles") is None,
-    reason="subsidybench.catalogue.profiles is not in this tree yet",
-)
-def test_adapter_against_the_real_profiles_module() -> None:
-    from subsidybench.catalogue import paths as catalogue
-
-    names = sorted(catalogue.files("devices"))
-    if not names:
-        pytest.skip("no device profiles in the catalogue")
-    for name in names:
-        p = load_profile_inputs(name, [], "bf16")
-        assert p.id and p.label
-        assert p.peak_tflops is None or p.peak_tflops > 0
+def test_every_catalogue_profile_loads_for_costing() -> None:
+    for name in sorted(catalogue.files("devices")):
+        d = load_device(name, ())
+        assert d.id and d.label
+        assert d.peak is None or d.peak.tflops > 0

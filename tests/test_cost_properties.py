@@ -80,3 +80,39 @@ def test_annuity_repays_at_least_the_capital(capex: float, years: float, r: floa
     # The yearly payments add up to no less than the capex (more, when money costs something).
     paid = capex * float(cost.capital_recovery_factor(r, years)) * years
     assert paid >= capex * (1 - 1e-9)
+
+
+@given(gross=money, rate=rates, cap=caps, wall=hours, window=windows, after=rates)
+def test_effective_rate_never_exceeds_the_highest_rate(
+    gross: float, rate: float, cap: float, wall: float, window: float, after: float
+) -> None:
+    terms = SubsidyTerms(
+        rate, "p", "r", cap_per_contract=cap, window_hours=window, after_rate=after
+    )
+    outcome = cost.apply_subsidy(gross, terms, wall_hours=wall)
+    assert outcome.effective_rate <= max(rate, after) + 1e-12
+    assert outcome.amount <= gross and outcome.amount <= terms.cap
+
+
+@given(
+    price_a=st.floats(min_value=1e-3, max_value=1e4),
+    price_b=st.floats(min_value=1e-3, max_value=1e4),
+    params=st.floats(min_value=1e6, max_value=1e13),
+    tokens=st.floats(min_value=1e6, max_value=1e14),
+    tflops=st.floats(min_value=1e-3, max_value=1e4),
+    devices=st.integers(min_value=1, max_value=100_000),
+)
+def test_time_answers_do_not_depend_on_the_price(
+    price_a: float, price_b: float, params: float, tokens: float, tflops: float, devices: int
+) -> None:
+    from subsidybench.cost.jobs import Cluster, TrainJob
+    from subsidybench.cost.pricing import HourlyPrice
+    from subsidybench.cost.throughput import given_tflops
+    from subsidybench.provenance import Basis
+
+    job, tp, cluster = TrainJob(params, tokens), given_tflops(tflops), Cluster(devices, 0.9)
+    a = cost.estimate(job, HourlyPrice.rent(price_a, "USD", Basis.GIVEN, "t"), tp, cluster)
+    b = cost.estimate(job, HourlyPrice.rent(price_b, "USD", Basis.GIVEN, "t"), tp, cluster)
+    none = cost.estimate(job, None, tp, cluster)
+    assert a.device_hours == b.device_hours == none.device_hours
+    assert a.wall_hours == b.wall_hours == none.wall_hours

@@ -73,6 +73,14 @@ def report(
             " matmul of each run).",
         ),
     ] = None,
+    estimate_on: Annotated[
+        str | None,
+        typer.Option(
+            "--estimate-on",
+            help="Device profiles (a,b) to cost each run's results on as well: the measured rate"
+            " scaled by the roofline, labelled as an estimate with its basis.",
+        ),
+    ] = None,
     title: Annotated[str | None, typer.Option("--title", help="The report's title.")] = None,
     profiles_dir: ProfilesDir = None,
 ) -> None:
@@ -108,6 +116,7 @@ def report(
         rates=tuple(float(v) for v in values),
         sweep_workload=sweep_workload,
         profiles_dirs=dirs,
+        estimate_on=tuple(t.strip() for t in (estimate_on or "").split(",") if t.strip()),
     )
     built = build_report(label_runs(files), options, title=title)
     written = write_report(built, out)

@@ -1,4 +1,6 @@
-"""Costing: the model (pure numpy), jobs, pricing, throughput, estimates and sweeps.
+"""Costing (pure numpy, never torch): request (a question, its inputs checked in one place),
+scenario (the one resolver), evaluate (one answer, a sweep grid, a ranking), model (the
+arithmetic), terms, reach, jobs, pricing, throughput, device, estimate (roofline), sweep.
 
-Imports results, catalogue and the vocabulary; never torch.
+Imports results, catalogue and the vocabulary; never measure, devices or torch.
 """

@@ -33,17 +33,25 @@ def training_flops_per_token(
 
 @dataclass(frozen=True, slots=True)
 class TrainJob:
-    """Train a dense transformer of `params` parameters on `tokens` tokens."""
+    """Train a transformer on `tokens` tokens; `params` are the parameters each token passes
+    through (all of a dense model; the activated ones of a mixture of experts), which drive the
+    FLOPs. `total_params` (a mixture's every expert) is kept for the record and for memory."""
 
     params: float
     tokens: float
     layers: int | None = None
     attention_width: float | None = None
     seq_len: int | None = None
+    total_params: float | None = None
 
     def __post_init__(self) -> None:
         require_finite("parameters", self.params)
         require_finite("training tokens", self.tokens)
+        if self.total_params is not None and not self.total_params >= self.params:
+            raise UserError(
+                f"--total-params ({self.total_params:.4g}) is below the activated parameters"
+                f" ({self.params:.4g}) that --train takes"
+            )
         given = [x is not None for x in (self.layers, self.attention_width, self.seq_len)]
         if any(given) and not all(given):
             raise UserError("the attention term needs layers, attention width and sequence length")
@@ -63,6 +71,11 @@ class TrainJob:
         return self.flops_per_token * self.tokens
 
     def describe(self) -> str:
+        if self.total_params is not None:
+            return (
+                f"train {self.params:.3g} activated of {self.total_params:.3g} parameters"
+                f" on {self.tokens:.3g} tokens"
+            )
         return f"train {self.params:.3g} parameters on {self.tokens:.3g} tokens"
 
 
@@ -125,6 +138,8 @@ class Cluster:
     efficiency_basis: Basis = Basis.GIVEN
     efficiency_source: str = "an assumption, not measured"
     """Where the efficiency comes from: a measured run names the file and world size."""
+    devices_source: str = ""
+    """Where the device count comes from, when it was not given (taken as 1)."""
 
     def __post_init__(self) -> None:
         if self.devices < 1:
@@ -134,11 +149,12 @@ class Cluster:
                 f"scaling efficiency must be in (0, 1], got {self.scaling_efficiency:g}"
             )
 
-    def assumptions(self) -> list[Assumption]:
-        out = [Assumption("devices", str(self.devices), Basis.GIVEN)]
+    def assumptions(self, scaled: bool = True) -> list[Assumption]:
+        """The devices, and the scaling efficiency where a per-device rate was scaled by it."""
+        out = [Assumption("devices", str(self.devices), Basis.GIVEN, self.devices_source)]
         # A measured figure keeps a decimal: 83.5% and 84% differ by a device in 200.
         share = ".0%" if self.efficiency_basis is Basis.GIVEN else ".1%"
-        if self.devices > 1 or self.scaling_efficiency != 1.0:
+        if scaled and (self.devices > 1 or self.scaling_efficiency != 1.0):
             out.append(
                 Assumption(
                     "scaling efficiency",
@@ -152,10 +168,18 @@ class Cluster:
 
 def job_assumptions(job: Job) -> list[Assumption]:
     if isinstance(job, TrainJob):
-        out = [
-            Assumption("parameters", f"{job.params:.4g}", Basis.GIVEN),
-            Assumption("training tokens", f"{job.tokens:.4g}", Basis.GIVEN),
-        ]
+        if job.total_params is None:
+            out = [Assumption("parameters (drive the FLOPs)", f"{job.params:.4g}", Basis.GIVEN)]
+        else:
+            out = [
+                Assumption(
+                    "activated parameters (drive the FLOPs)", f"{job.params:.4g}", Basis.GIVEN
+                ),
+                Assumption(
+                    "total parameters (memory, not FLOPs)", f"{job.total_params:.4g}", Basis.GIVEN
+                ),
+            ]
+        out.append(Assumption("training tokens", f"{job.tokens:.4g}", Basis.GIVEN))
         if job.has_attention_term:
             formula = (
                 f"6N + 12·L·W·T = 6 x {job.params:.3g} + 12 x {job.layers} x "

@@ -16,8 +16,11 @@ ranks them by net cost per unit of useful work. Each [[option]] table names its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from subsidybench.datafile import Fields, read_toml
 from subsidybench.errors import UserError
@@ -47,7 +50,7 @@ _KEYS = {
 
 @dataclass(frozen=True, slots=True)
 class OptionSpec:
-    """One option as the file states it; the CLI fills the rest from a profile if named."""
+    """One option as the file states it; `option_request` makes it a costing question."""
 
     label: str
     profile: str | None = None
@@ -125,3 +128,43 @@ def load_options(path: Path) -> tuple[OptionSpec, ...]:
     if not specs:
         raise f.error("option", "a comparison needs at least one [[option]]")
     return tuple(specs)
+
+
+def _axis(value: float | None) -> Any:
+    return None if value is None else np.array([value], dtype=np.float64)
+
+
+def option_request(spec: OptionSpec, base: Any, path: Path, currency: str | None) -> Any:
+    """The costing question of one option: the job of `base` (a cost.request.Request, from the
+    command's flags), on this option's device, price, throughput and programme, answered in
+    `currency`. Errors name the file, the option and the field."""
+    where = f"{path}: option {spec.label!r}"
+    names = {
+        key: f"{where}: {key}"
+        for key in _KEYS | {"tflops", "tokens_per_s", "mfu", "devices", "scaling_efficiency"}
+    }
+    return replace(
+        base,
+        label=spec.label,
+        profile=spec.profile,
+        price=_axis(spec.price),
+        currency=spec.currency,
+        price_source=where if spec.price is not None else "",
+        report_currency=currency or base.report_currency,
+        run=spec.run,
+        workload=spec.workload,
+        metric=spec.metric,
+        force=spec.force,
+        tflops=_axis(spec.tflops),
+        tokens_per_s=_axis(spec.tokens_per_s),
+        mfu=_axis(spec.mfu),
+        peak_tflops=spec.peak_tflops,
+        dtype=spec.dtype,
+        domestic=spec.domestic,
+        subsidy=spec.subsidy,
+        rate=_axis(spec.rate),
+        small_firm=spec.small_firm,
+        devices=_axis(float(spec.devices)),
+        scaling_efficiency=_axis(spec.scaling_efficiency),
+        names={**base.names, **names},
+    )

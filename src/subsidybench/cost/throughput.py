@@ -1,8 +1,10 @@
 """Sustained throughput per device, the rate the cost model turns money into work with.
 
-A throughput is measured (a workload of a run result), given by hand (TFLOP/s or tokens/s the
-user states), or estimated (an MFU times a peak); its basis and source travel with it and are
-printed beside every answer. Results whose verdict is invalid are refused unless forced, and a
+A throughput is measured (a workload of a run result), given by hand (model or hardware
+TFLOP/s, tokens/s), estimated (an MFU times a peak, or a measured rate scaled by the roofline to
+another device) or implied by a training job and the device-hours it took; `resolve_throughput`
+reads it from a question once. Its basis and source travel with it and are printed beside every
+answer. Results whose verdict is invalid are refused unless forced, and a
 forced one says so in its source.
 """
 
@@ -12,11 +14,20 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
 from subsidybench.results.query import pick_result
 from subsidybench.results.record import RunResult, load_run
+from subsidybench.units import SECONDS_PER_HOUR
+
+if TYPE_CHECKING:
+    from subsidybench.cost.answer import Peak
+    from subsidybench.cost.jobs import TrainJob
+    from subsidybench.cost.request import Request
 
 TERA = 1e12
 TOKEN_UNITS = frozenset({"token", "tokens"})
@@ -35,6 +46,9 @@ class Throughput:
     unit: WorkUnit
     basis: Basis
     source: str
+    hardware_per_model: float | None = None
+    """Hardware FLOPs per model FLOP, where the rate was given in hardware FLOPs (8/6 for full
+    recomputation): the cluster's hardware rate is printed beside its model rate."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.per_second) and self.per_second > 0):
@@ -128,3 +142,134 @@ def from_run(
         if not rate:
             raise UserError(f"{where}: {result.id} has no token rate")
     return Throughput(rate, unit, Basis.MEASURED, source)
+
+
+def run_and_label(run: RunResult | Path, label: str = "") -> tuple[RunResult, str]:
+    """A run given as a file or already loaded, and the name messages call it by."""
+    if isinstance(run, RunResult):
+        return run, label or "the run"
+    return load_run(run), label or str(run)
+
+
+def measured(
+    run: RunResult | Path,
+    label: str,
+    workload: str | None,
+    unit: WorkUnit,
+    force: bool,
+    device: Any = None,
+) -> Throughput:
+    """The measured rate of a run's workload, for the device being costed (`device`, if any)."""
+    loaded, where = run_and_label(run, label)
+    return from_run(loaded, where, workload, unit, force, None if device is None else device.id)
+
+
+# Full activation recomputation runs the forward pass twice: 8N FLOPs per token instead of 6N
+# (Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models",
+# section 5; the OPT-175B logbook quotes 147 TFLOP/s per A100 counted this way).
+RECOMPUTATION = {"none": 6.0, "full": 8.0}
+
+
+@dataclass(frozen=True, slots=True)
+class ThroughputAxis:
+    """Throughput per device as a question resolves it: one or several rates (or MFUs of a
+    peak), with their basis and source."""
+
+    unit: WorkUnit
+    basis: Basis
+    source: str
+    per_second: np.ndarray | None = None
+    mfu: np.ndarray | None = None
+    peak: Peak | None = None
+    implied: bool = False
+    """Derived from a job and its device-hours: the cluster's rate already, never scaled."""
+    hardware_per_model: float | None = None
+
+    def one(self) -> Throughput:
+        """The single throughput (first value), for a single answer."""
+        if self.mfu is not None:
+            assert self.peak is not None
+            mfu = float(self.mfu[0])
+            source = f"MFU {mfu:.0%} (given) x {self.peak.describe()} ({self.peak.source})"
+            return Throughput(mfu * self.peak.tflops * TERA, self.unit, self.basis, source)
+        assert self.per_second is not None
+        return Throughput(
+            float(self.per_second[0]), self.unit, self.basis, self.source, self.hardware_per_model
+        )
+
+
+def resolve_throughput(
+    r: Request, device: Any, peak: Peak | None, job: TrainJob | None
+) -> ThroughputAxis | None:
+    """The throughput per device a question gives (one source of it at most), resolved."""
+    given = [
+        k
+        for k in ("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu")
+        if getattr(r, k) is not None
+    ]
+    if r.train is not None and r.hours is not None:
+        given.append("hours")
+    if len(given) > 1:
+        raise UserError(f"give one throughput, not {' and '.join(r.name(k) for k in given)}")
+    if r.estimate_on is not None and r.run is None:
+        raise UserError(
+            f"{r.name('estimate_on')} scales a measured rate: give --run and --workload"
+        )
+    if r.recomputation is not None and r.hardware_tflops is None:
+        raise UserError("--recomputation says how --hardware-tflops were counted: give both")
+    if not given:
+        return None
+    what = given[0]
+    if what == "run":
+        if r.metric not in {u.value for u in WorkUnit}:
+            raise UserError(f"{r.name('metric')}: expected flops or tokens, got {r.metric!r}")
+        unit = WorkUnit(r.metric)
+        if r.estimate_on is not None:
+            from subsidybench.cost.device import estimated_throughput
+
+            one = estimated_throughput(r, unit)
+        else:
+            one = measured(r.run, r.run_label, r.workload, unit, r.force, device)
+        return ThroughputAxis(
+            one.unit, one.basis, one.source, per_second=np.array([one.per_second])
+        )
+    if what == "tflops":
+        return ThroughputAxis(
+            WorkUnit.FLOPS, Basis.GIVEN, f"given by hand ({r.name('tflops')})", r.tflops * TERA
+        )
+    if what == "hardware_tflops":
+        if r.recomputation not in RECOMPUTATION:
+            raise UserError(
+                "--hardware-tflops counts the FLOPs the device ran, recomputation included:"
+                " say which with --recomputation full (8N per token) or none (6N)"
+            )
+        ratio = 6.0 / RECOMPUTATION[r.recomputation]
+        assert r.hardware_tflops is not None
+        source = (
+            f"{r.hardware_tflops:g} hardware TFLOP/s ({r.name('hardware_tflops')}), "
+            f"{r.recomputation} recomputation ({RECOMPUTATION[r.recomputation]:g}N per token)"
+            f" x 6/{RECOMPUTATION[r.recomputation]:g} = model FLOP/s (6N)"
+        )
+        per_second = np.array([r.hardware_tflops * ratio * TERA])
+        return ThroughputAxis(
+            WorkUnit.FLOPS, Basis.DERIVED, source, per_second, hardware_per_model=1 / ratio
+        )
+    if what == "tokens_per_s":
+        source = f"given by hand ({r.name('tokens_per_s')})"
+        return ThroughputAxis(WorkUnit.TOKENS, Basis.GIVEN, source, r.tokens_per_s)
+    if what == "mfu":
+        if peak is None:
+            raise UserError(
+                f"{r.name('mfu')} needs a peak: give --peak-tflops or a --profile with a"
+                f" {r.dtype} peak"
+            )
+        return ThroughputAxis(WorkUnit.FLOPS, Basis.ESTIMATE, "MFU x peak", mfu=r.mfu, peak=peak)
+    # A training job and the device-hours it took: the rate they imply, per device.
+    assert r.train is not None and r.hours is not None
+    hours = r.one("hours")
+    assert hours is not None and job is not None
+    per_second = job.flops / (hours * SECONDS_PER_HOUR)
+    source = f"{job.flops:.4g} FLOPs / ({hours:,.6g} device-hours x 3,600 s)"
+    return ThroughputAxis(
+        WorkUnit.FLOPS, Basis.DERIVED, source, np.array([per_second]), implied=True
+    )

@@ -35,20 +35,38 @@ def _money(value: float | None, currency: str) -> str:
 
 
 def _assumption_table(assumptions: tuple[Assumption, ...] | list[Assumption]) -> Any:
+    """Inputs, values and bases in a table; sources as numbered notes below it, so that at 80
+    columns a long citation reads as one line of text instead of folding into fragments."""
+    from rich.console import Group
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="Assumptions (what the answer rests on)")
-    for column in ("input", "value", "basis", "source"):
-        table.add_column(column, overflow="fold")
+    table.add_column("input", overflow="fold", ratio=2)
+    table.add_column("value", overflow="fold", ratio=4)
+    table.add_column("basis", overflow="fold", ratio=1)
+    table.add_column("src", justify="right", no_wrap=True)
     seen = set()
+    sources: dict[str, int] = {}
     for a in assumptions:
         key = (a.name, a.value)
         if key in seen:
             continue
         seen.add(key)
-        table.add_row(escape(a.name), escape(a.value), a.basis.value, escape(a.source))
-    return table
+        ref = ""
+        if a.source:
+            ref = f"[{sources.setdefault(a.source, len(sources) + 1)}]"
+        table.add_row(escape(a.name), escape(a.value), a.basis.value, escape(ref))
+    notes = [Text(f"[{n}] {source}", overflow="fold") for source, n in sources.items()]
+    return Group(table, *notes)
+
+
+def _days(hours: float) -> str:
+    days = hours / 24.0
+    if days >= 2 * 365.25:
+        return f"{days:,.0f} days ({days / 365.25:,.1f} years)"
+    return f"{days:,.2f} days ({hours:,.1f} h)"
 
 
 def print_estimate(e: Estimate) -> None:
@@ -56,33 +74,68 @@ def print_estimate(e: Estimate) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from subsidybench.cost.model import HOURS_PER_DAY
-
-    c = e.currency
+    c = e.currency or ""
     table = Table(title=escape(f"Cost of {e.job.describe()}"), show_header=False)
     table.add_column("quantity", style="bold")
     table.add_column("value", justify="right")
-    table.add_row(
-        "devices x wall time",
-        f"{e.devices} x {e.wall_hours / HOURS_PER_DAY:,.2f} days ({e.wall_hours:,.1f} h)",
-    )
+    if e.wall_hours is None:
+        table.add_row("wall time", "not known: give --devices or --duration")
+    elif e.devices is None:
+        table.add_row("wall time", f"{_days(e.wall_hours)} (given)")
+    else:
+        noun = "device" if e.devices == 1 else "devices"
+        table.add_row("wall time", f"{_days(e.wall_hours)} on {e.devices:,} {noun}")
     table.add_row("device-hours", f"{e.device_hours:,.0f}")
     throughput = next((a for a in e.assumptions if a.name == "throughput"), None)
     if throughput is not None:
         table.add_row("throughput", escape(f"{throughput.value} ({throughput.basis})"))
+    if e.tokens_per_s is not None:
+        table.add_row("tokens/s per device", f"{e.tokens_per_s:,.4g}")
+    if e.implied_mfu is not None and e.peak is not None:
+        table.add_row(
+            "implied MFU",
+            f"{e.implied_mfu:.1%} of the {e.peak.describe()}",
+        )
+    if e.cluster_pflops is not None:
+        cluster = f"{e.cluster_pflops:,.4g} PFLOP/s of model FLOPs"
+        if e.hardware_per_model is not None:
+            cluster += f" ({e.cluster_pflops * e.hardware_per_model:,.4g} hardware)"
+        table.add_row("cluster", cluster)
     if e.flops is not None:
         table.add_row("useful work", f"{e.flops:.4g} FLOPs = {e.pflop_days:,.2f} PFLOP-days")
     if e.tokens is not None:
         table.add_row("tokens", f"{e.tokens:.4g}")
+    if e.device_hours_per_trillion_tokens is not None:
+        table.add_row(
+            "device-hours per trillion tokens", f"{e.device_hours_per_trillion_tokens:,.0f}"
+        )
+    if e.price is None:
+        table.add_row("money", "not asked (no price given)")
+    else:
+        _money_rows(table, e, c)
+    console = Console()
+    console.print(table)
+    console.print(_assumption_table(e.assumptions))
+
+
+def _money_rows(table: Any, e: Estimate, c: str) -> None:
+    assert e.price is not None
     table.add_row("price per device-hour", _money(e.price.amount, c))
     table.add_row("gross cost", _money(e.gross, c))
     s = e.subsidy
     if s is not None:
-        table.add_row("subsidy", f"{_money(s.amount, c)} ({s.rate:.1%} average rate)")
-        binding = "binds" if s.cap_binds else "does not bind"
-        table.add_row(f"{s.cap_rule}", f"{_money(s.cap, c)}: {binding}")
-        if math.isfinite(s.binds_above):
-            table.add_row(f"{s.cap_rule} binds above a contract of", _money(s.binds_above, c))
+        if s.cap == 0:
+            table.add_row("subsidy", f"none: the {s.cap_rule} is 0")
+        else:
+            table.add_row("subsidy", f"{_money(s.amount, c)} ({s.effective_rate:.1%} of gross)")
+            table.add_row("rate before caps and pool", f"{s.rate_before_caps:.1%}")
+            binding = "binds" if s.cap_binds else "does not bind"
+            table.add_row(f"{s.cap_rule}", f"{_money(s.cap, c)}: {binding}")
+            if math.isfinite(s.binds_above):
+                table.add_row(
+                    f"{s.cap_rule} binds above a contract of",
+                    f"{_money(s.binds_above, c)} (= {s.cap_rule} / {s.rate_before_caps:.1%})",
+                )
         if s.present_value is not None:
             table.add_row("subsidy, worth today (paid late)", _money(s.present_value, c))
     table.add_row("net cost", _money(e.net, c))
@@ -91,9 +144,6 @@ def print_estimate(e: Estimate) -> None:
         table.add_row("net cost per useful PFLOP-hour", _money(e.net_per_pflop_hour, c))
     if e.net_per_million_tokens is not None:
         table.add_row("net cost per million tokens", _money(e.net_per_million_tokens, c))
-    console = Console()
-    console.print(table)
-    console.print(_assumption_table(e.assumptions))
 
 
 def print_compare(ranked: list[Estimate]) -> None:
@@ -122,9 +172,9 @@ def print_compare(ranked: list[Estimate]) -> None:
             escape(e.label),
             escape(throughput),
             f"{e.price.amount:,.4g}",
-            f"{e.subsidy.rate:.0%}" if e.subsidy else "-",
-            f"{e.wall_hours / HOURS_PER_DAY:,.1f}",
-            f"{e.net:,.0f}",
+            f"{e.subsidy.effective_rate:.0%}" if e.subsidy else "-",
+            "-" if e.wall_hours is None else f"{e.wall_hours / HOURS_PER_DAY:,.1f}",
+            "-" if e.net is None else f"{e.net:,.0f}",
             f"{per_unit:,.4g}" if per_unit is not None else "-",
         )
     console = Console()
@@ -183,6 +233,8 @@ _HEADERS = {
     "devices": "devices",
     "scaling_efficiency": "scaling",
     "rate": "rate",
+    "rate_before_caps": "rate pre-cap",
+    "effective_rate": "eff. rate",
     "wall_hours": "wall h",
     "gross": "gross",
     "subsidy": "subsidy",
@@ -195,6 +247,7 @@ _HEADERS = {
 _OUTPUTS = (
     "gross",
     "subsidy",
+    "effective_rate",
     "net",
     "effective_price",
     "cap_binds",
@@ -214,7 +267,7 @@ def print_sweep(
         for c in frame.columns
         if c in _HEADERS
         and c not in _OUTPUTS
-        and c not in ("wall_hours",)
+        and c not in ("wall_hours", "rate_before_caps")
         and frame[c].nunique() > 1
     ]
     if "devices" in inputs or "per_second" in inputs or "mfu" in inputs:

@@ -1,0 +1,100 @@
+"""The device being costed, as the cost model needs it: a profile's peak, rent, power and origin.
+
+Values are read from the profile once, as numbers with their basis (never turned back into
+text). `estimated_throughput` is the estimate path: a rate measured on one device, scaled by the
+roofline (cost.estimate) to the device being costed, and labelled as an estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from subsidybench.cost.model import Peak
+from subsidybench.cost.throughput import TOKEN_UNITS, Throughput, WorkUnit
+from subsidybench.errors import UserError
+from subsidybench.provenance import Basis, PricePoint
+
+if TYPE_CHECKING:
+    from subsidybench.cost.request import Request
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """What a device profile supplies to the cost model, each figure with where it comes from."""
+
+    id: str
+    label: str
+    domestic: bool
+    peak: Peak | None
+    rent: PricePoint | None
+    power_w: float | None
+    power_source: str
+
+
+def load_device(
+    name: str, dirs: tuple[Path, ...], dtype: str = "bf16", flag: str = "--dtype"
+) -> Device:
+    """Read the figures the cost model needs from a device profile (catalogue.profiles)."""
+    from subsidybench.catalogue.profiles import load_profile
+    from subsidybench.dtypes import DType
+
+    if dtype not in {d.value for d in DType}:
+        raise UserError(f"{flag}: {dtype!r} is not one of {', '.join(d.value for d in DType)}")
+    profile = load_profile(name, extra_dirs=dirs)
+    peak = None
+    fig = profile.peak(DType(dtype))
+    if fig is not None and fig.value is not None:
+        peak = Peak(float(fig.value), dtype, f"{profile.id}, {fig.basis}: {fig.source}")
+    power = profile.power_w
+    known = power is not None and power.value is not None
+    return Device(
+        id=profile.id,
+        label=profile.label,
+        domestic=bool(profile.domestic),
+        peak=peak,
+        rent=profile.rent_per_hour(),
+        power_w=float(power.value) if known else None,
+        power_source=f"{profile.id} power, {power.basis}: {power.source}" if known else "",
+    )
+
+
+def estimated_throughput(r: Request, unit: WorkUnit) -> Throughput:
+    """The rate of `r.workload` measured in `r.run`, scaled by the roofline to `r.estimate_on`."""
+    from subsidybench.catalogue.profiles import load_profile
+    from subsidybench.cost.estimate import estimate
+    from subsidybench.cost.throughput import run_and_label
+    from subsidybench.results.query import pick_result
+
+    run, where = run_and_label(r.run, r.run_label)
+    result = pick_result(run, where, r.workload)
+    if run.profile is None:
+        raise UserError(
+            f"{where}: the run matched no device profile, so there are no figures to scale"
+            f" its rate from; add a profile for {run.device.name} (--profiles-dir)"
+        )
+    assert r.estimate_on is not None
+    source = load_profile(run.profile, r.profiles_dirs)
+    target = load_profile(r.estimate_on, r.profiles_dirs)
+    est = estimate(result, source, target, run.device.name)
+    if unit is WorkUnit.FLOPS:
+        rate = est.flops_per_s
+        if not rate:
+            raise UserError(f"{where}: {result.id} does no counted FLOPs; use tokens instead")
+    else:
+        if est.item_unit not in TOKEN_UNITS:
+            raise UserError(f"{where}: {result.id} counts {est.item_unit}, not tokens")
+        rate = est.items_per_s
+    return Throughput(rate, unit, Basis.ESTIMATE, describe_estimate(est, where))
+
+
+def describe_estimate(est: Any, where: str) -> str:
+    """The basis written beside an estimated figure: regime on each side and the ratio used."""
+    src, tgt = est.source, est.target
+    return (
+        f"ESTIMATE, not measured: {where} {est.workload_id} measured on {src.profile}"
+        f" ({src.regime}-bound) scaled x{est.scale:.3g} by the roofline to {tgt.profile}"
+        f" ({tgt.regime}-bound): effective {tgt.regime} roof of {tgt.profile} /"
+        f" {src.regime} roof of {src.profile}"
+    )

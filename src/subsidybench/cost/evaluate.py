@@ -1,0 +1,264 @@
+"""Answers from resolved Scenarios (cost.scenario): one estimate, a sweep grid, a ranking of
+options, or how far a subsidy goes. The arithmetic is the model's (cost.model, cost.sweep);
+this module only picks the single values or the axes out of a Scenario and hands them over."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from subsidybench.cost import model
+from subsidybench.cost.model import Cluster, Estimate, HourlyPrice, Option, OwnedHardware
+from subsidybench.cost.reach import Reach, reach
+from subsidybench.cost.scenario import Scenario
+from subsidybench.cost.throughput import TERA, WorkUnit
+from subsidybench.errors import UserError
+from subsidybench.provenance import Assumption, Basis
+
+
+def _first(values: np.ndarray | None, default: float | None = None) -> float | None:
+    return default if values is None else float(np.asarray(values).reshape(-1)[0])
+
+
+def price_of(s: Scenario) -> HourlyPrice | None:
+    """The single price per device-hour (None where no money was asked for)."""
+    if s.currency is None:
+        return None
+    if s.owned is not None:
+        hw = OwnedHardware(**{k: float(v[0]) for k, v in s.owned.items()}, currency=s.currency)
+        return HourlyPrice.from_owned(hw, s.owned_source)
+    assert s.rent is not None
+    return HourlyPrice.rent(float(s.rent[0]), s.currency, s.price_basis, s.price_source)
+
+
+def cluster_of(s: Scenario) -> Cluster:
+    devices = int(_first(s.devices, 1.0) or 1)
+    return Cluster(
+        devices,
+        _first(s.efficiency, 1.0) or 1.0,
+        s.efficiency_basis,
+        s.efficiency_source,
+        "" if s.devices_given else "not given: taken as 1",
+    )
+
+
+def _peak_notes(s: Scenario) -> list[Assumption]:
+    if s.peak is None or s.peak.dtype == "bf16":
+        return []
+    return [
+        Assumption(
+            "MFU convention",
+            f"against the dense {s.peak.dtype} peak; papers quote MFU against the dense bf16"
+            " peak, so compare with care",
+            Basis.GIVEN,
+            s.request.name("dtype"),
+        )
+    ]
+
+
+def one(s: Scenario) -> Estimate | Reach:
+    """The answer to a scenario whose every input has one value."""
+    price = price_of(s)
+    tp = None if s.throughput is None else s.throughput.one()
+    cluster = cluster_of(s)
+    terms, build = s.terms, None
+    if terms is not None and s.owned is not None and price is not None:
+        assert price.owned is not None
+        build = model.build_subsidy(price.owned, terms, cluster.devices)
+        terms = None
+    extra = [*s.assumptions, *_peak_notes(s)]
+    if s.kind == "reach":
+        return _reach(s, price, tp, cluster, extra)
+    assert s.job is not None
+    return model.estimate(
+        s.job,
+        price,
+        tp,
+        cluster,
+        terms,
+        _first(s.request.cost_of_capital),
+        label=s.request.label,
+        extra_assumptions=extra,
+        build=build,
+        peak=s.peak,
+        wall_hours=s.wall_hours,
+        devices_known=s.devices is not None,
+    )
+
+
+def rank(scenarios: Sequence[Scenario]) -> list[Estimate]:
+    """The same job under each scenario, cheapest per unit of useful work first."""
+    options = []
+    for s in scenarios:
+        price = price_of(s)
+        if price is None or s.throughput is None:
+            raise UserError(f"option {s.request.label!r}: a ranking needs a price and a throughput")
+        options.append(
+            Option(
+                s.request.label,
+                price,
+                s.throughput.one(),
+                s.terms,
+                cluster_of(s),
+                (*s.assumptions, *_peak_notes(s)),
+                s.peak,
+            )
+        )
+    job = scenarios[0].job
+    assert job is not None
+    return model.compare(job, options, _first(scenarios[0].request.cost_of_capital))
+
+
+def _reach(
+    s: Scenario, price: HourlyPrice | None, tp: Any, cluster: Cluster, extra: list[Assumption]
+) -> Reach:
+    terms = s.terms
+    r = s.request
+    if terms is None:
+        raise UserError("--reach needs a rate: give --subsidy or --rate")
+    if price is None:
+        raise UserError("--reach needs a price: --price with --currency, or --capex")
+    firm_cap = terms.cap_per_firm_year
+    if not math.isfinite(firm_cap):
+        firm_cap = terms.cap_per_contract
+    text = r.reach or ""
+    if text == "cap":
+        if not math.isfinite(firm_cap):
+            who = terms.programme or "the subsidy"
+            raise UserError(f"{who} states no cap per firm: give --reach AMOUNT")
+        amount, label, basis = firm_cap, "a firm's cap", Basis.PROGRAMME
+    elif text == "pool":
+        programme = s.programme
+        if programme is None or programme.pool.value is None:
+            raise UserError("--reach pool needs a --subsidy whose pool is stated")
+        amount = terms.pool
+        label, basis = f"the pool, period: {programme.pool_period}", Basis.PROGRAMME
+    else:
+        try:
+            amount = float(text)
+        except ValueError:
+            raise UserError(f"--reach: expected cap, pool or an amount, got {text!r}") from None
+        label, basis = "given by hand", Basis.GIVEN
+    if not (math.isfinite(amount) and amount > 0):
+        raise UserError(f"--reach: {label} is {amount:,.0f} {s.currency}: no money to go anywhere")
+    if math.isfinite(terms.window_hours):
+        # How far money goes at a rate that lapses depends on how fast it is spent: say so.
+        extra = [
+            *extra,
+            Assumption(
+                "rate window",
+                f"{terms.rate:.0%} taken for all spend; the programme limits it to "
+                f"{terms.window_hours:,.0f} hours of a contract",
+                Basis.NOT_APPLIED,
+            ),
+        ]
+    job = s.job if isinstance(s.job, model.TrainJob) else None
+    return reach(
+        amount,
+        label,
+        terms.rate,
+        price,
+        tp,
+        cluster,
+        job,
+        r.contract_size,
+        cap_per_firm=firm_cap,
+        extra_assumptions=[*terms.assumptions, *extra],
+        amount_basis=basis,
+    )
+
+
+def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
+    """Every combination of the inputs given several values (cost.sweep), and the assumptions."""
+    from subsidybench.cost.sweep import sweep
+
+    r = s.request
+    if s.kind == "reach":
+        raise UserError("--reach takes single values; drop the lists to use it")
+    if s.currency is None:
+        raise UserError("a sweep compares money: give a price (--price with --currency)")
+    if s.wall_hours is not None:
+        raise UserError("--duration takes single answers; give --devices to sweep")
+    notes: list[Assumption] = []
+    unit, per_second, mfu = WorkUnit.FLOPS, None, None
+    if s.throughput is not None:
+        unit, per_second, mfu = s.throughput.unit, s.throughput.per_second, s.throughput.mfu
+        if mfu is not None:
+            assert s.peak is not None
+            notes.append(
+                Assumption(
+                    "throughput", f"MFU x {s.peak.describe()}", Basis.ESTIMATE, s.peak.source
+                )
+            )
+        else:
+            label = "TFLOP/s per device" if unit is WorkUnit.FLOPS else "tokens/s per device"
+            if per_second is not None and per_second.size == 1:
+                label = s.throughput.one().describe()
+            notes.append(Assumption("throughput", label, s.throughput.basis, s.throughput.source))
+    work = hours = contract = None
+    if isinstance(s.job, model.TrainJob | model.ServeJob):
+        notes.extend(model.job_assumptions(s.job))
+        if s.throughput is None:
+            raise UserError("a sweep of a job needs a throughput")
+        if s.throughput.implied:
+            raise UserError("a sweep cannot vary a rate implied by --hours: give it by hand")
+        if unit is WorkUnit.TOKENS:
+            work = s.job.tokens
+        else:
+            work = s.job.flops
+            if work is None:
+                raise UserError("serving at a FLOP rate needs the model size: give --params")
+    elif s.kind == "hours":
+        hours = r.hours
+    else:
+        contract = r.contract
+    rates: Any = 0.0
+    cap, window, after = math.inf, math.inf, 0.0
+    terms = s.terms
+    if terms is not None:
+        if s.owned is not None:
+            raise UserError(
+                "a sweep of owned hardware cannot take a building subsidy; sweep --rate"
+                " without --subsidy, or drop the lists"
+            )
+        swept_rate = s.subsidy_rates is not None
+        notes.extend(a for a in terms.assumptions if not (swept_rate and a.name == "subsidy rate"))
+        if swept_rate:
+            notes.append(Assumption("subsidy rate", "swept", Basis.GIVEN, r.name("rate")))
+        rates = s.subsidy_rates if swept_rate else terms.rate
+        cap = terms.cap
+        if not swept_rate:
+            window, after = terms.window_hours, terms.after_rate
+    else:
+        notes.append(Assumption("subsidy", "none (give --subsidy or --rate)", Basis.GIVEN))
+    if s.owned is not None:
+        notes.append(
+            Assumption("price", "owned: capex as an annuity + energy + hosting", Basis.DERIVED)
+        )
+    else:
+        notes.append(
+            Assumption(
+                "price", f"rent per device-hour, {s.currency}", s.price_basis, s.price_source
+            )
+        )
+    frame = sweep(
+        unit=unit,
+        work=work,
+        device_hours=hours,
+        contract_value=contract,
+        price_per_hour=None if s.owned is not None else s.rent,
+        owned=s.owned,
+        per_second=per_second,
+        mfu=mfu,
+        peak_per_second=None if s.peak is None else s.peak.tflops * TERA,
+        devices=s.devices if s.devices is not None else 1.0,
+        scaling_efficiency=s.efficiency if s.efficiency is not None else 1.0,
+        rate=rates,
+        cap=cap,
+        window_hours=window,
+        after_rate=after,
+    )
+    return frame, [*notes, *s.assumptions]

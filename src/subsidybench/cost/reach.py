@@ -1,0 +1,131 @@
+"""How far subsidy money goes: the contract a firm's cap or a pool supports, what that buys, and
+how many firms a pool covers at a contract size."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from subsidybench.cost.jobs import Cluster, TrainJob, job_assumptions
+from subsidybench.cost.pricing import HourlyPrice
+from subsidybench.cost.throughput import Throughput, WorkUnit
+from subsidybench.errors import UserError
+from subsidybench.provenance import Assumption, Basis
+from subsidybench.units import PFLOP_DAY, SECONDS_PER_HOUR, require_finite
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What an amount of subsidy money supports at a rate and a price."""
+
+    amount: float
+    """The subsidy money: one firm's cap, a whole pool, or a figure given."""
+    amount_label: str
+    rate: float
+    currency: str
+    contract_value: float
+    """The eligible spend the amount covers at `rate`: amount / rate."""
+    firm_pays: float
+    device_hours: float
+    pflop_days: float | None
+    tokens: float | None
+    training_runs: float | None
+    """How many runs of the given training job the contract value pays for."""
+    contract_size: float | None
+    firms_covered: float | None
+    """How many firms the amount covers at `contract_size` each (a pool's reach)."""
+    assumptions: tuple[Assumption, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "amount": self.amount,
+            "amount_label": self.amount_label,
+            "rate": self.rate,
+            "currency": self.currency,
+            "contract_value": self.contract_value,
+            "firm_pays": self.firm_pays,
+            "device_hours": self.device_hours,
+            "pflop_days": self.pflop_days,
+            "tokens": self.tokens,
+            "training_runs": self.training_runs,
+            "contract_size": self.contract_size,
+            "firms_covered": self.firms_covered,
+            "assumptions": [a.to_dict() for a in self.assumptions],
+        }
+
+
+def reach(
+    amount: float,
+    amount_label: str,
+    rate: float,
+    price: HourlyPrice,
+    throughput: Throughput | None = None,
+    cluster: Cluster | None = None,
+    train: TrainJob | None = None,
+    contract_size: float | None = None,
+    cap_per_firm: float = math.inf,
+    extra_assumptions: Sequence[Assumption] = (),
+    amount_basis: Basis = Basis.GIVEN,
+) -> Reach:
+    """How far `amount` of subsidy goes at `rate`: the contract it supports, the device-hours,
+    PFLOP-days and training runs that contract buys, and (given a contract size) how many firms
+    it covers, each firm receiving min(size x rate, cap per firm)."""
+    require_finite("subsidy amount", amount)
+    if not (0 < rate <= 1):
+        raise UserError(f"a subsidy rate must be in (0, 1] to say how far it goes, got {rate:g}")
+    cluster = cluster or Cluster()
+    contract = amount / rate
+    device_hours = contract / price.amount
+    flops = tokens = runs = None
+    if throughput is not None:
+        done = device_hours * SECONDS_PER_HOUR * throughput.per_second * cluster.scaling_efficiency
+        if throughput.unit is WorkUnit.TOKENS:
+            tokens = done
+            if train is not None:
+                runs = done / train.tokens
+        else:
+            flops = done
+            if train is not None:
+                runs = done / train.flops
+    elif train is not None:
+        raise UserError("counting training runs needs a throughput: give --run, --tflops or --mfu")
+    firms = None
+    if contract_size is not None:
+        require_finite("contract size", contract_size)
+        per_firm = min(contract_size * rate, cap_per_firm)
+        firms = amount / per_firm
+    assumptions = [
+        Assumption(
+            "subsidy amount", f"{amount:,.0f} {price.currency} ({amount_label})", amount_basis
+        )
+    ]
+    if throughput is not None:
+        assumptions.extend(throughput.assumptions())
+    assumptions.extend(cluster.assumptions())
+    assumptions.extend(price.assumptions())
+    if train is not None:
+        assumptions.extend(job_assumptions(train))
+    if contract_size is not None:
+        assumptions.append(
+            Assumption(
+                "contract size per firm", f"{contract_size:,.0f} {price.currency}", Basis.GIVEN
+            )
+        )
+    assumptions.extend(extra_assumptions)
+    return Reach(
+        amount=amount,
+        amount_label=amount_label,
+        rate=rate,
+        currency=price.currency,
+        contract_value=contract,
+        firm_pays=contract - amount,
+        device_hours=device_hours,
+        pflop_days=None if flops is None else flops / PFLOP_DAY,
+        tokens=tokens,
+        training_runs=runs,
+        contract_size=contract_size,
+        firms_covered=firms,
+        assumptions=tuple(assumptions),
+    )

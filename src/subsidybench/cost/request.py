@@ -1,0 +1,243 @@
+"""What a user asks the cost model, each value parsed once, and the one place inputs are checked.
+
+A `Request` comes from `subsidybench cost`'s flags, from one [[option]] of a comparison file, or
+from a report's options; cost.scenario resolves it into a Scenario. Numbers that may sweep are
+1-D arrays (one value: size 1). `RANGES` states every numeric input's valid range, and
+`check` applies it: a value out of range, NaN or infinite is refused with one line that names
+the flag or file field as the user wrote it (`Request.names`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from subsidybench.errors import UserError
+from subsidybench.provenance import Basis
+
+MAX_SCENARIOS = 1_000_000
+"""A sweep's grid (the product of every swept input's values) is bounded, so that a typo fails
+at once instead of filling memory; SUBSIDYBENCH_MAX_SCENARIOS or --max-scenarios raises it."""
+MAX_SCENARIOS_ENV = "SUBSIDYBENCH_MAX_SCENARIOS"
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A valid range: low < x (or <=), x <= high (or <), whole numbers only if `whole`."""
+
+    low: float
+    low_open: bool
+    high: float = math.inf
+    high_open: bool = False
+    whole: bool = False
+    meaning: str = ""
+
+    def holds(self, x: float) -> bool:
+        if not math.isfinite(x):
+            return False
+        above = x > self.low if self.low_open else x >= self.low
+        below = x < self.high if self.high_open else x <= self.high
+        return above and below and (not self.whole or x == round(x))
+
+    def __str__(self) -> str:
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open or math.isinf(self.high) else "]"
+        high = "inf" if math.isinf(self.high) else f"{self.high:g}"
+        kind = "a whole number in " if self.whole else "a finite number in "
+        return f"{kind}{left}{self.low:g}, {high}{right}"
+
+
+_POSITIVE = Range(0, True)
+_NON_NEGATIVE = Range(0, False)
+_SHARE = Range(0, True, 1)
+
+RANGES: dict[str, Range] = {
+    "params": _POSITIVE,
+    "tokens": _POSITIVE,
+    "total_params": _POSITIVE,
+    "layers": Range(1, False, whole=True),
+    "attention_width": _POSITIVE,
+    "seq_len": Range(1, False, whole=True),
+    "serve": _POSITIVE,
+    "hours": _POSITIVE,
+    "contract": _POSITIVE,
+    "contract_size": _POSITIVE,
+    "tflops": _POSITIVE,
+    "hardware_tflops": _POSITIVE,
+    "tokens_per_s": _POSITIVE,
+    "mfu": _SHARE,
+    "peak_tflops": _POSITIVE,
+    "devices": Range(1, False, whole=True),
+    "duration_days": _POSITIVE,
+    "scaling_efficiency": _SHARE,
+    "price": _POSITIVE,
+    "fx": _POSITIVE,
+    "capex": _NON_NEGATIVE,
+    "lifetime": _POSITIVE,
+    "cost_of_capital": Range(0, False, 1),
+    "power_w": _NON_NEGATIVE,
+    "pue": Range(1, False),
+    "tariff": _NON_NEGATIVE,
+    "hosting": _NON_NEGATIVE,
+    "utilisation": _SHARE,
+    "rate": Range(0, False, 1),
+    "cap": Range(0, False, meaning="0 = no subsidy"),
+    "max_scenarios": Range(1, False, whole=True),
+}
+
+# Inputs that may be given several values (a sweep axis each).
+SWEEPABLE = (
+    "hours",
+    "contract",
+    "tflops",
+    "tokens_per_s",
+    "mfu",
+    "devices",
+    "scaling_efficiency",
+    "price",
+    "capex",
+    "lifetime",
+    "cost_of_capital",
+    "power_w",
+    "pue",
+    "tariff",
+    "hosting",
+    "utilisation",
+    "rate",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One costing question as asked. Field names are the flags' without dashes."""
+
+    # The job: one of train (params, tokens), serve, hours, contract; or reach.
+    train: tuple[float, float] | None = None
+    total_params: float | None = None
+    layers: float | None = None
+    attention_width: float | None = None
+    seq_len: float | None = None
+    serve: float | None = None
+    params: float | None = None
+    hours: np.ndarray | None = None
+    contract: np.ndarray | None = None
+    reach: str | None = None
+    contract_size: float | None = None
+    # Throughput per device.
+    run: Any = None
+    """A run result file (Path) or a loaded RunResult (then `run_label` names it)."""
+    run_label: str = ""
+    workload: str | None = None
+    metric: str = "flops"
+    force: bool = False
+    tflops: np.ndarray | None = None
+    hardware_tflops: float | None = None
+    recomputation: str | None = None
+    tokens_per_s: np.ndarray | None = None
+    mfu: np.ndarray | None = None
+    peak_tflops: float | None = None
+    dtype: str = "bf16"
+    estimate_on: str | None = None
+    # The device and the cluster.
+    profile: str | None = None
+    domestic: bool | None = None
+    devices: np.ndarray | None = None
+    duration_days: float | None = None
+    scaling_efficiency: np.ndarray | None = None
+    scaling_from: Path | None = None
+    scaling_workload: str | None = None
+    # The price and currencies.
+    price: np.ndarray | None = None
+    currency: str | None = None
+    price_basis: Basis = Basis.GIVEN
+    price_source: str = ""
+    report_currency: str | None = None
+    fx: float | None = None
+    capex: np.ndarray | None = None
+    lifetime: np.ndarray | None = None
+    cost_of_capital: np.ndarray | None = None
+    power_w: np.ndarray | None = None
+    pue: np.ndarray | None = None
+    tariff: np.ndarray | None = None
+    hosting: np.ndarray | None = None
+    utilisation: np.ndarray | None = None
+    # The subsidy.
+    subsidy: Any = None
+    """A programme id or path, or a loaded Programme."""
+    rate: np.ndarray | None = None
+    cap: float | None = None
+    small_firm: bool = False
+    spend: str | None = None
+    # Where things are, what the inputs are called, how big a sweep may be.
+    profiles_dirs: tuple[Path, ...] = ()
+    label: str = ""
+    names: Mapping[str, str] = field(default_factory=dict)
+    max_scenarios: float | None = None
+
+    def name(self, key: str) -> str:
+        """How the user wrote input `key`: a flag (--scaling-efficiency) or a file field."""
+        return self.names.get(key) or "--" + key.replace("_", "-")
+
+    def given(self, key: str) -> bool:
+        return getattr(self, key) is not None
+
+    def one(self, key: str) -> float | None:
+        """The single value of a sweepable input (UserError if it was given several)."""
+        value = getattr(self, key)
+        if value is None:
+            return None
+        if np.size(value) != 1:
+            raise UserError(f"{self.name(key)} takes one value here")
+        return float(np.asarray(value).reshape(-1)[0])
+
+    def sweeping(self) -> list[str]:
+        return [
+            k for k in SWEEPABLE if getattr(self, k) is not None and np.size(getattr(self, k)) > 1
+        ]
+
+
+def check(request: Request) -> None:
+    """Every numeric input within its stated range (RANGES); the grid within its bound."""
+    for f in fields(request):
+        rule = RANGES.get(f.name)
+        value = getattr(request, f.name)
+        if rule is None or value is None:
+            continue
+        for x in np.asarray(value, dtype=np.float64).reshape(-1):
+            if not rule.holds(float(x)):
+                meaning = f" ({rule.meaning})" if rule.meaning else ""
+                raise UserError(f"{request.name(f.name)}: must be {rule}{meaning}, got {x:g}")
+    if request.train is not None:
+        for key, x in zip(("params", "tokens"), request.train, strict=True):
+            if not RANGES[key].holds(x):
+                raise UserError(
+                    f"{request.name('train')}: {key.upper()} must be {RANGES[key]}, got {x:g}"
+                )
+    limit = max_scenarios(request)
+    count = math.prod(int(np.size(getattr(request, k))) for k in request.sweeping())
+    if count > limit:
+        raise UserError(
+            f"the sweep has {count:,} scenarios, more than {limit:,}: narrow the lists, or raise"
+            f" the bound with --max-scenarios N or {MAX_SCENARIOS_ENV}=N"
+        )
+
+
+def max_scenarios(request: Request) -> int:
+    if request.max_scenarios is not None:
+        return int(request.max_scenarios)
+    text = os.environ.get(MAX_SCENARIOS_ENV)
+    if text is None:
+        return MAX_SCENARIOS
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise UserError(f"{MAX_SCENARIOS_ENV}: expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise UserError(f"{MAX_SCENARIOS_ENV}: must be >= 1, got {value}")
+    return value

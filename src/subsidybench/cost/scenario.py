@@ -1,0 +1,409 @@
+"""One resolver: a costing question (cost.request.Request) into one resolved Scenario.
+
+`subsidybench cost`, each [[option]] of `cost --compare` and each run of a report build a
+Request and call `resolve`; nothing else turns flags, profiles, prices, exchange rates, chip
+origin or programme terms into the cost model's inputs, so the three can never drift apart.
+A Scenario carries its numbers (sweepable inputs as arrays, already in the answer's currency)
+and the Assumptions they rest on, each with its basis; cost.evaluate turns it into an answer
+(one estimate, a sweep grid, a ranking, or how far a subsidy goes).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from subsidybench.cost.device import Device, load_device
+from subsidybench.cost.jobs import ContractJob, HoursJob, Job, ServeJob, TrainJob
+from subsidybench.cost.model import Peak
+from subsidybench.cost.request import Request, check
+from subsidybench.cost.terms import SubsidyTerms, given_terms, terms_from_programme
+from subsidybench.cost.throughput import ThroughputAxis, resolve_throughput
+from subsidybench.errors import UserError
+from subsidybench.provenance import Assumption, Basis
+
+JOBS = ("train", "serve", "hours", "contract")
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """Everything one costing question resolves to. Money is in `currency` (None: no price)."""
+
+    request: Request
+    kind: str
+    """Which job: train, serve, hours, contract, or reach (how far a subsidy goes)."""
+    job: Job | None
+    currency: str | None
+    rent: np.ndarray | None = None
+    price_basis: Basis = Basis.GIVEN
+    price_source: str = ""
+    owned: dict[str, np.ndarray] | None = None
+    owned_source: str = ""
+    throughput: ThroughputAxis | None = None
+    peak: Peak | None = None
+    devices: np.ndarray | None = None
+    """None: nobody said how many devices share the device-hours (the wall time is unknown)."""
+    devices_given: bool = False
+    efficiency: np.ndarray | None = None
+    efficiency_basis: Basis = Basis.GIVEN
+    efficiency_source: str = "an assumption, not measured"
+    wall_hours: float | None = None
+    """The contract's duration, when given (--duration) rather than derived from devices."""
+    terms: SubsidyTerms | None = None
+    subsidy_rates: np.ndarray | None = None
+    """Subsidy rates given by hand (--rate), for a sweep."""
+    programme: Any = None
+    domestic: bool = False
+    spend: Any = None
+    device: Device | None = None
+    assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
+
+    @property
+    def sweeping(self) -> list[str]:
+        return self.request.sweeping()
+
+
+class Money:
+    """Money into the answer's currency, at a dated (or given) rate said among the assumptions."""
+
+    def __init__(self, target: str | None, dirs: tuple[Path, ...], fx: float | None) -> None:
+        self.target = target
+        self.dirs = dirs
+        self.fx = fx
+        self.used: dict[tuple[str, str], Assumption] = {}
+
+    def factor(self, source: str) -> float:
+        from subsidybench.catalogue.fx import load_fx
+
+        if self.target is None or source == self.target:
+            return 1.0
+        rate = load_fx(source, self.target, self.dirs, self.fx)
+        key = (rate.base, rate.quote)
+        if key not in self.used:
+            if self.used:
+                raise UserError("more than two currencies in one answer: price them in one")
+            given = self.fx is not None
+            self.used[key] = Assumption(
+                "exchange rate",
+                f"{rate.describe()} ({rate.date})",
+                Basis.GIVEN if given else Basis.DATA,
+                "--fx" if given else rate.source,
+            )
+        return rate.factor(source, self.target)
+
+
+def resolve(request: Request) -> Scenario:
+    """The one way from a question to the cost model's inputs; UserError names the input."""
+    check(request)
+    r = request
+    kind = _kind(r)
+    notes: list[Assumption] = []
+    device = _device(r)
+    if device is not None:
+        where = r.name("estimate_on" if r.estimate_on else "profile")
+        notes.append(Assumption("device", f"{device.label} [{device.id}]", Basis.DATA, where))
+
+    # Chip origin.
+    if r.domestic is not None:
+        domestic, origin = (
+            r.domestic,
+            Assumption("chip origin", _origin(r.domestic), Basis.GIVEN, r.name("domestic")),
+        )
+    elif device is not None:
+        domestic = device.domestic
+        origin = Assumption("chip origin", _origin(domestic), Basis.DATA, f"profile {device.id}")
+    else:
+        domestic = False
+        origin = Assumption("chip origin", "not domestic", Basis.GIVEN, "not given: taken so")
+
+    # Price and the answer's currency.
+    owned = r.capex is not None
+    owned_flags = ("lifetime", "tariff", "pue", "hosting", "utilisation")
+    if not owned and any(r.given(k) for k in owned_flags):
+        raise UserError("owned-hardware inputs need --capex")
+    if owned and r.price is not None:
+        raise UserError(f"give {r.name('price')} (rent) or --capex (owned), not both")
+    rent = None
+    price_ccy = None
+    basis, source = r.price_basis, r.price_source
+    if r.price is not None or owned:
+        if r.currency is None:
+            raise UserError(f"give the currency of {r.name('price')} (e.g. --currency USD)")
+        price_ccy = r.currency.upper()
+        source = source or (r.name("price") if not owned else "--capex")
+        rent = r.price
+    elif device is not None and device.rent is not None:
+        point = device.rent
+        rent, price_ccy, basis = np.array([point.amount]), point.currency, point.basis
+        source = f"{device.id} rent seen {point.date}: {point.source}"
+    programme = _programme(r)
+    currency = r.report_currency.upper() if r.report_currency else price_ccy
+    if currency is None and programme is not None and kind == "reach":
+        currency = programme.currency
+    money = Money(currency, r.profiles_dirs, r.fx)
+    if rent is not None and price_ccy is not None and price_ccy != currency:
+        converted = rent * money.factor(price_ccy)
+        source = f"{source}: {float(rent[0]):,.4g} {price_ccy}"
+        rent = converted
+    owned_inputs = _owned(r, device, money, price_ccy, notes) if owned else None
+    if currency is None or (rent is None and owned_inputs is None):
+        needs = _needs_price(r, kind, programme)
+        if needs:
+            raise UserError(
+                f"{needs} needs a price: --price with --currency, --capex (owned), or a --profile"
+                " with a rent"
+            )
+        currency = None
+
+    # Throughput, peak and cluster.
+    peak = _peak(r, device)
+    rate = resolve_throughput(r, device, peak, _train_job(r) if r.train is not None else None)
+    job = _job(r, kind, rate)
+    if rate is not None and rate.implied:
+        kind = "train"
+    scaled = rate is not None and not rate.implied
+    devices, devices_given, efficiency, eff_basis, eff_source = _cluster(r, kind, scaled, notes)
+    wall = None
+    if r.duration_days is not None:
+        if kind in ("train", "serve") and not (rate is not None and rate.implied):
+            raise UserError(
+                f"{r.name('duration_days')}: a training or serving job's wall time follows from"
+                " its throughput and devices; give --devices instead"
+            )
+        if devices_given:
+            raise UserError(f"give --devices or {r.name('duration_days')}, not both")
+        wall = r.duration_days * 24.0
+
+    # Subsidy terms.
+    spend = _spend(r, owned)
+    terms = None
+    if programme is not None:
+        terms = terms_from_programme(
+            programme,
+            spend=spend,
+            domestic=domestic,
+            small_firm=r.small_firm,
+            to_job_currency=money.factor(programme.currency),
+            job_currency=currency,
+            rate=None if r.rate is None else float(r.rate[0]),
+        )
+        if r.cap is not None:
+            raise UserError("--cap is for a --rate given by hand; a programme states its own caps")
+    elif r.rate is not None:
+        terms = given_terms(float(r.rate[0]), math.inf if r.cap is None else r.cap)
+    elif r.cap is not None:
+        raise UserError("--cap needs --rate (or give a --subsidy)")
+    elif r.small_firm:
+        raise UserError("--small-firm needs --subsidy")
+    timed = terms is not None and math.isfinite(terms.window_hours) and kind != "reach"
+    if timed and not devices_given and wall is None:
+        assert terms is not None
+        raise UserError(
+            f"{terms.programme}'s {terms.rule} lasts {terms.window_hours:,.0f} hours of a"
+            " contract, so the answer depends on how long the job runs: give --devices"
+            " (how many devices share the device-hours) or --duration DAYS"
+        )
+
+    notes.append(origin)
+    notes.extend(money.used.values())
+    return Scenario(
+        request=r,
+        kind=kind,
+        job=job,
+        currency=currency,
+        rent=rent,
+        price_basis=basis,
+        price_source=source,
+        owned=owned_inputs,
+        owned_source=source,
+        throughput=rate,
+        peak=peak,
+        devices=devices,
+        devices_given=devices_given,
+        efficiency=efficiency,
+        efficiency_basis=eff_basis,
+        efficiency_source=eff_source,
+        wall_hours=wall,
+        terms=terms,
+        subsidy_rates=r.rate if r.rate is not None and r.rate.size > 1 else None,
+        programme=programme,
+        domestic=domestic,
+        spend=spend,
+        device=device,
+        assumptions=tuple(notes),
+    )
+
+
+def _origin(domestic: bool) -> str:
+    return "domestic" if domestic else "not domestic"
+
+
+def _kind(r: Request) -> str:
+    given = [k for k in JOBS if r.given(k)]
+    if r.train is not None and r.hours is not None:
+        given.remove("hours")  # a training job and the device-hours it took: implied throughput
+    if r.reach is not None:
+        if [k for k in given if k != "train"]:
+            raise UserError("--reach asks how far a subsidy goes: give no other job than --train")
+        return "reach"
+    if not given:
+        raise UserError("give a job: --train PARAMS:TOKENS, --serve TOKENS, --hours or --contract")
+    if len(given) > 1:
+        raise UserError(f"give one job, not {' and '.join(r.name(k) for k in given)}")
+    return given[0]
+
+
+def _device(r: Request) -> Device | None:
+    name = r.estimate_on or r.profile
+    if r.estimate_on and r.profile and r.profile != r.estimate_on:
+        raise UserError(
+            f"{r.name('estimate_on')} names the device costed; --profile {r.profile} is another"
+        )
+    return None if name is None else load_device(name, r.profiles_dirs, r.dtype, r.name("dtype"))
+
+
+def _programme(r: Request) -> Any:
+    if r.subsidy is None or not isinstance(r.subsidy, str):
+        return r.subsidy
+    from subsidybench.catalogue.subsidies import load_programme
+
+    return load_programme(r.subsidy, r.profiles_dirs)
+
+
+def _needs_price(r: Request, kind: str, programme: Any) -> str:
+    """Which part of the question is about money ('' when none is: time and hours only)."""
+    if kind == "reach":
+        return "--reach"
+    if kind == "contract":
+        return r.name("contract")
+    if programme is not None or r.rate is not None:
+        return "a subsidy"
+    if r.report_currency is not None:
+        return "--in"
+    return ""
+
+
+def _owned(
+    r: Request, device: Device | None, money: Money, ccy: str | None, notes: list[Assumption]
+) -> dict[str, np.ndarray]:
+    assert ccy is not None
+    watts = r.power_w
+    if watts is None:
+        if device is None or device.power_w is None:
+            raise UserError("owned hardware needs --power-w (or a --profile with a power figure)")
+        watts = np.array([device.power_w])
+        notes.append(
+            Assumption("power per device", f"{device.power_w:g} W", Basis.DATA, device.power_source)
+        )
+    missing = [
+        r.name(k) for k in ("lifetime", "cost_of_capital", "pue", "tariff") if not r.given(k)
+    ]
+    if missing:
+        raise UserError(f"owned hardware needs {', '.join(missing)}")
+    factor = money.factor(ccy)
+    out = {
+        "capex": r.capex * factor,
+        "lifetime_years": r.lifetime,
+        "cost_of_capital": r.cost_of_capital,
+        "power_w": watts,
+        "pue": r.pue,
+        "tariff_per_kwh": r.tariff * factor,
+        "hosting_per_year": (r.hosting if r.hosting is not None else np.array([0.0])) * factor,
+        "utilisation": r.utilisation if r.utilisation is not None else np.array([1.0]),
+    }
+    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+
+
+def _peak(r: Request, device: Device | None) -> Peak | None:
+    """The dense peak MFU is measured against: --peak-tflops, else the profile's, of --dtype
+    (bf16 by default, as papers quote MFU)."""
+    if r.peak_tflops is not None:
+        return Peak(r.peak_tflops, r.dtype, f"given by hand ({r.name('peak_tflops')})")
+    if device is not None and device.peak is not None:
+        return device.peak
+    return None
+
+
+def _train_job(r: Request) -> TrainJob:
+    assert r.train is not None
+    n, d = r.train
+    layers = None if r.layers is None else int(r.layers)
+    seq = None if r.seq_len is None else int(r.seq_len)
+    return TrainJob(n, d, layers, r.attention_width, seq, r.total_params)
+
+
+def _job(r: Request, kind: str, rate: ThroughputAxis | None) -> Job | None:
+    if r.total_params is not None and r.train is None:
+        raise UserError("--total-params goes with --train (which takes the activated parameters)")
+    if kind == "reach":
+        return _train_job(r) if r.train is not None else None
+    if kind == "train" or (rate is not None and rate.implied):
+        return _train_job(r)
+    if kind == "serve":
+        assert r.serve is not None
+        return ServeJob(r.serve, r.params)
+    if kind == "hours":
+        return HoursJob(float(np.asarray(r.hours).reshape(-1)[0]))
+    return ContractJob(float(np.asarray(r.contract).reshape(-1)[0]))
+
+
+def _cluster(
+    r: Request, kind: str, scaled: bool, notes: list[Assumption]
+) -> tuple[np.ndarray | None, bool, np.ndarray | None, Basis, str]:
+    """Devices (None: not known) and the scaling efficiency, where a per-device rate is scaled."""
+    devices = r.devices
+    eff = r.scaling_efficiency
+    basis, source = Basis.GIVEN, "an assumption, not measured"
+    if r.scaling_from is not None:
+        from subsidybench.results.record import load_run
+        from subsidybench.results.scaling import efficiency_for
+
+        if eff is not None:
+            raise UserError("give --scaling-efficiency or --scaling-from, not both")
+        if devices is None or devices.size != 1:
+            raise UserError(
+                "--scaling-from takes one --devices value: an efficiency is measured for one size"
+            )
+        path = r.scaling_from
+        n = int(devices[0])
+        m = efficiency_for(load_run(path), str(path), n, r.scaling_workload, r.force)
+        if m.value > 1:
+            raise UserError(
+                f"{path}: measured scaling efficiency {m.value:.1%} is above 100% "
+                f"({m.source}); a cost cannot rest on more than perfect scaling: "
+                "measure again, or give --scaling-efficiency 1"
+            )
+        eff, basis, source = np.array([m.value]), m.basis, m.source
+    elif r.scaling_workload is not None:
+        raise UserError("--scaling-workload picks a series of --scaling-from: give that too")
+    devices_given = devices is not None
+    if eff is not None and not scaled:
+        raise UserError(
+            f"{r.name('scaling_efficiency')} scales a per-device rate to a cluster; this job"
+            " has none to scale (device-hours or money, no throughput): drop it"
+        )
+    if scaled and eff is None:
+        if devices is not None and devices.max() > 1:
+            raise UserError(
+                "more than one device scales a per-device rate: give --scaling-efficiency"
+                " (1.0 = perfect scaling; measured clusters reach less)"
+            )
+        eff = np.array([1.0])
+    if devices is None and scaled and kind in ("train", "serve"):
+        devices = np.array([1.0])  # Cluster says "not given: taken as 1"
+    return devices, devices_given, eff, basis, source
+
+
+def _spend(r: Request, owned: bool) -> Any:
+    from subsidybench.catalogue.subsidies import Spend
+
+    if r.spend is None:
+        return Spend.COMPUTE_BUILD if owned else Spend.COMPUTE_RENT
+    kinds = {s.value: s for s in Spend}
+    if r.spend not in kinds:
+        raise UserError(f"{r.name('spend')}: {r.spend!r} is not one of {', '.join(kinds)}")
+    return kinds[r.spend]

@@ -1,0 +1,186 @@
+"""The data of a report: tables of plain numbers, each row saying where its numbers come from.
+
+A report reads one or more run results and, where a price is known (given by hand, or a device
+profile's rent), costs their work through the one costing core (cost.scenario, cost.evaluate):
+cost per PFLOP-hour of useful work before and after a subsidy, and the same across a sweep of
+subsidy rates. One module per table (runs, results, utilisation, costs, sweep, assumptions);
+this one holds the report's options and record and puts the tables together. Tables hold raw
+numbers (seconds, FLOP/s, money); the renderers format them. Nothing here imports torch or
+matplotlib.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from subsidybench import __version__
+from subsidybench.errors import UserError
+from subsidybench.results.record import RunResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from subsidybench.catalogue.subsidies import Programme
+
+DEFAULT_RATES = tuple(round(0.1 * i, 1) for i in range(11))
+"""Subsidy rates of the sweep: 0% to 100% in steps of 10%, the range the programmes span."""
+
+_PRICE = re.compile(r"^(?:(?P<target>[^=]+)=)?(?P<amount>[0-9.eE+-]+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSpec:
+    """A rent per device-hour given by hand: for every run, or for the runs whose label or
+    device profile is `target`."""
+
+    amount: float
+    currency: str
+    target: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.amount) and self.amount > 0):
+            raise UserError(f"--price: a rent must be a number > 0, got {self.amount:g}")
+        if not re.fullmatch(r"[A-Z]{3}", self.currency):
+            raise UserError(
+                f"--currency: expected a code such as USD or CNY, got {self.currency!r}"
+            )
+
+
+def parse_price(text: str, currency: str | None) -> PriceSpec:
+    """'2.5' (every run) or 'h100-sxm=2.5' (runs of that profile, or the run labelled so)."""
+    m = _PRICE.match(text.strip())
+    if m is None:
+        raise UserError(f"--price: expected AMOUNT or RUN=AMOUNT (e.g. h100-sxm=2.9), got {text!r}")
+    try:
+        amount = float(m["amount"])
+    except ValueError:
+        raise UserError(f"--price: {m['amount']!r} is not a number") from None
+    if currency is None:
+        raise UserError("--price needs --currency (e.g. --currency USD)")
+    target = m["target"].strip() if m["target"] else None
+    return PriceSpec(amount, currency.upper(), target)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """What a report costs with: prices, a programme, the currency and the sweep."""
+
+    prices: tuple[PriceSpec, ...] = ()
+    programme: Programme | None = None
+    small_firm: bool = False
+    currency: str | None = None
+    """The report's currency; default: the programme's, else the first price's."""
+    fx: float | None = None
+    """An exchange rate given by hand, as the profiles/fx file states it (CNY per USD)."""
+    rates: tuple[float, ...] = DEFAULT_RATES
+    sweep_workload: str | None = None
+    """The workload (id or name) whose cost the rate sweep follows; default the best matmul."""
+    profiles_dirs: tuple[Path, ...] = ()
+    estimate_on: tuple[str, ...] = ()
+    """Device profiles to cost each run's results on too, scaled by the roofline (estimates)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledRun:
+    """A run and the short name the report calls it by."""
+
+    label: str
+    path: str
+    run: RunResult
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Every table of a report, with the facts a reader needs to trust them."""
+
+    title: str
+    generated: str
+    toolkit_version: str
+    currency: str | None
+    runs: pd.DataFrame
+    results: pd.DataFrame
+    utilisation: pd.DataFrame
+    costs: pd.DataFrame
+    sweep: pd.DataFrame
+    assumptions: pd.DataFrame
+    notes: tuple[str, ...] = ()
+    programme: str | None = None
+    programme_rates: dict[str, float] = field(default_factory=dict)
+    """The programme's rate for each run's device (run label -> rate), for the sweep chart."""
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Name -> table, in reading order (CSV files and workbook sheets take these names)."""
+        return {
+            "runs": self.runs,
+            "results": self.results,
+            "utilisation": self.utilisation,
+            "costs": self.costs,
+            "sweep": self.sweep,
+            "assumptions": self.assumptions,
+        }
+
+
+def label_runs(paths: Sequence[Path]) -> list[LabelledRun]:
+    """Load run files, naming each by its file name without .json (the path where two clash)."""
+    from subsidybench.results.compare import labels_for
+    from subsidybench.results.record import load_run
+
+    labels = labels_for([str(p) for p in paths])
+    return [LabelledRun(label, str(p), load_run(p)) for label, p in zip(labels, paths, strict=True)]
+
+
+def build_report(
+    runs: Sequence[LabelledRun],
+    options: ReportOptions | None = None,
+    *,
+    title: str | None = None,
+    generated: str | None = None,
+) -> Report:
+    """Every table of a report on `runs`, costed where a price is known."""
+    import pandas as pd
+
+    from subsidybench.report.tables.assumptions import assumptions_table
+    from subsidybench.report.tables.costs import costs_table, priced_runs
+    from subsidybench.report.tables.results import results_table
+    from subsidybench.report.tables.runs import runs_table
+    from subsidybench.report.tables.sweep import sweep_table
+    from subsidybench.report.tables.utilisation import utilisation_table
+
+    if not runs:
+        raise UserError("a report needs at least one run file")
+    options = options or ReportOptions()
+    notes: list[str] = []
+    for lr in runs:
+        if lr.run.state.value != "complete":
+            notes.append(f"{lr.label}: the run's file says {lr.run.state.value}: it may be partial")
+    currency, priced = priced_runs(runs, options, notes)
+    costs, sweeps, cost_assumptions, rates = pd.DataFrame(), pd.DataFrame(), [], {}
+    if currency is not None:
+        costs, cost_assumptions, rates = costs_table(priced, options, notes)
+        sweeps, sweep_assumptions = sweep_table(
+            priced, options.rates, options.sweep_workload, notes
+        )
+        cost_assumptions += sweep_assumptions
+    if title is None:
+        title = "subsidybench report: " + ", ".join(lr.label for lr in runs)
+    return Report(
+        title=title,
+        generated=generated or datetime.now(UTC).isoformat(timespec="seconds"),
+        toolkit_version=__version__,
+        currency=currency,
+        runs=runs_table(runs),
+        results=results_table(runs),
+        utilisation=utilisation_table(runs),
+        costs=costs,
+        sweep=sweeps,
+        assumptions=assumptions_table(runs, cost_assumptions),
+        notes=tuple(notes),
+        programme=options.programme.id if options.programme else None,
+        programme_rates=rates,
+    )
