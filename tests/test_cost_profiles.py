@@ -133,3 +133,55 @@ def test_adapter_against_the_real_profiles_module() -> None:
         p = load_profile_inputs(name, [], "bf16")
         assert p.id and p.label
         assert p.peak_tflops is None or p.peak_tflops > 0
+
+
+TWO_RENTS = """
+name = "Two Rents"
+vendor = "Testco"
+backend = "cuda"
+domestic = false
+match = []
+memory_gb = "unknown"
+memory_bandwidth_gbs = "unknown"
+interconnect_gbs = "unknown"
+power_w = "unknown"
+
+[peak_tflops]
+bf16 = { value = 100, basis = "vendor", source = "https://example.com/spec" }
+
+[[prices]]
+kind = "rent_hour"
+term = "on-demand"
+amount = 2.0
+currency = "USD"
+date = 2026-11-01
+basis = "vendor"
+source = "https://example.com/usd"
+
+[[prices]]
+kind = "rent_hour"
+term = "reserved"
+amount = 10.0
+currency = "CNY"
+date = 2025-01-01
+basis = "vendor"
+source = "https://example.com/cny"
+"""
+
+
+def test_a_yuan_programme_is_costed_on_the_profiles_yuan_rent(tmp_path: Path) -> None:
+    path = tmp_path / "devices" / "two-rents.toml"
+    path.parent.mkdir()
+    path.write_text(TWO_RENTS)
+    base = ["cost", "--hours", "100", "--mfu", "0.5", "--profile", "two-rents"]
+    base += ["--profiles-dir", str(tmp_path)]
+    runner = CliRunner()
+    # Hangzhou pays in yuan: the CNY rent is taken though the USD one is newer and on-demand.
+    result = runner.invoke(app, [*base, "--subsidy", "hangzhou-2024"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "10.00 CNY" in result.stdout and "1,000.00 CNY" in result.stdout
+    assert "https://example.com/cny" in result.stdout
+    # No programme: the on-demand rent, whatever its currency.
+    result = runner.invoke(app, base, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "200.00 USD" in result.stdout and "https://example.com/usd" in result.stdout

@@ -51,8 +51,12 @@ class ProfileInputs:
     power_source: str
 
 
-def load_profile_inputs(name: str, extra_dirs: list[Path], dtype: str) -> ProfileInputs:
-    """Read the figures the cost model needs from a device profile (catalogue.profiles)."""
+def load_profile_inputs(
+    name: str, extra_dirs: list[Path], dtype: str, currency: str | None = None
+) -> ProfileInputs:
+    """Read the figures the cost model needs from a device profile (catalogue.profiles).
+
+    `currency` is the programme's: its rents come first, by the rule of `default_rent`."""
     try:
         from subsidybench.catalogue.profiles import load_profile
     except ImportError:
@@ -71,7 +75,8 @@ def load_profile_inputs(name: str, extra_dirs: list[Path], dtype: str) -> Profil
         peak_tflops = float(peak.value)
         peak_source = f"{profile.id} {dtype} peak, {peak.basis}: {peak.source}"
     rent = None
-    point = profile.rent_per_hour()
+    # rent_per_hour(currency) is None when no rent is in that currency: then any currency.
+    point = (profile.rent_per_hour(currency) if currency else None) or profile.rent_per_hour()
     if point is not None and point.amount is not None:
         rent = (
             float(point.amount),
@@ -440,7 +445,14 @@ def cost_command(
         return
 
     extra: list[Assumption] = []
-    prof = load_profile_inputs(profile, profiles_dir, dtype) if profile else None
+    programme = None
+    if subsidy is not None:
+        from subsidybench.catalogue.subsidies import load_programme
+
+        programme = load_programme(subsidy, profiles_dir)
+    # A yuan programme is costed on a yuan rent where the profile has one (no exchange rate).
+    prog_currency = programme.currency if programme is not None else None
+    prof = load_profile_inputs(profile, profiles_dir, dtype, prog_currency) if profile else None
     if prof is not None:
         extra.append(Assumption("device", f"{prof.label} [{prof.id}]", Basis.DATA, "--profile"))
 
@@ -481,12 +493,7 @@ def cost_command(
     else:
         is_domestic, origin_basis, origin_note = domestic, Basis.GIVEN, "--domestic/--not-domestic"
 
-    # Currencies: the price's, the answer's, the programme's.
-    programme = None
-    if subsidy is not None:
-        from subsidybench.catalogue.subsidies import load_programme
-
-        programme = load_programme(subsidy, profiles_dir)
+    # Currencies: the price's, the answer's, the programme's (programme loaded above).
     owned = capex is not None
     if not owned and any(x is not None for x in (lifetime, tariff, pue, hosting, utilisation)):
         raise UserError("owned-hardware flags need --capex")
