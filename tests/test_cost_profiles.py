@@ -61,8 +61,9 @@ def test_device_reads_peak_rent_power_and_origin(profiles_dir: Path) -> None:
     d = load_device("fake-910b", (profiles_dir,))
     assert d.peak is not None and (d.peak.tflops, d.peak.dtype) == (320.0, "bf16")
     assert (d.domestic, d.power_w) == (True, 400.0)
-    assert d.rent is not None and (d.rent.amount, d.rent.currency) == (9.0, "CNY")
-    assert d.rent.basis is Basis.ESTIMATE  # an enum, never text parsed back
+    rent = d.rent()
+    assert rent is not None and (rent.amount, rent.currency) == (9.0, "CNY")
+    assert rent.basis is Basis.ESTIMATE  # an enum, never text parsed back
     assert "https://example.org/910b" in d.peak.source
     assert load_device("fake-910b", (profiles_dir,), "fp8").peak is None  # unknown: not used
 
@@ -96,3 +97,55 @@ def test_every_catalogue_profile_loads_for_costing() -> None:
         d = load_device(name, ())
         assert d.id and d.label
         assert d.peak is None or d.peak.tflops > 0
+
+
+TWO_RENTS = """
+name = "Two Rents"
+vendor = "Testco"
+backend = "cuda"
+domestic = false
+match = []
+memory_gb = "unknown"
+memory_bandwidth_gbs = "unknown"
+interconnect_gbs = "unknown"
+power_w = "unknown"
+
+[peak_tflops]
+bf16 = { value = 100, basis = "vendor", source = "https://example.com/spec" }
+
+[[prices]]
+kind = "rent_hour"
+term = "on-demand"
+amount = 2.0
+currency = "USD"
+date = 2026-11-01
+basis = "vendor"
+source = "https://example.com/usd"
+
+[[prices]]
+kind = "rent_hour"
+term = "reserved"
+amount = 10.0
+currency = "CNY"
+date = 2025-01-01
+basis = "vendor"
+source = "https://example.com/cny"
+"""
+
+
+def test_a_yuan_programme_is_costed_on_the_profiles_yuan_rent(tmp_path: Path) -> None:
+    path = tmp_path / "devices" / "two-rents.toml"
+    path.parent.mkdir()
+    path.write_text(TWO_RENTS)
+    base = ["cost", "--hours", "100", "--mfu", "0.5", "--profile", "two-rents"]
+    base += ["--profiles-dir", str(tmp_path)]
+    runner = CliRunner()
+    # Hangzhou pays in yuan: the CNY rent is taken though the USD one is newer and on-demand.
+    result = runner.invoke(app, [*base, "--subsidy", "hangzhou-2024"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "10.00 CNY" in result.stdout and "1,000.00 CNY" in result.stdout
+    assert "https://example.com/cny" in result.stdout
+    # No programme: the on-demand rent, whatever its currency.
+    result = runner.invoke(app, base, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "200.00 USD" in result.stdout and "https://example.com/usd" in result.stdout

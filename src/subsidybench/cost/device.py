@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from subsidybench.cost.model import Peak
 from subsidybench.cost.throughput import TOKEN_UNITS, Throughput, WorkUnit
 from subsidybench.errors import UserError
-from subsidybench.provenance import Basis, PricePoint
+from subsidybench.provenance import Basis, PriceKind, PricePoint
 
 if TYPE_CHECKING:
     from subsidybench.cost.request import Request
@@ -28,9 +28,17 @@ class Device:
     label: str
     domestic: bool
     peak: Peak | None
-    rent: PricePoint | None
+    rents: tuple[PricePoint, ...]
+    """Every rent per device-hour the profile records; `rent` chooses one."""
     power_w: float | None
     power_source: str
+
+    def rent(self, currency: str | None = None) -> PricePoint | None:
+        """The rent a cost takes by default (catalogue.profiles.default_rent): one quoted in
+        `currency` where the profile has one, so that no exchange rate enters the answer."""
+        from subsidybench.catalogue.profiles import default_rent
+
+        return default_rent(self.rents, currency)
 
 
 def load_device(
@@ -54,7 +62,7 @@ def load_device(
         label=profile.label,
         domestic=bool(profile.domestic),
         peak=peak,
-        rent=profile.rent_per_hour(),
+        rents=tuple(p for p in profile.prices if p.kind is PriceKind.RENT_HOUR),
         power_w=float(power.value) if known else None,
         power_source=f"{profile.id} power, {power.basis}: {power.source}" if known else "",
     )

@@ -136,11 +136,14 @@ def resolve(request: Request) -> Scenario:
         price_ccy = r.currency.upper()
         source = source or (r.name("price") if not owned else "--capex")
         rent = r.price
-    elif device is not None and device.rent is not None:
-        point = device.rent
+    programme = _programme(r)
+    # A yuan programme is costed on a yuan rent where the profile has one: no exchange rate.
+    wanted = r.report_currency or (programme.currency if programme is not None else None)
+    point = device.rent(wanted) if device is not None and rent is None and not owned else None
+    if point is not None:
+        assert device is not None
         rent, price_ccy, basis = np.array([point.amount]), point.currency, point.basis
         source = f"{device.id} rent seen {point.date}: {point.source}"
-    programme = _programme(r)
     currency = r.report_currency.upper() if r.report_currency else price_ccy
     if currency is None and programme is not None and kind == "reach":
         currency = programme.currency
