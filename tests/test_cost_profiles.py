@@ -149,3 +149,32 @@ def test_a_yuan_programme_is_costed_on_the_profiles_yuan_rent(tmp_path: Path) ->
     result = runner.invoke(app, base, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "200.00 USD" in result.stdout and "https://example.com/usd" in result.stdout
+
+
+def test_a_system_is_costed_as_its_devices_rented_whole() -> None:
+    # CloudMatrix 384: no public rent, so a time answer; its devices and per-device peak come
+    # from the system and the Ascend 910C profile it names.
+    args = ["cost", "--train", "7e9:2e12", "--profile", "cloudmatrix-384", "--mfu", "0.4"]
+    result = CliRunner().invoke(app, [*args, "--scaling-efficiency", "0.9"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "on 384 devices" in result.stdout
+    assert "one cloudmatrix-384 system, rented whole" in result.stdout
+    assert "money" in result.stdout and "not asked" in result.stdout
+    # A system is rented whole: a count that is no multiple of its devices is refused.
+    result = CliRunner().invoke(app, [*args, "--scaling-efficiency", "0.9", "--devices", "100"])
+    assert result.exit_code == 1
+    assert "rented whole: give a multiple of 384" in result.stderr
+
+
+def test_a_system_rent_is_spread_over_its_devices() -> None:
+    from subsidybench.catalogue.systems import load_system
+
+    system = load_system("hgx-h100-8")
+    rent = system.default_rent()
+    assert rent is not None
+    result = CliRunner().invoke(
+        app, ["cost", "--hours", "8000", "--profile", "hgx-h100-8"], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{rent.amount / 8:,.2f} {rent.currency}" in result.stdout
+    assert "per system-hour / 8" in " ".join(result.stdout.split())

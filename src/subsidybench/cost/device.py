@@ -32,6 +32,8 @@ class Device:
     """Every rent per device-hour the profile records; `rent` chooses one."""
     power_w: float | None
     power_source: str
+    system_devices: int | None = None
+    """For a system rented whole (CloudMatrix 384): its device count; None for one device."""
 
     def rent(self, currency: str | None = None) -> PricePoint | None:
         """The rent a cost takes by default (catalogue.profiles.default_rent): one quoted in
@@ -44,12 +46,17 @@ class Device:
 def load_device(
     name: str, dirs: tuple[Path, ...], dtype: str = "bf16", flag: str = "--dtype"
 ) -> Device:
-    """Read the figures the cost model needs from a device profile (catalogue.profiles)."""
+    """Read the figures the cost model needs from a device profile (catalogue.profiles), or
+    from a system profile (catalogue.systems): then per device, the system's rent and power
+    spread over its devices (derived), and the device count with it."""
+    from subsidybench.catalogue import paths
     from subsidybench.catalogue.profiles import load_profile
     from subsidybench.dtypes import DType
 
     if dtype not in {d.value for d in DType}:
         raise UserError(f"{flag}: {dtype!r} is not one of {', '.join(d.value for d in DType)}")
+    if name not in paths.files("devices", dirs) and name in paths.files("systems", dirs):
+        return _system(name, dirs, DType(dtype))
     profile = load_profile(name, extra_dirs=dirs)
     peak = None
     fig = profile.peak(DType(dtype))
@@ -65,6 +72,42 @@ def load_device(
         rents=tuple(p for p in profile.prices if p.kind is PriceKind.RENT_HOUR),
         power_w=float(power.value) if known else None,
         power_source=f"{profile.id} power, {power.basis}: {power.source}" if known else "",
+    )
+
+
+def _system(name: str, dirs: tuple[Path, ...], dtype: Any) -> Device:
+    from subsidybench.catalogue.systems import load_system
+
+    system = load_system(name, dirs)
+    n = system.device_count
+    if n < 1:
+        raise UserError(f"system {system.id}: its device count is unknown; cost its device instead")
+    one = load_device(system.device.id, dirs, dtype.value)
+    peak = None
+    if one.peak is not None:
+        where = f"{system.id}: {n} x {one.peak.source}"
+        peak = Peak(one.peak.tflops, one.peak.dtype, where)
+    rents = tuple(
+        spread
+        for price in system.prices
+        if price.kind is PriceKind.RENT_HOUR
+        and (spread := system.per_device_rent(price.currency)) is not None
+    )
+    power = system.power_w
+    known = power.value is not None
+    return Device(
+        id=system.id,
+        label=f"{system.label} ({n} x {one.label})",
+        domestic=one.domestic,
+        peak=peak,
+        rents=tuple(dict.fromkeys(rents)),
+        power_w=float(power.value) / n if known and power.value else None,
+        power_source=(
+            f"{system.id} power {power.value:,.0f} W / {n} devices, {power.basis}: {power.source}"
+            if known
+            else ""
+        ),
+        system_devices=n,
     )
 
 

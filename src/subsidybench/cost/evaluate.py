@@ -41,7 +41,11 @@ def cluster_of(s: Scenario) -> Cluster:
         _first(s.efficiency, 1.0) or 1.0,
         s.efficiency_basis,
         s.efficiency_source,
-        "" if s.devices_given else "not given: taken as 1",
+        *(
+            (f"one {s.system} system, rented whole", Basis.DATA)
+            if s.system
+            else ("" if s.devices_given else "not given: taken as 1", Basis.GIVEN)
+        ),
     )
 
 

@@ -140,6 +140,7 @@ class Cluster:
     """Where the efficiency comes from: a measured run names the file and world size."""
     devices_source: str = ""
     """Where the device count comes from, when it was not given (taken as 1)."""
+    devices_basis: Basis = Basis.GIVEN
 
     def __post_init__(self) -> None:
         if self.devices < 1:
@@ -151,7 +152,7 @@ class Cluster:
 
     def assumptions(self, scaled: bool = True) -> list[Assumption]:
         """The devices, and the scaling efficiency where a per-device rate was scaled by it."""
-        out = [Assumption("devices", str(self.devices), Basis.GIVEN, self.devices_source)]
+        out = [Assumption("devices", str(self.devices), self.devices_basis, self.devices_source)]
         # A measured figure keeps a decimal: 83.5% and 84% differ by a device in 200.
         share = ".0%" if self.efficiency_basis is Basis.GIVEN else ".1%"
         if scaled and (self.devices > 1 or self.scaling_efficiency != 1.0):

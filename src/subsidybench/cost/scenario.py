@@ -48,6 +48,8 @@ class Scenario:
     devices: np.ndarray | None = None
     """None: nobody said how many devices share the device-hours (the wall time is unknown)."""
     devices_given: bool = False
+    system: str | None = None
+    """The system profile rented whole, whose device count `devices` is (when not given)."""
     efficiency: np.ndarray | None = None
     efficiency_basis: Basis = Basis.GIVEN
     efficiency_source: str = "an assumption, not measured"
@@ -144,6 +146,8 @@ def resolve(request: Request) -> Scenario:
         assert device is not None
         rent, price_ccy, basis = np.array([point.amount]), point.currency, point.basis
         source = f"{device.id} rent seen {point.date}: {point.source}"
+        if point.basis is Basis.DERIVED and point.note:
+            source += f" ({point.note})"
     currency = r.report_currency.upper() if r.report_currency else price_ccy
     if currency is None and programme is not None and kind == "reach":
         currency = programme.currency
@@ -169,7 +173,9 @@ def resolve(request: Request) -> Scenario:
     if rate is not None and rate.implied:
         kind = "train"
     scaled = rate is not None and not rate.implied
-    devices, devices_given, efficiency, eff_basis, eff_source = _cluster(r, kind, scaled, notes)
+    devices, devices_given, efficiency, eff_basis, eff_source = _cluster(
+        r, kind, scaled, notes, device
+    )
     wall = None
     if r.duration_days is not None:
         if kind in ("train", "serve") and not (rate is not None and rate.implied):
@@ -227,6 +233,9 @@ def resolve(request: Request) -> Scenario:
         peak=peak,
         devices=devices,
         devices_given=devices_given,
+        system=device.id
+        if device is not None and device.system_devices and not r.devices
+        else None,
         efficiency=efficiency,
         efficiency_basis=eff_basis,
         efficiency_source=eff_source,
@@ -355,10 +364,20 @@ def _job(r: Request, kind: str, rate: ThroughputAxis | None) -> Job | None:
 
 
 def _cluster(
-    r: Request, kind: str, scaled: bool, notes: list[Assumption]
+    r: Request, kind: str, scaled: bool, notes: list[Assumption], device: Device | None
 ) -> tuple[np.ndarray | None, bool, np.ndarray | None, Basis, str]:
-    """Devices (None: not known) and the scaling efficiency, where a per-device rate is scaled."""
+    """Devices (None: not known) and the scaling efficiency, where a per-device rate is scaled.
+
+    A system rented whole (a system profile) is its device count, or whole multiples of it."""
     devices = r.devices
+    whole = device.system_devices if device is not None else None
+    if whole is not None:
+        if devices is None:
+            devices = np.array([float(whole)])
+        elif np.any(devices % whole):
+            raise UserError(
+                f"{r.name('devices')}: {device.id} is rented whole: give a multiple of {whole}"
+            )
     eff = r.scaling_efficiency
     basis, source = Basis.GIVEN, "an assumption, not measured"
     if r.scaling_from is not None:
