@@ -178,3 +178,17 @@ def test_a_system_rent_is_spread_over_its_devices() -> None:
     assert result.exit_code == 0, result.output
     assert f"{rent.amount / 8:,.2f} {rent.currency}" in result.stdout
     assert "per system-hour / 8" in " ".join(result.stdout.split())
+
+
+def test_an_answer_on_an_expired_programme_or_an_old_price_warns(tmp_path: Path) -> None:
+    path = tmp_path / "devices" / "two-rents.toml"
+    path.parent.mkdir()
+    path.write_text(TWO_RENTS)  # its CNY rent was seen 2025-01-01: over a year before 2026-12
+    args = ["cost", "--hours", "100", "--profile", "two-rents", "--profiles-dir", str(tmp_path)]
+    result = CliRunner().invoke(app, [*args, "--subsidy", "beijing-2023"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert any("programme beijing-2023 ended 2025-12-31" in w for w in warnings), warnings
+    assert any("10.00 CNY" in w and "days ago" in w for w in warnings), warnings
+    fresh = CliRunner().invoke(app, [*args, "--price", "2", "--currency", "CNY"])
+    assert fresh.exit_code == 0 and "warning" not in fresh.stderr

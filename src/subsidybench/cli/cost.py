@@ -246,6 +246,8 @@ def cost_command(
         show.write(json_path, csv_path, doc, frame)
         return
     scenario = resolve(request)
+    for line in scenario.warnings:
+        typer.echo(f"warning: {line}", err=True)
     if scenario.sweeping:
         frame, notes = evaluate.grid(scenario)
         assert scenario.currency is not None

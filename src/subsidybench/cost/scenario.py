@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from subsidybench.catalogue.freshness import staleness_warnings
 from subsidybench.cost.device import Device, load_device
 from subsidybench.cost.jobs import ContractJob, HoursJob, Job, ServeJob, TrainJob
 from subsidybench.cost.model import Peak
@@ -63,6 +64,8 @@ class Scenario:
     spend: Any = None
     device: Device | None = None
     assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()
+    """One line each: what the answer rests on that may be out of date (catalogue.freshness)."""
 
     @property
     def sweeping(self) -> list[str]:
@@ -77,6 +80,8 @@ class Money:
         self.dirs = dirs
         self.fx = fx
         self.used: dict[tuple[str, str], Assumption] = {}
+        self.rates: list[Any] = []
+        """The FxRate records used (their dates are judged for staleness)."""
 
     def factor(self, source: str) -> float:
         from subsidybench.catalogue.fx import load_fx
@@ -89,6 +94,8 @@ class Money:
             if self.used:
                 raise UserError("more than two currencies in one answer: price them in one")
             given = self.fx is not None
+            if not given:
+                self.rates.append(rate)
             self.used[key] = Assumption(
                 "exchange rate",
                 f"{rate.describe()} ({rate.date})",
@@ -219,7 +226,9 @@ def resolve(request: Request) -> Scenario:
 
     notes.append(origin)
     notes.extend(money.used.values())
+    stale = [point, programme, *money.rates]
     return Scenario(
+        warnings=tuple(w for item in stale if item is not None for w in staleness_warnings(item)),
         request=r,
         kind=kind,
         job=job,

@@ -147,6 +147,7 @@ def costs_table(
                 excluded.append(r.id)
                 continue
             scenario = resolve(replace(p.request, workload=r.id))
+            notes.extend(w for w in scenario.warnings if w not in notes)
             est: Any = one(scenario)
             if scenario.terms is not None:
                 rates[label] = scenario.terms.rate
