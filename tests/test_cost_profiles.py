@@ -192,3 +192,29 @@ def test_an_answer_on_an_expired_programme_or_an_old_price_warns(tmp_path: Path)
     assert any("10.00 CNY" in w and "days ago" in w for w in warnings), warnings
     fresh = CliRunner().invoke(app, [*args, "--price", "2", "--currency", "CNY"])
     assert fresh.exit_code == 0 and "warning" not in fresh.stderr
+
+
+OWNED = ["--hours", "10000", "--power-w", "400", "--capex", "100000", "--currency", "CNY"]
+OWNED += ["--lifetime", "5", "--cost-of-capital", "0.08", "--pue", "1.3", "--tariff", "0.6"]
+
+
+def _hourly(args: list[str]) -> float:
+    result = CliRunner().invoke(app, ["cost", *OWNED, *args], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.stdout.splitlines() if "│ price per device-hour" in x)
+    return float(line.split("│")[2].split()[0])
+
+
+def test_a_power_subsidy_halves_the_energy_of_domestic_chips_only() -> None:
+    energy = 0.4 * 1.3 * 0.6  # kW x PUE x tariff: CNY per device-hour
+    subsidy = ["--power-subsidy", "gansu-2025-electricity"]
+    domestic = _hourly(["--profile", "ascend-910b"])
+    assert _hourly(["--profile", "ascend-910b", *subsidy]) == pytest.approx(
+        domestic - energy / 2, abs=0.006
+    )
+    foreign = _hourly(["--profile", "h100-sxm"])
+    assert _hourly(["--profile", "h100-sxm", *subsidy]) == foreign
+    rent = CliRunner().invoke(
+        app, ["cost", "--hours", "10", "--price", "2", "--currency", "CNY", *subsidy]
+    )
+    assert rent.exit_code == 1 and "give --capex" in rent.stderr

@@ -155,6 +155,11 @@ def cost_command(
         "--utilisation", "Owned: share (0-1] of hours worked (default 1)." + _SWEEP, DEVICE
     ),
     subsidy: str | None = opt("--subsidy", "Programme ('subsidybench subsidies list').", SUBSIDY),
+    power_subsidy: str | None = opt(
+        "--power-subsidy",
+        "Owned: a programme that pays part of the power bill (e.g. gansu-2025-electricity).",
+        SUBSIDY,
+    ),
     rate: str | None = opt("--rate", "Subsidy rate [0, 1], replacing any other." + _SWEEP, SUBSIDY),
     cap: float | None = opt("--cap", "Cap on --rate without a programme (0: none).", SUBSIDY),
     small_firm: bool = opt("--small-firm", "The firm gets a small-firm rate.", SUBSIDY, False),
@@ -226,6 +231,7 @@ def cost_command(
         hosting=values(hosting, "--hosting"),
         utilisation=values(utilisation, "--utilisation"),
         subsidy=subsidy,
+        power_subsidy=power_subsidy,
         rate=values(rate, "--rate"),
         cap=cap,
         small_firm=small_firm,

@@ -167,6 +167,8 @@ class Request:
     tariff: np.ndarray | None = None
     hosting: np.ndarray | None = None
     utilisation: np.ndarray | None = None
+    power_subsidy: str | None = None
+    """Owned: a programme paying part of the power bill (spend 'electricity'), id or path."""
     # The subsidy.
     subsidy: Any = None
     """A programme id or path, or a loaded Programme."""

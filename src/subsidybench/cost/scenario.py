@@ -163,7 +163,9 @@ def resolve(request: Request) -> Scenario:
         converted = rent * money.factor(price_ccy)
         source = f"{source}: {float(rent[0]):,.4g} {price_ccy}"
         rent = converted
-    owned_inputs = _owned(r, device, money, price_ccy, notes) if owned else None
+    if r.power_subsidy is not None and not owned:
+        raise UserError("--power-subsidy pays part of an owned device's power bill: give --capex")
+    owned_inputs = _owned(r, device, money, price_ccy, notes, domestic) if owned else None
     if currency is None or (rent is None and owned_inputs is None):
         needs = _needs_price(r, kind, programme)
         if needs:
@@ -309,7 +311,12 @@ def _needs_price(r: Request, kind: str, programme: Any) -> str:
 
 
 def _owned(
-    r: Request, device: Device | None, money: Money, ccy: str | None, notes: list[Assumption]
+    r: Request,
+    device: Device | None,
+    money: Money,
+    ccy: str | None,
+    notes: list[Assumption],
+    domestic: bool,
 ) -> dict[str, np.ndarray]:
     assert ccy is not None
     watts = r.power_w
@@ -326,17 +333,48 @@ def _owned(
     if missing:
         raise UserError(f"owned hardware needs {', '.join(missing)}")
     factor = money.factor(ccy)
+    tariff = r.tariff * factor * _power_share(r, domestic, notes)
     out = {
         "capex": r.capex * factor,
         "lifetime_years": r.lifetime,
         "cost_of_capital": r.cost_of_capital,
         "power_w": watts,
         "pue": r.pue,
-        "tariff_per_kwh": r.tariff * factor,
+        "tariff_per_kwh": tariff,
         "hosting_per_year": (r.hosting if r.hosting is not None else np.array([0.0])) * factor,
         "utilisation": r.utilisation if r.utilisation is not None else np.array([1.0]),
     }
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+
+
+def _power_share(r: Request, domestic: bool, notes: list[Assumption]) -> float:
+    """The share of the power bill left to pay under --power-subsidy (1: no such subsidy)."""
+    if r.power_subsidy is None:
+        return 1.0
+    from subsidybench.catalogue.subsidies import Spend, load_programme
+
+    p = load_programme(r.power_subsidy, r.profiles_dirs)
+    if Spend.ELECTRICITY not in p.eligible:
+        raise UserError(f"--power-subsidy: {p.id} does not pay towards electricity")
+    rate = p.rates.base.value
+    if rate is None:
+        raise UserError(f"--power-subsidy: {p.id} states no rate ({p.rates.base.state})")
+    if Spend.ELECTRICITY in p.domestic_only and not domestic:
+        notes.append(
+            Assumption("power subsidy", f"{p.id}: none, domestic chips only", Basis.NOT_APPLIED)
+        )
+        return 1.0
+    notes.append(
+        Assumption(
+            "power subsidy",
+            f"{rate:.0%} of the power bill ({p.id}; at most: the terms are reported, not a text)"
+            if p.document.startswith("no policy text")
+            else f"{rate:.0%} of the power bill ({p.id})",
+            Basis.PROGRAMME,
+            p.sources[0].url if p.sources else p.id,
+        )
+    )
+    return 1.0 - rate
 
 
 def _peak(r: Request, device: Device | None) -> Peak | None:
