@@ -56,6 +56,11 @@ def train_step(
             first[i] = loss.detach()
 
     def check() -> dict[str, float]:
+        # A slow device (or a busy host) can fill the time budget before any batch comes round
+        # again; the check then trains on, untimed, until one has: the figure is already taken.
+        # Every rank of a group has run the same number of steps, so they take the same extra.
+        while not latest and len(first) <= len(batches):
+            run()
         for i, loss in (*first.items(), *latest.items()):
             finite_float(float(loss), f"loss on batch {i}")
         seen = sorted(latest)
