@@ -531,7 +531,7 @@ class Store:
         sa = self._sa
         with self._engine.connect() as conn:
             row = conn.execute(
-                sa.select(self._runs.c.document).where(self._runs.c.id == run_id)
+                sa.select(self._runs.c.document).where(self._runs.c.id == int(run_id))
             ).first()
         if row is None:
             raise UserError(f"store {self.where}: no run {run_id}")
