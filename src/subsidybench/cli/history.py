@@ -62,6 +62,8 @@ def history(
     with Store.open(store) as db:
         frame = db.history(machine=machine)
         where = db.where
+    if frame.empty and machine is not None:
+        raise UserError(f"--machine: no runs of a machine {machine!r} in {where}")
     steps = detect_steps(frame, method)
     site = render_site(frame, steps, method, out, source=where)
     table = Table(title=f"steps found ({escape(method.describe())})", title_justify="left")

@@ -88,9 +88,11 @@ def trend_chart(series: pd.DataFrame, steps: list[Step], key: str, title: str) -
     if valid.any():
         xv = x[valid]
         ax.fill_between(xv, q1[valid] / scale, q3[valid] / scale, color=_TREND, alpha=0.15, lw=0)
+        dense = len(x) > 200  # a thousand runs: thin lines and dots, or the trend is a smear
         ax.plot(
-            xv, med[valid] / scale, color=_TREND, lw=1.0, marker="o", ms=2.5 if len(x) < 200 else 1
-        )
+            xv, med[valid] / scale, color=_TREND, lw=0.5 if dense else 1.0, marker="o",
+            ms=0.8 if dense else 2.5,
+        )  # fmt: skip
     invalid = ok & ~valid
     if valid.any():
         # The scale is the valid results': an invalid one far off would flatten the trend.

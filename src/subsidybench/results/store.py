@@ -325,8 +325,8 @@ class Store:
         raise AssertionError("unreachable")
 
     def _user_error(self, e: Exception) -> UserError:
-        orig = getattr(e, "orig", e)
-        return UserError(f"store {self.where}: {orig}".strip())
+        orig = " ".join(str(getattr(e, "orig", e)).split())  # drivers' messages span lines
+        return UserError(f"store {self.where}: {orig}")
 
     def _create(self) -> None:
         sa = self._sa
