@@ -79,11 +79,14 @@ from subsidybench.cli import catalogue as _catalogue  # noqa: E402
 from subsidybench.cli import compare as _compare  # noqa: E402
 from subsidybench.cli import cost as _cost  # noqa: E402
 from subsidybench.cli import devices as _devices  # noqa: E402
+from subsidybench.cli import gate as _gate  # noqa: E402
+from subsidybench.cli import history as _history  # noqa: E402
 from subsidybench.cli import ingest as _ingest  # noqa: E402
 from subsidybench.cli import profiles as _profiles  # noqa: E402
 from subsidybench.cli import report as _report  # noqa: E402
 from subsidybench.cli import run as _run  # noqa: E402
 from subsidybench.cli import show as _show  # noqa: E402
+from subsidybench.cli import store as _store  # noqa: E402
 from subsidybench.cli import subsidies as _subsidies  # noqa: E402
 
 app.command()(_run.run)
@@ -97,6 +100,9 @@ app.add_typer(_catalogue.app, name="catalogue")
 app.add_typer(_report.app)  # `subsidybench report`
 app.add_typer(_compare.app)  # `subsidybench compare`
 app.add_typer(_ingest.app)  # `subsidybench ingest`
+app.add_typer(_store.app, name="store")
+app.add_typer(_history.app)  # `subsidybench history`
+app.add_typer(_gate.app)  # `subsidybench gate`
 
 
 def main() -> None:

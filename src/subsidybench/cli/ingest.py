@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from subsidybench.cli.store import CommitOption, TimeOption
 from subsidybench.errors import UserError
 
 app = typer.Typer(help="Turn pytest-benchmark results into a run result.", no_args_is_help=True)
@@ -26,6 +27,16 @@ def ingest(
         typer.Option("--out", help="Where the run result goes (default: runs/FILE-NAME.run.json)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            metavar="DB",
+            help="Also add the run to this results store (see 'store add --help').",
+        ),
+    ] = None,
+    commit: CommitOption = None,
+    when: TimeOption = None,
 ) -> None:
     """Turn pytest-benchmark JSON from bench/ into a run result.
 
@@ -37,6 +48,8 @@ def ingest(
     from subsidybench.results.ingest import load_pytest_benchmark
     from subsidybench.results.record import save_run
 
+    if store is None and (commit is not None or when is not None):
+        raise UserError("--commit and --time go with --store")
     target = out or Path("runs") / f"{file.stem}.run.json"
     if target.exists() and not force:
         raise UserError(f"--out: {target} exists; choose another path or pass --force")
@@ -49,3 +62,7 @@ def ingest(
     for line in notes:
         console.print(line, highlight=False)
     typer.echo(f"wrote {target}")
+    if store is not None:
+        from subsidybench.cli.store import add_to_store
+
+        add_to_store([target], store, commit, when)

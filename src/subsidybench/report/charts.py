@@ -43,7 +43,9 @@ class Chart:
     caption: str
 
 
-def _svg(fig: Figure, key: str) -> str:
+def figure_svg(fig: Figure, key: str) -> str:
+    """A matplotlib figure as SVG text to inline in a page: no prolog, no metadata, text as
+    paths; ids salted with `key` so that two charts on one page never clash."""
     buf = io.StringIO()
     # A fixed salt per chart keeps ids stable between runs and distinct between charts.
     with matplotlib.rc_context({"svg.hashsalt": f"subsidybench-{key}", "svg.fonttype": "path"}):
@@ -122,7 +124,7 @@ def _grouped_bars(
     if handles:
         ax.legend(handles=handles, fontsize=8, loc="best")
     fig.tight_layout()
-    return _svg(fig, key)
+    return figure_svg(fig, key)
 
 
 def _throughput(report: Report) -> list[Chart]:
@@ -254,7 +256,7 @@ def _sweep(report: Report) -> Chart | None:
     return Chart(
         "sweep",
         "Subsidy-rate sweep",
-        _svg(fig, "sweep"),
+        figure_svg(fig, "sweep"),
         "Each run's reference workload; caps and pools, which limit a contract's total, are not"
         " applied.",
     )

@@ -10,7 +10,7 @@ from subsidybench.report.charts import Chart
 from subsidybench.report.display import BASIS_LEGEND, Section, sections
 from subsidybench.report.tables import Report
 
-_CSS = """
+PAGE_CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
        color: #1d1d1f; margin: 0 auto; max-width: 1400px; padding: 24px 32px; }
 h1 { font-size: 24px; margin: 0 0 4px; }
@@ -143,11 +143,16 @@ def render_html(report: Report, charts: list[Chart]) -> str:
             "<p>No cost section: no price was known for any run. Give --price (with --currency)"
             " or runs whose device profile has a rent.</p>"
         )
+    return html_page(report.title, body)
+
+
+def html_page(title: str, body: list[str], css: str = "") -> str:
+    """A whole self-contained document: PAGE_CSS (and `css`) inline, `body` lines as given."""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(report.title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{escape(title)}</title>\n<style>{PAGE_CSS}{css}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )
