@@ -12,7 +12,7 @@ from rich.table import Table
 
 from subsidybench.results.energy import judge_energy
 from subsidybench.results.record import RunResult, WorkloadResult
-from subsidybench.results.utilisation import utilisation
+from subsidybench.results.utilisation import best_matmul_shapes, utilisation
 
 
 def console() -> Console:
@@ -108,7 +108,25 @@ def run_table(run: RunResult, title: str | None = None) -> tuple[Table, list[str
         cells = (seconds(m.median), f"{m.spread:.1%}", str(m.n), headline, items, of_peak, of_mm)
         extra = [energy_cell(run, r, note)] if metered else []
         table.add_row(label, r.dtype.value, *cells, verdict, *extra)
-    return table, [f"[{i}] {text}" for i, text in enumerate(notes, 1)]
+    return table, [f"[{i}] {text}" for i, text in enumerate(notes, 1)] + sweep_lines(run)
+
+
+def sweep_lines(run: RunResult) -> list[str]:
+    """For a dtype timed at several matmul shapes (a sweep): the best rate and its shape."""
+    lines = []
+    for dtype, (r, shapes) in best_matmul_shapes(run).items():
+        if shapes < 2:
+            continue
+        shape = " ".join(f"{k}={v}" for k, v in r.params.items())
+        peak = run.peak_tflops.get(dtype)
+        of_peak = ""
+        if peak is not None and peak.value and r.flops_per_s:
+            of_peak = f", {percent(r.flops_per_s / (peak.value * 1e12))} of the profile's peak"
+        lines.append(
+            f"best {dtype} matmul of {shapes} shapes: {si(r.flops_per_s, 'FLOP/s')} at"
+            f" {escape(shape)}{of_peak}"
+        )
+    return lines
 
 
 def energy_cell(run: RunResult, r: WorkloadResult, note: Callable[[str], str]) -> str:
