@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
 from subsidybench.devices import CpuBackend, Device, resolve_device
 from subsidybench.devices.energy import POWERCAP, EnergyReader, NoEnergy, RaplReader, rapl_reader
@@ -345,3 +346,22 @@ def test_a_session_meter_is_none_without_a_reader() -> None:
     assert EnergySession(None, setup).meter() is None
     with pytest.raises(ValueError, match="must say why"):
         EnergySetup(method=None)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA or ROCm GPU")
+def test_gpu_energy_reads_or_says_why() -> None:
+    device = resolve_device("cuda")
+    reader = device.energy_reader()
+    if isinstance(reader, NoEnergy):
+        pytest.skip(f"no energy reader on this GPU: {reader.why}")
+    watts = reader.power_w()
+    assert watts is not None and 10 < watts < 2000  # a GPU board, idle or busy
+    if reader.has_counter:
+        first = reader.energy_j()
+        x = torch.randn(4096, 4096, device=device.torch_device)
+        for _ in range(200):
+            x = x @ x
+            x = x / x.norm()
+        torch.cuda.synchronize()
+        assert reader.energy_j() > first
