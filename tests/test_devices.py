@@ -112,6 +112,7 @@ def test_register_backend_replaces_by_type(monkeypatch: pytest.MonkeyPatch) -> N
     assert devices.BACKENDS["fakedev"] is FakeBackend
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA or ROCm GPU")
 def test_cuda_device_syncs_and_reports() -> None:
     dev = resolve_device("cuda")

@@ -215,6 +215,7 @@ def test_a_rank_that_hangs_or_dies_stops_the_run_and_keeps_results(
     assert doc["distributed"]["stopped"]
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA GPUs")
 def test_two_nccl_ranks(tmp_path: Path) -> None:
     out = tmp_path / "nccl.json"

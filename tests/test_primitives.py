@@ -28,7 +28,14 @@ from subsidybench.workloads.norm import LayerNorm, Softmax
 from subsidybench.workloads.transfer import Transfer
 
 CPU = resolve_device("cpu")
-CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA or ROCm GPU")
+_NO_GPU = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA or ROCm GPU")
+
+
+def CUDA(test: Callable[..., None]) -> Callable[..., None]:
+    """Skipped without a GPU, and selected by `pytest -m gpu`."""
+    return pytest.mark.gpu(_NO_GPU(test))
+
+
 # The cpu and its bf16/fp16 support come from this machine: time the low-precision dtypes only
 # where they are native, or the tests would wait on emulation.
 LOW = [d for d in (DType.BF16, DType.FP16) if CPU.dtype_support(d).support.value == "native"]

@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -203,6 +204,14 @@ def judge(m: Measurement, policy: TimingPolicy, foreign_cpu: float | None = None
     return Verdict(valid=not reasons, reasons=tuple(reasons))
 
 
+class BlockMeter(Protocol):
+    """Told when each timed block starts and ends, to read energy over exactly those blocks."""
+
+    def block_start(self) -> None: ...
+
+    def block_end(self) -> None: ...
+
+
 def _local(seconds: float) -> float:
     return seconds
 
@@ -214,6 +223,7 @@ def measure(
     clock: Callable[[], float] = time.perf_counter,
     on_timed_start: Callable[[], None] | None = None,
     agree: Callable[[float], float] | None = None,
+    meter: BlockMeter | None = None,
 ) -> Measurement:
     """Time `step` under `policy`.
 
@@ -225,17 +235,24 @@ def measure(
     duration into the one they all share (the slowest rank's); every decision and sample is then
     taken on that figure, so every process runs the same number of steps. It is called outside
     the timed region, once per block and per elapsed-time check.
+    `meter`, if given, is told the start and end of every timed block (not of warm-up or
+    calibration), inside the synchronisation and outside the clock readings.
     """
     sync = synchronize or (lambda: None)
     shared = agree or _local
 
-    def timed_block(iterations: int) -> float:
+    def timed_block(iterations: int, metered: bool = False) -> float:
         sync()
+        if metered and meter is not None:
+            meter.block_start()
         t0 = clock()
         for _ in range(iterations):
             step()
         sync()
-        return shared(clock() - t0)
+        elapsed = clock() - t0
+        if metered and meter is not None:
+            meter.block_end()
+        return shared(elapsed)
 
     # The first call pays for allocation, kernel selection, autotuning and compilation (tens of
     # seconds for torch.compile): it is reported, and the budget rules start after it.
@@ -274,7 +291,7 @@ def measure(
     samples: list[float] = []
     timed = 0.0
     while len(samples) < policy.max_samples:
-        block = timed_block(iterations)
+        block = timed_block(iterations, metered=True)
         samples.append(block / iterations)
         timed += block
         if timed >= policy.budget_s and len(samples) >= policy.min_samples:

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 import torch
 
+from subsidybench.devices.energy import EnergyReader, NoEnergy
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 
@@ -78,6 +79,10 @@ class Backend(ABC):
 
     def driver(self) -> str | None:
         return None
+
+    def energy_reader(self, index: int) -> EnergyReader | NoEnergy:
+        """A reader of the device's energy, or why there is none (never an estimate)."""
+        return NoEnergy(f"no energy reader is written for {self.type} devices")
 
 
 class AcceleratorBackend(Backend):
@@ -200,6 +205,9 @@ class Device:
 
     def compile_support(self) -> str | None:
         return self.backend.compile_support()
+
+    def energy_reader(self) -> EnergyReader | NoEnergy:
+        return self.backend.energy_reader(self._index)
 
     def release_memory(self) -> None:
         self.backend.empty_cache(self._index)

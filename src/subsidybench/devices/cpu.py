@@ -10,6 +10,7 @@ from pathlib import Path
 
 from subsidybench.cpuinfo import cpu_model, machine_cpu, parse_cpuinfo
 from subsidybench.devices.base import Backend, DtypeSupport, Support
+from subsidybench.devices.energy import EnergyReader, NoEnergy, rapl_reader
 from subsidybench.dtypes import DType
 
 # oneDNN ISA levels (its ONEDNN_MAX_CPU_ISA values) at which it computes in bf16 and in fp16.
@@ -54,6 +55,10 @@ class CpuBackend(Backend):
 
     def cache_bytes(self, index: int) -> int | None:
         return _last_level_cache(Path("/sys/devices/system/cpu/cpu0/cache"))
+
+    def energy_reader(self, index: int) -> EnergyReader | NoEnergy:
+        # The packages' counters include every core, so other processes' work counts too.
+        return rapl_reader()
 
     def synchronizer(self, index: int) -> Callable[[], None] | None:
         # Eager CPU ops return when their work is done: there is nothing queued to wait for.

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from subsidybench.devices.base import AcceleratorBackend, DtypeSupport, Support
+from subsidybench.devices.energy import EnergyReader, NoEnergy, nvml_reader
 from subsidybench.dtypes import DType
 
 
@@ -50,8 +51,17 @@ class CudaBackend(AcceleratorBackend):
                 return DtypeSupport(Support.NATIVE)
             return DtypeSupport(Support.UNSUPPORTED, "tf32 needs compute capability 8.0 or later")
         if dtype is DType.FP8 and not rocm and (major, minor) >= (8, 9):
-            return DtypeSupport(Support.NATIVE)
+            return DtypeSupport(Support.NATIVE)  # Ada and Hopper: fp8 tensor cores
+        if dtype is DType.INT8 and not rocm and major >= 8:
+            return DtypeSupport(Support.NATIVE)  # torch._int_mm's cuBLASLt path, Ampere and later
         return DtypeSupport(Support.UNSUPPORTED, f"{dtype} workloads are not offered on this GPU")
+
+    def energy_reader(self, index: int) -> EnergyReader | NoEnergy:
+        if torch.version.hip:
+            # torch.cuda.power_draw reads amdsmi on ROCm, but reports 0 W when amdsmi has no
+            # reading; nothing here has been checked on AMD hardware, so no figure is given.
+            return NoEnergy("no energy reader for ROCm GPUs yet (amdsmi is untested here)")
+        return nvml_reader(index)
 
     def version(self) -> str | None:
         if torch.version.hip:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import torch
 
 from subsidybench.devices.base import AcceleratorBackend, DtypeSupport, PluginBackend, Support
+from subsidybench.devices.energy import EnergyReader, NoEnergy
 from subsidybench.dtypes import DType
 
 _NOT_OFFERED = (DType.TF32, DType.FP8, DType.INT8)
@@ -51,6 +52,12 @@ class AscendBackend(PluginBackend):
             return DtypeSupport(Support.UNSUPPORTED, "tf32 is not an Ascend format")
         return _common_support(self._module(), dtype, "npu")
 
+    def energy_reader(self, index: int) -> EnergyReader | NoEnergy:
+        return NoEnergy(
+            "no energy reader for Ascend yet: npu-smi info -t power reports watts, but no reader"
+            " has been checked on Ascend hardware"
+        )
+
     def _cann(self, component: str) -> str | None:
         try:
             utils = importlib.import_module("torch_npu.npu.utils")
@@ -71,6 +78,12 @@ class CambriconBackend(PluginBackend):
 
     type = "mlu"
     module = "torch_mlu"
+
+    def energy_reader(self, index: int) -> EnergyReader | NoEnergy:
+        return NoEnergy(
+            "no energy reader for Cambricon yet: cnmon reports board power, but no reader has"
+            " been checked on Cambricon hardware"
+        )
 
     def dtype_support(self, index: int, dtype: DType) -> DtypeSupport:
         return _common_support(self._module(), dtype, "mlu")

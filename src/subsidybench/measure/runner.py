@@ -10,6 +10,7 @@ keep in step).
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import signal
@@ -28,8 +29,10 @@ from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.measure import hostload
 from subsidybench.measure.distributed import CollectiveStep, GroupBroken, Members, one_line
+from subsidybench.measure.energy import EnergySession, Meter, start_session
 from subsidybench.measure.environment import capture
 from subsidybench.results.context import DeviceRecord, Distributed
+from subsidybench.results.energy import EnergySetup
 from subsidybench.results.record import RunResult, RunState, Status, WorkloadResult, save_run
 from subsidybench.results.scaling import BUS_BANDWIDTH_METRIC, bus_bandwidth
 from subsidybench.suites import Suite
@@ -214,6 +217,7 @@ def new_run(
     device: Device,
     profile: DeviceProfile | None,
     distributed: Distributed | None = None,
+    energy: EnergySetup | None = None,
 ) -> RunResult:
     """The result file's header, before any task has run."""
     return RunResult(
@@ -225,6 +229,7 @@ def new_run(
         profile=profile.id if profile else None,
         peak_tflops=dict(profile.peak_tflops) if profile else {},
         distributed=distributed,
+        energy=energy,
     )
 
 
@@ -239,16 +244,23 @@ def run_suite(
     budget_s: float | None = None,
     profile: DeviceProfile | None = None,
     observer: Observer | None = None,
+    read_energy: bool = True,
 ) -> RunResult:
-    """Run every task of `suite` on `device`, saving to `out` after each; return the result."""
+    """Run every task of `suite` on `device`, saving to `out` after each; return the result.
+
+    `read_energy` reads the device's energy over every timed workload where the device has a
+    reader (results.energy); the run records why not where it has none.
+    """
     tasks = plan(suite, dtypes, compiled, budget_s)
     if compiled:
         # Inductor compiles in a pool of worker processes that can outlive a compile and compete
         # with the timed blocks for cores; one in-process thread keeps the measurement alone.
         # Read when torch._inductor is first imported, which is at the first compile.
         os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
-    run = new_run(suite, device, profile)
-    return run_tasks(tasks, Solo(device), run, out, include_emulated, observer)
+    # Idle power is read once, before the first workload loads the device.
+    energy = start_session(device) if read_energy else None
+    run = new_run(suite, device, profile, energy=energy.setup if energy else None)
+    return run_tasks(tasks, Solo(device), run, out, include_emulated, observer, energy)
 
 
 class Terminated(BaseException):
@@ -268,6 +280,7 @@ def run_tasks(
     out: Path,
     include_emulated: bool = False,
     observer: Observer | None = None,
+    energy: EnergySession | None = None,
 ) -> RunResult:
     """Run `tasks` on every rank of `ranks`, rank 0 saving `run` to `out` after each task.
 
@@ -298,7 +311,9 @@ def run_tasks(
             members = ranks.members(task.world_size)
             result = None
             if members.includes_me:
-                result = run_task(task, device, members, include_emulated, judge_host)
+                result = run_task(
+                    task, device, members, include_emulated, judge_host, energy=energy
+                )
             ranks.barrier()  # ranks left out of a world size wait here for those measuring
             if leader and result is not None:
                 run = run.with_result(result)
@@ -336,7 +351,11 @@ Timer = Callable[[Prepared, Device, TimingPolicy, Members], Measurement]
 
 
 def _time(
-    prepared: Prepared, device: Device, policy: TimingPolicy, members: Members
+    prepared: Prepared,
+    device: Device,
+    policy: TimingPolicy,
+    members: Members,
+    meter: Meter | None = None,
 ) -> Measurement:
     return measure(
         prepared.run.run,
@@ -344,6 +363,7 @@ def _time(
         policy,
         on_timed_start=prepared.run.timed_start,
         agree=members.agree,
+        meter=meter,
     )
 
 
@@ -354,11 +374,13 @@ def run_task(
     include_emulated: bool = False,
     judge_host: bool = False,
     timer: Timer = _time,
+    energy: EnergySession | None = None,
 ) -> WorkloadResult:
     """Measure one task with the other members (by default none: a single device).
 
     Any failure of the task becomes a failed result, recorded alike on every member; only a
-    broken group (GroupBroken) raises, since nothing after it can be trusted.
+    broken group (GroupBroken) raises, since nothing after it can be trusted. `energy`, with the
+    runner's own timer, reads the device's energy over the timed blocks.
     """
     members = members or Solo(device).members(1)
     base = task.skeleton()
@@ -372,6 +394,8 @@ def run_task(
         return replace(base, reason=why_not)
 
     prepared: Prepared | None = None
+    meter = energy.meter() if energy is not None and timer is _time else None
+    time_it = timer if meter is None else functools.partial(_time, meter=meter)
     try:
         device.reset_peak_memory()
         failure = None
@@ -395,7 +419,7 @@ def run_task(
             return replace(base, status=Status.FAILED, reason=f"wrong output: {failure}")
         before = hostload.sample()
         try:
-            measurement = timer(prepared, device, task.policy, members)
+            measurement = time_it(prepared, device, task.policy, members)
         except TooSlow as e:  # judged on agreed times: every member raises it alike
             return replace(base, reason=f"time-bounded: {e}" + (f" ({note})" if note else ""))
         except GroupBroken:
@@ -442,8 +466,11 @@ def run_task(
             policy=task.policy,
             peak_memory_bytes=device.peak_memory(),
             metrics=metrics,
+            energy=meter.finish(measurement.iterations_per_block, measurement.n) if meter else None,
         )
     finally:
+        if meter is not None:
+            meter.stop()
         del prepared
         gc.collect()
         device.release_memory()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from subsidybench.results.energy import judge_energy
+from subsidybench.results.query import best_matmul_shapes
 from subsidybench.results.record import RunResult, WorkloadResult
 from subsidybench.results.utilisation import utilisation
 
@@ -70,6 +73,9 @@ def run_table(run: RunResult, title: str | None = None) -> tuple[Table, list[str
     table.add_column("%peak", justify="right")
     table.add_column("%mm", justify="right")
     table.add_column("verdict")
+    metered = any(r.energy is not None for r in run.results)
+    if metered:
+        table.add_column("energy", justify="right")
     notes: list[str] = []
     used = utilisation(run)
 
@@ -83,7 +89,7 @@ def run_table(run: RunResult, title: str | None = None) -> tuple[Table, list[str
             color = "yellow" if r.status.value == "skipped" else "red"
             mark = note(f"{r.id}: {r.status.value}: {r.reason}")
             status = f"[{color}]{r.status.value} {mark}[/]"
-            table.add_row(label, r.dtype.value, "", "", "", "", "", "", "", status)
+            table.add_row(label, r.dtype.value, "", "", "", "", "", "", "", status, *[""] * metered)
             continue
         m, v = r.measurement, r.verdict
         assert m is not None and v is not None  # an ok result has both (checked when built)
@@ -101,8 +107,43 @@ def run_table(run: RunResult, title: str | None = None) -> tuple[Table, list[str
             of_peak += note(f"{r.id}: above the profile's {r.dtype} peak ({u.peak}): {u.peak.note}")
         of_mm = percent(u.of_best_matmul) if u else ""
         cells = (seconds(m.median), f"{m.spread:.1%}", str(m.n), headline, items, of_peak, of_mm)
-        table.add_row(label, r.dtype.value, *cells, verdict)
-    return table, [f"[{i}] {text}" for i, text in enumerate(notes, 1)]
+        extra = [energy_cell(run, r, note)] if metered else []
+        table.add_row(label, r.dtype.value, *cells, verdict, *extra)
+    return table, [f"[{i}] {text}" for i, text in enumerate(notes, 1)] + sweep_lines(run)
+
+
+def sweep_lines(run: RunResult) -> list[str]:
+    """For a dtype timed at several matmul shapes (a sweep): the best rate and its shape."""
+    lines = []
+    for dtype, (r, shapes) in best_matmul_shapes(run).items():
+        if shapes < 2:
+            continue
+        shape = " ".join(f"{k}={v}" for k, v in r.params.items())
+        peak = run.peak_tflops.get(dtype)
+        of_peak = ""
+        if peak is not None and peak.value and r.flops_per_s:
+            of_peak = f", {percent(r.flops_per_s / (peak.value * 1e12))} of the profile's peak"
+        lines.append(
+            f"best {dtype} matmul of {shapes} shapes: {si(r.flops_per_s, 'FLOP/s')} at"
+            f" {escape(shape)}{of_peak}"
+        )
+    return lines
+
+
+def energy_cell(run: RunResult, r: WorkloadResult, note: Callable[[str], str]) -> str:
+    """Average and peak watts and joules per item, compactly; a footnote if not to be trusted."""
+    e = r.energy
+    if e is None:
+        return "-"
+    if e.missing:
+        return f"[yellow]-{note(f'{r.id}: energy: {e.missing}')}[/]"
+    unit = r.work.item_unit if r.work else "item"
+    per_item = e.joules_per_item(r.work.items) if r.work else None
+    peak = f" (peak {e.peak_w:.0f})" if e.peak_w is not None else ""
+    cell = f"{e.average_w:.0f} W{peak}, {si(per_item, f'J/{unit}')}"
+    if reasons := judge_energy(e, run.energy):
+        cell = f"[red]{cell} {note(f'{r.id}: energy not valid: ' + '; '.join(reasons))}[/]"
+    return cell
 
 
 def run_header(run: RunResult, path: str) -> str:
@@ -120,6 +161,7 @@ def run_header(run: RunResult, path: str) -> str:
         f"device {run.device} ({run.device.name}), profile: {profile}\n"
         f"torch {env.torch_version}, {env.torch_threads} threads, python {env.python}, {env.os}"
         + (f"; measured by pytest-benchmark {tool}" if (tool := _bench_tool(run)) else "")
+        + (f"\n{escape(run.energy.describe())}" if run.energy is not None else "")
     )
 
 

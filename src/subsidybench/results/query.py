@@ -80,10 +80,18 @@ def is_costable(r: WorkloadResult) -> bool:
 
 def best_matmul(run: RunResult) -> dict[DType, float]:
     """The fastest valid matmul FLOP/s of the run, by dtype."""
-    best: dict[DType, float] = {}
+    return {d: r.flops_per_s or 0.0 for d, (r, _) in best_matmul_shapes(run).items()}
+
+
+def best_matmul_shapes(run: RunResult) -> dict[DType, tuple[WorkloadResult, int]]:
+    """The fastest valid matmul of the run by dtype (the shape that gave it: mamf-finder's
+    question), and how many valid matmul shapes it was chosen from."""
+    best: dict[DType, tuple[WorkloadResult, int]] = {}
     for r in run.results:
         if r.workload == MATMUL and is_valid(r) and r.flops_per_s:
-            best[r.dtype] = max(best.get(r.dtype, 0.0), r.flops_per_s)
+            current, n = best.get(r.dtype, (r, 0))
+            faster = r if r.flops_per_s > (current.flops_per_s or 0.0) else current
+            best[r.dtype] = (faster, n + 1)
     return best
 
 

@@ -21,6 +21,7 @@ from subsidybench.datafile import Fields, checked, read_json
 from subsidybench.dtypes import DType
 from subsidybench.provenance import Basis, Figure
 from subsidybench.results.context import DeviceRecord, Distributed, Environment
+from subsidybench.results.energy import Energy, EnergySetup
 from subsidybench.timing import METHOD_VERSION, Measurement, TimingPolicy, Verdict
 from subsidybench.work import Work
 
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 #   1 (subsidybench 0.1.0): first format.
 #     Later, without a bump: an optional top-level "distributed" record (runs of a group of
 #     processes under torchrun); files without it are single-process runs.
+#     Later, without a bump: an optional top-level "energy" record (how energy was read, or why
+#     not; idle power) and an optional "energy" per result (joules over the timed blocks, power
+#     samples); files without them read no energy.
 SCHEMA_VERSION = 1
 
 # version -> function turning a document of that version into one of version + 1.
@@ -75,6 +79,8 @@ class WorkloadResult:
     """Measured under torch.compile: a separate figure from the eager one, never mixed."""
     foreign_cpu: float | None = None
     """Share of the host's CPU other processes used while this was timed (None: not known)."""
+    energy: Energy | None = None
+    """What the device drew over the timed blocks (None: energy was not read)."""
 
     def __post_init__(self) -> None:
         measured = (self.work, self.measurement, self.verdict, self.policy)
@@ -156,6 +162,8 @@ class WorkloadResult:
             d["foreign_cpu"] = self.foreign_cpu
         if self.metrics:
             d["metrics"] = dict(self.metrics)
+        if self.energy is not None:
+            d["energy"] = self.energy.to_dict()
         return d
 
     @classmethod
@@ -207,6 +215,7 @@ class WorkloadResult:
                 metrics={k: metrics.float(k) for k in metrics.data},
                 compiled=f.bool("compiled", False),
                 foreign_cpu=f.float("foreign_cpu", None),
+                energy=Energy.from_fields(f.table("energy")) if f.has("energy") else None,
             ),
         )
 
@@ -230,6 +239,8 @@ class RunResult:
     method_version: int = METHOD_VERSION
     distributed: Distributed | None = None
     """Set when a group of ranks took the run; None for a single process."""
+    energy: EnergySetup | None = None
+    """How energy was read, or why not, and the idle power; None: the run did not try."""
 
     def with_result(self, result: WorkloadResult) -> RunResult:
         return replace(self, results=(*self.results, result))
@@ -255,6 +266,8 @@ class RunResult:
         }
         if self.distributed is not None:
             d["distributed"] = self.distributed.to_dict()
+        if self.energy is not None:
+            d["energy"] = self.energy.to_dict()
         return d
 
     @classmethod
@@ -292,6 +305,7 @@ class RunResult:
             distributed=(
                 Distributed.from_fields(f.table("distributed")) if f.has("distributed") else None
             ),
+            energy=EnergySetup.from_fields(f.table("energy")) if f.has("energy") else None,
         )
 
 

@@ -9,6 +9,7 @@ Imports only the vocabulary modules; torch-free.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from subsidybench.errors import UserError
 
 _DIR = Path(__file__).resolve().parent
 _DTYPES = {d.value: d for d in DType}
+MAX_GRID = 64
+"""Most workloads one entry's `grid` may expand to: a sweep must stay bounded in time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,7 @@ def parse_suite(f: Fields) -> Suite:
     default_budget = f.float("budget_s", 2.0)
     entries = []
     for w in f.tables("workloads"):
-        w.reject_unknown({"name", "params", "dtypes", "budget_s"})
+        w.reject_unknown({"name", "params", "grid", "dtypes", "budget_s"})
         dtypes = w.list("dtypes", ["fp32"])
         for i, d in enumerate(dtypes):
             if d not in _DTYPES:
@@ -75,13 +78,15 @@ def parse_suite(f: Fields) -> Suite:
         budget = w.float("budget_s", default_budget)
         if budget <= 0:
             raise w.error("budget_s", "must be > 0")
-        entries.append(
+        params = dict(w.table("params", {}).data)
+        entries.extend(
             SuiteEntry(
                 workload=w.str("name"),
-                params=dict(w.table("params", {}).data),
+                params={**params, **point},
                 dtypes=tuple(_DTYPES[d] for d in dtypes),
                 budget_s=budget,
             )
+            for point in _grid(w)
         )
     try:
         return Suite(
@@ -93,6 +98,28 @@ def parse_suite(f: Fields) -> Suite:
         )
     except ValueError as e:
         raise UserError(f"{f.source}: {e}") from None
+
+
+def _grid(w: Fields) -> list[dict[str, int | float | str]]:
+    """Every combination of an entry's `grid` lists (a shape sweep); [{}] without a grid.
+
+    grid = { m = [4096, 8192], n = [4096, 8192] } gives four workloads, m varying slowest.
+    """
+    if not w.has("grid"):
+        return [{}]
+    g = w.table("grid")
+    axes = {}
+    for key in g.data:
+        values = g.list(key)
+        if not values:
+            raise g.error(key, "needs at least one value")
+        axes[key] = values
+    if w.has("params") and (both := sorted(set(axes) & set(w.table("params").data))):
+        raise w.error("grid", f"{', '.join(both)} given in both params and grid")
+    points = [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
+    if len(points) > MAX_GRID:
+        raise w.error("grid", f"expands to {len(points)} workloads, more than {MAX_GRID}")
+    return points
 
 
 def select(suite: Suite, only: Sequence[str] = ()) -> Suite:

@@ -9,6 +9,7 @@ import torch
 from subsidybench.devices import Device
 from subsidybench.dtypes import DType
 from subsidybench.work import Work
+from subsidybench.workloads import lowp
 from subsidybench.workloads.base import (
     Family,
     Step,
@@ -24,11 +25,14 @@ from subsidybench.workloads.base import (
 @register
 @dataclass(frozen=True, slots=True)
 class Matmul(Workload):
-    """C = A @ B with A of m x k and B of k x n; m and k default to n (a square multiply)."""
+    """C = A @ B with A of m x k and B of k x n; m and k default to n (a square multiply).
+
+    fp8 and int8 quantise A and B with one scale each and write bf16 or int32 (workloads.lowp).
+    """
 
     name = "matmul"
     family = Family.PRIMITIVE
-    dtypes = frozenset({DType.FP32, DType.TF32, DType.BF16, DType.FP16})
+    dtypes = frozenset({DType.FP32, DType.TF32, DType.BF16, DType.FP16, *lowp.LOW_PRECISION})
     description = "dense matrix multiply, m x k by k x n"
 
     n: int = 1024
@@ -44,6 +48,8 @@ class Matmul(Workload):
         positive(self, "n", "m", "k")
 
     def work(self, dtype: DType) -> Work:
+        if dtype in lowp.LOW_PRECISION:
+            return lowp.work(self.m, self.k, self.n, dtype)
         # One multiply and one add per (i, j, l): 2mnk. Reads A and B once, writes C once.
         elements = self.m * self.k + self.k * self.n + self.m * self.n
         return Work(
@@ -54,6 +60,8 @@ class Matmul(Workload):
         )
 
     def prepare(self, device: Device, dtype: DType) -> Step:
+        if dtype in lowp.LOW_PRECISION:  # scaled inputs and a wider output: its own module
+            return lowp.prepare(self.m, self.k, self.n, device, dtype)
         a = random_tensor((self.m, self.k), dtype, device, seed=1)
         b = random_tensor((self.k, self.n), dtype, device, seed=2)
         out = torch.empty((self.m, self.n), dtype=a.dtype, device=a.device)
