@@ -80,6 +80,7 @@ from subsidybench.cli import catalogue as _catalogue  # noqa: E402
 from subsidybench.cli import compare as _compare  # noqa: E402
 from subsidybench.cli import cost as _cost  # noqa: E402
 from subsidybench.cli import devices as _devices  # noqa: E402
+from subsidybench.cli import evidence as _evidence  # noqa: E402
 from subsidybench.cli import ingest as _ingest  # noqa: E402
 from subsidybench.cli import profiles as _profiles  # noqa: E402
 from subsidybench.cli import report as _report  # noqa: E402
@@ -99,6 +100,7 @@ app.add_typer(_report.app)  # `subsidybench report`
 app.add_typer(_compare.app)  # `subsidybench compare`
 app.add_typer(_ingest.app)  # `subsidybench ingest`
 app.add_typer(_accept.app)  # `subsidybench accept`
+app.add_typer(_evidence.app)  # `subsidybench evidence` and `verify`
 
 
 def main() -> None:
