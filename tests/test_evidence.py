@@ -167,3 +167,10 @@ def test_not_a_zip_and_an_existing_out(tmp_path: Path) -> None:
         read_bundle(junk)
     with pytest.raises(UserError, match="exists"):
         write_bundle([BASELINE], junk)
+
+
+def test_a_deeply_nested_run_file_is_a_problem_not_a_crash(bundle: Path, tmp_path: Path) -> None:
+    nested = b"[" * 100_000 + b"]" * 100_000
+    bad = _rezip(bundle, tmp_path / "deep.zip", {"runs/cpu-run.json": nested}, update_manifest=True)
+    problems = [str(p) for p in verify_bundle(bad, check_catalogue_file).problems]
+    assert any(p.startswith("runs/cpu-run.json: does not load") for p in problems), problems

@@ -316,6 +316,8 @@ def _load_run(member: str, data: bytes, tmp: Path) -> RunResult:
         return load_run(path)
     except UserError as e:
         raise UserError(str(e).replace(str(path), member)) from None
+    except RecursionError:  # JSON nested thousands deep: no run file is
+        raise UserError(f"{member}: JSON nested too deeply") from None
     finally:
         path.unlink(missing_ok=True)
 
@@ -344,7 +346,7 @@ def verify_members(
         raise UserError(f"{source}: no {MANIFEST}: not an evidence bundle")
     try:
         doc = json.loads(members[MANIFEST])
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise UserError(f"{source}: {MANIFEST}: not valid JSON: {e}") from None
     manifest = Manifest.from_dict(doc, f"{source}: {MANIFEST}")
     problems: list[Problem] = []
@@ -393,7 +395,7 @@ def verify_members(
             try:
                 env = json.loads(members[entry.path])
                 Environment.from_fields(Fields(env, entry.path))
-            except (json.JSONDecodeError, UnicodeDecodeError, UserError) as e:
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, UserError) as e:
                 problems.append(Problem(entry.path, f"not a valid environment: {e}"))
                 continue
             if stem in run_environments and env != run_environments[stem]:
