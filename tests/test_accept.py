@@ -289,3 +289,11 @@ def test_the_example_contract_reads() -> None:
     assert len(contract.clauses) == 6
     assert contract.signed == "2026-01-15"
     assert parse_contract({"contract": "x", "clause": [{"figure": "devices", "min": 1}]}, "t")
+
+
+def test_json_carries_the_pooled_values(tmp_path: Path) -> None:
+    contract = load_contract(_contract(tmp_path))
+    doc = accept(contract, [("a", _run()), ("b", _run())]).to_dict()
+    matmul = doc["clauses"][0]
+    assert len(matmul["sample_values"]) == matmul["samples"] == 22
+    assert sorted(matmul["sample_values"])[11] == pytest.approx(matmul["measured_median"], rel=0.01)

@@ -6,8 +6,8 @@ the samples against the promise: with k of n samples below it, the confidence th
 median falls short is 1 - P(X >= k) for X ~ Binomial(n, 1/2), the exact distribution-free test
 of "median >= promise" (ties dropped, as the sign test does). It needs no assumption about the
 shape of benchmark times, which are skewed, and an auditor can check it with a pocket
-calculator. It also bounds what few samples can show: below five, even all five short gives
-less than 97% (1 - 1/32), so a four-sample figure can never be shown short at 95%.
+calculator. It also bounds what few samples can show: four samples all short give only
+1 - 1/16 = 93.75%, so fewer than five can never show a shortfall at 95%.
 
 Several runs pool their samples: each run contributes the samples of the result it measured
 the clause with, and the test runs on them all. Runs taken in separate processes carry the
@@ -100,6 +100,8 @@ class ClauseResult:
     confidence_met: float | None
     sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    values: tuple[float, ...] = ()
+    """The pooled per-sample values the test ran on, in the clause's unit."""
 
     @property
     def passed(self) -> bool:
@@ -127,6 +129,7 @@ class ClauseResult:
             "confidence_met": self.confidence_met,
             "sources": list(self.sources),
             "notes": list(self.notes),
+            "sample_values": list(self.values),
         }
 
 
@@ -328,6 +331,7 @@ def check_clause(
         met_conf,
         ev.sources,
         tuple(notes),
+        ev.values,
     )
 
 
