@@ -75,10 +75,12 @@ def _root(
 # Command modules import their heavy dependencies (numpy, pandas, torch) inside the commands, so
 # that `subsidybench --help` and the commands that do not measure (cost, show, profiles) start
 # fast and work where torch cannot run.
+from subsidybench.cli import accept as _accept  # noqa: E402
 from subsidybench.cli import catalogue as _catalogue  # noqa: E402
 from subsidybench.cli import compare as _compare  # noqa: E402
 from subsidybench.cli import cost as _cost  # noqa: E402
 from subsidybench.cli import devices as _devices  # noqa: E402
+from subsidybench.cli import evidence as _evidence  # noqa: E402
 from subsidybench.cli import gate as _gate  # noqa: E402
 from subsidybench.cli import history as _history  # noqa: E402
 from subsidybench.cli import ingest as _ingest  # noqa: E402
@@ -103,6 +105,8 @@ app.add_typer(_ingest.app)  # `subsidybench ingest`
 app.add_typer(_store.app, name="store")
 app.add_typer(_history.app)  # `subsidybench history`
 app.add_typer(_gate.app)  # `subsidybench gate`
+app.add_typer(_accept.app)  # `subsidybench accept`
+app.add_typer(_evidence.app)  # `subsidybench evidence` and `verify`
 
 
 def main() -> None:
