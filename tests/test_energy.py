@@ -365,3 +365,25 @@ def test_gpu_energy_reads_or_says_why() -> None:
             x = x / x.norm()
         torch.cuda.synchronize()
         assert reader.energy_j() > first
+
+
+def test_owned_hardware_is_costed_on_the_power_the_run_measured(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from subsidybench.cli import app
+
+    run, path = _metered_run(tmp_path)
+    [r] = run.results
+    assert r.energy is not None and r.energy.average_w is not None
+    owned = ["cost", "--hours", "1000", "--capex", "0", "--currency", "CNY", "--lifetime", "5"]
+    owned += ["--cost-of-capital", "0", "--pue", "1", "--tariff", "1", "--force"]
+    result = CliRunner().invoke(
+        app, [*owned, "--run", str(path), "--workload", r.id], env={"COLUMNS": "250"}
+    )
+    assert result.exit_code == 0, result.output
+    # Capex 0: the hour costs its energy alone, average watts / 1000 x 1 CNY per kWh.
+    line = next(x for x in result.stdout.splitlines() if "│ price per device-hour" in x)
+    assert float(line.split("│")[2].split()[0]) == pytest.approx(
+        r.energy.average_w / 1000, abs=0.006
+    )
+    assert "measured" in result.stdout and r.id in " ".join(result.stdout.split())

@@ -320,6 +320,8 @@ def _owned(
 ) -> dict[str, np.ndarray]:
     assert ccy is not None
     watts = r.power_w
+    if watts is None and r.run is not None:
+        watts = _measured_watts(r, notes)
     if watts is None:
         if device is None or device.power_w is None:
             raise UserError("owned hardware needs --power-w (or a --profile with a power figure)")
@@ -345,6 +347,26 @@ def _owned(
         "utilisation": r.utilisation if r.utilisation is not None else np.array([1.0]),
     }
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+
+
+def _measured_watts(r: Request, notes: list[Assumption]) -> np.ndarray | None:
+    """The device's average draw over the run's timed blocks of the costed workload, where the
+    run read energy (results.energy); None, said among the assumptions, where it did not."""
+    from subsidybench.cost.throughput import run_and_label
+    from subsidybench.results.energy import measured_power
+    from subsidybench.results.query import pick_result
+
+    run, where = run_and_label(r.run, r.run_label)
+    fig = measured_power(run, pick_result(run, where, r.workload).id)
+    if fig.value is None:
+        notes.append(Assumption("measured power", f"not used: {fig.note}", Basis.NOT_APPLIED))
+        return None
+    notes.append(
+        Assumption(
+            "power per device", f"{fig.value:,.1f} W", Basis.MEASURED, f"{fig.source}; {fig.note}"
+        )
+    )
+    return np.array([fig.value])
 
 
 def _power_share(r: Request, domestic: bool, notes: list[Assumption]) -> float:
