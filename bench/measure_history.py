@@ -28,7 +28,8 @@ from history_runs import synthetic_runs  # noqa: E402
 from subsidybench.report.history_site import render_site  # noqa: E402
 from subsidybench.results.history import StepMethod, detect_steps  # noqa: E402
 from subsidybench.results.record import save_run  # noqa: E402
-from subsidybench.results.store import Store, add_files, store_url  # noqa: E402
+from subsidybench.results.store import Store, add_files  # noqa: E402
+from subsidybench.results.store_keys import store_url  # noqa: E402
 
 MATMUL = "matmul[n=1024,m=1024,k=1024]/fp32"
 GPT = "gpt_train[batch=8,seq=128,layers=2,heads=4,dim=128,vocab=2048]/bf16"

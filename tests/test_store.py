@@ -20,14 +20,8 @@ from typer.testing import CliRunner
 from subsidybench.cli import app
 from subsidybench.errors import UserError
 from subsidybench.results.record import load_run, save_run
-from subsidybench.results.store import (
-    STORE_VERSION,
-    Machine,
-    Store,
-    add_files,
-    run_identity,
-    store_url,
-)
+from subsidybench.results.store import STORE_VERSION, Store, add_files
+from subsidybench.results.store_keys import Machine, run_identity, store_url
 from subsidybench.timing import Verdict
 
 runner = CliRunner()
