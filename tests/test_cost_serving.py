@@ -195,3 +195,44 @@ def test_serving_cost_never_imports_torch(serve_file: Path) -> None:
         text=True,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_report_draws_the_curve_and_its_table(serve_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rep"
+    result = CliRunner().invoke(
+        app,
+        ["report", str(serve_file), *PRICE, "--tpot-ms", "250", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text()
+    assert '<h2 id="serving">Serving curve</h2>' in page
+    chart = page[page.index('<figure id="chart-serving-1">') :]
+    chart = chart[: chart.index("</figure>")]
+    assert "<svg" in chart and "Pareto front" in chart
+    md = (out / "report.md").read_text()
+    assert "## Serving curve" in md
+    # c=4 is the SLO point, on the front: 40 USD per million output tokens all-in, no subsidy.
+    assert "| *> | 4 | 8 | 25 |" in md and "40.00 -> 40.00" in md
+    table = pd.read_csv(out / "serving.csv")
+    assert list(table["concurrency"]) == [1, 2, 4, 8]
+    assert list(table["costed_point"]) == [False, False, True, False]
+    assert table["net_per_million_output_all_in"].tolist() == pytest.approx([100, 50, 40, 50])
+    sheets = pd.read_excel(out / "report.xlsx", sheet_name=None)
+    assert "Serving" in sheets and len(sheets["Serving"]) == 4
+
+
+def test_report_leaves_invalid_points_uncosted(tmp_path: Path) -> None:
+    from subsidybench.report import ReportOptions, build_report, label_runs
+
+    path = tmp_path / "noisy.json"
+    points = list(SERVING_SWEEP)
+    points[3] = point_result(8, 4.0, 0.25, 0.5, valid=False)
+    save_run(serving_run(*points), path)
+    from subsidybench.report.tables import PriceSpec
+
+    options = ReportOptions(prices=(PriceSpec(3.6, "USD"),))
+    report = build_report(label_runs([path]), options)
+    assert report.serving is not None
+    costs = report.serving["net_per_million_output_all_in"].tolist()
+    assert costs[:3] == pytest.approx([100, 50, 40]) and np.isnan(costs[3])
+    assert not report.serving["costed_point"].any()  # no SLO given: no point marked

@@ -308,8 +308,8 @@ class CurveCosts:
     """Prefill share of the device time (the split rule)."""
     on_front: Array
     meets_slo: Array | None
-    chosen: int
-    """Index of the costed point."""
+    chosen: int | None
+    """Index of the costed (or SLO) point; None when no point is."""
     all_in: tuple[Array, Array] | None = None
     """(before, after the subsidy) cost per million output tokens, prompts included."""
     input: tuple[Array, Array] | None = None
@@ -317,7 +317,7 @@ class CurveCosts:
 
     def __post_init__(self) -> None:
         n = len(self.points)
-        if not 0 <= self.chosen < n:
+        if self.chosen is not None and not 0 <= self.chosen < n:
             raise ValueError(f"chosen must index a point, got {self.chosen} of {n}")
         for name in ("share", "on_front"):
             if np.shape(getattr(self, name)) != (n,):
@@ -347,8 +347,15 @@ class CurveCosts:
                 row[f"net_{name}"] = None if pair is None else float(pair[1][i])
             row["gross_per_million_output"] = None if self.output is None else self.output[0][i]
             row["net_per_million_output"] = None if self.output is None else self.output[1][i]
-            out.append({k: float(v) if isinstance(v, np.floating) else v for k, v in row.items()})
+            out.append({k: _plain(v) for k, v in row.items()})
         return out
+
+
+def _plain(value: Any) -> Any:
+    """numpy floats as floats; a point left uncosted (NaN) as None, never a made-up number."""
+    if isinstance(value, float | np.floating):
+        return None if np.isnan(value) else float(value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +368,7 @@ class ServingAnswer:
 
     @property
     def chosen(self) -> dict[str, Any]:
+        assert self.costs.chosen is not None
         return self.costs.rows()[self.costs.chosen]
 
     def to_dict(self) -> dict[str, Any]:
@@ -377,19 +385,30 @@ class ServingAnswer:
 
 
 def curve_costs(
-    scenario: Scenario, chosen: ServingPick, job_tokens: float | None = None
-) -> tuple[CurveCosts, list[Estimate]]:
-    """Every point of the chosen curve costed as the scenario costs its job (one Estimate each,
-    through cost.evaluate, so headline and table never disagree), then split into input/output."""
+    scenario: Scenario | None,
+    curve: Curve,
+    slo: Slo | None = None,
+    chosen: CurvePoint | None = None,
+    costed: Sequence[CurvePoint] | None = None,
+) -> tuple[CurveCosts, list[Estimate | None]]:
+    """Every point of `curve` costed as `scenario` costs its job (one Estimate each, through
+    cost.evaluate, so headline and table never disagree), then split into input and output.
+
+    Without a scenario (no price), the speeds and split only. Points not in `costed` (default:
+    all) get no money, as an invalid measurement gets none in a report."""
     from subsidybench.cost.evaluate import one
     from subsidybench.cost.throughput import ThroughputAxis
 
-    curve = chosen.curve
     pts = curve.points
+    basis = Basis.DERIVED if curve.derived else Basis.MEASURED
+    wanted = set(pts if costed is None else costed)
     estimates: list[Any] = []
     for p in pts:
+        if scenario is None or p not in wanted:
+            estimates.append(None)
+            continue
         axis = ThroughputAxis(
-            WorkUnit.TOKENS, chosen.basis, p.result_id, np.array([p.output_tokens_per_s])
+            WorkUnit.TOKENS, basis, p.result_id, np.array([p.output_tokens_per_s])
         )
         estimates.append(one(replace(scenario, throughput=axis)))
     share = prefill_share(
@@ -397,21 +416,18 @@ def curve_costs(
     )
     front = set(curve.pareto_front())
     on_front = np.array([p in front for p in pts])
-    slo = chosen.slo
     meets = None if slo is None else np.array([not slo.misses(p) for p in pts])
-    costs = CurveCosts(pts, share, on_front, meets, pts.index(chosen.point))
-    if all(e.gross is not None and e.net is not None and e.tokens for e in estimates):
-        tokens = np.array([e.tokens for e in estimates]) / MILLION
-        gross = np.array([e.gross for e in estimates]) / tokens
-        net = np.array([e.net for e in estimates]) / tokens
+    costs = CurveCosts(pts, share, on_front, meets, None if chosen is None else pts.index(chosen))
+    if any(e is not None and e.gross is not None for e in estimates):
+        nan = float("nan")
+        tokens = np.array([e.tokens if e else nan for e in estimates]) / MILLION
+        gross = np.array([e.gross if e else nan for e in estimates], dtype=np.float64) / tokens
+        net = np.array([e.net if e else nan for e in estimates], dtype=np.float64) / tokens
         p0 = pts[0]
         in_gross, out_gross = split_per_million(gross, share, p0.prompt, p0.new_tokens)
         in_net, out_net = split_per_million(net, share, p0.prompt, p0.new_tokens)
         costs = replace(
-            costs,
-            all_in=(gross, net),
-            input=(in_gross, in_net),
-            output=(out_gross, out_net),
+            costs, all_in=(gross, net), input=(in_gross, in_net), output=(out_gross, out_net)
         )
     return costs, estimates
 
@@ -421,8 +437,10 @@ def answer(scenario: Scenario) -> ServingAnswer:
     chosen = serving_pick(scenario)
     if chosen is None:
         raise ValueError("the scenario costs no serving curve")
-    costs, estimates = curve_costs(scenario, chosen)
+    costs, estimates = curve_costs(scenario, chosen.curve, chosen.slo, chosen.point)
+    assert costs.chosen is not None
     head = estimates[costs.chosen]
+    assert head is not None
     throughput = chosen.throughput()
     notes = [a for a in head.assumptions if a.name != "throughput"]
     head = replace(head, assumptions=(*throughput.assumptions(), *chosen.assumptions(), *notes))

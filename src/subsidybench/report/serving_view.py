@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from subsidybench.report.tables import Report
 
 LEGEND = "* on the Pareto front; > the point costed; ! invalid verdict (costed only if forced)"
+REPORT_LEGEND = "* on the Pareto front; > the SLO point; ! invalid verdict (not costed)"
 
 
 def _ms(seconds: float) -> str:
@@ -168,9 +169,11 @@ def serving_section(report: Report) -> Section | None:
             f"{r['prefill_share']:.1%}",
         ]
         if priced:
+            all_in = r["net_per_million_output_all_in"]
             cells += [
-                f"{money(r['gross_per_million_output_all_in'])} -> "
-                f"{money(r['net_per_million_output_all_in'])}",
+                "-"
+                if all_in is None or math.isnan(all_in)
+                else f"{money(r['gross_per_million_output_all_in'])} -> {money(all_in)}",
                 f"{money(r['net_per_million_input'])}",
                 f"{money(r['net_per_million_output'])}",
             ]
@@ -200,7 +203,7 @@ def serving_section(report: Report) -> Section | None:
     slo = report.serving_slo
     intro = (
         "Each run's serving curve (results.serving): tokens/s per user against output tokens/s"
-        " per device as concurrency grows. Marks: " + LEGEND + "."
+        " per device as concurrency grows. Marks: " + REPORT_LEGEND + "."
     )
     if slo:
         intro += f" SLO: {slo}; the point marked > meets it with the most tokens/s per device."
