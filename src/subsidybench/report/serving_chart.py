@@ -111,11 +111,13 @@ def serving_charts(report: Report) -> list[Chart]:
         _curve_panel(axes[0], sub, colour)
         if priced:
             _cost_panel(axes[1], sub, colour, currency)
-        handles = [
-            Line2D([], [], color=colour, linewidth=7, alpha=0.2, label="Pareto front"),
-            Line2D([], [], color=colour, marker="o", linestyle="", label="valid point"),
-        ]
-        if not sub["valid"].astype(bool).all():
+        valid = sub["valid"].astype(bool)
+        handles = [Line2D([], [], color=colour, linewidth=7, alpha=0.2, label="Pareto front")]
+        if valid.any():
+            handles.append(
+                Line2D([], [], color=colour, marker="o", linestyle="", label="valid point")
+            )
+        if not valid.all():
             handles.append(
                 Line2D(
                     [],
@@ -154,6 +156,8 @@ def serving_charts(report: Report) -> list[Chart]:
             " Pareto front, the star the point that meets the SLO with the most output tokens/s"
             " per device."
         )
+        if not priced and sub["currency"].notna().any():
+            caption += " Not costed: no point's verdict is valid (see the results)."
         if priced:
             caption += (
                 f" Right: {currency} per million output tokens at each valid point, all-in (the"

@@ -97,7 +97,10 @@ def print_serving(answer: ServingAnswer, rows: int = 40) -> None:
     table = Table(title=f"Cost of serving {e.job.tokens:,.4g} output tokens", show_header=False)
     table.add_column("quantity", style="bold")
     table.add_column("value", justify="right")
-    table.add_row("point costed", f"concurrency {point['concurrency']} ({answer.pick.basis})")
+    forced = "" if point["valid"] else ", FORCED despite an invalid verdict"
+    table.add_row(
+        "point costed", f"concurrency {point['concurrency']} ({answer.pick.basis}{forced})"
+    )
     table.add_row("tokens/s per user", f"{point['tokens_per_s_per_user']:,.4g}")
     table.add_row("output tokens/s per device", f"{point['output_tokens_per_s_per_device']:,.4g}")
     table.add_row("input tokens/s per device", f"{point['input_tokens_per_s_per_device']:,.4g}")
