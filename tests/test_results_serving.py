@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from factories import point_result
 
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
@@ -21,46 +22,6 @@ from subsidybench.results.serving import (
     goodput,
     pareto_front,
 )
-from subsidybench.timing import Measurement, TimingPolicy, Verdict
-from subsidybench.work import Work
-
-
-def point_result(
-    concurrency: int,
-    step_s: float,
-    tpot_s: float,
-    ttft_s: float,
-    dtype: DType = DType.BF16,
-    *,
-    prompt: int = 100,
-    new_tokens: int = 10,
-    derived: tuple[int, int] | None = None,
-    peak: int | None = None,
-) -> WorkloadResult:
-    """A serving result whose median step is `step_s`; p90 and p99 are 1.5x and 2x p50."""
-    metrics = {
-        **{f"ttft_p{q}_s": ttft_s * f for q, f in ((50, 1.0), (90, 1.5), (99, 2.0))},
-        **{f"tpot_p{q}_s": tpot_s * f for q, f in ((50, 1.0), (90, 1.5), (99, 2.0))},
-        "tokens_per_s_per_user": 1 / tpot_s,
-    }
-    if derived:
-        metrics |= {"measured_layers": derived[0], "derived_model_layers": derived[1]}
-    params = {"concurrency": concurrency, "prompt": prompt, "new_tokens": new_tokens, "dim": 64}
-    return WorkloadResult(
-        id=f"gpt_serve[concurrency={concurrency}]/{dtype}",
-        workload="gpt_serve",
-        family="inference",
-        params=params,
-        dtype=dtype,
-        status=Status.OK,
-        work=Work(flops=1e9, bytes=1e6, items=concurrency * new_tokens, item_unit="token"),
-        measurement=Measurement((step_s,) * 5, 1, 3, 0.2, True),
-        verdict=Verdict(True),
-        policy=TimingPolicy(),
-        peak_memory_bytes=peak,
-        metrics=metrics,
-    )
-
 
 # Prompts of 100 tokens, replies of 10. Output tokens/s per device = concurrency x 10 / step:
 #   c=1: 10 / 1.0 = 10,  per user 1 / 0.1 = 10

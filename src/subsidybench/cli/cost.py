@@ -21,6 +21,7 @@ app = typer.Typer(help="Cost compute jobs before and after a subsidy.", no_args_
 
 JOB = "Job"
 WORK = "Throughput"
+SLO = "Serving SLO (with --serve and a serving --run)"
 DEVICE = "Device and price"
 SUBSIDY = "Subsidy"
 OUTPUT = "Output"
@@ -66,7 +67,12 @@ def cost_command(
         "--attention-width", "Heads x head width (d_model in most models), attention term.", JOB
     ),
     seq_len: int | None = opt("--seq-len", "Training sequence length, attention term.", JOB),
-    serve: float | None = opt("--serve", "Serve this many inference tokens.", JOB),
+    serve: float | None = opt(
+        "--serve",
+        "Serve this many inference tokens; with a --run that has a serving curve, output "
+        "tokens at its goodput point, the whole curve shown.",
+        JOB,
+    ),
     params: float | None = opt("--params", "Model parameters, serving at a FLOP rate (2N).", JOB),
     hours: str | None = opt(
         "--hours",
@@ -93,6 +99,14 @@ def cost_command(
         "Cost on this device profile, the --run rate scaled to it by the roofline (an "
         "estimate, labelled so, with its basis).",
         WORK,
+    ),
+    tokens_per_user: float | None = opt(
+        "--tokens-per-user", "Serving SLO: at least this many tokens/s per user.", SLO
+    ),
+    ttft_ms: float | None = opt("--ttft-ms", "Serving SLO: time to first token, ms.", SLO),
+    tpot_ms: float | None = opt("--tpot-ms", "Serving SLO: time per output token, ms.", SLO),
+    slo_percentile: int | None = opt(
+        "--slo-percentile", "Percentile the SLO holds at: 50, 90 or 99 (default 99).", SLO
     ),
     tflops: str | None = opt(
         "--tflops", "Sustained model TFLOP/s per device (6N per token)." + _SWEEP, WORK
@@ -178,11 +192,12 @@ def cost_command(
     A job is --train, --serve, --hours or --contract; --reach asks how far a subsidy goes.
     Any flag given a list or range (--rate 0.1:1.0:0.1) makes a sweep over every combination.
     """
-    from subsidybench.cost import evaluate
+    from subsidybench.cost import evaluate, serving
     from subsidybench.cost.request import Request
     from subsidybench.cost.scenario import resolve
     from subsidybench.cost.sweep import parse_values
     from subsidybench.report import cost_answer as show
+    from subsidybench.report import serving_view
 
     def values(text: str | None, flag: str) -> Any:
         return None if text is None else parse_values(text, flag)
@@ -204,6 +219,10 @@ def cost_command(
         metric=metric,
         force=force,
         estimate_on=estimate_on,
+        tokens_per_user=tokens_per_user,
+        ttft_ms=ttft_ms,
+        tpot_ms=tpot_ms,
+        slo_percentile=slo_percentile,
         tflops=values(tflops, "--tflops"),
         hardware_tflops=hardware_tflops,
         recomputation=recomputation,
@@ -254,12 +273,21 @@ def cost_command(
     scenario = resolve(request)
     for line in scenario.warnings:
         typer.echo(f"warning: {line}", err=True)
+    picked = serving.serving_pick(scenario)
     if scenario.sweeping:
         frame, notes = evaluate.grid(scenario)
+        notes += picked.assumptions() if picked is not None else []
         assert scenario.currency is not None
         show.print_sweep(frame, scenario.sweeping, scenario.currency, rows, notes)
         doc = {"kind": "sweep", "currency": scenario.currency}
         show.write(json_path, csv_path, {**doc, "assumptions": [a.to_dict() for a in notes]}, frame)
+        return
+    if picked is not None:
+        served = serving.answer(scenario)
+        serving_view.print_serving(served, rows)
+        show.write(json_path, None, served.to_dict(), None)
+        if csv_path is not None:
+            serving_view.curve_frame(served).to_csv(csv_path, index=False)
         return
     answer = evaluate.one(scenario)
     if scenario.kind == "reach":

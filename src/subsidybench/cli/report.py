@@ -81,6 +81,22 @@ def report(
             " scaled by the roofline, labelled as an estimate with its basis.",
         ),
     ] = None,
+    tokens_per_user: Annotated[
+        float | None,
+        typer.Option(
+            "--tokens-per-user", help="Serving SLO: at least this many tokens/s per user."
+        ),
+    ] = None,
+    ttft_ms: Annotated[
+        float | None, typer.Option("--ttft-ms", help="Serving SLO: time to first token, ms.")
+    ] = None,
+    tpot_ms: Annotated[
+        float | None, typer.Option("--tpot-ms", help="Serving SLO: time per output token, ms.")
+    ] = None,
+    slo_percentile: Annotated[
+        int | None,
+        typer.Option("--slo-percentile", help="Percentile the SLO holds at: 50, 90 or 99."),
+    ] = None,
     title: Annotated[str | None, typer.Option("--title", help="The report's title.")] = None,
     profiles_dir: ProfilesDir = None,
 ) -> None:
@@ -117,6 +133,7 @@ def report(
         sweep_workload=sweep_workload,
         profiles_dirs=dirs,
         estimate_on=tuple(t.strip() for t in (estimate_on or "").split(",") if t.strip()),
+        slo=_slo(tokens_per_user, ttft_ms, tpot_ms, slo_percentile),
     )
     built = build_report(label_runs(files), options, title=title)
     written = write_report(built, out)
@@ -125,3 +142,23 @@ def report(
     for path in written:
         typer.echo(f"wrote {path}")
     typer.echo(f"report of {len(files)} run(s) in {time.perf_counter() - start:.1f} s")
+
+
+def _slo(
+    tokens_per_user: float | None,
+    ttft_ms: float | None,
+    tpot_ms: float | None,
+    percentile: int | None,
+) -> object:
+    """The serving SLO, its flags checked where cost's are (cost.request, cost.serving)."""
+    from subsidybench.cost.request import Request, check
+    from subsidybench.cost.serving import slo_of
+
+    request = Request(
+        tokens_per_user=tokens_per_user,
+        ttft_ms=ttft_ms,
+        tpot_ms=tpot_ms,
+        slo_percentile=percentile,
+    )
+    check(request)
+    return slo_of(request)

@@ -89,6 +89,10 @@ RANGES: dict[str, Range] = {
     "rate": Range(0, False, 1),
     "cap": Range(0, False, meaning="0 = no subsidy"),
     "max_scenarios": Range(1, False, whole=True),
+    "tokens_per_user": _POSITIVE,
+    "ttft_ms": _POSITIVE,
+    "tpot_ms": _POSITIVE,
+    "slo_percentile": Range(50, False, 99, whole=True, meaning="50, 90 or 99"),
 }
 
 # Inputs that may be given several values (a sweep axis each).
@@ -144,6 +148,11 @@ class Request:
     peak_tflops: float | None = None
     dtype: str = "bf16"
     estimate_on: str | None = None
+    # A serving curve's SLO (cost.serving): the goodput point is costed.
+    tokens_per_user: float | None = None
+    ttft_ms: float | None = None
+    tpot_ms: float | None = None
+    slo_percentile: float | None = None
     # The device and the cluster.
     profile: str | None = None
     domestic: bool | None = None

@@ -184,6 +184,8 @@ class ThroughputAxis:
     implied: bool = False
     """Derived from a job and its device-hours: the cluster's rate already, never scaled."""
     hardware_per_model: float | None = None
+    serving: Any = None
+    """The serving curve and point (cost.serving.ServingPick) when the rate is a curve's."""
 
     def one(self) -> Throughput:
         """The single throughput (first value), for a single answer."""
@@ -218,12 +220,21 @@ def resolve_throughput(
     if r.recomputation is not None and r.hardware_tflops is None:
         raise UserError("--recomputation says how --hardware-tflops were counted: give both")
     if not given:
+        from subsidybench.cost.serving import check_flags
+
+        check_flags(r, serving=False)
         return None
     what = given[0]
     if what == "run":
         if r.metric not in {u.value for u in WorkUnit}:
             raise UserError(f"{r.name('metric')}: expected flops or tokens, got {r.metric!r}")
         unit = WorkUnit(r.metric)
+        serving = _serving(r, device)
+        if serving is not None:
+            one = serving.throughput()
+            return ThroughputAxis(
+                one.unit, one.basis, one.source, np.array([one.per_second]), serving=serving
+            )
         if r.estimate_on is not None:
             from subsidybench.cost.device import estimated_throughput
 
@@ -233,6 +244,9 @@ def resolve_throughput(
         return ThroughputAxis(
             one.unit, one.basis, one.source, per_second=np.array([one.per_second])
         )
+    from subsidybench.cost.serving import check_flags
+
+    check_flags(r, serving=False)
     if what == "tflops":
         return ThroughputAxis(
             WorkUnit.FLOPS, Basis.GIVEN, f"given by hand ({r.name('tflops')})", r.tflops * TERA
@@ -273,3 +287,23 @@ def resolve_throughput(
     return ThroughputAxis(
         WorkUnit.FLOPS, Basis.DERIVED, source, np.array([per_second]), implied=True
     )
+
+
+def _serving(r: Request, device: Any) -> Any:
+    """A serving job on a run with a serving curve: the curve's goodput point (cost.serving)."""
+    from subsidybench.cost import serving
+
+    if r.serve is None:
+        serving.check_flags(r, serving=False)
+        return None
+    run, where = run_and_label(r.run, r.run_label)
+    slo = serving.slo_of(r)
+    profile = None if device is None else device.id
+    picked = serving.pick(run, where, r.workload, slo, r.force, profile)
+    serving.check_flags(r, serving=picked is not None)
+    if picked is not None and r.estimate_on is not None:
+        raise UserError(
+            f"{r.name('estimate_on')} scales one rate by the roofline; a serving curve is"
+            " costed on the device it was measured on"
+        )
+    return picked

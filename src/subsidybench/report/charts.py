@@ -264,9 +264,12 @@ def _sweep(report: Report) -> Chart | None:
 
 def render_charts(report: Report) -> list[Chart]:
     """Every chart the report's data supports, in reading order."""
+    from subsidybench.report.serving_chart import serving_charts
+
     charts: list[Chart] = [*_throughput(report)]
     for make in (_of_peak, _cost, _sweep):
         chart: Any = make(report)
         if chart is not None:
             charts.append(chart)
+    charts.extend(serving_charts(report))
     return charts

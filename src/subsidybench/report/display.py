@@ -275,7 +275,9 @@ def _assumptions(report: Report) -> Section:
 
 def sections(report: Report) -> list[Section]:
     """The report's sections in reading order; cost sections only where something was costed."""
+    from subsidybench.report.serving_view import serving_section
+
     out = [_runs(report), _results(report), _utilisation(report)]
-    out.extend(s for s in (_costs(report), _sweep(report)) if s is not None)
+    out.extend(s for s in (_costs(report), serving_section(report), _sweep(report)) if s)
     out.append(_assumptions(report))
     return out

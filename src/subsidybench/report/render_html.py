@@ -43,6 +43,7 @@ _CHARTS_AFTER = {
     "results": ("throughput", "bandwidth"),
     "utilisation": ("of_peak",),
     "costs": ("cost",),
+    "serving": ("serving",),  # one chart per curve: serving-1, serving-2, ...
     "sweep": ("sweep",),
 }
 
@@ -117,7 +118,6 @@ def _figure(chart: Chart) -> list[str]:
 
 def render_html(report: Report, charts: list[Chart]) -> str:
     """The whole report as one HTML document."""
-    by_key = {c.key: c for c in charts}
     body = [
         f"<h1>{escape(report.title)}</h1>",
         f'<p class="meta">Generated {escape(report.generated)} by subsidybench'
@@ -132,8 +132,9 @@ def render_html(report: Report, charts: list[Chart]) -> str:
     for section in sections(report):
         body.extend(_section(section))
         for key in _CHARTS_AFTER.get(section.key, ()):
-            if key in by_key:
-                body.extend(_figure(by_key[key]))
+            for chart in charts:
+                if chart.key == key or chart.key.startswith(f"{key}-"):
+                    body.extend(_figure(chart))
     if report.notes:
         body.append('<h2 id="notes">Notes</h2><ul>')
         body.extend(f"<li>{escape(n)}</li>" for n in report.notes)

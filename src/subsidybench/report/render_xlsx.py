@@ -13,13 +13,18 @@ from typing import Any
 from subsidybench.report.display import BASIS_LEGEND
 from subsidybench.report.tables import Report
 
-_PERCENT = {"spread", "of_peak", "of_best_matmul", "subsidy_rate", "rate"}
+_PERCENT = {"spread", "of_peak", "of_best_matmul", "subsidy_rate", "rate", "prefill_share"}
 _MONEY = {
     "price_per_hour",
     "net_price_per_hour",
     "gross_per_pflop_hour",
     "net_per_pflop_hour",
     "net_per_million_tokens",
+    *(
+        f"{k}_per_million_{w}"
+        for k in ("gross", "net")
+        for w in ("output_all_in", "input", "output")
+    ),
 }
 # Excel shows at most about 255 characters of a column comfortably; wider text wraps.
 _MAX_WIDTH = 60

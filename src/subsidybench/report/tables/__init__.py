@@ -3,10 +3,10 @@
 A report reads one or more run results and, where a price is known (given by hand, or a device
 profile's rent), costs their work through the one costing core (cost.scenario, cost.evaluate):
 cost per PFLOP-hour of useful work before and after a subsidy, and the same across a sweep of
-subsidy rates. One module per table (runs, results, utilisation, costs, sweep, assumptions);
-this one holds the report's options and record and puts the tables together. Tables hold raw
-numbers (seconds, FLOP/s, money); the renderers format them. Nothing here imports torch or
-matplotlib.
+subsidy rates, and each run's serving curve. One module per table (runs, results, utilisation,
+costs, serving, sweep, assumptions); this one holds the report's options and record and puts the
+tables together. Tables hold raw numbers (seconds, FLOP/s, money); the renderers format them.
+Nothing here imports torch or matplotlib.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from subsidybench.catalogue.subsidies import Programme
+    from subsidybench.results.serving import Slo
 
 DEFAULT_RATES = tuple(round(0.1 * i, 1) for i in range(11))
 """Subsidy rates of the sweep: 0% to 100% in steps of 10%, the range the programmes span."""
@@ -84,6 +85,8 @@ class ReportOptions:
     profiles_dirs: tuple[Path, ...] = ()
     estimate_on: tuple[str, ...] = ()
     """Device profiles to cost each run's results on too, scaled by the roofline (estimates)."""
+    slo: Slo | None = None
+    """A serving SLO: each serving curve's goodput point is marked (report.tables.serving)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,10 @@ class Report:
     programme: str | None = None
     programme_rates: dict[str, float] = field(default_factory=dict)
     """The programme's rate for each run's device (run label -> rate), for the sweep chart."""
+    serving: pd.DataFrame | None = None
+    """Every point of each run's serving curve (None or empty: no run has one)."""
+    serving_slo: str = ""
+    """The SLO the serving table marks, as text ("" when none was given)."""
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Name -> table, in reading order (CSV files and workbook sheets take these names)."""
@@ -121,6 +128,7 @@ class Report:
             "results": self.results,
             "utilisation": self.utilisation,
             "costs": self.costs,
+            **({"serving": self.serving} if self.serving is not None else {}),
             "sweep": self.sweep,
             "assumptions": self.assumptions,
         }
@@ -145,10 +153,12 @@ def build_report(
     """Every table of a report on `runs`, costed where a price is known."""
     import pandas as pd
 
+    from subsidybench.cost.serving import describe_slo
     from subsidybench.report.tables.assumptions import assumptions_table
     from subsidybench.report.tables.costs import costs_table, priced_runs
     from subsidybench.report.tables.results import results_table
     from subsidybench.report.tables.runs import runs_table
+    from subsidybench.report.tables.serving import serving_table
     from subsidybench.report.tables.sweep import sweep_table
     from subsidybench.report.tables.utilisation import utilisation_table
 
@@ -167,6 +177,8 @@ def build_report(
             priced, options.rates, options.sweep_workload, notes
         )
         cost_assumptions += sweep_assumptions
+    serving, serving_assumptions = serving_table(runs, priced, options.slo, notes)
+    cost_assumptions += serving_assumptions
     if title is None:
         title = "subsidybench report: " + ", ".join(lr.label for lr in runs)
     return Report(
@@ -183,4 +195,6 @@ def build_report(
         notes=tuple(notes),
         programme=options.programme.id if options.programme else None,
         programme_rates=rates,
+        serving=None if serving.empty else serving,
+        serving_slo="" if options.slo is None else describe_slo(options.slo),
     )
