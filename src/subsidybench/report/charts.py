@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from subsidybench.report.tables import Report
 
 # Colour-blind-safe palette (Okabe and Ito, 2008), one colour per run.
-_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
+COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 _BAR_HEIGHT_IN = 0.22
 # A value range wider than this many times is drawn on a log axis, or the small bars vanish.
 _LOG_RANGE = 50.0
@@ -94,7 +94,7 @@ def _grouped_bars(
                 y,
                 v,
                 height=height * 0.9,
-                color=_COLOURS[i % len(_COLOURS)],
+                color=COLOURS[i % len(COLOURS)],
                 alpha=1.0 if valid else 0.35,
                 hatch=None if valid else "//",
                 edgecolor="#333333" if not valid else None,
@@ -115,7 +115,7 @@ def _grouped_bars(
     ax.set_axisbelow(True)
     # Legend entries drawn by hand: a run's first bar may be an invalid (pale) one.
     handles = (
-        [Patch(facecolor=_COLOURS[i % len(_COLOURS)], label=run) for i, run in enumerate(runs)]
+        [Patch(facecolor=COLOURS[i % len(COLOURS)], label=run) for i, run in enumerate(runs)]
         if n_runs > 1
         else []
     )
@@ -228,7 +228,7 @@ def _sweep(report: Report) -> Chart | None:
     ax = fig.add_subplot()
     for i, run in enumerate(dict.fromkeys(frame["run"])):
         sub = frame[frame["run"] == run]
-        colour = _COLOURS[i % len(_COLOURS)]
+        colour = COLOURS[i % len(COLOURS)]
         ax.plot(
             sub["rate"] * 100,
             sub["net_per_pflop_hour"],

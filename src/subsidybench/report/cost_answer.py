@@ -26,7 +26,7 @@ def flat(doc: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _money(value: float | None, currency: str) -> str:
+def money_text(value: float | None, currency: str) -> str:
     if value is None:
         return "-"
     if not math.isfinite(value):
@@ -34,7 +34,7 @@ def _money(value: float | None, currency: str) -> str:
     return f"{value:,.2f} {currency}"
 
 
-def _assumption_table(assumptions: tuple[Assumption, ...] | list[Assumption]) -> Any:
+def assumption_table(assumptions: tuple[Assumption, ...] | list[Assumption]) -> Any:
     """Inputs, values and bases in a table; sources as numbered notes below it, so that at 80
     columns a long citation reads as one line of text instead of folding into fragments."""
     from rich.console import Group
@@ -115,35 +115,35 @@ def print_estimate(e: Estimate) -> None:
         _money_rows(table, e, c)
     console = Console()
     console.print(table)
-    console.print(_assumption_table(e.assumptions))
+    console.print(assumption_table(e.assumptions))
 
 
 def _money_rows(table: Any, e: Estimate, c: str) -> None:
     assert e.price is not None
-    table.add_row("price per device-hour", _money(e.price.amount, c))
-    table.add_row("gross cost", _money(e.gross, c))
+    table.add_row("price per device-hour", money_text(e.price.amount, c))
+    table.add_row("gross cost", money_text(e.gross, c))
     s = e.subsidy
     if s is not None:
         if s.cap == 0:
             table.add_row("subsidy", f"none: the {s.cap_rule} is 0")
         else:
-            table.add_row("subsidy", f"{_money(s.amount, c)} ({s.effective_rate:.1%} of gross)")
+            table.add_row("subsidy", f"{money_text(s.amount, c)} ({s.effective_rate:.1%} of gross)")
             table.add_row("rate before caps and pool", f"{s.rate_before_caps:.1%}")
             binding = "binds" if s.cap_binds else "does not bind"
-            table.add_row(f"{s.cap_rule}", f"{_money(s.cap, c)}: {binding}")
+            table.add_row(f"{s.cap_rule}", f"{money_text(s.cap, c)}: {binding}")
             if math.isfinite(s.binds_above):
                 table.add_row(
                     f"{s.cap_rule} binds above a contract of",
-                    f"{_money(s.binds_above, c)} (= {s.cap_rule} / {s.rate_before_caps:.1%})",
+                    f"{money_text(s.binds_above, c)} (= {s.cap_rule} / {s.rate_before_caps:.1%})",
                 )
         if s.present_value is not None:
-            table.add_row("subsidy, worth today (paid late)", _money(s.present_value, c))
-    table.add_row("net cost", _money(e.net, c))
-    table.add_row("effective price per device-hour", _money(e.effective_price, c))
+            table.add_row("subsidy, worth today (paid late)", money_text(s.present_value, c))
+    table.add_row("net cost", money_text(e.net, c))
+    table.add_row("effective price per device-hour", money_text(e.effective_price, c))
     if e.net_per_pflop_hour is not None:
-        table.add_row("net cost per useful PFLOP-hour", _money(e.net_per_pflop_hour, c))
+        table.add_row("net cost per useful PFLOP-hour", money_text(e.net_per_pflop_hour, c))
     if e.net_per_million_tokens is not None:
-        table.add_row("net cost per million tokens", _money(e.net_per_million_tokens, c))
+        table.add_row("net cost per million tokens", money_text(e.net_per_million_tokens, c))
 
 
 def print_compare(ranked: list[Estimate]) -> None:
@@ -184,7 +184,7 @@ def print_compare(ranked: list[Estimate]) -> None:
         for e in ranked
         for a in e.assumptions
     ]
-    console.print(_assumption_table(labelled))
+    console.print(assumption_table(labelled))
 
 
 def print_reach(r: Reach) -> None:
@@ -192,12 +192,14 @@ def print_reach(r: Reach) -> None:
     from rich.table import Table
 
     c = r.currency
-    table = Table(title=f"How far {_money(r.amount, c)} ({r.amount_label}) goes", show_header=False)
+    table = Table(
+        title=f"How far {money_text(r.amount, c)} ({r.amount_label}) goes", show_header=False
+    )
     table.add_column("quantity", style="bold")
     table.add_column("value", justify="right")
     table.add_row("rate", f"{r.rate:.0%}")
-    table.add_row("contract value it supports", _money(r.contract_value, c))
-    table.add_row("the firm pays", _money(r.firm_pays, c))
+    table.add_row("contract value it supports", money_text(r.contract_value, c))
+    table.add_row("the firm pays", money_text(r.firm_pays, c))
     table.add_row("device-hours", f"{r.device_hours:,.0f}")
     if r.pflop_days is not None:
         table.add_row("PFLOP-days", f"{r.pflop_days:,.2f}")
@@ -207,11 +209,11 @@ def print_reach(r: Reach) -> None:
         table.add_row("training runs of the given job", f"{r.training_runs:,.3g}")
     if r.firms_covered is not None:
         table.add_row(
-            f"firms covered at {_money(r.contract_size, c)} each", f"{r.firms_covered:,.1f}"
+            f"firms covered at {money_text(r.contract_size, c)} each", f"{r.firms_covered:,.1f}"
         )
     console = Console()
     console.print(table)
-    console.print(_assumption_table(r.assumptions))
+    console.print(assumption_table(r.assumptions))
 
 
 # Sweep columns as printed (every column goes to --csv/--json under its own name).
@@ -283,7 +285,7 @@ def print_sweep(
     if len(frame) > rows:
         console.print(f"{len(frame) - rows:,} more rows: write them all with --csv or --json")
     if assumptions:
-        console.print(_assumption_table(assumptions))
+        console.print(assumption_table(assumptions))
 
 
 def _cell(value: Any) -> str:

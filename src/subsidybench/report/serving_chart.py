@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from subsidybench.report.charts import _COLOURS, Chart, _svg
+from subsidybench.report.charts import COLOURS, Chart, figure_svg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,7 +103,7 @@ def serving_charts(report: Report) -> list[Chart]:
     groups = list(dict.fromkeys(zip(frame["run"], frame["curve"], strict=True)))
     for i, (run, curve) in enumerate(groups, start=1):
         sub = frame[(frame["run"] == run) & (frame["curve"] == curve)]
-        colour = _COLOURS[(i - 1) % len(_COLOURS)]
+        colour = COLOURS[(i - 1) % len(COLOURS)]
         priced = sub["net_per_million_output_all_in"].notna().any()
         currency = sub["currency"].dropna().iloc[0] if priced else ""
         fig = Figure(figsize=(11.0 if priced else 6.5, 4.4))
@@ -165,6 +165,6 @@ def serving_charts(report: Report) -> list[Chart]:
                 " priced apart from input (device time split by TTFT's share of a batch)."
             )
         charts.append(
-            Chart(f"serving-{i}", f"Serving curve {i}", _svg(fig, f"serving-{i}"), caption)
+            Chart(f"serving-{i}", f"Serving curve {i}", figure_svg(fig, f"serving-{i}"), caption)
         )
     return charts

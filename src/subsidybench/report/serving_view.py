@@ -90,7 +90,7 @@ def print_serving(answer: ServingAnswer, rows: int = 40) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from subsidybench.report.cost_answer import _assumption_table, _money
+    from subsidybench.report.cost_answer import assumption_table, money_text
 
     e, point = answer.estimate, answer.chosen
     c = e.currency or ""
@@ -111,12 +111,12 @@ def print_serving(answer: ServingAnswer, rows: int = 40) -> None:
     if e.price is None:
         table.add_row("money", "not asked (no price given)")
     else:
-        table.add_row("price per device-hour", _money(e.price.amount, c))
-        table.add_row("gross cost", _money(e.gross, c))
+        table.add_row("price per device-hour", money_text(e.price.amount, c))
+        table.add_row("gross cost", money_text(e.gross, c))
         if e.subsidy is not None:
             rate = e.subsidy.effective_rate
-            table.add_row("subsidy", f"{_money(e.subsidy.amount, c)} ({rate:.1%} of gross)")
-        table.add_row("net cost", _money(e.net, c))
+            table.add_row("subsidy", f"{money_text(e.subsidy.amount, c)} ({rate:.1%} of gross)")
+        table.add_row("net cost", money_text(e.net, c))
         for label, key in (
             ("per million output tokens, all-in", "per_million_output_all_in"),
             ("per million input tokens, priced apart", "per_million_input"),
@@ -130,7 +130,7 @@ def print_serving(answer: ServingAnswer, rows: int = 40) -> None:
     console.print(table)
     console.print(_curve_table(answer, rows))
     console.print(LEGEND)
-    console.print(_assumption_table(e.assumptions))
+    console.print(assumption_table(e.assumptions))
 
 
 def curve_frame(answer: ServingAnswer) -> pd.DataFrame:
