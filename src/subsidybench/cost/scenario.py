@@ -61,6 +61,10 @@ class Scenario:
     spend: Any = None
     device: Device | None = None
     assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
+    price_currency: str | None = None
+    """The currency the price was stated in, before any exchange into `currency`."""
+    fx_pair: tuple[str, str] | None = None
+    """(base, quote) of the exchange rate used, if any: ranges move money by it."""
 
     @property
     def sweeping(self) -> list[str]:
@@ -238,6 +242,8 @@ def resolve(request: Request) -> Scenario:
         spend=spend,
         device=device,
         assumptions=tuple(notes),
+        price_currency=price_ccy,
+        fx_pair=next(iter(money.used), None),
     )
 
 
