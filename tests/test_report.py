@@ -111,7 +111,8 @@ def test_workbook_sheets(run_file: Path, tmp_path: Path) -> None:
 
     _report(str(run_file), "--price", "2", "--currency", "USD", out=tmp_path)
     book = openpyxl.load_workbook(tmp_path / "report.xlsx")
-    assert book.sheetnames == SHEETS
+    # The tables, then one live cost sheet per run's reference result (test_live_workbook).
+    assert book.sheetnames == [*SHEETS, "Live cost 1"]
     costs = pd.read_excel(tmp_path / "report.xlsx", sheet_name="Costs")
     gemm = costs[costs["id"] == "gemm-bf16"].iloc[0]
     assert gemm["net_per_pflop_hour"] == pytest.approx(5.0)  # a number, not text

@@ -65,6 +65,8 @@ class Scenario:
     """The currency the price was stated in, before any exchange into `currency`."""
     fx_pair: tuple[str, str] | None = None
     """(base, quote) of the exchange rate used, if any: ranges move money by it."""
+    fx_rate: float | None = None
+    """That rate: quote per base."""
 
     @property
     def sweeping(self) -> list[str]:
@@ -79,6 +81,7 @@ class Money:
         self.dirs = dirs
         self.fx = fx
         self.used: dict[tuple[str, str], Assumption] = {}
+        self.rate: float | None = None
 
     def factor(self, source: str) -> float:
         from subsidybench.catalogue.fx import load_fx
@@ -87,6 +90,7 @@ class Money:
             return 1.0
         rate = load_fx(source, self.target, self.dirs, self.fx)
         key = (rate.base, rate.quote)
+        self.rate = rate.rate
         if key not in self.used:
             if self.used:
                 raise UserError("more than two currencies in one answer: price them in one")
@@ -244,6 +248,7 @@ def resolve(request: Request) -> Scenario:
         assumptions=tuple(notes),
         price_currency=price_ccy,
         fx_pair=next(iter(money.used), None),
+        fx_rate=money.rate,
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from subsidybench.report.display import BASIS_LEGEND
+from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
 
 _PERCENT = {"spread", "of_peak", "of_best_matmul", "subsidy_rate", "rate"}
@@ -50,7 +51,7 @@ def _format_sheet(ws: Any, frame: Any) -> None:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
-def write_xlsx(report: Report, path: Path) -> None:
+def write_xlsx(report: Report, path: Path, m: Messages = ENGLISH) -> None:
     """Write the workbook: About, then one sheet per table (Assumptions among them)."""
     import pandas as pd
 
@@ -76,3 +77,24 @@ def write_xlsx(report: Report, path: Path) -> None:
             sheet = name.capitalize()
             table.to_excel(writer, sheet_name=sheet, index=False)
             _format_sheet(writer.sheets[sheet], table)
+        _live_sheets(writer.book, report, m)
+
+
+LIVE_SHEETS = 8
+"""At most this many live cost sheets (one per run's reference result): a workbook of dozens of
+runs keeps its tables and leaves the rest to `cost --xlsx`."""
+
+
+def live_sheet_name(i: int) -> str:
+    return f"Live cost {i}"
+
+
+def _live_sheets(book: Any, report: Report, m: Messages) -> None:
+    """One live cost sheet (report.live_workbook) per run's reference result: one device-hour of
+    it, its price, rate, caps and throughput as input cells, the costs as formulas."""
+    from subsidybench.report.live_workbook import write_cost_sheet
+
+    for i, (label, scenario, answer) in enumerate(report.live[:LIVE_SHEETS], start=1):
+        ws = book.create_sheet(live_sheet_name(i))
+        write_cost_sheet(ws, scenario, answer, m)
+        ws["F1"] = label

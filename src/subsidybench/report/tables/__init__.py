@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from subsidybench import __version__
 from subsidybench.errors import UserError
@@ -113,6 +113,9 @@ class Report:
     programme: str | None = None
     programme_rates: dict[str, float] = field(default_factory=dict)
     """The programme's rate for each run's device (run label -> rate), for the sweep chart."""
+    live: tuple[tuple[str, Any, Any], ...] = ()
+    """(run label, Scenario, Estimate) of each run's reference result: the workbook's live
+    cost sheets and the report's ranges start from these."""
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Name -> table, in reading order (CSV files and workbook sheets take these names)."""
@@ -161,8 +164,9 @@ def build_report(
             notes.append(f"{lr.label}: the run's file says {lr.run.state.value}: it may be partial")
     currency, priced = priced_runs(runs, options, notes)
     costs, sweeps, cost_assumptions, rates = pd.DataFrame(), pd.DataFrame(), [], {}
+    live: list[tuple[str, Any, Any]] = []
     if currency is not None:
-        costs, cost_assumptions, rates = costs_table(priced, options, notes)
+        costs, cost_assumptions, rates = costs_table(priced, options, notes, live)
         sweeps, sweep_assumptions = sweep_table(
             priced, options.rates, options.sweep_workload, notes
         )
@@ -183,4 +187,5 @@ def build_report(
         notes=tuple(notes),
         programme=options.programme.id if options.programme else None,
         programme_rates=rates,
+        live=tuple(live),
     )
