@@ -52,9 +52,10 @@ def test_html_is_self_contained(run_file: Path, tmp_path: Path) -> None:
     assert external_references(page) == []
     for tag in ("<script", "<link", "<img", "<iframe", "<?xml", "<metadata"):
         assert tag not in page
-    # Throughput, cost and sweep charts, inline (no peak known, no pure data movement).
-    assert page.count("<svg") == 3
-    for chart in ("throughput", "cost", "sweep"):
+    # Throughput, cost, tornado (the measured rate's bootstrap) and sweep charts, inline (no
+    # peak known, no pure data movement).
+    assert page.count("<svg") == 4
+    for chart in ("throughput", "cost", "tornado", "sweep"):
         assert f'<figure id="chart-{chart}">' in page
     assert "<style>" in page
 

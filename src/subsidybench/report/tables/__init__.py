@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 DEFAULT_RATES = tuple(round(0.1 * i, 1) for i in range(11))
 """Subsidy rates of the sweep: 0% to 100% in steps of 10%, the range the programmes span."""
 
-_PRICE = re.compile(r"^(?:(?P<target>[^=]+)=)?(?P<amount>[0-9.eE+-]+)$")
+_PRICE = re.compile(r"^(?:(?P<target>[^=]+)=)?(?P<amount>[0-9.eE+~-]+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,8 @@ class PriceSpec:
     amount: float
     currency: str
     target: str | None = None
+    spread: Any = None
+    """A cost.uncertainty.Spread when the rent was given as a range a~b (amount: its centre)."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.amount) and self.amount > 0):
@@ -57,14 +59,17 @@ def parse_price(text: str, currency: str | None) -> PriceSpec:
     m = _PRICE.match(text.strip())
     if m is None:
         raise UserError(f"--price: expected AMOUNT or RUN=AMOUNT (e.g. h100-sxm=2.9), got {text!r}")
+    from subsidybench.cost.uncertainty import parse_spread
+
+    spread = parse_spread(m["amount"], "--price")
     try:
-        amount = float(m["amount"])
+        amount = spread.centre if spread is not None else float(m["amount"])
     except ValueError:
         raise UserError(f"--price: {m['amount']!r} is not a number") from None
     if currency is None:
         raise UserError("--price needs --currency (e.g. --currency USD)")
     target = m["target"].strip() if m["target"] else None
-    return PriceSpec(amount, currency.upper(), target)
+    return PriceSpec(amount, currency.upper(), target, spread)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,8 @@ class ReportOptions:
     profiles_dirs: tuple[Path, ...] = ()
     estimate_on: tuple[str, ...] = ()
     """Device profiles to cost each run's results on too, scaled by the roofline (estimates)."""
+    seed: int | None = None
+    """Seed of the ranges' draws (None: cost.uncertainty's fixed default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +120,11 @@ class Report:
     programme: str | None = None
     programme_rates: dict[str, float] = field(default_factory=dict)
     """The programme's rate for each run's device (run label -> rate), for the sweep chart."""
+    programme_names: dict[str, str] = field(default_factory=dict)
+    """The programme's name by language (en, zh where its file gives one)."""
     live: tuple[tuple[str, Any, Any], ...] = ()
+    ranges: tuple[tuple[str, Any], ...] = ()
+    """(run label, cost.uncertainty.Ranges or None) of each live sheet's answer."""
     """(run label, Scenario, Estimate) of each run's reference result: the workbook's live
     cost sheets and the report's ranges start from these."""
 
@@ -148,6 +159,7 @@ def build_report(
     """Every table of a report on `runs`, costed where a price is known."""
     import pandas as pd
 
+    from subsidybench.cost.uncertainty import ranges
     from subsidybench.report.tables.assumptions import assumptions_table
     from subsidybench.report.tables.costs import costs_table, priced_runs
     from subsidybench.report.tables.results import results_table
@@ -187,5 +199,16 @@ def build_report(
         notes=tuple(notes),
         programme=options.programme.id if options.programme else None,
         programme_rates=rates,
+        programme_names=_names(options.programme),
         live=tuple(live),
+        ranges=tuple((label, ranges(s, seed=options.seed)) for label, s, _ in live),
     )
+
+
+def _names(programme: Programme | None) -> dict[str, str]:
+    if programme is None:
+        return {}
+    names = {"en": programme.name}
+    if programme.name_zh:
+        names["zh"] = programme.name_zh
+    return names
