@@ -20,7 +20,6 @@ default (DEFAULT_SEED), printed and recorded, so an answer repeats; --seed chang
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,10 +30,21 @@ import numpy as np
 from subsidybench.cost import model
 from subsidybench.cost.reach import reach_figures
 from subsidybench.cost.scenario import Scenario
+from subsidybench.cost.spread import Spread, parse_spread
 from subsidybench.cost.throughput import TERA, WorkUnit
 from subsidybench.errors import UserError
 from subsidybench.provenance import Basis
 from subsidybench.units import HOURS_PER_DAY, MILLION, PFLOP_DAY, PFLOP_HOUR, SECONDS_PER_HOUR
+
+__all__ = [
+    "DEFAULT_DRAWS",
+    "DEFAULT_SEED",
+    "UNCERTAIN",
+    "Ranges",
+    "Spread",
+    "parse_spread",
+    "ranges",
+]
 
 DEFAULT_DRAWS = 100_000
 DEFAULT_SEED = 20_251_201
@@ -60,63 +70,8 @@ device differ by about this much between reports (Llama 3 405B: 38-43% on H100s,
 OPT-175B 147 TFLOP/s per A100 against MT-NLG's 113-126), and scaling efficiencies measured at one
 size move by about 10 points between runs and network settings."""
 
-_NUMBER = r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
 # The bootstrap resamples in chunks of at most this many sample indices, to bound memory.
 _CHUNK = 4_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class Spread:
-    """An input given as uncertain: uniform on [low, high], or triangular with a mode."""
-
-    low: float
-    high: float
-    mode: float | None = None
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low < self.high):
-            raise UserError(f"a range low~high needs low < high, got {self}")
-        if self.mode is not None and not (self.low <= self.mode <= self.high):
-            raise UserError(f"a range low~mode~high needs the mode between, got {self}")
-
-    @property
-    def centre(self) -> float:
-        """The point figure: the mode, else the middle."""
-        return self.mode if self.mode is not None else (self.low + self.high) / 2
-
-    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        if self.mode is None:
-            return rng.uniform(self.low, self.high, n)
-        return rng.triangular(self.low, self.mode, self.high, n)
-
-    def describe(self) -> str:
-        if self.mode is None:
-            return f"uniform {self.low:,.6g} to {self.high:,.6g}"
-        return f"triangular {self.low:,.6g} to {self.high:,.6g}, mode {self.mode:,.6g}"
-
-    def __str__(self) -> str:
-        mid = "" if self.mode is None else f"~{self.mode:g}"
-        return f"{self.low:g}{mid}~{self.high:g}"
-
-
-def parse_spread(text: str, flag: str) -> Spread | None:
-    """`a~b` or `a~m~b` as a Spread; None when the text is not a range of this kind."""
-    text = text.strip()
-    if "~" not in text:
-        return None
-    parts = text.split("~")
-    if len(parts) not in (2, 3) or not all(re.fullmatch(_NUMBER, p.strip()) for p in parts):
-        raise UserError(
-            f"{flag}: an uncertain value is low~high (uniform) or low~mode~high (triangular),"
-            f" got {text!r}"
-        )
-    values = [float(p) for p in parts]
-    try:
-        if len(values) == 2:
-            return Spread(values[0], values[1])
-        return Spread(values[0], values[2], values[1])
-    except UserError as e:
-        raise UserError(f"{flag}: {e}") from None
 
 
 @dataclass(frozen=True, slots=True)
