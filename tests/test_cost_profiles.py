@@ -157,7 +157,7 @@ def test_a_system_is_costed_as_its_devices_rented_whole() -> None:
     args = ["cost", "--train", "7e9:2e12", "--profile", "cloudmatrix-384", "--mfu", "0.4"]
     result = CliRunner().invoke(app, [*args, "--scaling-efficiency", "0.9"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "on 384 devices" in result.stdout
+    assert "on 384 device(s)" in result.stdout
     assert "one cloudmatrix-384 system, rented whole" in result.stdout
     assert "money" in result.stdout and "not asked" in result.stdout
     # A system is rented whole: a count that is no multiple of its devices is refused.

@@ -52,9 +52,10 @@ def test_html_is_self_contained(run_file: Path, tmp_path: Path) -> None:
     assert external_references(page) == []
     for tag in ("<script", "<link", "<img", "<iframe", "<?xml", "<metadata"):
         assert tag not in page
-    # Throughput, cost and sweep charts, inline (no peak known, no pure data movement).
-    assert page.count("<svg") == 3
-    for chart in ("throughput", "cost", "sweep"):
+    # Throughput, cost, tornado (the measured rate's bootstrap) and sweep charts, inline (no
+    # peak known, no pure data movement).
+    assert page.count("<svg") == 4
+    for chart in ("throughput", "cost", "tornado", "sweep"):
         assert f'<figure id="chart-{chart}">' in page
     assert "<style>" in page
 
@@ -111,7 +112,8 @@ def test_workbook_sheets(run_file: Path, tmp_path: Path) -> None:
 
     _report(str(run_file), "--price", "2", "--currency", "USD", out=tmp_path)
     book = openpyxl.load_workbook(tmp_path / "report.xlsx")
-    assert book.sheetnames == SHEETS
+    # The tables, then one live cost sheet per run's reference result (test_live_workbook).
+    assert book.sheetnames == [*SHEETS, "Live cost 1"]
     costs = pd.read_excel(tmp_path / "report.xlsx", sheet_name="Costs")
     gemm = costs[costs["id"] == "gemm-bf16"].iloc[0]
     assert gemm["net_per_pflop_hour"] == pytest.approx(5.0)  # a number, not text

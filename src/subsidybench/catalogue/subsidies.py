@@ -185,6 +185,9 @@ class Programme:
     stacking: Stacking
     notes: tuple[str, ...]
     sources: tuple[Source, ...]
+    name_zh: str = ""
+    """The name in Chinese as the issuing office writes it (its document's title, and the
+    voucher's own word where the title lacks it); empty where no Chinese text was found."""
     domestic_only: tuple[Spend, ...] = ()
     """Kinds of spend the programme pays only when the chips are domestic (Shanghai's 10% for
     building compute is for self-controlled compute only)."""
@@ -249,6 +252,7 @@ class Programme:
         return {
             "id": self.id,
             "name": self.name,
+            **({"name_zh": self.name_zh} if self.name_zh else {}),
             "region": self.region,
             "issuer": self.issuer,
             "document": self.document,
@@ -282,6 +286,7 @@ class Programme:
 
 _TOP = {
     "name",
+    "name_zh",
     "region",
     "issuer",
     "document",
@@ -414,6 +419,7 @@ def parse_programme(
     return Programme(
         id=programme_id,
         name=f.str("name"),
+        name_zh=_name_zh(f),
         region=f.str("region"),
         issuer=f.str("issuer"),
         document=f.str("document"),
@@ -435,6 +441,14 @@ def parse_programme(
         domestic_only=_spends(f, "domestic_only", ()),
         path=path,
     )
+
+
+def _name_zh(f: Fields) -> str:
+    """Optional; where given, Chinese text (a CJK character at least), one line, <= 100 chars."""
+    text = f.str("name_zh", "")
+    if text and not (re.search(r"[\u4e00-\u9fff]", text) and len(text) <= 100 and "\n" not in text):
+        raise f.error("name_zh", "expected the name in Chinese, one line of at most 100 characters")
+    return text
 
 
 def load_programme(name_or_path: str, extra_dirs: Sequence[Path] = ()) -> Programme:

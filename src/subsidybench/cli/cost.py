@@ -25,7 +25,8 @@ SLO = "Serving SLO (with --serve and a serving --run)"
 DEVICE = "Device and price"
 SUBSIDY = "Subsidy"
 OUTPUT = "Output"
-_SWEEP = " A list or range sweeps."
+_SWEEP = " A list or a:b:step sweeps; a~b (uniform) or a~mode~b (triangular) is uncertain."
+RANGES = "Ranges"
 
 
 def opt(flag: str, help: str, panel: str, default: Any = None) -> Any:
@@ -40,7 +41,12 @@ COMPARE_OPTION = opt(
     "job on each and rank them by net cost per unit of work.",
     JOB,
 )
-RUN_OPTION = opt("--run", "A run result (JSON) to take the measured rate from.", WORK)
+RUN_OPTION = opt(
+    "--run",
+    "A run result (JSON) to take the measured rate from; repeat it with more runs of the same"
+    " workload to put their spread into the range (the first run gives the point figure).",
+    WORK,
+)
 SCALING_FROM_OPTION = opt(
     "--scaling-from",
     "A distributed run result: the scaling efficiency it measured at --devices ranks "
@@ -49,6 +55,9 @@ SCALING_FROM_OPTION = opt(
 )
 JSON_OPTION = opt("--json", "Also write the answer as JSON.", OUTPUT)
 CSV_OPTION = opt("--csv", "Also write the answer (every sweep row) as CSV.", OUTPUT)
+XLSX_OPTION = opt(
+    "--xlsx", "Also write a live Excel workbook: formulas from input cells (one answer).", OUTPUT
+)
 
 
 @app.command("cost", no_args_is_help=True)
@@ -90,7 +99,7 @@ def cost_command(
     contract_size: float | None = opt(
         "--contract-size", "With --reach: firms covered at this contract size each.", JOB
     ),
-    run: Path | None = RUN_OPTION,
+    run: list[Path] | None = RUN_OPTION,
     workload: str | None = opt("--workload", "Which workload of --run (its id).", WORK),
     metric: str = opt("--metric", "From --run: its FLOP rate or its token rate.", WORK, "flops"),
     force: bool = opt("--force", "Cost a result whose verdict is invalid (marked).", WORK, False),
@@ -153,8 +162,10 @@ def cost_command(
     price: str | None = opt("--price", "Rent per device-hour." + _SWEEP, DEVICE),
     currency: str | None = opt("--currency", "Currency of --price / owned money.", DEVICE),
     report_currency: str | None = opt("--in", "Currency to answer in.", DEVICE),
-    fx: float | None = opt(
-        "--fx", "Exchange rate as profiles/fx states it (CNY per USD); default: dated.", DEVICE
+    fx: str | None = opt(
+        "--fx",
+        "Exchange rate as profiles/fx states it (CNY per USD); default: dated. a~b: a range.",
+        DEVICE,
     ),
     capex: str | None = opt("--capex", "Owned: purchase price per device." + _SWEEP, DEVICE),
     lifetime: str | None = opt("--lifetime", "Owned: years of the capex." + _SWEEP, DEVICE),
@@ -186,6 +197,13 @@ def cost_command(
     max_scenarios: int | None = opt(
         "--max-scenarios", "Largest sweep grid (default 1,000,000).", OUTPUT
     ),
+    seed: int | None = opt("--seed", "Seed of the ranges' draws (default fixed, printed).", RANGES),
+    draws: int | None = opt("--draws", "Monte Carlo draws per range (default 100,000).", RANGES),
+    lang: str | None = opt("--lang", "en or zh (default: SUBSIDYBENCH_LANG, else en).", OUTPUT),
+    units: str | None = opt(
+        "--units", "Amounts: plain, wan (万), yi (亿), auto (zh default).", OUTPUT
+    ),
+    xlsx_path: Path | None = XLSX_OPTION,
 ) -> None:
     """Cost a job on a device before and after a subsidy, or say how far a subsidy goes.
 
@@ -195,12 +213,16 @@ def cost_command(
     from subsidybench.cost import evaluate, serving
     from subsidybench.cost.request import Request
     from subsidybench.cost.scenario import resolve
-    from subsidybench.cost.sweep import parse_values
+    from subsidybench.cost.uncertainty import UNCERTAIN, ranges
     from subsidybench.report import cost_answer as show
     from subsidybench.report import serving_view
+    from subsidybench.report.i18n import messages
+
+    m = messages(lang, units)
+    uncertain: dict[str, Any] = {}
 
     def values(text: str | None, flag: str) -> Any:
-        return None if text is None else parse_values(text, flag)
+        return _values(text, flag, uncertain, UNCERTAIN)
 
     request = Request(
         train=None if train is None else _pair(train),
@@ -214,7 +236,8 @@ def cost_command(
         contract=values(contract, "--contract"),
         reach=reach,
         contract_size=contract_size,
-        run=run,
+        run=run[0] if run else None,
+        also_runs=tuple(run[1:]) if run else (),
         workload=workload,
         metric=metric,
         force=force,
@@ -240,7 +263,7 @@ def cost_command(
         price=values(price, "--price"),
         currency=currency,
         report_currency=report_currency,
-        fx=fx,
+        fx=None if fx is None else _fx(fx, uncertain),
         capex=values(capex, "--capex"),
         lifetime=values(lifetime, "--lifetime"),
         cost_of_capital=values(cost_of_capital, "--cost-of-capital"),
@@ -258,10 +281,13 @@ def cost_command(
         profiles_dirs=tuple(profiles_dir or ()),
         names={"duration_days": "--duration", "report_currency": "--in"},
         max_scenarios=max_scenarios,
+        uncertain=uncertain,
+        seed=seed,
+        draws=draws,
     )
     if compare is not None:
         ranked = evaluate.rank(_options(request, compare))
-        show.print_compare(ranked)
+        show.print_compare(ranked, m)
         doc = {"kind": "compare", "ranked": [e.to_dict() for e in ranked]}
         frame = None
         if csv_path is not None:
@@ -278,7 +304,7 @@ def cost_command(
         frame, notes = evaluate.grid(scenario)
         notes += picked.assumptions() if picked is not None else []
         assert scenario.currency is not None
-        show.print_sweep(frame, scenario.sweeping, scenario.currency, rows, notes)
+        show.print_sweep(frame, scenario.sweeping, scenario.currency, rows, notes, m)
         doc = {"kind": "sweep", "currency": scenario.currency}
         show.write(json_path, csv_path, {**doc, "assumptions": [a.to_dict() for a in notes]}, frame)
         return
@@ -291,11 +317,61 @@ def cost_command(
         return
     answer = evaluate.one(scenario)
     if scenario.kind == "reach":
-        show.print_reach(answer)  # type: ignore[arg-type]
-        show.write(json_path, csv_path, {"kind": "reach", **answer.to_dict()}, None)
+        show.print_reach(answer, m)  # type: ignore[arg-type]
+        spread = ranges(scenario)
+        show.print_ranges(spread, m)
+        doc = {"kind": "reach", **answer.to_dict()}
+        if spread is not None:
+            doc["ranges"] = spread.to_dict()
+        show.write(json_path, csv_path, doc, None)
         return
-    show.print_estimate(answer)  # type: ignore[arg-type]
-    show.write(json_path, csv_path, {"kind": "estimate", **answer.to_dict()}, None)
+    show.print_estimate(answer, m)  # type: ignore[arg-type]
+    spread = ranges(scenario)
+    show.print_ranges(spread, m)
+    if xlsx_path is not None:
+        from subsidybench.report.live_workbook import write_answer_xlsx
+
+        write_answer_xlsx(scenario, answer, xlsx_path, m)
+    doc = {"kind": "estimate", **answer.to_dict()}
+    if spread is not None:
+        doc["ranges"] = spread.to_dict()
+    show.write(json_path, csv_path, doc, None)
+
+
+def _values(text: str | None, flag: str, uncertain: dict[str, Any], takes: tuple[str, ...]) -> Any:
+    """A flag's values (cost.sweep.parse_values), or its centre where it is a range a~b: the
+    Spread goes into `uncertain` under the Request field's name."""
+    import numpy as np
+
+    from subsidybench.cost.sweep import parse_values
+    from subsidybench.cost.uncertainty import parse_spread
+
+    if text is None:
+        return None
+    spread = parse_spread(text, flag)
+    if spread is None:
+        return parse_values(text, flag)
+    key = flag.removeprefix("--").replace("-", "_")
+    if key not in takes:
+        raise UserError(
+            f"{flag}: a range a~b is taken for --{', --'.join(takes)}".replace("_", "-")
+        )
+    uncertain[key] = spread
+    return np.array([spread.centre])
+
+
+def _fx(text: str, uncertain: dict[str, Any]) -> float:
+    """--fx: one number (checked against its range with the others), or a range a~b."""
+    from subsidybench.cost.uncertainty import parse_spread
+
+    spread = parse_spread(text, "--fx")
+    if spread is not None:
+        uncertain["fx"] = spread
+        return spread.centre
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"--fx: expected a number or a range a~b, got {text!r}") from None
 
 
 def _pair(text: str) -> tuple[float, float]:

@@ -38,7 +38,8 @@ def report(
             "--price",
             metavar="[RUN=]AMOUNT",
             help="Rent per device-hour, for every run or for RUN (a run's file name without"
-            " .json, or a device profile id); repeatable. Default: each run's profile rent.",
+            " .json, or a device profile id); repeatable; LOW~HIGH gives a range (uniform)."
+            " Default: each run's profile rent.",
         ),
     ] = None,
     currency: Annotated[
@@ -99,6 +100,16 @@ def report(
     ] = None,
     title: Annotated[str | None, typer.Option("--title", help="The report's title.")] = None,
     profiles_dir: ProfilesDir = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="en or zh (default: SUBSIDYBENCH_LANG, else en).")
+    ] = None,
+    units: Annotated[
+        str | None,
+        typer.Option("--units", help="Amounts: plain, wan (万), yi (亿), auto (the zh default)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the ranges' draws (default fixed).")
+    ] = None,
 ) -> None:
     """Write a report of runs as Markdown, HTML with charts, CSV and Excel.
 
@@ -110,7 +121,9 @@ def report(
     from subsidybench.errors import UserError
     from subsidybench.report import ReportOptions, build_report, label_runs, parse_price
     from subsidybench.report.files import write_report
+    from subsidybench.report.i18n import messages
 
+    m = messages(lang, units)
     start = time.perf_counter()
     dirs = tuple(profiles_dir or ())
     programme = None
@@ -134,9 +147,12 @@ def report(
         profiles_dirs=dirs,
         estimate_on=tuple(t.strip() for t in (estimate_on or "").split(",") if t.strip()),
         slo=_slo(tokens_per_user, ttft_ms, tpot_ms, slo_percentile),
+        seed=seed,
     )
-    built = build_report(label_runs(files), options, title=title)
-    written = write_report(built, out)
+    runs = label_runs(files)
+    title = title or m("report.title", runs=", ".join(lr.label for lr in runs))
+    built = build_report(runs, options, title=title)
+    written = write_report(built, out, m)
     for note in built.notes:
         typer.echo(f"note: {note}", err=True)
     for path in written:

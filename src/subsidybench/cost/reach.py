@@ -8,12 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+from numpy.typing import ArrayLike
+
 from subsidybench.cost.jobs import Cluster, TrainJob, job_assumptions
 from subsidybench.cost.pricing import HourlyPrice
 from subsidybench.cost.throughput import Throughput, WorkUnit
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
-from subsidybench.units import PFLOP_DAY, SECONDS_PER_HOUR, require_finite
+from subsidybench.units import PFLOP_DAY, SECONDS_PER_HOUR, Array, require_finite
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,35 @@ class Reach:
         }
 
 
+def reach_figures(
+    amount: ArrayLike,
+    rate: ArrayLike,
+    price_per_hour: ArrayLike,
+    per_second: ArrayLike | None = None,
+    scaling_efficiency: ArrayLike = 1.0,
+    work_per_run: float | None = None,
+    contract_size: float | None = None,
+    cap_per_firm: ArrayLike = math.inf,
+) -> dict[str, Array]:
+    """How far `amount` goes, vectorised (a single answer and a range share it): the contract
+    it supports at `rate` (amount / rate), what the firm pays, the device-hours at the price, the
+    work done (`done`, in the throughput's unit) and the runs of `work_per_run` it pays for, and
+    the firms covered at `contract_size` each (each receives min(size x rate, cap per firm))."""
+    amount_ = np.asarray(amount, dtype=np.float64)
+    rate_ = np.asarray(rate, dtype=np.float64)
+    contract = amount_ / rate_
+    hours = contract / np.asarray(price_per_hour, dtype=np.float64)
+    out = {"contract_value": contract, "firm_pays": contract - amount_, "device_hours": hours}
+    if per_second is not None:
+        done = hours * SECONDS_PER_HOUR * np.asarray(per_second) * np.asarray(scaling_efficiency)
+        out["done"] = done
+        if work_per_run is not None:
+            out["training_runs"] = done / work_per_run
+    if contract_size is not None:
+        out["firms_covered"] = amount_ / np.minimum(contract_size * rate_, cap_per_firm)
+    return out
+
+
 def reach(
     amount: float,
     amount_label: str,
@@ -76,26 +108,31 @@ def reach(
     if not (0 < rate <= 1):
         raise UserError(f"a subsidy rate must be in (0, 1] to say how far it goes, got {rate:g}")
     cluster = cluster or Cluster()
-    contract = amount / rate
-    device_hours = contract / price.amount
-    flops = tokens = runs = None
-    if throughput is not None:
-        done = device_hours * SECONDS_PER_HOUR * throughput.per_second * cluster.scaling_efficiency
-        if throughput.unit is WorkUnit.TOKENS:
-            tokens = done
-            if train is not None:
-                runs = done / train.tokens
-        else:
-            flops = done
-            if train is not None:
-                runs = done / train.flops
-    elif train is not None:
+    if throughput is None and train is not None:
         raise UserError("counting training runs needs a throughput: give --run, --tflops or --mfu")
-    firms = None
     if contract_size is not None:
         require_finite("contract size", contract_size)
-        per_firm = min(contract_size * rate, cap_per_firm)
-        firms = amount / per_firm
+    tokens_unit = throughput is not None and throughput.unit is WorkUnit.TOKENS
+    work_per_run = None if train is None else (train.tokens if tokens_unit else train.flops)
+    figures = reach_figures(
+        amount,
+        rate,
+        price.amount,
+        None if throughput is None else throughput.per_second,
+        cluster.scaling_efficiency,
+        work_per_run,
+        contract_size,
+        cap_per_firm,
+    )
+
+    def get(key: str) -> float | None:
+        return float(figures[key]) if key in figures else None
+
+    done = get("done")
+    flops = None if tokens_unit else done
+    tokens = done if tokens_unit else None
+    contract, device_hours = float(figures["contract_value"]), float(figures["device_hours"])
+    runs, firms = get("training_runs"), get("firms_covered")
     assumptions = [
         Assumption(
             "subsidy amount", f"{amount:,.0f} {price.currency} ({amount_label})", amount_basis

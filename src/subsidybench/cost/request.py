@@ -93,6 +93,8 @@ RANGES: dict[str, Range] = {
     "ttft_ms": _POSITIVE,
     "tpot_ms": _POSITIVE,
     "slo_percentile": Range(50, False, 99, whole=True, meaning="50, 90 or 99"),
+    "seed": Range(0, False, 2**63 - 1, whole=True),
+    "draws": Range(1_000, False, 10_000_000, whole=True),
 }
 
 # Inputs that may be given several values (a sweep axis each).
@@ -190,6 +192,14 @@ class Request:
     label: str = ""
     names: Mapping[str, str] = field(default_factory=dict)
     max_scenarios: float | None = None
+    # Ranges (cost.uncertainty): inputs given as uncertain (key -> Spread; the field above holds
+    # its centre), further runs of the same workload, and the Monte Carlo's seed and draws.
+    uncertain: Mapping[str, Any] = field(default_factory=dict)
+    also_runs: tuple[Any, ...] = ()
+    """More run files (or loaded runs) of the workload --run costs: their spread goes into the
+    range; the point figure stays the first run's."""
+    seed: int | None = None
+    draws: float | None = None
 
     def name(self, key: str) -> str:
         """How the user wrote input `key`: a flag (--scaling-efficiency) or a file field."""
@@ -230,6 +240,16 @@ def check(request: Request) -> None:
                 raise UserError(
                     f"{request.name('train')}: {key.upper()} must be {RANGES[key]}, got {x:g}"
                 )
+    for key, spread in request.uncertain.items():
+        rule = RANGES.get(key)
+        for x in (spread.low, spread.high):
+            if rule is not None and not rule.holds(x):
+                raise UserError(f"{request.name(key)}: must be {rule}, got {x:g} in {spread}")
+    if request.uncertain and request.sweeping():
+        raise UserError(
+            f"{request.name(next(iter(request.uncertain)))} is uncertain (a~b) and"
+            f" {request.name(request.sweeping()[0])} is swept (a:b:step): give one kind at a time"
+        )
     limit = max_scenarios(request)
     count = math.prod(int(np.size(getattr(request, k))) for k in request.sweeping())
     if count > limit:

@@ -66,6 +66,12 @@ class Scenario:
     assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = ()
     """One line each: what the answer rests on that may be out of date (catalogue.freshness)."""
+    price_currency: str | None = None
+    """The currency the price was stated in, before any exchange into `currency`."""
+    fx_pair: tuple[str, str] | None = None
+    """(base, quote) of the exchange rate used, if any: ranges move money by it."""
+    fx_rate: float | None = None
+    """That rate: quote per base."""
 
     @property
     def sweeping(self) -> list[str]:
@@ -82,6 +88,7 @@ class Money:
         self.used: dict[tuple[str, str], Assumption] = {}
         self.rates: list[Any] = []
         """The FxRate records used (their dates are judged for staleness)."""
+        self.rate: float | None = None
 
     def factor(self, source: str) -> float:
         from subsidybench.catalogue.fx import load_fx
@@ -90,6 +97,7 @@ class Money:
             return 1.0
         rate = load_fx(source, self.target, self.dirs, self.fx)
         key = (rate.base, rate.quote)
+        self.rate = rate.rate
         if key not in self.used:
             if self.used:
                 raise UserError("more than two currencies in one answer: price them in one")
@@ -258,6 +266,9 @@ def resolve(request: Request) -> Scenario:
         spend=spend,
         device=device,
         assumptions=tuple(notes),
+        price_currency=price_ccy,
+        fx_pair=next(iter(money.used), None),
+        fx_rate=money.rate,
     )
 
 

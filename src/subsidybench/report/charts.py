@@ -13,13 +13,16 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from subsidybench.errors import UserError
 from subsidybench.report.display import short_id
+from subsidybench.report.i18n import ENGLISH, Messages
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -127,7 +130,7 @@ def _grouped_bars(
     return figure_svg(fig, key)
 
 
-def _throughput(report: Report) -> list[Chart]:
+def _throughput(report: Report, m: Messages) -> list[Chart]:
     ok = report.results[report.results["status"] == "ok"]
     charts = []
     compute = ok[ok["flops_per_s"].notna()].copy()
@@ -140,8 +143,8 @@ def _throughput(report: Report) -> list[Chart]:
             "flops_per_s",
             order=list(report.results["id"]),
             key="throughput",
-            title="Compute throughput by workload (measured)",
-            xlabel="GFLOP/s (bar: median; whisker: interquartile range of the samples)",
+            title=m("chart.throughput_title"),
+            xlabel=m("chart.throughput_x"),
             scale=1e-9,
             low="low",
             high="high",
@@ -149,9 +152,9 @@ def _throughput(report: Report) -> list[Chart]:
         charts.append(
             Chart(
                 "throughput",
-                "Compute throughput",
+                m("chart.throughput"),
                 svg,
-                "Measured FLOP/s per workload; pale hatched bars are invalid measurements.",
+                m("chart.throughput_caption"),
             )
         )
     memory = ok[ok["flops_per_s"].isna() & ok["bytes_per_s"].notna()].copy()
@@ -162,19 +165,17 @@ def _throughput(report: Report) -> list[Chart]:
             memory,
             "bytes_per_s",
             key="bandwidth",
-            title="Memory throughput (measured)",
-            xlabel="GB/s (bar: median; whisker: interquartile range of the samples)",
+            title=m("chart.bandwidth_title"),
+            xlabel=m("chart.bandwidth_x"),
             scale=1e-9,
             low="low",
             high="high",
         )
-        charts.append(
-            Chart("bandwidth", "Memory throughput", svg, "Measured bytes moved per second.")
-        )
+        charts.append(Chart("bandwidth", m("chart.bandwidth"), svg, m("chart.bandwidth_caption")))
     return charts
 
 
-def _of_peak(report: Report) -> Chart | None:
+def _of_peak(report: Report, m: Messages) -> Chart | None:
     frame = report.utilisation[report.utilisation["of_peak"].notna()]
     if frame.empty:
         return None
@@ -183,47 +184,40 @@ def _of_peak(report: Report) -> Chart | None:
         "of_peak",
         order=list(report.results["id"]),
         key="of_peak",
-        title="Share of the profile's dense peak (derived)",
-        xlabel="% of peak (dashed line: 100%)",
+        title=m("chart.of_peak_title"),
+        xlabel=m("chart.of_peak_x"),
         scale=100.0,
         reference=100.0,
     )
     return Chart(
         "of_peak",
-        "% of peak",
+        m("chart.of_peak"),
         svg,
-        "Measured FLOP/s over the device profile's dense peak for the dtype; the peaks and their"
-        " sources are in the assumptions.",
+        m("chart.of_peak_caption"),
     )
 
 
-def _cost(report: Report) -> Chart | None:
+def _cost(report: Report, m: Messages) -> Chart | None:
     if report.costs.empty:
         return None
     frame = report.costs.assign(valid=True)
-    cur = report.currency
+    cur = m.currency(report.currency)
     svg = _grouped_bars(
         frame,
         "net_per_pflop_hour",
         order=list(report.results["id"]),
         key="cost",
-        title=f"Net cost per PFLOP-hour of useful work, {cur} (derived)",
-        xlabel=f"{cur} per PFLOP-hour at the measured throughput, after the subsidy",
+        title=m("chart.cost_title", currency=cur),
+        xlabel=m("chart.cost_x", currency=cur),
     )
-    return Chart(
-        "cost",
-        "Cost per unit of work",
-        svg,
-        "Price per device-hour (after the programme's rate, if any) over the PFLOP-hours a"
-        " device-hour does at the measured rate. Lower is cheaper.",
-    )
+    return Chart("cost", m("chart.cost"), svg, m("chart.cost_caption"))
 
 
-def _sweep(report: Report) -> Chart | None:
+def _sweep(report: Report, m: Messages) -> Chart | None:
     if report.sweep.empty:
         return None
     frame = report.sweep
-    cur = report.currency
+    cur = m.currency(report.currency)
     fig = Figure(figsize=(9.0, 4.2))
     ax = fig.add_subplot()
     for i, run in enumerate(dict.fromkeys(frame["run"])):
@@ -241,35 +235,93 @@ def _sweep(report: Report) -> Chart | None:
         if rate is not None:
             ax.axvline(rate * 100, color=colour, linestyle=":", linewidth=1)
     ax.set_xlabel(
-        "subsidy rate, % of the contract"
-        + (f" (dotted: {report.programme}'s rate)" if report.programme else "")
+        m("chart.sweep_x")
+        + (m("chart.sweep_dotted", programme=report.programme) if report.programme else "")
     )
-    ax.set_ylabel(f"{cur} per PFLOP-hour")
-    ax.set_title(
-        "Net cost per PFLOP-hour as the subsidy rate varies (derived)", loc="left", fontsize=11
-    )
+    ax.set_ylabel(m("chart.sweep_y", currency=cur))
+    ax.set_title(m("chart.sweep_title"), loc="left", fontsize=11)
     ax.set_xlim(0, 100)
     ax.set_ylim(bottom=0)
     ax.grid(color="#dddddd", linewidth=0.6)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return Chart(
-        "sweep",
-        "Subsidy-rate sweep",
-        figure_svg(fig, "sweep"),
-        "Each run's reference workload; caps and pools, which limit a contract's total, are not"
-        " applied.",
+    return Chart("sweep", m("chart.sweep"), figure_svg(fig, "sweep"), m("chart.sweep_caption"))
+
+
+# Chinese text needs a CJK font (Debian: fonts-noto-cjk); glyphs are drawn as paths, so the page
+# does not need the font, only the machine that makes the report. DejaVu Sans comes first for
+# Latin text, so English charts are unchanged; a glyph it lacks falls back to the next family.
+_CJK_FONTS = ["DejaVu Sans", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC"]
+
+
+def _cjk_font() -> str:
+    """The first CJK family matplotlib can use. A font installed after matplotlib built its font
+    cache is not in it: such fonts are added from the system's font directories; without any,
+    Chinese charts would show empty boxes, so the report is refused with what to install."""
+    from matplotlib import font_manager
+
+    for attempt in range(2):
+        known = {f.name for f in font_manager.fontManager.ttflist}
+        for name in _CJK_FONTS[1:]:
+            if name in known:
+                return name
+        if attempt == 0:
+            for path in font_manager.findSystemFonts():
+                if any(tag in Path(path).name for tag in ("CJK", "SourceHanSans", "NotoSansSC")):
+                    font_manager.fontManager.addfont(path)
+    raise UserError(
+        "--lang zh: charts need a Chinese font and none was found: install one"
+        " (Debian: apt-get install fonts-noto-cjk)"
     )
 
 
-def render_charts(report: Report) -> list[Chart]:
+def render_charts(report: Report, m: Messages = ENGLISH) -> list[Chart]:
     """Every chart the report's data supports, in reading order."""
     from subsidybench.report.serving_chart import serving_charts
 
-    charts: list[Chart] = [*_throughput(report)]
-    for make in (_of_peak, _cost, _sweep):
-        chart: Any = make(report)
-        if chart is not None:
-            charts.append(chart)
-    charts.extend(serving_charts(report))
+    settings: dict[str, Any] = {}
+    if m.lang == "zh":
+        # Named families, not the generic "sans-serif": matplotlib falls back glyph by glyph
+        # only along the font.family list, and a generic family resolves to one font.
+        settings = {"font.family": ["DejaVu Sans", _cjk_font()]}
+    with matplotlib.rc_context(settings):
+        charts: list[Chart] = [*_throughput(report, m)]
+        for make in (_of_peak, _cost, _sweep, _tornado):
+            chart: Any = make(report, m)
+            if chart is not None:
+                charts.append(chart)
+        charts.extend(serving_charts(report))
     return charts
+
+
+def _tornado(report: Report, m: Messages) -> Chart | None:
+    """What moves each run's cost per PFLOP-hour most: each uncertain input from its P10 to its
+    P90, the others at P50 (cost.uncertainty), one panel per run's reference result."""
+    if not report.ranges:
+        return None
+    panels = [(label, r) for label, r in report.ranges if r is not None and r.tornado]
+    if not panels:
+        return None
+    rows = sum(len(r.tornado) for _, r in panels)
+    fig = Figure(figsize=(9.0, 1.0 + 0.45 * rows + 0.6 * len(panels)))
+    axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
+    for ax, (label, r) in zip(axes, panels, strict=True):
+        centre = r.figures[r.headline][2]
+        for i, bar in enumerate(r.tornado):
+            low, high = sorted((bar.at_low, bar.at_high))
+            ax.barh(i, high - low, left=low, color=COLOURS[0], height=0.6)
+            ax.text(high, i, f"  {bar.low:,.4g} - {bar.high:,.4g}", va="center", fontsize=8)
+        ax.axvline(centre, color="#999999", linestyle="--", linewidth=1)
+        ends = [x for bar in r.tornado for x in (bar.at_low, bar.at_high)]
+        span = (max(ends) - min(ends)) or abs(centre) * 0.01 or 1.0
+        ax.set_xlim(min(ends) - 0.05 * span, max(ends) + 0.35 * span)  # room for the labels
+        ax.set_yticks(range(len(r.tornado)), [b.label for b in r.tornado], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(f"{label}", loc="left", fontsize=10)
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    axes[-1].set_xlabel(m("chart.tornado_x", currency=m.currency(report.currency)))
+    fig.suptitle(m("chart.tornado_title"), x=0.01, ha="left", fontsize=11)
+    fig.tight_layout()
+    return Chart(
+        "tornado", m("chart.tornado"), figure_svg(fig, "tornado"), m("chart.tornado_caption")
+    )

@@ -12,8 +12,11 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from subsidybench.report.i18n import ENGLISH, Messages
+
 if TYPE_CHECKING:
     from subsidybench.cost.model import Estimate, Reach
+    from subsidybench.cost.uncertainty import Ranges
     from subsidybench.provenance import Assumption
 
 
@@ -34,7 +37,9 @@ def money_text(value: float | None, currency: str) -> str:
     return f"{value:,.2f} {currency}"
 
 
-def assumption_table(assumptions: tuple[Assumption, ...] | list[Assumption]) -> Any:
+def assumption_table(
+    assumptions: tuple[Assumption, ...] | list[Assumption], m: Messages = ENGLISH
+) -> Any:
     """Inputs, values and bases in a table; sources as numbered notes below it, so that at 80
     columns a long citation reads as one line of text instead of folding into fragments."""
     from rich.console import Group
@@ -42,11 +47,11 @@ def assumption_table(assumptions: tuple[Assumption, ...] | list[Assumption]) -> 
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="Assumptions (what the answer rests on)")
-    table.add_column("input", overflow="fold", ratio=2)
-    table.add_column("value", overflow="fold", ratio=4)
-    table.add_column("basis", overflow="fold", ratio=1)
-    table.add_column("src", justify="right", no_wrap=True)
+    table = Table(title=m("answer.assumptions"))
+    table.add_column(m("col.input"), overflow="fold", ratio=2)
+    table.add_column(m("col.value"), overflow="fold", ratio=4)
+    table.add_column(m("col.basis"), overflow="fold", ratio=1)
+    table.add_column(m("col.src"), justify="right", no_wrap=True)
     seen = set()
     sources: dict[str, int] = {}
     for a in assumptions:
@@ -57,96 +62,112 @@ def assumption_table(assumptions: tuple[Assumption, ...] | list[Assumption]) -> 
         ref = ""
         if a.source:
             ref = f"[{sources.setdefault(a.source, len(sources) + 1)}]"
-        table.add_row(escape(a.name), escape(a.value), a.basis.value, escape(ref))
+        table.add_row(
+            escape(m.input_name(a.name)), escape(a.value), m.basis(a.basis.value), escape(ref)
+        )
     notes = [Text(f"[{n}] {source}", overflow="fold") for source, n in sources.items()]
     return Group(table, *notes)
 
 
-def _days(hours: float) -> str:
+def _days(hours: float, m: Messages = ENGLISH) -> str:
     days = hours / 24.0
     if days >= 2 * 365.25:
-        return f"{days:,.0f} days ({days / 365.25:,.1f} years)"
-    return f"{days:,.2f} days ({hours:,.1f} h)"
+        return m("days.years", days=f"{days:,.0f}", years=f"{days / 365.25:,.1f}")
+    return m("days.hours", days=f"{days:,.2f}", hours=f"{hours:,.1f}")
 
 
-def print_estimate(e: Estimate) -> None:
+def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     c = e.currency or ""
-    table = Table(title=escape(f"Cost of {e.job.describe()}"), show_header=False)
+    table = Table(title=escape(m("answer.cost_of", job=e.job.describe())), show_header=False)
     table.add_column("quantity", style="bold")
     table.add_column("value", justify="right")
     if e.wall_hours is None:
-        table.add_row("wall time", "not known: give --devices or --duration")
+        table.add_row(m("row.wall_time"), m("answer.wall_unknown"))
     elif e.devices is None:
-        table.add_row("wall time", f"{_days(e.wall_hours)} (given)")
+        table.add_row(m("row.wall_time"), m("answer.wall_given", days=_days(e.wall_hours, m)))
     else:
-        noun = "device" if e.devices == 1 else "devices"
-        table.add_row("wall time", f"{_days(e.wall_hours)} on {e.devices:,} {noun}")
-    table.add_row("device-hours", f"{e.device_hours:,.0f}")
+        table.add_row(
+            m("row.wall_time"),
+            m("answer.wall_on", days=_days(e.wall_hours, m), devices=f"{e.devices:,}"),
+        )
+    table.add_row(m("row.device_hours"), f"{e.device_hours:,.0f}")
     throughput = next((a for a in e.assumptions if a.name == "throughput"), None)
     if throughput is not None:
-        table.add_row("throughput", escape(f"{throughput.value} ({throughput.basis})"))
+        basis = m.basis(throughput.basis.value)
+        table.add_row(m("row.throughput"), escape(f"{throughput.value} ({basis})"))
     if e.tokens_per_s is not None:
-        table.add_row("tokens/s per device", f"{e.tokens_per_s:,.4g}")
+        table.add_row(m("row.tokens_per_s"), f"{e.tokens_per_s:,.4g}")
     if e.implied_mfu is not None and e.peak is not None:
         table.add_row(
-            "implied MFU",
-            f"{e.implied_mfu:.1%} of the {e.peak.describe()}",
+            m("row.implied_mfu"),
+            m("answer.of_peak", share=f"{e.implied_mfu:.1%}", peak=e.peak.describe()),
         )
     if e.cluster_pflops is not None:
-        cluster = f"{e.cluster_pflops:,.4g} PFLOP/s of model FLOPs"
+        cluster = m("answer.cluster", pflops=f"{e.cluster_pflops:,.4g}")
         if e.hardware_per_model is not None:
-            cluster += f" ({e.cluster_pflops * e.hardware_per_model:,.4g} hardware)"
-        table.add_row("cluster", cluster)
+            hardware = f"{e.cluster_pflops * e.hardware_per_model:,.4g}"
+            cluster += m("answer.cluster_hardware", pflops=hardware)
+        table.add_row(m("row.cluster"), cluster)
     if e.flops is not None:
-        table.add_row("useful work", f"{e.flops:.4g} FLOPs = {e.pflop_days:,.2f} PFLOP-days")
-    if e.tokens is not None:
-        table.add_row("tokens", f"{e.tokens:.4g}")
-    if e.device_hours_per_trillion_tokens is not None:
         table.add_row(
-            "device-hours per trillion tokens", f"{e.device_hours_per_trillion_tokens:,.0f}"
+            m("row.useful_work"),
+            m("answer.useful_work", flops=f"{e.flops:.4g}", pflop_days=f"{e.pflop_days:,.2f}"),
         )
+    if e.tokens is not None:
+        table.add_row(m("row.tokens"), f"{e.tokens:.4g}")
+    if e.device_hours_per_trillion_tokens is not None:
+        table.add_row(m("row.hours_per_t_tokens"), f"{e.device_hours_per_trillion_tokens:,.0f}")
     if e.price is None:
-        table.add_row("money", "not asked (no price given)")
+        table.add_row(m("row.money"), m("answer.no_price"))
     else:
-        _money_rows(table, e, c)
+        _money_rows(table, e, c, m)
     console = Console()
     console.print(table)
-    console.print(assumption_table(e.assumptions))
+    console.print(assumption_table(e.assumptions, m))
 
 
-def _money_rows(table: Any, e: Estimate, c: str) -> None:
+def _money_rows(table: Any, e: Estimate, c: str, m: Messages) -> None:
     assert e.price is not None
-    table.add_row("price per device-hour", money_text(e.price.amount, c))
-    table.add_row("gross cost", money_text(e.gross, c))
+    table.add_row(m("row.price"), m.price(e.price.amount, c))
+    table.add_row(m("row.gross"), m.amount(e.gross, c))
     s = e.subsidy
     if s is not None:
+        rule = m.input_name(s.cap_rule)
         if s.cap == 0:
-            table.add_row("subsidy", f"none: the {s.cap_rule} is 0")
+            table.add_row(m("row.subsidy"), m("answer.cap_zero", rule=rule))
         else:
-            table.add_row("subsidy", f"{money_text(s.amount, c)} ({s.effective_rate:.1%} of gross)")
-            table.add_row("rate before caps and pool", f"{s.rate_before_caps:.1%}")
-            binding = "binds" if s.cap_binds else "does not bind"
-            table.add_row(f"{s.cap_rule}", f"{money_text(s.cap, c)}: {binding}")
+            table.add_row(
+                m("row.subsidy"),
+                m("answer.subsidy", amount=m.amount(s.amount, c), share=f"{s.effective_rate:.1%}"),
+            )
+            table.add_row(m("row.rate_before_caps"), f"{s.rate_before_caps:.1%}")
+            binding = m("answer.binds") if s.cap_binds else m("answer.does_not_bind")
+            table.add_row(rule, f"{m.amount(s.cap, c)}: {binding}")
             if math.isfinite(s.binds_above):
                 table.add_row(
-                    f"{s.cap_rule} binds above a contract of",
-                    f"{money_text(s.binds_above, c)} (= {s.cap_rule} / {s.rate_before_caps:.1%})",
+                    m("row.binds_above", rule=rule),
+                    m(
+                        "answer.binds_above",
+                        amount=m.amount(s.binds_above, c),
+                        rule=rule,
+                        rate=f"{s.rate_before_caps:.1%}",
+                    ),
                 )
         if s.present_value is not None:
-            table.add_row("subsidy, worth today (paid late)", money_text(s.present_value, c))
-    table.add_row("net cost", money_text(e.net, c))
-    table.add_row("effective price per device-hour", money_text(e.effective_price, c))
+            table.add_row(m("row.present_value"), m.amount(s.present_value, c))
+    table.add_row(m("row.net"), m.amount(e.net, c))
+    table.add_row(m("row.effective_price"), m.price(e.effective_price, c))
     if e.net_per_pflop_hour is not None:
-        table.add_row("net cost per useful PFLOP-hour", money_text(e.net_per_pflop_hour, c))
+        table.add_row(m("row.net_per_pflop_hour"), m.price(e.net_per_pflop_hour, c))
     if e.net_per_million_tokens is not None:
-        table.add_row("net cost per million tokens", money_text(e.net_per_million_tokens, c))
+        table.add_row(m("row.net_per_million_tokens"), m.price(e.net_per_million_tokens, c))
 
 
-def print_compare(ranked: list[Estimate]) -> None:
+def print_compare(ranked: list[Estimate], m: Messages = ENGLISH) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -156,14 +177,17 @@ def print_compare(ranked: list[Estimate]) -> None:
 
     c = ranked[0].currency
     tokens = ranked[0].net_per_pflop_hour is None
-    unit = "net per M tokens" if tokens else "net per PFLOP-hour"
+    unit = m("col.net_per_m_tokens") if tokens else m("col.net_per_pflop_hour")
     table = Table(
-        title=escape(f"{ranked[0].job.describe()}: cheapest per unit of work first ({c})")
+        title=escape(m("answer.compare", job=ranked[0].job.describe(), currency=m.currency(c)))
     )
-    for column in ("#", "option", "throughput", "price/h", "subsidy", "wall days", "net", unit):
+    columns = ("#", "option", "throughput", "price_h", "subsidy", "wall_days", "net")
+    for column in columns:
         table.add_column(
-            column, justify="right" if column not in ("option", "throughput") else "left"
+            m(f"col.{column}") if column != "#" else "#",
+            justify="right" if column not in ("option", "throughput") else "left",
         )
+    table.add_column(unit, justify="right")
     for i, e in enumerate(ranked, start=1):
         per_unit = e.net_per_million_tokens if tokens else e.net_per_pflop_hour
         throughput = next((a.value for a in e.assumptions if a.name == "throughput"), "-")
@@ -174,7 +198,7 @@ def print_compare(ranked: list[Estimate]) -> None:
             f"{e.price.amount:,.4g}",
             f"{e.subsidy.effective_rate:.0%}" if e.subsidy else "-",
             "-" if e.wall_hours is None else f"{e.wall_hours / HOURS_PER_DAY:,.1f}",
-            "-" if e.net is None else f"{e.net:,.0f}",
+            m.amount(e.net, None, 0),
             f"{per_unit:,.4g}" if per_unit is not None else "-",
         )
     console = Console()
@@ -184,68 +208,146 @@ def print_compare(ranked: list[Estimate]) -> None:
         for e in ranked
         for a in e.assumptions
     ]
-    console.print(assumption_table(labelled))
+    console.print(assumption_table(labelled, m))
 
 
-def print_reach(r: Reach) -> None:
+def print_reach(r: Reach, m: Messages = ENGLISH) -> None:
     from rich.console import Console
     from rich.table import Table
 
     c = r.currency
-    table = Table(
-        title=f"How far {money_text(r.amount, c)} ({r.amount_label}) goes", show_header=False
-    )
+    title = m("answer.reach", amount=m.amount(r.amount, c), label=r.amount_label)
+    table = Table(title=title, show_header=False)
     table.add_column("quantity", style="bold")
     table.add_column("value", justify="right")
-    table.add_row("rate", f"{r.rate:.0%}")
-    table.add_row("contract value it supports", money_text(r.contract_value, c))
-    table.add_row("the firm pays", money_text(r.firm_pays, c))
-    table.add_row("device-hours", f"{r.device_hours:,.0f}")
+    table.add_row(m("row.rate"), f"{r.rate:.0%}")
+    table.add_row(m("row.contract_value"), m.amount(r.contract_value, c))
+    table.add_row(m("row.firm_pays"), m.amount(r.firm_pays, c))
+    table.add_row(m("row.device_hours"), f"{r.device_hours:,.0f}")
     if r.pflop_days is not None:
-        table.add_row("PFLOP-days", f"{r.pflop_days:,.2f}")
+        table.add_row(m("row.pflop_days"), f"{r.pflop_days:,.2f}")
     if r.tokens is not None:
-        table.add_row("tokens", f"{r.tokens:.4g}")
+        table.add_row(m("row.tokens"), f"{r.tokens:.4g}")
     if r.training_runs is not None:
-        table.add_row("training runs of the given job", f"{r.training_runs:,.3g}")
+        table.add_row(m("row.training_runs"), f"{r.training_runs:,.3g}")
     if r.firms_covered is not None:
         table.add_row(
-            f"firms covered at {money_text(r.contract_size, c)} each", f"{r.firms_covered:,.1f}"
+            m("row.firms_covered", size=m.amount(r.contract_size, c)), f"{r.firms_covered:,.1f}"
         )
     console = Console()
     console.print(table)
-    console.print(assumption_table(r.assumptions))
+    console.print(assumption_table(r.assumptions, m))
 
 
-# Sweep columns as printed (every column goes to --csv/--json under its own name).
-_HEADERS = {
-    "work": "work",
-    "device_hours_given": "device-h",
-    "contract_value": "contract",
-    "price_per_hour": "price/h",
-    "capex": "capex",
-    "lifetime_years": "years",
-    "cost_of_capital": "capital %",
-    "power_w": "W",
-    "pue": "PUE",
-    "tariff_per_kwh": "tariff",
-    "hosting_per_year": "hosting/y",
-    "utilisation": "util.",
-    "per_second": "per s",
-    "mfu": "MFU",
-    "devices": "devices",
-    "scaling_efficiency": "scaling",
-    "rate": "rate",
-    "rate_before_caps": "rate pre-cap",
-    "effective_rate": "eff. rate",
-    "wall_hours": "wall h",
-    "gross": "gross",
-    "subsidy": "subsidy",
-    "net": "net",
-    "effective_price": "net/device-h",
-    "cap_binds": "cap binds",
-    "net_per_pflop_hour": "net/PFLOP-h",
-    "net_per_million_tokens": "net/M tok",
-}
+# Figures of a range as rows: (figure, catalogue key of its label, money kind or None).
+_RANGE_ROWS = (
+    ("net", "row.net", "amount"),
+    ("gross", "row.gross", "amount"),
+    ("subsidy", "row.subsidy", "amount"),
+    ("effective_rate", "row.effective_rate", "share"),
+    ("effective_price", "row.effective_price", "price"),
+    ("net_per_pflop_hour", "row.net_per_pflop_hour", "price"),
+    ("net_per_million_tokens", "row.net_per_million_tokens", "price"),
+    ("device_hours", "row.device_hours", None),
+    ("wall_days", "row.wall_days", None),
+    ("contract_value", "row.contract_value", "amount"),
+    ("firm_pays", "row.firm_pays", "amount"),
+    ("pflop_days", "row.pflop_days", None),
+    ("tokens", "row.tokens", None),
+    ("training_runs", "row.training_runs", None),
+    ("firms_covered", "row.firms_covered_plain", None),
+)
+
+
+def range_cell(value: float, kind: str | None, currency: str | None, m: Messages) -> str:
+    """One figure of a range as the answer table writes it."""
+    if kind == "amount":
+        return m.amount(value, currency)
+    if kind == "price":
+        return m.price(value, currency)
+    if kind == "share":
+        return f"{value:.1%}"
+    return _cell(value)
+
+
+def print_ranges(r: Ranges | None, m: Messages = ENGLISH) -> None:
+    """P10 / P50 / P90 beside each point figure, the inputs they rest on, and the tornado."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console()
+    if r is None:
+        console.print(m("range.none"))
+        return
+    c = r.currency
+    table = Table(title=m("range.title", draws=f"{r.draws:,}", seed=r.seed))
+    table.add_column(m("col.figure"))
+    for key in ("col.point", "col.p10", "col.p50", "col.p90"):
+        table.add_column(m(key), justify="right")
+    for name, key, kind in _RANGE_ROWS:
+        if name not in r.figures:
+            continue
+        values = r.figures[name]
+        table.add_row(m(key), *(range_cell(v, kind, c, m) for v in values))
+    console.print(table)
+    inputs = Table(title=m("range.inputs"))
+    inputs.add_column(m("col.input"))
+    inputs.add_column(m("col.distribution"), overflow="fold")
+    inputs.add_column(m("col.basis"))
+    for s in r.sources:
+        inputs.add_row(escape(s.label), escape(s.describe), m.basis(s.basis))
+    console.print(inputs)
+    label = next(key for name, key, _ in _RANGE_ROWS if name == r.headline)
+    kind = next(k for name, _, k in _RANGE_ROWS if name == r.headline)
+    tornado = Table(title=m("range.tornado", figure=m(label)))
+    for key in ("col.input", "col.input_p10", "col.input_p90", "col.at_p10", "col.at_p90"):
+        tornado.add_column(m(key), justify="left" if key == "col.input" else "right")
+    tornado.add_column(m("col.swing"), justify="right")
+    for b in r.tornado:
+        tornado.add_row(
+            escape(b.label),
+            _cell(b.low),
+            _cell(b.high),
+            range_cell(b.at_low, kind, c, m),
+            range_cell(b.at_high, kind, c, m),
+            range_cell(b.swing, kind, c, m),
+        )
+    console.print(tornado)
+    console.print(m("range.seed", seed=r.seed, draws=f"{r.draws:,}", ms=f"{r.seconds * 1e3:,.0f}"))
+
+
+# Sweep columns as printed, headed by the catalogue's sweep.<column> (every column goes to
+# --csv/--json under its own name).
+_HEADERS = (
+    "work",
+    "device_hours_given",
+    "contract_value",
+    "price_per_hour",
+    "capex",
+    "lifetime_years",
+    "cost_of_capital",
+    "power_w",
+    "pue",
+    "tariff_per_kwh",
+    "hosting_per_year",
+    "utilisation",
+    "per_second",
+    "mfu",
+    "devices",
+    "scaling_efficiency",
+    "rate",
+    "rate_before_caps",
+    "effective_rate",
+    "wall_hours",
+    "gross",
+    "subsidy",
+    "net",
+    "effective_price",
+    "cap_binds",
+    "net_per_pflop_hour",
+    "net_per_million_tokens",
+)
 _OUTPUTS = (
     "gross",
     "subsidy",
@@ -259,7 +361,12 @@ _OUTPUTS = (
 
 
 def print_sweep(
-    frame: Any, axes: list[str], currency: str, rows: int, assumptions: list[Assumption]
+    frame: Any,
+    axes: list[str],
+    currency: str,
+    rows: int,
+    assumptions: list[Assumption],
+    m: Messages = ENGLISH,
 ) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -275,22 +382,23 @@ def print_sweep(
     if "devices" in inputs or "per_second" in inputs or "mfu" in inputs:
         inputs.append("wall_hours")
     columns = [*inputs, *(c for c in _OUTPUTS if c in frame.columns)]
-    table = Table(title=f"Sweep over {', '.join(axes)}: {len(frame):,} scenarios ({currency})")
+    title = m("answer.sweep", axes=", ".join(axes), count=f"{len(frame):,}", currency=currency)
+    table = Table(title=title)
     for column in columns:
-        table.add_column(_HEADERS[column], justify="right")
+        table.add_column(m(f"sweep.{column}"), justify="right")
     for record in frame[columns].head(rows).itertuples(index=False):
-        table.add_row(*(_cell(v) for v in record))
+        table.add_row(*(_cell(v, m) for v in record))
     console = Console()
     console.print(table)
     if len(frame) > rows:
-        console.print(f"{len(frame) - rows:,} more rows: write them all with --csv or --json")
+        console.print(m("answer.more_rows", count=f"{len(frame) - rows:,}"))
     if assumptions:
-        console.print(assumption_table(assumptions))
+        console.print(assumption_table(assumptions, m))
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, m: Messages = ENGLISH) -> str:
     if isinstance(value, bool) or type(value).__name__ == "bool_":
-        return "yes" if value else "no"
+        return m("word.yes") if value else m("word.no")
     number = float(value)
     if not math.isfinite(number):
         return "inf"

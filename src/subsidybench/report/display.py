@@ -10,19 +10,19 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
 from subsidybench.report.terminal import percent, seconds, si
 
-BASIS_LEGEND = (
-    ("measured", "timed on the device by this toolkit: the median of the raw samples"),
-    ("derived", "computed from other figures; the table or the assumptions show how"),
-    ("given by hand", "stated by the person who made the report (--price, --fx)"),
-    (
-        "vendor / estimate / programme / data file",
-        "read from a profile, a subsidy programme"
-        " or a data file, with its source in the assumptions",
-    ),
-)
+_LEGEND = ("measured", "derived", "given", "other")
+
+
+def basis_legend(m: Messages = ENGLISH) -> tuple[tuple[str, str], ...]:
+    """(basis, meaning) pairs that open every report."""
+    return tuple((m(f"legend.{k}"), m(f"legend.{k}_meaning")) for k in _LEGEND)
+
+
+BASIS_LEGEND = basis_legend()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +62,17 @@ def short_id(rid: str, keep: int = 2) -> str:
     return f"{head}[{shown}]{tail}"
 
 
+def programme_name(report: Report, m: Messages) -> str:
+    """The programme as the reader's language names it (Chinese: as its office writes it)."""
+    names = report.programme_names
+    return names.get(m.lang) or names.get("en") or report.programme or ""
+
+
 def _cell(value: Any, fmt: Any) -> str:
     return "-" if _missing(value) else fmt(value)
 
 
-def _runs(report: Report) -> Section:
+def _runs(report: Report, m: Messages) -> Section:
     rows = tuple(
         (
             r.run,
@@ -80,17 +86,18 @@ def _runs(report: Report) -> Section:
         )
         for r in report.runs.itertuples()
     )
+    heads = ("run", "suite", "device", "profile", "measured_by", "state", "started", "software")
     return Section(
         "runs",
-        "Runs",
-        "The result files this report reads: where and how each was measured.",
-        ("run", "suite", "device", "profile", "measured by", "state", "started", "software"),
+        m("section.runs"),
+        m("section.runs_intro"),
+        tuple(m(f"head.{h}") for h in heads),
         rows,
         (False,) * 8,
     )
 
 
-def _results(report: Report) -> Section:
+def _results(report: Report, m: Messages) -> Section:
     rows = []
     notes: list[str] = []
 
@@ -106,7 +113,10 @@ def _results(report: Report) -> Section:
         headline = (
             si(r.flops_per_s, "FLOP/s") if not _missing(r.flops_per_s) else si(r.bytes_per_s, "B/s")
         )
-        verdict = "valid" if r.valid else f"invalid{note(f'{r.run}: {r.id}: {r.verdict}')}"
+        if r.valid:
+            verdict = m("word.valid")
+        else:
+            verdict = m("word.invalid") + note(f"{r.run}: {r.id}: {r.verdict}")
         if r.note:
             verdict += note(f"{r.run}: {r.id}: {r.note}")
         rows.append(
@@ -120,79 +130,73 @@ def _results(report: Report) -> Section:
                 headline,
                 si(r.items_per_s, f"{r.item_unit}/s"),
                 verdict,
-                r.basis,
+                m.basis(r.basis),
             )
         )
+    heads = (
+        "run",
+        "workload",
+        "dtype",
+        "median",
+        "iqr",
+        "n",
+        "throughput",
+        "rate",
+        "verdict",
+        "basis",
+    )
     return Section(
         "results",
-        "Results",
-        "Measured: seconds per step are the median of the raw samples (one per timed block);"
-        " rates follow from the work each workload states per step. IQR/median is the spread;"
-        " an invalid verdict means the figure must not be costed.",
-        (
-            "run",
-            "workload",
-            "dtype",
-            "median",
-            "IQR/median",
-            "n",
-            "throughput",
-            "rate",
-            "verdict",
-            "basis",
-        ),
+        m("section.results"),
+        m("section.results_intro"),
+        tuple(m(f"head.{h}") for h in heads),
         tuple(rows),
         (False, False, False, True, True, True, True, True, False, False),
         tuple(notes),
     )
 
 
-def _utilisation(report: Report) -> Section:
+def _utilisation(report: Report, m: Messages) -> Section:
     rows = []
     notes = []
     for u in report.utilisation.itertuples():
         of_peak = percent(None if _missing(u.of_peak) else u.of_peak)
         if not _missing(u.of_peak) and u.of_peak > 1:
             notes.append(
-                f"{u.run}: {u.id}: above the profile's peak: the peak figure ({u.peak_basis})"
-                f" is too low for this machine, not a device beating physics: {u.peak_source}"
+                m(
+                    "note.above_peak",
+                    run=u.run,
+                    id=u.id,
+                    basis=m.basis(u.peak_basis),
+                    source=u.peak_source,
+                )
             )
             of_peak += f" [{len(notes)}]"
         rows.append(
             (
                 u.run,
                 u.id,
-                si(u.flops_per_s, "FLOP/s") + ("" if u.valid else " (invalid)"),
+                si(u.flops_per_s, "FLOP/s") + ("" if u.valid else f" ({m('word.invalid')})"),
                 _cell(u.peak_flops_per_s, lambda v: si(v, "FLOP/s")),
-                u.peak_basis,
+                m.basis(u.peak_basis),
                 of_peak,
                 percent(None if _missing(u.of_best_matmul) else u.of_best_matmul),
                 u.basis,
             )
         )
+    heads = ("run", "workload", "achieved", "peak", "peak_basis", "of_peak", "of_best", "basis")
     return Section(
         "utilisation",
-        "Utilisation",
-        "Derived: the measured FLOP/s over the profile's dense peak for the dtype (MFU for"
-        " training workloads), and over the fastest valid matmul of the same run and dtype (what"
-        " this software stack reaches on this device).",
-        (
-            "run",
-            "workload",
-            "achieved",
-            "peak",
-            "peak basis",
-            "% of peak",
-            "% of best matmul",
-            "basis",
-        ),
+        m("section.utilisation"),
+        m("section.utilisation_intro"),
+        tuple(m(f"head.{h}") for h in heads),
         tuple(rows),
         (False, False, True, True, False, True, True, False),
         tuple(notes),
     )
 
 
-def _costs(report: Report) -> Section | None:
+def _costs(report: Report, m: Messages) -> Section | None:
     if report.costs.empty:
         return None
     cur = report.currency
@@ -201,8 +205,8 @@ def _costs(report: Report) -> Section | None:
             c.run,
             c.id,
             f"{c.flops_per_s / 1e12:,.4g}",
-            f"{money(c.price_per_hour)} ({c.price_basis})",
-            f"{c.subsidy_rate:.0%} ({c.rate_basis})",
+            f"{money(c.price_per_hour)} ({m.basis(c.price_basis)})",
+            f"{c.subsidy_rate:.0%} ({m.basis(c.rate_basis)})",
             money(c.net_price_per_hour),
             money(c.gross_per_pflop_hour),
             money(c.net_per_pflop_hour),
@@ -210,30 +214,34 @@ def _costs(report: Report) -> Section | None:
         )
         for c in report.costs.itertuples()
     )
-    programme = f" under {report.programme}" if report.programme else " (no subsidy programme)"
+    programme = (
+        m("section.under", programme=programme_name(report, m))
+        if report.programme
+        else m("section.no_programme")
+    )
+    heads = (
+        "run",
+        "workload",
+        "tflops",
+        "price_per_hour",
+        "subsidy_rate",
+        "net_per_hour",
+        "gross_per_pflop_hour",
+        "net_per_pflop_hour",
+        "net_per_million_tokens",
+    )
+    c = m.currency(cur)
     return Section(
         "costs",
-        "Cost per unit of work",
-        f"Money in {cur}. Derived from each valid measured throughput (never the peak) and the"
-        f" price per device-hour{programme}: a PFLOP-hour is 10^15 FLOP/s for an hour of useful"
-        " work; per million tokens for workloads that count tokens.",
-        (
-            "run",
-            "workload",
-            "TFLOP/s (measured)",
-            f"price per hour, {cur}",
-            "subsidy rate",
-            f"net per hour, {cur}",
-            f"gross per PFLOP-hour, {cur}",
-            f"net per PFLOP-hour, {cur}",
-            f"net per million tokens, {cur}",
-        ),
+        m("section.costs"),
+        m("section.costs_intro", currency=c, programme=programme),
+        tuple(m(f"head.{h}", currency=c) if "per" in h else m(f"head.{h}") for h in heads),
         rows,
         (False, False, True, True, True, True, True, True, True),
     )
 
 
-def _sweep(report: Report) -> Section | None:
+def _sweep(report: Report, m: Messages) -> Section | None:
     if report.sweep.empty:
         return None
     cur = report.currency
@@ -249,35 +257,58 @@ def _sweep(report: Report) -> Section | None:
     )
     return Section(
         "sweep",
-        "Subsidy-rate sweep",
-        f"Net cost per PFLOP-hour of useful work, in {cur}, as the subsidy rate goes from"
-        " 0% to 100%, for each run's reference workload (its fastest valid matmul unless"
-        " --sweep-workload names another). Caps and pools are not applied.",
-        ("subsidy rate", *heads),
+        m("section.sweep"),
+        m("section.sweep_intro", currency=m.currency(cur)),
+        (m("head.subsidy_rate"), *heads),
         rows,
         (True,) * (1 + len(runs)),
     )
 
 
-def _assumptions(report: Report) -> Section:
+def _assumptions(report: Report, m: Messages) -> Section:
     rows = tuple(
-        (a.applies_to, a.name, a.value, a.basis, a.source) for a in report.assumptions.itertuples()
+        (a.applies_to, m.input_name(a.name), a.value, m.basis(a.basis), a.source)
+        for a in report.assumptions.itertuples()
     )
     return Section(
         "assumptions",
-        "Assumptions",
-        "Every input the figures above rest on, with its basis and source.",
-        ("applies to", "name", "value", "basis", "source"),
+        m("section.assumptions"),
+        m("section.assumptions_intro"),
+        tuple(m(f"head.{h}") for h in ("applies_to", "name", "value", "basis", "source")),
         rows,
         (False,) * 5,
     )
 
 
-def sections(report: Report) -> list[Section]:
+def _ranges(report: Report, m: Messages) -> Section | None:
+    done = [(label, r) for label, r in report.ranges if r is not None]
+    if not done:
+        return None
+    rows = []
+    for label, r in done:
+        figure = r.figures.get("net_per_pflop_hour")
+        if figure is None:
+            continue
+        inputs = "; ".join(f"{s.label}: {s.describe}" for s in r.sources)
+        rows.append((label, *(money(v) for v in figure), inputs, str(r.seed)))
+    cur = m.currency(report.currency)
+    heads = ("run", "point", "p10", "p50", "p90", "spread_from", "seed")
+    return Section(
+        "ranges",
+        m("section.ranges"),
+        m("section.ranges_intro", currency=cur, draws=f"{done[0][1].draws:,}"),
+        tuple(m(f"head.{h}") for h in heads),
+        tuple(rows),
+        (False, True, True, True, True, False, True),
+    )
+
+
+def sections(report: Report, m: Messages = ENGLISH) -> list[Section]:
     """The report's sections in reading order; cost sections only where something was costed."""
     from subsidybench.report.serving_view import serving_section
 
-    out = [_runs(report), _results(report), _utilisation(report)]
-    out.extend(s for s in (_costs(report), serving_section(report), _sweep(report)) if s)
-    out.append(_assumptions(report))
+    out = [_runs(report, m), _results(report, m), _utilisation(report, m)]
+    parts = (_costs(report, m), serving_section(report), _ranges(report, m), _sweep(report, m))
+    out.extend(s for s in parts if s is not None)
+    out.append(_assumptions(report, m))
     return out

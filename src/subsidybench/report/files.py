@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from subsidybench.errors import UserError
+from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
 
 STEM = "report"
 
 
-def write_report(report: Report, out_dir: Path) -> list[Path]:
+def write_report(report: Report, out_dir: Path, m: Messages = ENGLISH) -> list[Path]:
     """Render every format into `out_dir` (created if missing); returns the files written.
 
     Existing files of the same names are replaced: a report is derived from its run files and
@@ -32,10 +33,10 @@ def write_report(report: Report, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     md = out_dir / f"{STEM}.md"
-    md.write_text(render_markdown(report), encoding="utf-8")
+    md.write_text(render_markdown(report, m), encoding="utf-8")
     written.append(md)
     page = out_dir / f"{STEM}.html"
-    page.write_text(render_html(report, render_charts(report)), encoding="utf-8")
+    page.write_text(render_html(report, render_charts(report, m), m), encoding="utf-8")
     written.append(page)
     for name, table in report.tables().items():
         if table.empty:
@@ -44,6 +45,6 @@ def write_report(report: Report, out_dir: Path) -> list[Path]:
         table.to_csv(path, index=False)
         written.append(path)
     xlsx = out_dir / f"{STEM}.xlsx"
-    write_xlsx(report, xlsx)
+    write_xlsx(report, xlsx, m)
     written.append(xlsx)
     return written

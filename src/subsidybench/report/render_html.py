@@ -7,11 +7,13 @@ import re
 from html import escape
 
 from subsidybench.report.charts import Chart
-from subsidybench.report.display import BASIS_LEGEND, Section, sections
+from subsidybench.report.display import Section, basis_legend, programme_name, sections
+from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
 
 PAGE_CSS = """
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans CJK SC",
+       "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif;
        color: #1d1d1f; margin: 0 auto; max-width: 1400px; padding: 24px 32px; }
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 32px 0 6px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
@@ -44,48 +46,52 @@ _CHARTS_AFTER = {
     "utilisation": ("of_peak",),
     "costs": ("cost",),
     "serving": ("serving",),  # one chart per curve: serving-1, serving-2, ...
+    "ranges": ("tornado",),
     "sweep": ("sweep",),
 }
 
 
-def _basis_class(text: str) -> str | None:
-    if text.startswith("measured"):
-        return "b-measured"
-    if text.startswith("derived"):
-        return "b-derived"
-    if text.startswith("given"):
-        return "b-given"
-    if text in {"vendor", "estimate", "programme", "data file", "not applied", "unknown"}:
+_OTHER = ("vendor", "estimate", "programme", "data file", "not applied", "unknown")
+
+
+def _basis_class(text: str, m: Messages) -> str | None:
+    for basis, kind in (("measured", "measured"), ("derived", "derived"), ("given", "given")):
+        if text.startswith(basis) or text.startswith(
+            m.basis(basis if basis != "given" else "given by hand")
+        ):
+            return f"b-{kind}"
+    if text in _OTHER or text in {m.basis(b) for b in _OTHER}:
         return "b-other"
     return None
 
 
-def _cell(text: str, numeric: bool, header: str) -> str:
+def _cell(text: str, numeric: bool, header: str, m: Messages) -> str:
     classes = []
     if numeric:
         classes.append("num")
-    if text.startswith("invalid"):
+    if text.startswith(m("word.invalid")):
         classes.append("invalid")
-    if header == "workload":
+    workload = header == m("head.workload")
+    if workload:
         classes.append("wl")
-    elif header == "run":
+    elif header == m("head.run"):
         classes.append("run")
     body = escape(text)
-    if header == "workload":  # ids are long: let them break after a comma, not mid-word
+    if workload:  # ids are long: let them break after a comma, not mid-word
         body = body.replace(",", ",<wbr>")
-    if "basis" in header:
-        kind = _basis_class(text)
+    if "basis" in header or header in (m("head.basis"), m("head.peak_basis")):
+        kind = _basis_class(text, m)
         if kind:
             body = f'<span class="basis {kind}">{body}</span>'
     attr = f' class="{" ".join(classes)}"' if classes else ""
     return f"<td{attr}>{body}</td>"
 
 
-def _section(section: Section) -> list[str]:
+def _section(section: Section, m: Messages) -> list[str]:
     out = [f'<h2 id="{section.key}">{escape(section.title)}</h2>']
     out.append(f'<p class="intro">{escape(section.intro)}</p>')
     if not section.rows:
-        out.append("<p>(none)</p>")
+        out.append(f"<p>{escape(m('report.none'))}</p>")
         return out
     out.append('<div class="scroll"><table>')
     out.append(
@@ -95,7 +101,7 @@ def _section(section: Section) -> list[str]:
     )
     for row in section.rows:
         cells = "".join(
-            _cell(c, num, h)
+            _cell(c, num, h, m)
             for c, num, h in zip(row, section.numeric, section.headers, strict=True)
         )
         out.append(f"<tr>{cells}</tr>")
@@ -116,42 +122,38 @@ def _figure(chart: Chart) -> list[str]:
     ]
 
 
-def render_html(report: Report, charts: list[Chart]) -> str:
+def render_html(report: Report, charts: list[Chart], m: Messages = ENGLISH) -> str:
     """The whole report as one HTML document."""
-    body = [
-        f"<h1>{escape(report.title)}</h1>",
-        f'<p class="meta">Generated {escape(report.generated)} by subsidybench'
-        f" {escape(report.toolkit_version)}.</p>",
-        "<p>Every figure says what it rests on:</p>",
-        '<ul class="legend">',
-    ]
+    generated = m("report.generated", when=report.generated, version=report.toolkit_version)
+    body = [f"<h1>{escape(report.title)}</h1>", f'<p class="meta">{escape(generated)}</p>']
+    if report.programme:
+        name = programme_name(report, m)
+        body.append(f"<p>{escape(m('report.programme', name=name, id=report.programme))}</p>")
+    body += [f"<p>{escape(m('report.legend'))}</p>", '<ul class="legend">']
     body.extend(
-        f"<li><b>{escape(name)}</b>: {escape(meaning)}</li>" for name, meaning in BASIS_LEGEND
+        f"<li><b>{escape(name)}</b>: {escape(meaning)}</li>" for name, meaning in basis_legend(m)
     )
     body.append("</ul>")
-    for section in sections(report):
-        body.extend(_section(section))
+    for section in sections(report, m):
+        body.extend(_section(section, m))
         for key in _CHARTS_AFTER.get(section.key, ()):
             for chart in charts:
                 if chart.key == key or chart.key.startswith(f"{key}-"):
                     body.extend(_figure(chart))
     if report.notes:
-        body.append('<h2 id="notes">Notes</h2><ul>')
+        body.append(f'<h2 id="notes">{escape(m("report.notes"))}</h2><ul>')
         body.extend(f"<li>{escape(n)}</li>" for n in report.notes)
         body.append("</ul>")
     if report.costs.empty:
-        body.append(
-            "<p>No cost section: no price was known for any run. Give --price (with --currency)"
-            " or runs whose device profile has a rent.</p>"
-        )
-    return html_page(report.title, body)
+        body.append(f"<p>{escape(m('report.no_costs'))}</p>")
+    return html_page(report.title, body, lang="zh-Hans" if m.lang == "zh" else "en")
 
 
-def html_page(title: str, body: list[str], css: str = "") -> str:
+def html_page(title: str, body: list[str], css: str = "", lang: str = "en") -> str:
     """A whole self-contained document: PAGE_CSS (and `css`) inline, `body` lines as given."""
     return (
         "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n<style>{PAGE_CSS}{css}</style>\n</head>\n<body>\n"
         + "\n".join(body)

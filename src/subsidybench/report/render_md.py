@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from subsidybench.report.display import BASIS_LEGEND, Section, sections
+from subsidybench.report.display import Section, basis_legend, programme_name, sections
+from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
 
 
@@ -20,30 +21,27 @@ def _table(section: Section) -> list[str]:
     return lines
 
 
-def render_markdown(report: Report) -> str:
+def render_markdown(report: Report, m: Messages = ENGLISH) -> str:
     """The whole report as one Markdown document."""
     lines = [
         f"# {report.title}",
         "",
-        f"Generated {report.generated} by subsidybench {report.toolkit_version}.",
-        "",
-        "Every figure says what it rests on:",
+        m("report.generated", when=report.generated, version=report.toolkit_version),
         "",
     ]
-    lines.extend(f"- **{name}**: {meaning}" for name, meaning in BASIS_LEGEND)
-    for section in sections(report):
+    if report.programme:
+        lines += [m("report.programme", name=programme_name(report, m), id=report.programme), ""]
+    lines += [m("report.legend"), ""]
+    lines.extend(f"- **{name}**: {meaning}" for name, meaning in basis_legend(m))
+    for section in sections(report, m):
         lines += ["", f"## {section.title}", "", section.intro, ""]
-        lines += _table(section) if section.rows else ["(none)"]
+        lines += _table(section) if section.rows else [m("report.none")]
         if section.notes:
             lines.append("")
             lines.extend(f"[{i}] {_escape(n)}  " for i, n in enumerate(section.notes, 1))
     if report.notes:
-        lines += ["", "## Notes", ""]
+        lines += ["", f"## {m('report.notes')}", ""]
         lines.extend(f"- {n}" for n in report.notes)
     if report.costs.empty:
-        lines += [
-            "",
-            "No cost section: no price was known for any run. Give --price (with --currency)"
-            " or runs whose device profile has a rent.",
-        ]
+        lines += ["", m("report.no_costs")]
     return "\n".join(lines) + "\n"

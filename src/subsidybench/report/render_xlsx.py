@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from subsidybench.report.display import BASIS_LEGEND
+from subsidybench.report.display import basis_legend, programme_name
+from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
 
 _PERCENT = {"spread", "of_peak", "of_best_matmul", "subsidy_rate", "rate", "prefill_share"}
@@ -30,18 +31,20 @@ _MONEY = {
 _MAX_WIDTH = 60
 
 
-def _format_sheet(ws: Any, frame: Any) -> None:
+def _format_sheet(ws: Any, frame: Any, m: Messages = ENGLISH) -> None:
     from openpyxl.styles import Alignment, Font
 
     ws.freeze_panes = "A2"
     for cell in ws[1]:
         cell.font = Font(bold=True)
+    english = {m(f"xcol.{c}"): c for c in (*_PERCENT, *_MONEY) if m.has(f"xcol.{c}")}
     for i, column in enumerate(frame.columns, start=1):
         letter = ws.cell(row=1, column=i).column_letter
         values = [str(v) for v in frame[column].head(200)]
         width = max([len(str(column)), *(len(v) for v in values)], default=10)
         ws.column_dimensions[letter].width = min(_MAX_WIDTH, width + 2)
         number_format = None
+        column = english.get(column, column)
         if column in _PERCENT:
             number_format = "0.0%"
         elif column in _MONEY:
@@ -55,29 +58,55 @@ def _format_sheet(ws: Any, frame: Any) -> None:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
-def write_xlsx(report: Report, path: Path) -> None:
+def write_xlsx(report: Report, path: Path, m: Messages = ENGLISH) -> None:
     """Write the workbook: About, then one sheet per table (Assumptions among them)."""
     import pandas as pd
 
+    programme = "none"
+    if report.programme:
+        programme = f"{programme_name(report, m)} [{report.programme}]"
     about = [
-        ("report", report.title),
-        ("generated", report.generated),
-        ("toolkit", f"subsidybench {report.toolkit_version}"),
-        ("currency", report.currency or "none (no price known)"),
-        ("programme", report.programme or "none"),
+        (m("about.report"), report.title),
+        (m("about.generated"), report.generated),
+        (m("about.toolkit"), f"subsidybench {report.toolkit_version}"),
+        (m("about.currency"), m.currency(report.currency) or m("about.no_currency")),
+        (m("about.programme"), programme),
         ("", ""),
-        ("basis", "meaning"),
-        *BASIS_LEGEND,
+        (m("about.basis"), m("about.meaning")),
+        *basis_legend(m),
         ("", ""),
-        *(("note", n) for n in report.notes),
+        *((m("about.note"), n) for n in report.notes),
     ]
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        frame = pd.DataFrame(about, columns=["field", "value"])
-        frame.to_excel(writer, sheet_name="About", index=False)
-        _format_sheet(writer.sheets["About"], frame)
+        frame = pd.DataFrame(about, columns=[m("about.field"), m("about.value")])
+        about_sheet = m("sheet.about")
+        frame.to_excel(writer, sheet_name=about_sheet, index=False)
+        _format_sheet(writer.sheets[about_sheet], frame)
         for name, table in report.tables().items():
             if table.empty:
-                table = pd.DataFrame({"note": [f"no {name}: nothing was priced"]})
-            sheet = name.capitalize()
+                table = pd.DataFrame({"note": [m("about.nothing", table=m(f"sheet.{name}"))]})
+            sheet = m(f"sheet.{name}")
+            table = table.rename(columns=lambda c: m(f"xcol.{c}") if m.has(f"xcol.{c}") else c)
             table.to_excel(writer, sheet_name=sheet, index=False)
-            _format_sheet(writer.sheets[sheet], table)
+            _format_sheet(writer.sheets[sheet], table, m)
+        _live_sheets(writer.book, report, m)
+
+
+LIVE_SHEETS = 8
+"""At most this many live cost sheets (one per run's reference result): a workbook of dozens of
+runs keeps its tables and leaves the rest to `cost --xlsx`."""
+
+
+def live_sheet_name(i: int, m: Messages = ENGLISH) -> str:
+    return m("sheet.live", n=i)
+
+
+def _live_sheets(book: Any, report: Report, m: Messages) -> None:
+    """One live cost sheet (report.live_workbook) per run's reference result: one device-hour of
+    it, its price, rate, caps and throughput as input cells, the costs as formulas."""
+    from subsidybench.report.live_workbook import write_cost_sheet
+
+    for i, (label, scenario, answer) in enumerate(report.live[:LIVE_SHEETS], start=1):
+        ws = book.create_sheet(live_sheet_name(i, m))
+        write_cost_sheet(ws, scenario, answer, m)
+        ws["F1"] = label

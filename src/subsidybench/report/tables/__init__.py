@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from subsidybench import __version__
 from subsidybench.errors import UserError
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 DEFAULT_RATES = tuple(round(0.1 * i, 1) for i in range(11))
 """Subsidy rates of the sweep: 0% to 100% in steps of 10%, the range the programmes span."""
 
-_PRICE = re.compile(r"^(?:(?P<target>[^=]+)=)?(?P<amount>[0-9.eE+-]+)$")
+_PRICE = re.compile(r"^(?:(?P<target>[^=]+)=)?(?P<amount>[0-9.eE+~-]+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,8 @@ class PriceSpec:
     amount: float
     currency: str
     target: str | None = None
+    spread: Any = None
+    """A cost.uncertainty.Spread when the rent was given as a range a~b (amount: its centre)."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.amount) and self.amount > 0):
@@ -58,14 +60,17 @@ def parse_price(text: str, currency: str | None) -> PriceSpec:
     m = _PRICE.match(text.strip())
     if m is None:
         raise UserError(f"--price: expected AMOUNT or RUN=AMOUNT (e.g. h100-sxm=2.9), got {text!r}")
+    from subsidybench.cost.uncertainty import parse_spread
+
+    spread = parse_spread(m["amount"], "--price")
     try:
-        amount = float(m["amount"])
+        amount = spread.centre if spread is not None else float(m["amount"])
     except ValueError:
         raise UserError(f"--price: {m['amount']!r} is not a number") from None
     if currency is None:
         raise UserError("--price needs --currency (e.g. --currency USD)")
     target = m["target"].strip() if m["target"] else None
-    return PriceSpec(amount, currency.upper(), target)
+    return PriceSpec(amount, currency.upper(), target, spread)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,8 @@ class ReportOptions:
     """Device profiles to cost each run's results on too, scaled by the roofline (estimates)."""
     slo: Slo | None = None
     """A serving SLO: each serving curve's goodput point is marked (report.tables.serving)."""
+    seed: int | None = None
+    """Seed of the ranges' draws (None: cost.uncertainty's fixed default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +127,13 @@ class Report:
     """Every point of each run's serving curve (None or empty: no run has one)."""
     serving_slo: str = ""
     """The SLO the serving table marks, as text ("" when none was given)."""
+    programme_names: dict[str, str] = field(default_factory=dict)
+    """The programme's name by language (en, zh where its file gives one)."""
+    live: tuple[tuple[str, Any, Any], ...] = ()
+    ranges: tuple[tuple[str, Any], ...] = ()
+    """(run label, cost.uncertainty.Ranges or None) of each live sheet's answer."""
+    """(run label, Scenario, Estimate) of each run's reference result: the workbook's live
+    cost sheets and the report's ranges start from these."""
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Name -> table, in reading order (CSV files and workbook sheets take these names)."""
@@ -154,6 +168,7 @@ def build_report(
     import pandas as pd
 
     from subsidybench.cost.serving import describe_slo
+    from subsidybench.cost.uncertainty import ranges
     from subsidybench.report.tables.assumptions import assumptions_table
     from subsidybench.report.tables.costs import costs_table, priced_runs
     from subsidybench.report.tables.results import results_table
@@ -171,8 +186,9 @@ def build_report(
             notes.append(f"{lr.label}: the run's file says {lr.run.state.value}: it may be partial")
     currency, priced = priced_runs(runs, options, notes)
     costs, sweeps, cost_assumptions, rates = pd.DataFrame(), pd.DataFrame(), [], {}
+    live: list[tuple[str, Any, Any]] = []
     if currency is not None:
-        costs, cost_assumptions, rates = costs_table(priced, options, notes)
+        costs, cost_assumptions, rates = costs_table(priced, options, notes, live)
         sweeps, sweep_assumptions = sweep_table(
             priced, options.rates, options.sweep_workload, notes
         )
@@ -197,4 +213,16 @@ def build_report(
         programme_rates=rates,
         serving=None if serving.empty else serving,
         serving_slo="" if options.slo is None else describe_slo(options.slo),
+        programme_names=_names(options.programme),
+        live=tuple(live),
+        ranges=tuple((label, ranges(s, seed=options.seed)) for label, s, _ in live),
     )
+
+
+def _names(programme: Programme | None) -> dict[str, str]:
+    if programme is None:
+        return {}
+    names = {"en": programme.name}
+    if programme.name_zh:
+        names["zh"] = programme.name_zh
+    return names

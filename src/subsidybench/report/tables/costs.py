@@ -118,21 +118,28 @@ def priced_runs(
             profiles_dirs=options.profiles_dirs,
             label=label or lr.label,
             names={"price": "--price", "report_currency": "--in"},
+            uncertain={"price": price.spread} if given and price.spread is not None else {},
         )
         priced.append(Priced(lr, target, request))
     return currency, priced
 
 
 def costs_table(
-    priced: Sequence[Priced], options: ReportOptions, notes: list[str]
+    priced: Sequence[Priced],
+    options: ReportOptions,
+    notes: list[str],
+    live: list[tuple[str, Any, Any]] | None = None,
 ) -> tuple[pd.DataFrame, list[tuple[str, Assumption]], dict[str, float]]:
-    """The costs table, the assumptions behind it, and the programme's rate for each run."""
+    """The costs table, the assumptions behind it, and the programme's rate for each run; each
+    run's reference result (its sweep's) goes into `live` as (label, scenario, answer) for the
+    workbook's live cost sheets."""
     import pandas as pd
 
     from subsidybench.cost.evaluate import one
     from subsidybench.cost.model import PFLOP_HOUR
     from subsidybench.cost.scenario import resolve
     from subsidybench.cost.throughput import TOKEN_UNITS
+    from subsidybench.results.query import reference_result
 
     rows: list[dict[str, Any]] = []
     assumptions: list[tuple[str, Assumption]] = []
@@ -149,6 +156,9 @@ def costs_table(
             scenario = resolve(replace(p.request, workload=r.id))
             notes.extend(w for w in scenario.warnings if w not in notes)
             est: Any = one(scenario)
+            reference = reference_result(p.lr.run, options.sweep_workload)
+            if live is not None and reference is not None and reference.id == r.id:
+                live.append((label, scenario, est))
             if scenario.terms is not None:
                 rates[label] = scenario.terms.rate
             net_per_mtok = None

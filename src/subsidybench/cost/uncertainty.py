@@ -1,0 +1,483 @@
+"""Ranges, not points: P10 / P50 / P90 of a cost answer by Monte Carlo, and a tornado.
+
+Where the spread comes from:
+- a measured throughput: the run's raw samples bootstrapped (resampled with replacement, the
+  median taken, the rate following as work / median); with several runs of the workload, each
+  draw first picks a run, then resamples its samples, so the spread between runs (on a shared
+  machine usually the larger part, see DESIGN.md) is in the range too;
+- inputs given as uncertain: `a~b` is uniform on [a, b]; `a~m~b` is triangular, low a, mode m,
+  high b (a sweep is `a:b:step`; the two are different questions and are not mixed);
+- MFU and a scaling efficiency given as one value by hand are estimates: unless they are given
+  as a range, they get a default triangular spread (DEFAULT_SPREAD), shown as such.
+
+The draws go through the model's own vectorised functions (model.evaluate_work,
+model.evaluate_hours, reach.reach_figures): arrays in, arrays out, no loop over draws, so 100,000
+draws take a few tens of milliseconds. With every input at its point value the same functions
+give the point answer; tests check that it is the Estimate's to the cent. The seed is fixed by
+default (DEFAULT_SEED), printed and recorded, so an answer repeats; --seed changes it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from subsidybench.cost import model
+from subsidybench.cost.reach import reach_figures
+from subsidybench.cost.scenario import Scenario
+from subsidybench.cost.spread import Spread, parse_spread
+from subsidybench.cost.throughput import TERA, WorkUnit
+from subsidybench.errors import UserError
+from subsidybench.provenance import Basis
+from subsidybench.units import HOURS_PER_DAY, MILLION, PFLOP_DAY, PFLOP_HOUR, SECONDS_PER_HOUR
+
+__all__ = [
+    "DEFAULT_DRAWS",
+    "DEFAULT_SEED",
+    "UNCERTAIN",
+    "Ranges",
+    "Spread",
+    "parse_spread",
+    "ranges",
+]
+
+DEFAULT_DRAWS = 100_000
+DEFAULT_SEED = 20_251_201
+"""Fixed, so that the same command gives the same range; printed beside every range."""
+
+# Inputs that may be given as a range a~b (Request field names).
+UNCERTAIN = (
+    "price",
+    "fx",
+    "tflops",
+    "tokens_per_s",
+    "mfu",
+    "scaling_efficiency",
+    "rate",
+    "hours",
+    "contract",
+)
+
+DEFAULT_SPREAD = {"mfu": 0.2, "scaling_efficiency": 0.1}
+"""Relative half-width of the triangular spread an estimate given as one value gets. A
+convention, not a measurement, and printed as one: published MFUs of one model on one kind of
+device differ by about this much between reports (Llama 3 405B: 38-43% on H100s, Meta 2024;
+OPT-175B 147 TFLOP/s per A100 against MT-NLG's 113-126), and scaling efficiencies measured at one
+size move by about 10 points between runs and network settings."""
+
+# The bootstrap resamples in chunks of at most this many sample indices, to bound memory.
+_CHUNK = 4_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One uncertain input: how the user calls it, its point value and how it is drawn."""
+
+    key: str
+    label: str
+    point: float
+    """In the model's unit (FLOP/s, a share); money and exchange rates as a factor of 1."""
+    draw: Callable[[np.random.Generator, int], np.ndarray]
+    describe: str
+    basis: str
+    shown: float = 1.0
+    """Model units per unit the user wrote (1e12 for TFLOP/s): the tornado shows the latter."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One row of a tornado: the headline at the input's P10 and at its P90, others at P50."""
+
+    label: str
+    low: float
+    high: float
+    at_low: float
+    at_high: float
+
+    @property
+    def swing(self) -> float:
+        return abs(self.at_high - self.at_low)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranges:
+    """P10 / P50 / P90 of each figure of an answer, the inputs they rest on, and a tornado."""
+
+    seed: int
+    draws: int
+    seconds: float
+    figures: dict[str, tuple[float, float, float, float]]
+    """Name -> (point, P10, P50, P90)."""
+    sources: tuple[Source, ...]
+    headline: str
+    tornado: tuple[Bar, ...] = ()
+    currency: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "draws": self.draws,
+            "figures": {
+                k: {"point": v[0], "p10": v[1], "p50": v[2], "p90": v[3]}
+                for k, v in self.figures.items()
+            },
+            "inputs": [
+                {"input": s.label, "distribution": s.describe, "basis": s.basis}
+                for s in self.sources
+            ],
+            "tornado": {
+                "figure": self.headline,
+                "bars": [
+                    {
+                        "input": b.label,
+                        "p10": b.low,
+                        "p90": b.high,
+                        "at_p10": b.at_low,
+                        "at_p90": b.at_high,
+                        "swing": b.swing,
+                    }
+                    for b in self.tornado
+                ],
+            },
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Bootstrap of a measured rate
+
+
+def bootstrap_rates(
+    runs: list[tuple[float, np.ndarray]], rng: np.random.Generator, n: int
+) -> np.ndarray:
+    """`n` draws of a rate measured as work / median(samples): each draw picks one of `runs`
+    (point rate, raw samples) at random, resamples its samples with replacement and scales the
+    rate by median(samples) / median(resample)."""
+    which = rng.integers(0, len(runs), n) if len(runs) > 1 else np.zeros(n, dtype=np.int64)
+    out = np.empty(n)
+    for i, (rate, samples) in enumerate(runs):
+        index = np.flatnonzero(which == i)
+        ordered = np.sort(np.asarray(samples, dtype=np.float64))
+        k = ordered.size
+        median = float(np.median(ordered))
+        chunk = max(1, _CHUNK // k)
+        for start in range(0, index.size, chunk):
+            part = index[start : start + chunk]
+            # The median of a resample is that of its sorted indices into the sorted samples.
+            middle = sorted({(k - 1) // 2, k // 2})
+            picks = np.partition(rng.integers(0, k, (part.size, k), dtype=np.int32), middle, 1)
+            lo, hi = picks[:, (k - 1) // 2], picks[:, k // 2]
+            out[part] = rate * median / ((ordered[lo] + ordered[hi]) / 2)
+    return out
+
+
+def _samples(run: Any, label: str, workload: str | None) -> np.ndarray:
+    from subsidybench.cost.throughput import run_and_label
+    from subsidybench.results.query import pick_result
+
+    loaded, where = run_and_label(run, label)
+    result = pick_result(loaded, where, workload)
+    assert result.measurement is not None
+    return np.asarray(result.measurement.samples_s, dtype=np.float64)
+
+
+def _measured_runs(s: Scenario) -> list[tuple[float, np.ndarray]]:
+    """(rate, samples) of the costed run and of each further run of the same workload."""
+    from subsidybench.cost.throughput import measured
+
+    r = s.request
+    assert s.throughput is not None
+    first = s.throughput.one().per_second
+    out = [(first, _samples(r.run, r.run_label, r.workload))]
+    unit = WorkUnit(r.metric)
+    for other in r.also_runs:
+        t = measured(other, "", r.workload, unit, r.force, s.device)
+        out.append((t.per_second, _samples(other, "", r.workload)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The inputs of a scenario, as points and as draws
+
+
+def _exponent(s: Scenario, source: str | None) -> int:
+    """Money in `source` is worth fx**e in the answer's currency: e = 1, -1, or 0 (no exchange)."""
+    if s.fx_pair is None or source is None or source == s.currency:
+        return 0
+    return 1 if (source, s.currency) == s.fx_pair else -1
+
+
+def _sources(s: Scenario) -> list[Source]:
+    r = s.request
+    given = dict(r.uncertain)
+    unknown = [r.name(k) for k in given if k not in UNCERTAIN]
+    if unknown:
+        raise UserError(
+            f"{unknown[0]}: a range a~b is taken for "
+            + ", ".join("--" + k.replace("_", "-") for k in UNCERTAIN)
+        )
+    out: list[Source] = []
+
+    def spread(key: str, scale: float = 1.0) -> None:
+        sp: Spread = given[key]
+
+        def draw(rng: np.random.Generator, n: int) -> np.ndarray:
+            return sp.draw(rng, n) * scale
+
+        point = sp.centre * scale
+        out.append(Source(key, r.name(key), point, draw, sp.describe(), Basis.GIVEN.value, scale))
+
+    for key in ("price", "fx", "rate", "hours", "contract", "tflops", "tokens_per_s", "mfu"):
+        if key not in given:
+            continue
+        if key == "fx" and s.fx_pair is None:
+            raise UserError(f"{r.name('fx')}: no exchange rate enters this answer")
+        if key == "hours" and s.throughput is not None and s.throughput.implied:
+            raise UserError(
+                f"{r.name('hours')}: a range of the hours that imply a rate is not taken"
+            )
+        if key == "rate" and s.terms is None:
+            continue  # resolve has refused this already
+        scale = TERA if key == "tflops" else 1.0
+        if key == "mfu":
+            assert s.peak is not None
+            scale = s.peak.tflops * TERA
+        elif key in ("price", "fx"):
+            scale = 1.0 / given[key].centre  # a factor on the (converted) point figure
+        spread(key, scale)
+    tp = s.throughput
+    if tp is not None and r.run is not None and "run" not in given and r.estimate_on is None:
+        runs = _measured_runs(s)
+        count = sum(x.size for _, x in runs)
+        what = (
+            f"bootstrap of {runs[0][1].size} raw samples"
+            if len(runs) == 1
+            else f"{len(runs)} runs, their {count} raw samples resampled within each run"
+        )
+        out.append(
+            Source(
+                "throughput",
+                "measured throughput",
+                runs[0][0],
+                lambda rng, n: bootstrap_rates(runs, rng, n),
+                what,
+                Basis.MEASURED.value,
+                TERA if tp.unit is WorkUnit.FLOPS else 1.0,
+            )
+        )
+    elif r.also_runs:
+        raise UserError("more than one --run: the further runs spread a measured rate; give --run")
+    if tp is not None and tp.mfu is not None and "mfu" not in given:
+        _default(out, "mfu", r.name("mfu"), float(tp.mfu[0]), s.peak.tflops * TERA if s.peak else 0)
+    if (
+        s.efficiency is not None
+        and "scaling_efficiency" not in given
+        and s.efficiency_basis is Basis.GIVEN
+        and s.devices is not None
+        and float(s.devices[0]) > 1
+    ):
+        _default(
+            out, "scaling_efficiency", r.name("scaling_efficiency"), float(s.efficiency[0]), 1.0
+        )
+    elif "scaling_efficiency" in given:
+        spread("scaling_efficiency")
+    return out
+
+
+def _default(out: list[Source], key: str, label: str, value: float, scale: float) -> None:
+    half = DEFAULT_SPREAD[key]
+    sp = Spread(value * (1 - half), min(1.0, value * (1 + half)), value)
+
+    def draw(rng: np.random.Generator, n: int) -> np.ndarray:
+        return sp.draw(rng, n) * scale
+
+    text = f"default ±{half:.0%} ({sp.describe()}): an estimate; give {label} a~b to state yours"
+    out.append(Source(key, label, value * scale, draw, text, Basis.ESTIMATE.value, scale))
+
+
+# --------------------------------------------------------------------------------------------
+# The answer's figures from arrays of inputs
+
+
+def _figures(s: Scenario, v: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Every figure of the answer, from inputs that may be arrays (all of one shape)."""
+    from subsidybench.cost.evaluate import cluster_of, price_of
+
+    price = price_of(s)
+    cluster = cluster_of(s)
+    fx = np.asarray(v.get("fx", 1.0))  # a factor on the exchange rate used
+    pay = None
+    if price is not None:
+        pay = price.amount * np.asarray(v.get("price", 1.0)) * fx ** _exponent(s, s.price_currency)
+    per_second = v.get("throughput")
+    for key in ("tflops", "tokens_per_s", "mfu"):
+        per_second = v.get(key, per_second)
+    if per_second is None and s.throughput is not None:
+        per_second = s.throughput.one().per_second
+    eff = np.asarray(v.get("scaling_efficiency", cluster.scaling_efficiency))
+    devices = float(cluster.devices)
+    terms = s.terms
+    subsidy: dict[str, Any] = {}
+    if terms is not None and s.owned is None:
+        programme = s.programme.currency if s.programme is not None else None
+        subsidy = {
+            "rate": v.get("rate", terms.rate),
+            "cap": terms.cap * fx ** _exponent(s, programme),
+            "window_hours": terms.window_hours,
+            "after_rate": terms.after_rate,
+        }
+    unit = s.throughput.unit if s.throughput is not None else WorkUnit.FLOPS
+    if s.kind == "reach":
+        return _reach_figures(s, v, pay, per_second, eff, unit)
+    job = s.job
+    flops: Any = None
+    tokens: Any = None
+    if isinstance(job, model.TrainJob | model.ServeJob):
+        flops, tokens = job.flops, job.tokens
+        work = job.tokens if unit is WorkUnit.TOKENS else job.flops
+        hours = model.device_hours_for(work, per_second, eff)
+    elif isinstance(job, model.HoursJob):
+        hours = np.asarray(v.get("hours", job.device_hours), dtype=np.float64)
+    else:
+        assert isinstance(job, model.ContractJob) and pay is not None
+        hours = np.asarray(v.get("contract", job.value)) / pay
+    if not isinstance(job, model.TrainJob | model.ServeJob) and per_second is not None:
+        done = hours * SECONDS_PER_HOUR * np.asarray(per_second) * eff
+        flops, tokens = (None, done) if unit is WorkUnit.TOKENS else (done, None)
+    wall: Any = None
+    if s.wall_hours is not None:
+        wall = s.wall_hours
+    elif s.devices is not None:
+        wall = hours / devices
+    out: dict[str, np.ndarray] = {"device_hours": np.asarray(hours)}
+    if wall is not None:
+        out["wall_days"] = np.asarray(wall) / HOURS_PER_DAY
+    if pay is None:
+        return out
+    money = model.evaluate_hours(hours, 0.0 if wall is None else wall, pay, **subsidy)
+    if s.owned is not None and terms is not None:
+        # A building subsidy lowers the capex, so the hourly price: as the single answer does.
+        assert price is not None and price.owned is not None
+        build = model.build_subsidy(price.owned, terms, cluster.devices)
+        net = hours * pay * (build.price.amount / price.amount)
+        money = {
+            **money,
+            "subsidy": money["gross"] - net,
+            "net": net,
+            "effective_price": net / hours,
+            "effective_rate": (money["gross"] - net) / money["gross"],
+        }
+    for key in ("gross", "subsidy", "net", "effective_price", "effective_rate"):
+        out[key] = money[key]
+    if flops is not None:
+        out["net_per_pflop_hour"] = money["net"] / (np.asarray(flops) / PFLOP_HOUR)
+    if tokens is not None:
+        out["net_per_million_tokens"] = money["net"] / (np.asarray(tokens) / MILLION)
+    return out
+
+
+def _reach_figures(
+    s: Scenario, v: Mapping[str, Any], pay: Any, per_second: Any, eff: Any, unit: WorkUnit
+) -> dict[str, np.ndarray]:
+    from subsidybench.cost.evaluate import one
+
+    answer: Any = one(s)  # the amount and the firm's cap as the single answer took them
+    terms = s.terms
+    assert terms is not None
+    job = s.job if isinstance(s.job, model.TrainJob) else None
+    work_per_run = None
+    if job is not None:
+        work_per_run = job.tokens if unit is WorkUnit.TOKENS else job.flops
+    cap = (
+        terms.cap_per_firm_year
+        if math.isfinite(terms.cap_per_firm_year)
+        else terms.cap_per_contract
+    )
+    out = reach_figures(
+        answer.amount,
+        v.get("rate", answer.rate),
+        pay,
+        per_second,
+        eff,
+        work_per_run,
+        s.request.contract_size,
+        cap,
+    )
+    done = out.pop("done", None)
+    if done is not None:
+        if unit is WorkUnit.TOKENS:
+            out["tokens"] = done
+        else:
+            out["pflop_days"] = done / PFLOP_DAY
+    return out
+
+
+_HEADLINES = (
+    "net_per_pflop_hour",
+    "net_per_million_tokens",
+    "net",
+    "pflop_days",
+    "tokens",
+    "device_hours",
+    "wall_days",
+)
+
+
+def ranges(s: Scenario, draws: int | None = None, seed: int | None = None) -> Ranges | None:
+    """P10 / P50 / P90 of every figure of the scenario's answer and the tornado of its headline;
+    None when nothing in it is uncertain (every input a single value given by hand)."""
+    if s.sweeping:
+        return None
+    if s.owned is not None and s.terms is not None and "rate" in s.request.uncertain:
+        raise UserError("--rate a~b: a range of a building subsidy's rate is not computed")
+    sources = _sources(s)
+    if not sources:
+        return None
+    n = int(draws if draws is not None else s.request.draws or DEFAULT_DRAWS)
+    seed = int(
+        seed if seed is not None else s.request.seed if s.request.seed is not None else DEFAULT_SEED
+    )
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    drawn = {src.key: src.draw(rng, n) for src in sources}
+    points = {src.key: src.point for src in sources}
+    point = _figures(s, points)
+    spread = _figures(s, drawn)
+    figures = {}
+    for name, values in spread.items():
+        values = np.broadcast_to(values, (n,))
+        p10, p50, p90 = np.percentile(values, (10, 50, 90))
+        figures[name] = (
+            float(np.asarray(point[name]).reshape(-1)[0]),
+            float(p10),
+            float(p50),
+            float(p90),
+        )
+    headline = next(k for k in _HEADLINES if k in figures)
+    quantiles = {k: np.percentile(x, (10, 50, 90)) for k, x in drawn.items()}
+    bars = []
+    for src in sources:
+        held = {k: q[1] for k, q in quantiles.items()}
+        lo, hi = quantiles[src.key][0], quantiles[src.key][2]
+        held[src.key] = np.array([lo, hi])
+        at = np.broadcast_to(_figures(s, held)[headline], (2,))
+        shown = src.shown
+        bars.append(
+            Bar(src.label, float(lo / shown), float(hi / shown), float(at[0]), float(at[1]))
+        )
+    bars.sort(key=lambda b: b.swing, reverse=True)
+    return Ranges(
+        seed=seed,
+        draws=n,
+        seconds=time.perf_counter() - start,
+        figures=figures,
+        sources=tuple(sources),
+        headline=headline,
+        tornado=tuple(bars),
+        currency=s.currency,
+    )

@@ -1,0 +1,233 @@
+"""A live cost sheet: Excel formulas from input cells, so an analyst edits the rate or the price in
+Excel and the net cost, the effective rate and the cost per unit of work follow.
+
+Inputs (price, exchange rate, subsidy rate, caps, pool, rate window, devices, throughput, scaling
+efficiency, the job) sit in column B in the "Input" cell style, each with its basis in C and its
+source in D. Outputs are formulas over them, the same arithmetic as cost.model.evaluate_work and
+cost.terms (subsidy = min(gross x rate before caps, the tightest of the caps and the pool); the
+rate before caps blends the programme's rate over its window). A blank cap means none, as Excel's
+MIN ignores blank cells. tests/test_live_workbook.py evaluates the formulas with the `formulas`
+package and checks them against the model to the cent, before and after an input changes.
+
+Written for one answer (`cost --xlsx`) and, in a report's workbook, for each costed result.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from subsidybench.cost.model import ContractJob, Estimate, HoursJob, ServeJob, TrainJob
+from subsidybench.cost.scenario import Scenario
+from subsidybench.cost.throughput import WorkUnit
+from subsidybench.errors import UserError
+from subsidybench.report.i18n import ENGLISH, Messages
+
+SHEET = "Cost"
+INPUT_STYLE = "Input"
+"""Excel's built-in style for cells a reader is meant to change (the pale orange fill)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One row of the sheet: a label key, a value or a formula, its basis and source."""
+
+    key: str
+    value: Any
+    basis: str = ""
+    source: str = ""
+    number_format: str = "#,##0.00"
+
+
+def _rows(s: Scenario, e: Estimate, m: Messages) -> tuple[list[Cell], list[Cell]]:
+    """The input rows and the formula rows (formulas name inputs by key, resolved to cells)."""
+    if s.kind == "reach":
+        raise UserError("--xlsx writes the sheet of one job's cost; --reach has none yet")
+    if s.owned is not None and s.terms is not None:
+        raise UserError("--xlsx: a building subsidy's sheet is not written yet; drop --xlsx")
+    if e.price is None:
+        raise UserError("--xlsx writes money: give a price")
+    inputs: list[Cell] = []
+    exponent = 0
+    if s.fx_pair is not None and s.price_currency != s.currency:
+        exponent = 1 if (s.price_currency, s.currency) == s.fx_pair else -1
+    fx_rate = s.fx_rate if exponent else 1.0
+    assert fx_rate is not None
+    raw_price = e.price.amount / fx_rate**exponent
+    inputs.append(Cell("price", raw_price, e.price.basis.value, e.price.source or "", "#,##0.0000"))
+    fx_source = next((a.source for a in s.assumptions if a.name == "exchange rate"), "")
+    pair = f"{s.fx_pair[1]} per {s.fx_pair[0]}" if s.fx_pair else "none"
+    inputs.append(
+        Cell("fx", fx_rate, "data file" if exponent else "none", f"{pair}; {fx_source}", "0.0000")
+    )
+    terms = s.terms
+    programme = s.programme.id if s.programme is not None else ""
+    cap_exp = 0
+    if s.programme is not None and s.fx_pair is not None and s.programme.currency != s.currency:
+        cap_exp = 1 if (s.programme.currency, s.currency) == s.fx_pair else -1
+
+    def raw(value: float) -> Any:
+        return value / fx_rate**cap_exp if math.isfinite(value) else None
+
+    rate_basis = (
+        "programme" if s.programme is not None and s.request.rate is None else "given by hand"
+    )
+    inputs += [
+        Cell("rate", terms.rate if terms else 0.0, rate_basis, programme or "--rate", "0.0%"),
+        Cell(
+            "cap_contract", raw(terms.cap_per_contract) if terms else None, "programme", programme
+        ),
+        Cell("cap_firm_year", raw(terms.cap_per_firm_year) if terms else None, "programme", ""),
+        Cell("pool", raw(terms.pool) if terms else None, "programme", programme),
+        Cell(
+            "window_hours",
+            terms.window_hours if terms and math.isfinite(terms.window_hours) else None,
+            "programme",
+            programme,
+            "#,##0",
+        ),
+        Cell("after_rate", terms.after_rate if terms else 0.0, "programme", programme, "0.0%"),
+    ]
+    from subsidybench.cost.evaluate import cluster_of
+
+    tp = s.throughput.one() if s.throughput is not None else None
+    eff = cluster_of(s).scaling_efficiency
+    devices = e.devices or 1
+    inputs.append(Cell("devices", devices, "given by hand", "--devices", "#,##0"))
+    if tp is not None:
+        per = tp.per_second / 1e12 if tp.unit is WorkUnit.FLOPS else tp.per_second
+        key = "tflops" if tp.unit is WorkUnit.FLOPS else "tokens_per_s"
+        inputs.append(Cell(key, per, tp.basis.value, tp.source, "#,##0.0000"))
+        inputs.append(
+            Cell("efficiency", eff, s.efficiency_basis.value, s.efficiency_source, "0.0%")
+        )
+    job = s.job
+    if isinstance(job, TrainJob | ServeJob):
+        work = job.tokens if tp and tp.unit is WorkUnit.TOKENS else job.flops
+        inputs.append(Cell("work", work, "given by hand", job.describe(), "0.000E+00"))
+        if job.flops is not None:
+            inputs.append(Cell("flops", job.flops, "derived", "FLOPs of the job", "0.000E+00"))
+        inputs.append(Cell("tokens", job.tokens, "given by hand", job.describe(), "0.000E+00"))
+    elif isinstance(job, HoursJob):
+        inputs.append(Cell("hours_in", job.device_hours, "given by hand", "--hours", "#,##0"))
+    else:
+        assert isinstance(job, ContractJob)
+        inputs.append(Cell("contract", job.value, "given by hand", "--contract"))
+    if s.wall_hours is not None:
+        inputs.append(Cell("duration", s.wall_hours, "given by hand", "--duration", "#,##0"))
+
+    keys = {c.key for c in inputs}
+    out: list[Cell] = [Cell("price_ans", "={price}" + ("*{fx}" if exponent > 0 else "/{fx}"))]
+    if exponent == 0:
+        out[0] = Cell("price_ans", "={price}")
+    if "work" in keys:
+        rate = "{tflops}*10^12" if "tflops" in keys else "{tokens_per_s}"
+        out.append(
+            Cell("device_hours", f"={{work}}/({rate}*{{efficiency}})/3600", number_format="#,##0")
+        )
+    elif "hours_in" in keys:
+        out.append(Cell("device_hours", "={hours_in}", number_format="#,##0"))
+    else:
+        out.append(Cell("device_hours", "={contract}/{price_ans}", number_format="#,##0"))
+    wall = "={duration}" if "duration" in keys else "={device_hours}/{devices}"
+    out.append(Cell("wall_hours", wall, number_format="#,##0.0"))
+    gross = "={contract}" if "contract" in keys else "={device_hours}*{price_ans}"
+    out.append(Cell("gross", gross))
+    share = "MIN(1,{window_hours}/{wall_hours})"
+    out.append(
+        Cell(
+            "rate_before_caps",
+            f'=IF({{window_hours}}="",{{rate}},{share}*{{rate}}+(1-{share})*{{after_rate}})',
+            number_format="0.0%",
+        )
+    )
+    fx_cap = "" if cap_exp == 0 else ("*{fx}" if cap_exp > 0 else "/{fx}")
+    out.append(
+        Cell(
+            "cap",
+            f'=IF(COUNT({{cap_contract}}:{{pool}})=0,"",MIN({{cap_contract}}:{{pool}}){fx_cap})',
+        )
+    )
+    out.append(
+        Cell(
+            "subsidy",
+            '=IF({cap}="",{gross}*{rate_before_caps},MIN({gross}*{rate_before_caps},{cap}))',
+        )
+    )
+    out.append(Cell("net", "={gross}-{subsidy}"))
+    out.append(Cell("effective_rate", "=IF({gross}>0,{subsidy}/{gross},0)", number_format="0.0%"))
+    out.append(Cell("effective_price", "={net}/{device_hours}", number_format="#,##0.0000"))
+    if "flops" in keys or ("tflops" in keys and "work" not in keys):
+        done = "{flops}" if "flops" in keys else "{device_hours}*3600*{tflops}*10^12*{efficiency}"
+        out.append(Cell("net_per_pflop_hour", f"={{net}}/({done}/(3.6*10^18))"))
+    if "tokens" in keys or "tokens_per_s" in keys:
+        done = "{tokens}" if "tokens" in keys else "{device_hours}*3600*{tokens_per_s}*{efficiency}"
+        out.append(Cell("net_per_million_tokens", f"={{net}}/({done}/10^6)"))
+    return inputs, out
+
+
+def write_cost_sheet(ws: Any, s: Scenario, e: Estimate, m: Messages = ENGLISH) -> dict[str, str]:
+    """Fill `ws` with the live cost sheet; returns key -> cell address (B3...)."""
+    from openpyxl.styles import Font
+
+    inputs, outputs = _rows(s, e, m)
+    c = s.currency or ""
+    ws["A1"] = m("xlsx.title", job=e.job.describe(), currency=m.currency(c))
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = m("xlsx.inputs_note")
+    for col, key in zip(
+        "ABCD", ("col.value_name", "col.value", "col.basis", "col.source"), strict=True
+    ):
+        ws[f"{col}3"] = m(key)
+        ws[f"{col}3"].font = Font(bold=True)
+    where: dict[str, str] = {}
+    row = 4
+    for cell in inputs:
+        where[cell.key] = f"B{row}"
+        row += 1
+    row += 1
+    heading_row = row - 1
+    for cell in outputs:
+        where[cell.key] = f"B{row}"
+        row += 1
+    row = 4
+    for cell in inputs:
+        ws[f"A{row}"] = m(f"xlsx.{cell.key}")
+        target = ws[f"B{row}"]
+        target.value = cell.value
+        target.style = INPUT_STYLE
+        target.number_format = cell.number_format
+        ws[f"C{row}"] = m.basis(cell.basis) if cell.basis else ""
+        ws[f"D{row}"] = cell.source
+        row += 1
+    ws[f"A{heading_row}"] = m("xlsx.outputs")
+    ws[f"A{heading_row}"].font = Font(bold=True)
+    row = heading_row + 1
+    for cell in outputs:
+        ws[f"A{row}"] = m(f"xlsx.{cell.key}")
+        ws[f"B{row}"] = cell.value.format(**where)
+        ws[f"B{row}"].number_format = cell.number_format
+        ws[f"C{row}"] = m("xlsx.formula")
+        row += 1
+    ws.column_dimensions["A"].width = 38
+    ws.column_dimensions["B"].width = 20
+    ws.column_dimensions["C"].width = 16
+    ws.column_dimensions["D"].width = 70
+    return where
+
+
+def write_answer_xlsx(s: Scenario, e: Any, path: Path, m: Messages = ENGLISH) -> dict[str, str]:
+    """`cost --xlsx FILE`: a workbook of one live cost sheet."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    ws.title = SHEET
+    where = write_cost_sheet(ws, s, e, m)
+    try:
+        book.save(path)
+    except OSError as err:
+        raise UserError(f"--xlsx: cannot write {path}: {err.strerror}") from None
+    return where
