@@ -15,7 +15,6 @@ from typing import Any
 import typer
 
 from subsidybench.cli.options import ProfilesDir
-from subsidybench.errors import UserError
 
 app = typer.Typer(help="Cost compute jobs before and after a subsidy.", no_args_is_help=True)
 
@@ -211,6 +210,8 @@ def cost_command(
     Any flag given a list or range (--rate 0.1:1.0:0.1) makes a sweep over every combination.
     """
     from subsidybench.cost import evaluate, serving
+    from subsidybench.cost.flags import flag_values, fx_value, train_pair
+    from subsidybench.cost.options import option_scenarios
     from subsidybench.cost.request import Request
     from subsidybench.cost.scenario import resolve
     from subsidybench.cost.uncertainty import UNCERTAIN, ranges
@@ -222,10 +223,10 @@ def cost_command(
     uncertain: dict[str, Any] = {}
 
     def values(text: str | None, flag: str) -> Any:
-        return _values(text, flag, uncertain, UNCERTAIN)
+        return flag_values(text, flag, uncertain, UNCERTAIN)
 
     request = Request(
-        train=None if train is None else _pair(train),
+        train=None if train is None else train_pair(train),
         total_params=total_params,
         layers=layers,
         attention_width=attention_width,
@@ -263,7 +264,7 @@ def cost_command(
         price=values(price, "--price"),
         currency=currency,
         report_currency=report_currency,
-        fx=None if fx is None else _fx(fx, uncertain),
+        fx=None if fx is None else fx_value(fx, uncertain),
         capex=values(capex, "--capex"),
         lifetime=values(lifetime, "--lifetime"),
         cost_of_capital=values(cost_of_capital, "--cost-of-capital"),
@@ -286,7 +287,7 @@ def cost_command(
         draws=draws,
     )
     if compare is not None:
-        ranked = evaluate.rank(_options(request, compare))
+        ranked = evaluate.rank(option_scenarios(request, compare))
         show.print_compare(ranked, m)
         doc = {"kind": "compare", "ranked": [e.to_dict() for e in ranked]}
         frame = None
@@ -336,74 +337,3 @@ def cost_command(
     if spread is not None:
         doc["ranges"] = spread.to_dict()
     show.write(json_path, csv_path, doc, None)
-
-
-def _values(text: str | None, flag: str, uncertain: dict[str, Any], takes: tuple[str, ...]) -> Any:
-    """A flag's values (cost.sweep.parse_values), or its centre where it is a range a~b: the
-    Spread goes into `uncertain` under the Request field's name."""
-    import numpy as np
-
-    from subsidybench.cost.sweep import parse_values
-    from subsidybench.cost.uncertainty import parse_spread
-
-    if text is None:
-        return None
-    spread = parse_spread(text, flag)
-    if spread is None:
-        return parse_values(text, flag)
-    key = flag.removeprefix("--").replace("-", "_")
-    if key not in takes:
-        raise UserError(
-            f"{flag}: a range a~b is taken for --{', --'.join(takes)}".replace("_", "-")
-        )
-    uncertain[key] = spread
-    return np.array([spread.centre])
-
-
-def _fx(text: str, uncertain: dict[str, Any]) -> float:
-    """--fx: one number (checked against its range with the others), or a range a~b."""
-    from subsidybench.cost.uncertainty import parse_spread
-
-    spread = parse_spread(text, "--fx")
-    if spread is not None:
-        uncertain["fx"] = spread
-        return spread.centre
-    try:
-        return float(text)
-    except ValueError:
-        raise UserError(f"--fx: expected a number or a range a~b, got {text!r}") from None
-
-
-def _pair(text: str) -> tuple[float, float]:
-    parts = text.split(":")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        return float(parts[0]), float(parts[1])
-    except ValueError:
-        raise UserError(f"--train: expected PARAMS:TOKENS, e.g. 7e9:2e12, got {text!r}") from None
-
-
-def _options(request: Any, path: Path) -> list[Any]:
-    """One resolved Scenario per [[option]] of a comparison file, for the job the flags give."""
-    from subsidybench.cost.options import load_options, option_request
-    from subsidybench.cost.scenario import resolve
-
-    device_flags = ("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu", "profile")
-    money_flags = ("price", "capex", "subsidy", "rate", "reach", "scaling_from", "estimate_on")
-    clash = [request.name(k) for k in (*device_flags, *money_flags) if request.given(k)]
-    if clash:
-        raise UserError(f"--compare takes devices from its file; drop {', '.join(clash)}")
-    jobs = [k for k in ("train", "serve", "hours", "contract") if request.given(k)]
-    if len(jobs) != 1:
-        raise UserError("--compare needs one job: --train, --serve, --hours or --contract")
-    for key in ("hours", "contract"):
-        request.one(key)  # one value each: a ranking is not a sweep
-    specs = load_options(path)
-    currency = request.report_currency or next((s.currency for s in specs if s.currency), None)
-    scenarios = []
-    for spec in specs:
-        scenario = resolve(option_request(spec, request, path, currency))
-        currency = currency or scenario.currency
-        scenarios.append(scenario)
-    return scenarios

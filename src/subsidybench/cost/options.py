@@ -168,3 +168,27 @@ def option_request(spec: OptionSpec, base: Any, path: Path, currency: str | None
         scaling_efficiency=_axis(spec.scaling_efficiency),
         names={**base.names, **names},
     )
+
+
+def option_scenarios(request: Any, path: Path) -> list[Any]:
+    """One resolved Scenario per [[option]] of a comparison file, for the job the flags give."""
+    from subsidybench.cost.scenario import resolve
+
+    device_flags = ("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu", "profile")
+    money_flags = ("price", "capex", "subsidy", "rate", "reach", "scaling_from", "estimate_on")
+    clash = [request.name(k) for k in (*device_flags, *money_flags) if request.given(k)]
+    if clash:
+        raise UserError(f"--compare takes devices from its file; drop {', '.join(clash)}")
+    jobs = [k for k in ("train", "serve", "hours", "contract") if request.given(k)]
+    if len(jobs) != 1:
+        raise UserError("--compare needs one job: --train, --serve, --hours or --contract")
+    for key in ("hours", "contract"):
+        request.one(key)  # one value each: a ranking is not a sweep
+    specs = load_options(path)
+    currency = request.report_currency or next((s.currency for s in specs if s.currency), None)
+    scenarios = []
+    for spec in specs:
+        scenario = resolve(option_request(spec, request, path, currency))
+        currency = currency or scenario.currency
+        scenarios.append(scenario)
+    return scenarios

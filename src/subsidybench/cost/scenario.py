@@ -21,6 +21,7 @@ from subsidybench.catalogue.freshness import staleness_warnings
 from subsidybench.cost.device import Device, load_device
 from subsidybench.cost.jobs import ContractJob, HoursJob, Job, ServeJob, TrainJob
 from subsidybench.cost.model import Peak
+from subsidybench.cost.owned import owned_inputs
 from subsidybench.cost.request import Request, check
 from subsidybench.cost.terms import SubsidyTerms, given_terms, terms_from_programme
 from subsidybench.cost.throughput import ThroughputAxis, resolve_throughput
@@ -173,8 +174,8 @@ def resolve(request: Request) -> Scenario:
         rent = converted
     if r.power_subsidy is not None and not owned:
         raise UserError("--power-subsidy pays part of an owned device's power bill: give --capex")
-    owned_inputs = _owned(r, device, money, price_ccy, notes, domestic) if owned else None
-    if currency is None or (rent is None and owned_inputs is None):
+    owned_hw = owned_inputs(r, device, money.factor, price_ccy, notes, domestic) if owned else None
+    if currency is None or (rent is None and owned_hw is None):
         needs = _needs_price(r, kind, programme)
         if needs:
             raise UserError(
@@ -246,7 +247,7 @@ def resolve(request: Request) -> Scenario:
         rent=rent,
         price_basis=basis,
         price_source=source,
-        owned=owned_inputs,
+        owned=owned_hw,
         owned_source=source,
         throughput=rate,
         peak=peak,
@@ -319,95 +320,6 @@ def _needs_price(r: Request, kind: str, programme: Any) -> str:
     if r.report_currency is not None:
         return "--in"
     return ""
-
-
-def _owned(
-    r: Request,
-    device: Device | None,
-    money: Money,
-    ccy: str | None,
-    notes: list[Assumption],
-    domestic: bool,
-) -> dict[str, np.ndarray]:
-    assert ccy is not None
-    watts = r.power_w
-    if watts is None and r.run is not None:
-        watts = _measured_watts(r, notes)
-    if watts is None:
-        if device is None or device.power_w is None:
-            raise UserError("owned hardware needs --power-w (or a --profile with a power figure)")
-        watts = np.array([device.power_w])
-        notes.append(
-            Assumption("power per device", f"{device.power_w:g} W", Basis.DATA, device.power_source)
-        )
-    missing = [
-        r.name(k) for k in ("lifetime", "cost_of_capital", "pue", "tariff") if not r.given(k)
-    ]
-    if missing:
-        raise UserError(f"owned hardware needs {', '.join(missing)}")
-    factor = money.factor(ccy)
-    tariff = r.tariff * factor * _power_share(r, domestic, notes)
-    out = {
-        "capex": r.capex * factor,
-        "lifetime_years": r.lifetime,
-        "cost_of_capital": r.cost_of_capital,
-        "power_w": watts,
-        "pue": r.pue,
-        "tariff_per_kwh": tariff,
-        "hosting_per_year": (r.hosting if r.hosting is not None else np.array([0.0])) * factor,
-        "utilisation": r.utilisation if r.utilisation is not None else np.array([1.0]),
-    }
-    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
-
-
-def _measured_watts(r: Request, notes: list[Assumption]) -> np.ndarray | None:
-    """The device's average draw over the run's timed blocks of the costed workload, where the
-    run read energy (results.energy); None, said among the assumptions, where it did not."""
-    from subsidybench.cost.throughput import run_and_label
-    from subsidybench.results.energy import measured_power
-    from subsidybench.results.query import pick_result
-
-    run, where = run_and_label(r.run, r.run_label)
-    fig = measured_power(run, pick_result(run, where, r.workload).id)
-    if fig.value is None:
-        notes.append(Assumption("measured power", f"not used: {fig.note}", Basis.NOT_APPLIED))
-        return None
-    notes.append(
-        Assumption(
-            "power per device", f"{fig.value:,.1f} W", Basis.MEASURED, f"{fig.source}; {fig.note}"
-        )
-    )
-    return np.array([fig.value])
-
-
-def _power_share(r: Request, domestic: bool, notes: list[Assumption]) -> float:
-    """The share of the power bill left to pay under --power-subsidy (1: no such subsidy)."""
-    if r.power_subsidy is None:
-        return 1.0
-    from subsidybench.catalogue.subsidies import Spend, load_programme
-
-    p = load_programme(r.power_subsidy, r.profiles_dirs)
-    if Spend.ELECTRICITY not in p.eligible:
-        raise UserError(f"--power-subsidy: {p.id} does not pay towards electricity")
-    rate = p.rates.base.value
-    if rate is None:
-        raise UserError(f"--power-subsidy: {p.id} states no rate ({p.rates.base.state})")
-    if Spend.ELECTRICITY in p.domestic_only and not domestic:
-        notes.append(
-            Assumption("power subsidy", f"{p.id}: none, domestic chips only", Basis.NOT_APPLIED)
-        )
-        return 1.0
-    notes.append(
-        Assumption(
-            "power subsidy",
-            f"{rate:.0%} of the power bill ({p.id}; at most: the terms are reported, not a text)"
-            if p.document.startswith("no policy text")
-            else f"{rate:.0%} of the power bill ({p.id})",
-            Basis.PROGRAMME,
-            p.sources[0].url if p.sources else p.id,
-        )
-    )
-    return 1.0 - rate
 
 
 def _peak(r: Request, device: Device | None) -> Peak | None:
