@@ -93,6 +93,15 @@ def run(
         float | None,
         typer.Option(min=0.01, help="Seconds of timed blocks per workload (default: the suite's)."),
     ] = None,
+    rounds: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Interleaved rounds: every workload is timed this many times over the run, each"
+            " for budget/rounds, so its samples span the run's conditions (default: the suite's,"
+            " 3 for the built-in suites).",
+        ),
+    ] = None,
     profiles_dir: ProfilesDir = None,
     threads: Annotated[
         int | None, typer.Option(min=1, help="CPU threads for torch (default: torch's choice).")
@@ -140,6 +149,8 @@ def run(
     import torch
 
     if distributed:
+        if rounds is not None:
+            raise UserError("--rounds: a --distributed run measures each task in one round")
         _run_distributed(
             suite,
             device,
@@ -189,6 +200,7 @@ def run(
             budget_s=budget,
             profile=profile,
             observer=observer,
+            rounds=rounds,
         ),
         out,
     )

@@ -26,7 +26,8 @@ from subsidybench.catalogue.profiles import DeviceProfile
 from subsidybench.devices import Device, Support
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.measure import hostload
+from subsidybench.measure import hostload, planted
+from subsidybench.measure import rounds as rounds_
 from subsidybench.measure.distributed import CollectiveStep, GroupBroken, Members, one_line
 from subsidybench.measure.environment import capture
 from subsidybench.results.context import DeviceRecord, Distributed
@@ -239,15 +240,20 @@ def run_suite(
     budget_s: float | None = None,
     profile: DeviceProfile | None = None,
     observer: Observer | None = None,
+    rounds: int | None = None,
 ) -> RunResult:
-    """Run every task of `suite` on `device`, saving to `out` after each; return the result."""
+    """Run every task of `suite` on `device`, saving to `out` after each; return the result.
+
+    `rounds` (default: the suite's) interleaves the measurement: every task is timed once per
+    round, with budget / rounds each time, so that its samples span the whole run's conditions.
+    """
     tasks = plan(suite, dtypes, compiled, budget_s)
     if compiled:
         # Inductor compiles in a pool of worker processes that can outlive a compile and compete
         # with the timed blocks for cores; one in-process thread keeps the measurement alone.
         # Read when torch._inductor is first imported, which is at the first compile.
         os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
-    run = new_run(suite, device, profile)
+    run = replace(new_run(suite, device, profile), rounds=rounds or suite.rounds)
     return run_tasks(tasks, Solo(device), run, out, include_emulated, observer)
 
 
@@ -271,6 +277,9 @@ def run_tasks(
 ) -> RunResult:
     """Run `tasks` on every rank of `ranks`, rank 0 saving `run` to `out` after each task.
 
+    Every task is measured in `run.rounds` interleaved rounds (all tasks, then all again), each
+    adding its samples to the task's result: see measure/rounds.py.
+
     Returns the run (on ranks other than 0, without results). Ctrl-C and SIGTERM save the run as
     interrupted and raise on; a broken group (a rank died or hung past the timeout) saves what
     finished and raises a UserError.
@@ -288,20 +297,35 @@ def run_tasks(
             save_run(r, out)
 
     save(run)
-    observer.planned([t.id for t in tasks])
+    rounds = run.rounds
+    observer.planned([t.id for t in tasks] * rounds)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     current = ""
+    earlier: dict[str, WorkloadResult] = {}
     try:
-        for task in tasks:
-            current = task.id
-            observer.started(task.id)
+        for round_, task in ((r, t) for r in range(rounds) for t in tasks):
+            current = task.id if rounds == 1 else f"{task.id} (round {round_ + 1} of {rounds})"
+            before = earlier.get(task.id)
+            if before is not None and not before.ok:
+                continue  # skipped or failed in an earlier round: it stays so
+            observer.started(current)
             members = ranks.members(task.world_size)
             result = None
             if members.includes_me:
-                result = run_task(task, device, members, include_emulated, judge_host)
+                result = run_task(
+                    task,
+                    device,
+                    members,
+                    include_emulated,
+                    judge_host,
+                    round_=round_,
+                    rounds=rounds,
+                    earlier=before,
+                )
+                earlier[task.id] = result
             ranks.barrier()  # ranks left out of a world size wait here for those measuring
             if leader and result is not None:
-                run = run.with_result(result)
+                run = rounds_.put(run, result)
                 save(run)
                 observer.finished(result)
     except (KeyboardInterrupt, Terminated) as e:
@@ -354,13 +378,34 @@ def run_task(
     include_emulated: bool = False,
     judge_host: bool = False,
     timer: Timer = _time,
+    *,
+    round_: int = 0,
+    rounds: int = 1,
+    earlier: WorkloadResult | None = None,
 ) -> WorkloadResult:
     """Measure one task with the other members (by default none: a single device).
 
+    In round `round_` of `rounds` the task is timed for its budget / rounds and the samples are
+    added to `earlier`, its result from the rounds before, whose block size it reuses.
     Any failure of the task becomes a failed result, recorded alike on every member; only a
     broken group (GroupBroken) raises, since nothing after it can be trusted.
     """
     members = members or Solo(device).members(1)
+    policy = rounds_.policy(task.policy, rounds, earlier)
+    result = _once(task, device, members, include_emulated, judge_host, timer, policy)
+    return rounds_.merged(earlier, result, round_, rounds, judge_host)
+
+
+def _once(
+    task: Task,
+    device: Device,
+    members: Members,
+    include_emulated: bool,
+    judge_host: bool,
+    timer: Timer,
+    policy: TimingPolicy,
+) -> WorkloadResult:
+    """One round of a task: prepare, time under `policy`, check; judged under the task's own."""
     base = task.skeleton()
     support = device.dtype_support(task.dtype)
     if support.support is Support.UNSUPPORTED:
@@ -368,6 +413,9 @@ def run_task(
     if support.support is Support.EMULATED and not include_emulated:
         return replace(base, reason=f"{support.reason}; skipped (--include-emulated times it)")
     note = support.reason if support.support is not Support.NATIVE else ""
+    slowdown = planted.fraction(task.id)
+    if slowdown is not None:
+        note = "; ".join(filter(None, (note, planted.note(slowdown))))
     if getattr(task, "compiled", False) and (why_not := device.compile_support()):
         return replace(base, reason=why_not)
 
@@ -390,12 +438,14 @@ def run_task(
         if failure := members.first_failure(failure):
             return replace(base, status=Status.FAILED, reason=failure)
         assert prepared is not None
+        if slowdown is not None:
+            prepared = replace(prepared, run=planted.slowed(prepared.run, slowdown))
         checked = prepared.verify.verify() if prepared.verify is not None else None
         if prepared.verify is not None and (failure := members.first_failure(checked)):
             return replace(base, status=Status.FAILED, reason=f"wrong output: {failure}")
         before = hostload.sample()
         try:
-            measurement = timer(prepared, device, task.policy, members)
+            measurement = timer(prepared, device, policy, members)
         except TooSlow as e:  # judged on agreed times: every member raises it alike
             return replace(base, reason=f"time-bounded: {e}" + (f" ({note})" if note else ""))
         except GroupBroken:

@@ -32,10 +32,28 @@ if TYPE_CHECKING:
 #   1 (subsidybench 0.1.0): first format.
 #     Later, without a bump: an optional top-level "distributed" record (runs of a group of
 #     processes under torchrun); files without it are single-process runs.
-SCHEMA_VERSION = 1
+#   2 (method version 2): a top-level "rounds" (how many interleaved rounds every workload was
+#     measured in) and, per measurement, "sample_rounds" (the round of each sample). A version-1
+#     file was measured in one round: every sample in round 0.
+SCHEMA_VERSION = 2
+
+
+def _one_round(doc: dict[str, Any]) -> dict[str, Any]:
+    """1 -> 2: a version-1 run measured every workload in a single round."""
+    doc = {**doc, "schema_version": 2, "rounds": 1}
+    results = []
+    for r in doc.get("results") or []:
+        m = r.get("measurement") if isinstance(r, dict) else None
+        if isinstance(m, dict) and isinstance(m.get("samples_s"), list):
+            r = {**r, "measurement": {**m, "sample_rounds": [0] * len(m["samples_s"])}}
+        results.append(r)
+    if "results" in doc:
+        doc["results"] = results
+    return doc
+
 
 # version -> function turning a document of that version into one of version + 1.
-_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _one_round}
 
 ParamValue = int | float | str | bool
 
@@ -137,6 +155,7 @@ class WorkloadResult:
                 "warmup_s": m.warmup_s,
                 "synchronized": m.synchronized,
                 "first_call_s": m.first_call_s,
+                "sample_rounds": list(m.rounds),
                 # Written for readers of the file; the loader recomputes them from the samples.
                 "statistics": m.statistics(),
             }
@@ -181,6 +200,7 @@ class WorkloadResult:
                     warmup_s=m.float("warmup_s"),
                     synchronized=m.bool("synchronized"),
                     first_call_s=m.float("first_call_s", 0.0),
+                    rounds=_sample_rounds(m),
                 ),
             )
         if f.has("verdict"):
@@ -230,6 +250,12 @@ class RunResult:
     method_version: int = METHOD_VERSION
     distributed: Distributed | None = None
     """Set when a group of ranks took the run; None for a single process."""
+    rounds: int = 1
+    """Interleaved rounds every workload was measured in (measure/rounds.py)."""
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {self.rounds}")
 
     def with_result(self, result: WorkloadResult) -> RunResult:
         return replace(self, results=(*self.results, result))
@@ -248,6 +274,7 @@ class RunResult:
                 "index": self.device.index,
                 "name": self.device.name,
             },
+            "rounds": self.rounds,
             "profile": self.profile,
             "peak_tflops": {d.value: fig.to_dict() for d, fig in self.peak_tflops.items()},
             "environment": self.environment.to_dict(),
@@ -289,10 +316,19 @@ class RunResult:
             peak_tflops=_peaks(f.table("peak_tflops", {})),
             results=tuple(WorkloadResult.from_fields(r) for r in f.tables("results")),
             method_version=f.int("method_version"),
+            rounds=f.int("rounds"),
             distributed=(
                 Distributed.from_fields(f.table("distributed")) if f.has("distributed") else None
             ),
         )
+
+
+def _sample_rounds(m: Fields) -> tuple[int, ...]:
+    values = m.list("sample_rounds")
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise m.error(f"sample_rounds[{i}]", f"expected a round number, got {v!r}")
+    return tuple(values)
 
 
 def _peaks(p: Fields) -> dict[DType, Figure]:
@@ -314,7 +350,9 @@ def _policy(p: Fields) -> TimingPolicy:
     fields = TimingPolicy.__dataclass_fields__
     p.reject_unknown(set(fields))
     # Annotations are strings here (postponed evaluation): "int" or "float".
-    values = {k: p.int(k) if fields[k].type == "int" else p.float(k) for k in p.data}
+    values = {
+        k: p.int(k) if fields[k].type in ("int", "int | None") else p.float(k) for k in p.data
+    }
     return checked(p, lambda: TimingPolicy(**values))
 
 
@@ -382,6 +420,8 @@ def to_dataframe(run: RunResult) -> pd.DataFrame:
                     "mean_s",
                     "stdev_s",
                     "cv",
+                    "rounds",
+                    "round_spread",
                 )
             )
         )
