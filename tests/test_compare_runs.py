@@ -242,9 +242,7 @@ def test_cli_pools_sides_and_expands_globs(tmp_path: Path) -> None:
         save_run(_run(_result("a", _samples(i, 0.010))), tmp_path / f"before-{i}.json")
         save_run(_run(_result("a", _samples(10 + i, 0.013))), tmp_path / f"after-{i}.json")
     before, after = str(tmp_path / "before-*.json"), str(tmp_path / "after-*.json")
-    result = CliRunner().invoke(
-        app, ["compare", before, "--", after, "--fail-on-regression", "20"]
-    )
+    result = CliRunner().invoke(app, ["compare", before, "--", after, "--fail-on-regression", "20"])
     assert result.exit_code == 3, result.output
     assert "after-0 +1 against before-0 +1" in result.stdout
     assert "(n=60/2)" in result.stdout

@@ -206,7 +206,7 @@ def run(
     )
     console = render_console()
     console.print(run_header(result, str(out)))
-    table, notes = run_table(result)
+    table, notes = run_table(result, width=console.width)
     console.print(table)
     for line in notes:
         console.print(line, highlight=False)
@@ -215,6 +215,18 @@ def run(
         console.print(
             f"[yellow]{len(invalid)} result(s) are not valid figures: see the verdict column.[/]"
         )
+    console.print(next_steps(result, out), highlight=False, markup=False)
+
+
+def next_steps(result: RunResult, out: Path) -> str:
+    """One line after a run: where the result is, and the commands that read it."""
+    valid = [r for r in result.results if r.verdict is not None and r.verdict.valid]
+    cost = f"subsidybench cost --run {out} --workload '{valid[0].id}' ..." if valid else ""
+    return (
+        f"saved {out}; next: subsidybench show {out} | subsidybench report {out}"
+        + (f" | {cost}" if cost else "")
+        + f" | subsidybench compare OLD.json {out}"
+    )
 
 
 def _measure(
