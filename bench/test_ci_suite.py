@@ -32,10 +32,10 @@ from subsidybench.measure.runner import Prepared, WorkloadTask, plan, run_task
 from subsidybench.results.ingest import extra_info
 from subsidybench.results.record import Status
 from subsidybench.suites import load_suite
-from subsidybench.timing import Measurement, TimingPolicy, measure
+from subsidybench.timing import CPU_MIN_BLOCK_S, Measurement, TimingPolicy, measure
 
 SUITE = load_suite("ci")
-TASKS = plan(SUITE)
+TASKS = plan(SUITE, min_block_s=CPU_MIN_BLOCK_S)  # bench/ runs on the CPU
 # Round by round, every task in each: what pytest runs in this order is what interleaves them.
 ROUNDS = [(r, t) for r in range(SUITE.rounds) for t in TASKS]
 _BLOCKS: dict[str, int] = {}

@@ -30,8 +30,17 @@ import numpy as np
 #      up and times budget/rounds of blocks; round 1 calibrates the block size and later rounds
 #      reuse it, so every sample of a result is one block of the same length. Samples carry
 #      their round, so the spread between rounds is part of the result and of a comparison.
-#      Calibration takes a block size only when two blocks in a row last min_block_s.
+#      Calibration takes a block size only when two blocks in a row last min_block_s. On the
+#      CPU blocks last at least CPU_MIN_BLOCK_S (50 ms, was 20 ms).
 METHOD_VERSION = 2
+
+
+CPU_MIN_BLOCK_S = 0.05
+"""Shortest block on a CPU. A 20 ms block is a handful of the scheduler's time slices, so one
+slice lost to another process moves a sample by 10-25%: in one process on a busy 2-core machine
+(load average 7-12, bench/check_spread.py, 2026-12), IQR/median of layernorm, softmax, triad and
+attention fell from 30%, 29%, 28%, 12% at 20 ms to 19%, 19%, 23%, 9% at 100 ms blocks. 50 ms keeps
+about six blocks in each of the ci suite's three 0.33 s rounds; 100 ms would leave three."""
 
 
 class TooSlow(Exception):

@@ -34,7 +34,7 @@ from subsidybench.results.context import DeviceRecord, Distributed
 from subsidybench.results.record import RunResult, RunState, Status, WorkloadResult, save_run
 from subsidybench.results.scaling import BUS_BANDWIDTH_METRIC, bus_bandwidth
 from subsidybench.suites import Suite
-from subsidybench.timing import Measurement, TimingPolicy, TooSlow, judge, measure
+from subsidybench.timing import CPU_MIN_BLOCK_S, Measurement, TimingPolicy, TooSlow, judge, measure
 from subsidybench.work import Work
 from subsidybench.workloads import Workload, make_workload
 from subsidybench.workloads.base import SanityError, SkipWorkload, Step
@@ -139,12 +139,13 @@ def plan(
     dtypes: Collection[DType] = (),
     compiled: bool = False,
     budget_s: float | None = None,
+    min_block_s: float | None = None,
 ) -> list[WorkloadTask]:
     """The tasks of a suite on one device, in order.
 
     `dtypes`, if given, keeps only those dtypes. `compiled` adds, after each eager task of a
     workload that can be compiled, the same task under torch.compile: a separate result, never
-    mixed with the eager one. `budget_s` replaces every workload's time budget.
+    mixed with the eager one. `budget_s` and `min_block_s` replace the suite's and the default.
     """
     tasks = []
     for i, entry in enumerate(suite.entries):
@@ -158,7 +159,9 @@ def plan(
                 )
             if dtypes and dtype not in dtypes:
                 continue
-            policy = TimingPolicy(budget_s=budget_s or entry.budget_s)
+            policy = TimingPolicy(
+                budget_s=budget_s or entry.budget_s, min_block_s=min_block_s or 0.02
+            )
             tasks.append(WorkloadTask(workload, dtype, policy))
             if compiled and workload.compilable:
                 tasks.append(WorkloadTask(workload, dtype, policy, compiled=True))
@@ -244,10 +247,11 @@ def run_suite(
 ) -> RunResult:
     """Run every task of `suite` on `device`, saving to `out` after each; return the result.
 
-    `rounds` (default: the suite's) interleaves the measurement: every task is timed once per
-    round, with budget / rounds each time, so that its samples span the whole run's conditions.
+    `rounds` (default: the suite's): see measure/rounds.py.
     """
-    tasks = plan(suite, dtypes, compiled, budget_s)
+    tasks = plan(
+        suite, dtypes, compiled, budget_s, CPU_MIN_BLOCK_S if device.type == "cpu" else None
+    )
     if compiled:
         # Inductor compiles in a pool of worker processes that can outlive a compile and compete
         # with the timed blocks for cores; one in-process thread keeps the measurement alone.
@@ -277,8 +281,7 @@ def run_tasks(
 ) -> RunResult:
     """Run `tasks` on every rank of `ranks`, rank 0 saving `run` to `out` after each task.
 
-    Every task is measured in `run.rounds` interleaved rounds (all tasks, then all again), each
-    adding its samples to the task's result: see measure/rounds.py.
+    Every task is measured in `run.rounds` interleaved rounds: see measure/rounds.py.
 
     Returns the run (on ranks other than 0, without results). Ctrl-C and SIGTERM save the run as
     interrupted and raise on; a broken group (a rank died or hung past the timeout) saves what
@@ -385,10 +388,9 @@ def run_task(
 ) -> WorkloadResult:
     """Measure one task with the other members (by default none: a single device).
 
-    In round `round_` of `rounds` the task is timed for its budget / rounds and the samples are
-    added to `earlier`, its result from the rounds before, whose block size it reuses.
-    Any failure of the task becomes a failed result, recorded alike on every member; only a
-    broken group (GroupBroken) raises, since nothing after it can be trusted.
+    Round `round_` of `rounds` adds its samples to `earlier` (measure/rounds.py). A failure of
+    the task is a failed result, recorded alike on every member; only a broken group
+    (GroupBroken) raises, since nothing after it can be trusted.
     """
     members = members or Solo(device).members(1)
     policy = rounds_.policy(task.policy, rounds, earlier)
