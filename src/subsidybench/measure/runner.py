@@ -308,8 +308,7 @@ def run_tasks(
     try:
         for round_, task in ((r, t) for r in range(rounds) for t in tasks):
             current = task.id if rounds == 1 else f"{task.id} (round {round_ + 1} of {rounds})"
-            before = earlier.get(task.id)
-            if before is not None and not before.ok:
+            if (before := earlier.get(task.id)) is not None and not before.ok:
                 continue  # skipped or failed in an earlier round: it stays so
             observer.started(current)
             members = ranks.members(task.world_size)
