@@ -37,10 +37,12 @@ METHOD_VERSION = 2
 
 CPU_MIN_BLOCK_S = 0.05
 """Shortest block on a CPU. A 20 ms block is a handful of the scheduler's time slices, so one
-slice lost to another process moves a sample by 10-25%: in one process on a busy 2-core machine
-(load average 7-12, bench/check_spread.py, 2026-12), IQR/median of layernorm, softmax, triad and
-attention fell from 30%, 29%, 28%, 12% at 20 ms to 19%, 19%, 23%, 9% at 100 ms blocks. 50 ms keeps
-about six blocks in each of the ci suite's three 0.33 s rounds; 100 ms would leave three."""
+slice lost to another process moves a sample by 10-25%. Measured in one process, variants
+interleaved, on a busy 2-core machine (bench/check_spread.py, 2026-12): at load average 7-12,
+IQR/median of layernorm, softmax, triad, attention went from 30%, 29%, 28%, 12% at 20 ms blocks
+to 19%, 19%, 23%, 9% at 100 ms; at load 7-14, softmax 31% -> 21% (50 ms) -> 9% (100 ms) and
+triad 23% -> 26% -> 19%, with layernorm and attention mixed. Longer blocks help, not always;
+50 ms keeps about six blocks in each of the ci suite's three 0.33 s rounds, 100 ms three."""
 
 
 class TooSlow(Exception):
