@@ -173,7 +173,7 @@ def test_rounds_of_one_workload_join_into_one_result() -> None:
     later["stats"]["data"] = [x * 1.01 for x in first["stats"]["data"]]
     doc["benchmarks"].append(later)
     run = from_pytest_benchmark(doc, "rounds.json")
-    assert run.rounds == 2 and [r.id for r in run.results][0] == MATMUL
+    assert run.rounds == 2 and run.results[0].id == MATMUL
     m = run.results[0].measurement
     assert m is not None and m.round_count == 2
     assert m.n == 2 * len(first["stats"]["data"])
