@@ -199,8 +199,8 @@ def _print(comparison: RunComparison) -> None:
     confidence = f"{1 - comparison.alpha:.0%}"
     table = Table(
         title=f"{escape(comparison.other)} against {escape(comparison.baseline)}: ratio of"
-        f" medians, its {confidence} interval (bootstrap over runs, rounds, samples); a change"
-        f" is called past {comparison.min_effect:.0%}",
+        f" medians and its {confidence} interval (Welch t on the medians of runs, else rounds);"
+        f" a change is called past {comparison.min_effect:.0%}",
         title_justify="left",
     )
     table.add_column("workload", overflow="fold", min_width=20)
