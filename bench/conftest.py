@@ -50,6 +50,7 @@ def pytest_benchmark_update_machine_info(
         profile=profile.id if profile else None,
         peak_tflops=dict(profile.peak_tflops) if profile else {},
         method_version=METHOD_VERSION,
+        rounds=suite.rounds,
     )
 
 

@@ -2,7 +2,7 @@
 
     python bench/measure_history.py [--runs 1000] [--store URL] [--keep DIR]
 
-Builds N synthetic runs of the ci suite from bench/baseline.json's raw samples (tests/
+Builds N synthetic runs of the ci suite from a quiet run's raw samples (tests/
 history_runs.py: resampled, 2% per-run noise, 15% steps planted in two workloads at N*0.4 and
 N*0.7), writes them as run files, then times, separately: adding every file to a fresh store
 (validation included, one transaction per run, as `store add` does), reading the history back,

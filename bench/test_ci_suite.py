@@ -11,6 +11,11 @@ pytest-benchmark times as many rounds of that many calls as fill the workload's 
 min_samples. The device is synchronised after every call (on the CPU there is nothing queued: it
 costs a function call). FLOPs, bytes and items per call go in extra_info, with the id that pairs a
 figure with a `subsidybench run` result.
+
+As `subsidybench run` does, every workload is timed in the suite's interleaved rounds (three for
+ci): one benchmark per workload and round, all workloads of round 1 before any of round 2, each
+for budget / rounds, later rounds reusing round 1's calls per round. `subsidybench ingest` joins
+a workload's rounds into one result whose samples keep their round (results/rounds.py).
 """
 
 from __future__ import annotations
@@ -27,12 +32,17 @@ from subsidybench.measure.runner import Prepared, WorkloadTask, plan, run_task
 from subsidybench.results.ingest import extra_info
 from subsidybench.results.record import Status
 from subsidybench.suites import load_suite
-from subsidybench.timing import Measurement, TimingPolicy, measure
+from subsidybench.timing import CPU_MIN_BLOCK_S, Measurement, TimingPolicy, measure
 
-TASKS = plan(load_suite("ci"))
+SUITE = load_suite("ci")
+TASKS = plan(SUITE, min_block_s=CPU_MIN_BLOCK_S)  # bench/ runs on the CPU
+# Round by round, every task in each: what pytest runs in this order is what interleaves them.
+ROUNDS = [(r, t) for r in range(SUITE.rounds) for t in TASKS]
+_BLOCKS: dict[str, int] = {}
+"""Calls per pytest-benchmark round found in a task's first round; later rounds reuse them."""
 
 
-def _pytest_benchmark_timer(benchmark: Any) -> Any:
+def _pytest_benchmark_timer(benchmark: Any, task_id: str) -> Any:
     """A run_task timer: calibrate with timing.measure, then let pytest-benchmark time rounds."""
 
     def timer(
@@ -40,7 +50,7 @@ def _pytest_benchmark_timer(benchmark: Any) -> Any:
     ) -> Measurement:
         step, sync = prepared.run, device.synchronizer()
         probe = measure(step.run, sync, replace(policy, min_samples=2, max_samples=2))
-        iterations = probe.iterations_per_block
+        iterations = _BLOCKS.setdefault(task_id, probe.iterations_per_block)
         block_s = probe.median * iterations
         rounds = min(
             policy.max_samples, max(policy.min_samples, math.ceil(policy.budget_s / block_s))
@@ -59,14 +69,19 @@ def _pytest_benchmark_timer(benchmark: Any) -> Any:
     return timer
 
 
-@pytest.mark.parametrize("task", TASKS, ids=[t.id for t in TASKS])
+@pytest.mark.parametrize(
+    ("round_", "task"), ROUNDS, ids=[f"{t.id}-round{r + 1}" for r, t in ROUNDS]
+)
 def test_ci_workload(
-    benchmark: Any, task: WorkloadTask, device: Device, budget_s: float | None
+    benchmark: Any, round_: int, task: WorkloadTask, device: Device, budget_s: float | None
 ) -> None:
     if budget_s:
         task = replace(task, policy=replace(task.policy, budget_s=budget_s))
     benchmark.group = task.workload.name
-    result = run_task(task, device, timer=_pytest_benchmark_timer(benchmark))
+    # The round's share of the budget, and calls per round fixed by round 1 (see _BLOCKS).
+    fixed = _BLOCKS.get(task.id)
+    timed = replace(task, policy=task.policy.for_round(SUITE.rounds, fixed))
+    result = run_task(timed, device, timer=_pytest_benchmark_timer(benchmark, task.id))
     if result.status is Status.SKIPPED:  # as `subsidybench run` records it, with the reason
         pytest.skip(result.reason)
     if result.status is Status.FAILED:
@@ -89,5 +104,6 @@ def test_ci_workload(
             synchronized=probe.synchronized,
             foreign_cpu=result.foreign_cpu,
             metrics=result.metrics,
+            round_=round_,
         )
     )

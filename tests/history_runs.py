@@ -1,4 +1,5 @@
-"""A synthetic history built from real raw samples: bench/baseline.json's samples, resampled.
+"""A synthetic history built from real raw samples, resampled: tests/data/ci-v3-quiet-run.json,
+the ci suite (v3) on a quiet 2-core Xeon (2026-11), every verdict valid.
 
 Each run draws every workload's samples with replacement from the baseline's own samples and
 scales them by a per-run factor (lognormal, `run_noise`), the between-process noise a real
@@ -19,7 +20,7 @@ import numpy as np
 from subsidybench.results.record import RunResult, RunState, load_run
 from subsidybench.timing import TimingPolicy, judge
 
-BASELINE = Path(__file__).resolve().parents[1] / "bench" / "baseline.json"
+BASELINE = Path(__file__).resolve().parent / "data" / "ci-v3-quiet-run.json"
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -59,7 +60,9 @@ def synthetic_runs(
                 samples = samples * np.linspace(0.5, 3.0, len(samples))
             m = replace(r.measurement, samples_s=tuple(float(s) for s in samples))
             policy = r.policy or TimingPolicy()
-            results.append(replace(r, measurement=m, verdict=judge(m, policy)))
+            # The host's load is the baseline's, not this synthetic run's: not judged again.
+            verdict = judge(m, policy)
+            results.append(replace(r, measurement=m, verdict=verdict, foreign_cpu=None))
         started = (START + timedelta(hours=k)).isoformat()
         yield (
             commit_of(k),

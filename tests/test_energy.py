@@ -321,7 +321,7 @@ def test_run_task_records_energy_and_the_file_keeps_it(tmp_path: Path) -> None:
     per_item = measured_energy_per_item(run, r.id)
     assert per_item.value == pytest.approx(r.energy.joules_per_step)  # one matmul per step
     table, _ = run_table(run)
-    assert [c.header for c in table.columns][-1] == "energy"
+    assert "energy" in [c.header for c in table.columns]
     assert "energy: steady counter" in run_header(run, str(path))
 
 

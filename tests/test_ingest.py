@@ -161,3 +161,26 @@ def test_a_busy_machine_makes_the_rounds_invalid() -> None:
 def test_a_run_result_is_not_ingested_again(run_file: Path) -> None:
     with pytest.raises(UserError, match="already a subsidybench run result"):
         load_pytest_benchmark(run_file)
+
+
+def test_rounds_of_one_workload_join_into_one_result() -> None:
+    doc = _doc()
+    doc["machine_info"]["subsidybench"]["schema_version"] = 2
+    doc["machine_info"]["subsidybench"]["rounds"] = 2
+    first = doc["benchmarks"][0]
+    later = copy.deepcopy(first)
+    later["extra_info"]["round"] = 1
+    later["stats"]["data"] = [x * 1.01 for x in first["stats"]["data"]]
+    doc["benchmarks"].append(later)
+    run = from_pytest_benchmark(doc, "rounds.json")
+    assert run.rounds == 2 and run.results[0].id == MATMUL
+    m = run.results[0].measurement
+    assert m is not None and m.round_count == 2
+    assert m.n == 2 * len(first["stats"]["data"])
+    doc["benchmarks"].append(copy.deepcopy(later))
+    with pytest.raises(UserError, match="appears twice in round 1"):
+        from_pytest_benchmark(doc, "rounds.json")
+    later["stats"]["iterations"] += 1
+    doc["benchmarks"].pop()
+    with pytest.raises(UserError, match="blocks of the same length"):
+        from_pytest_benchmark(doc, "rounds.json")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -26,7 +26,24 @@ import numpy as np
 #      synchronized before and after every block; a sample is block time / iterations.
 #      Ranks measuring together (measure's `agree`) take each block's time as the slowest
 #      rank's; single-process timing is unchanged by it.
-METHOD_VERSION = 1
+#   2: a run measures every task in several interleaved rounds (asv's rounds, pyperf's worker
+#      processes): each round prepares the step afresh (new tensors, new allocations), warms it
+#      up and times budget/rounds of blocks; round 1 calibrates the block size and later rounds
+#      reuse it, so every sample of a result is one block of the same length. Samples carry
+#      their round, so the spread between rounds is part of the result and of a comparison.
+#      Calibration takes a block size only when two blocks in a row last min_block_s. On the
+#      CPU blocks last at least CPU_MIN_BLOCK_S (50 ms, was 20 ms).
+METHOD_VERSION = 2
+
+
+CPU_MIN_BLOCK_S = 0.05
+"""Shortest block on a CPU. A 20 ms block is a handful of the scheduler's time slices, so one
+slice lost to another process moves a sample by 10-25%. Measured in one process, variants
+interleaved, on a busy 2-core machine (bench/check_spread.py, 2026-12): at load average 7-12,
+IQR/median of layernorm, softmax, triad, attention went from 30%, 29%, 28%, 12% at 20 ms blocks
+to 19%, 19%, 23%, 9% at 100 ms; at load 7-14, softmax 31% -> 21% (50 ms) -> 9% (100 ms) and
+triad 23% -> 26% -> 19%, with layernorm and attention mixed. Longer blocks help, not always;
+50 ms keeps about six blocks in each of the ci suite's three 0.33 s rounds, 100 ms three."""
 
 
 class TooSlow(Exception):
@@ -50,6 +67,10 @@ class TimingPolicy:
     """Largest IQR/median a valid result may have (torch.utils.benchmark warns past 10%)."""
     max_foreign_cpu: float = 0.10
     """Largest share of the host's CPU other processes may use while a CPU workload is timed."""
+    iterations_per_block: int | None = None
+    """A fixed block size, skipping calibration: later rounds reuse the first round's."""
+    step_limit_s: float | None = None
+    """A single step longer than this is TooSlow (default budget_s; a round's is its task's)."""
 
     def __post_init__(self) -> None:
         if not self.budget_s > 0:
@@ -66,9 +87,27 @@ class TimingPolicy:
             raise ValueError("max_spread must be > 0")
         if not 0 < self.max_foreign_cpu <= 1:
             raise ValueError("max_foreign_cpu must be in (0, 1]")
+        if self.iterations_per_block is not None and self.iterations_per_block < 1:
+            raise ValueError("iterations_per_block must be >= 1")
+        if self.step_limit_s is not None and not self.step_limit_s > 0:
+            raise ValueError("step_limit_s must be > 0")
+
+    def for_round(self, rounds: int, iterations_per_block: int | None) -> TimingPolicy:
+        """The share of this policy one of `rounds` interleaved rounds measures under."""
+        if rounds == 1 and iterations_per_block is None:
+            return self
+        return replace(
+            self,
+            budget_s=self.budget_s / rounds,
+            min_samples=max(2, math.ceil(self.min_samples / rounds)),
+            max_samples=max(2, math.ceil(self.max_samples / rounds)),
+            iterations_per_block=iterations_per_block,
+            step_limit_s=self.step_limit_s or self.budget_s,
+        )
 
     def to_dict(self) -> dict[str, float | int]:
-        return asdict(self)
+        # A fixed block size is a round's detail, never a task's rule: left out when unset.
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +123,8 @@ class Measurement:
     synchronized: bool
     first_call_s: float = 0.0
     """The first call alone, which includes compilation and autotuning where there are any."""
+    rounds: tuple[int, ...] = ()
+    """The round (0, 1, ...) each sample was timed in; empty when built means all in round 0."""
 
     def __post_init__(self) -> None:
         if not self.samples_s:
@@ -92,6 +133,35 @@ class Measurement:
             raise ValueError("samples must be finite and > 0")
         if self.iterations_per_block < 1:
             raise ValueError("iterations_per_block must be >= 1")
+        if not self.rounds:
+            object.__setattr__(self, "rounds", (0,) * len(self.samples_s))
+        if len(self.rounds) != len(self.samples_s):
+            raise ValueError(f"{len(self.rounds)} round indices for {len(self.samples_s)} samples")
+        if any(r < 0 for r in self.rounds):
+            raise ValueError("round indices must be >= 0")
+
+    def then(self, later: Measurement, round_: int) -> Measurement:
+        """This measurement with the samples of a later round (same block size) added."""
+        if later.iterations_per_block != self.iterations_per_block:
+            raise ValueError("rounds of one result must time blocks of the same length")
+        return Measurement(
+            samples_s=self.samples_s + later.samples_s,
+            iterations_per_block=self.iterations_per_block,
+            warmup_iterations=self.warmup_iterations + later.warmup_iterations,
+            warmup_s=self.warmup_s + later.warmup_s,
+            synchronized=self.synchronized and later.synchronized,
+            first_call_s=self.first_call_s,
+            rounds=self.rounds + (round_,) * later.n,
+        )
+
+    @property
+    def round_count(self) -> int:
+        return len(set(self.rounds))
+
+    def by_round(self) -> list[np.ndarray]:
+        """The samples of each round, in round order."""
+        rounds = np.asarray(self.rounds)
+        return [self._array[rounds == r] for r in sorted(set(self.rounds))]
 
     @property
     def _array(self) -> np.ndarray:
@@ -149,9 +219,17 @@ class Measurement:
         """Total time spent in timed blocks."""
         return float(self._array.sum()) * self.iterations_per_block
 
+    @property
+    def round_spread(self) -> float:
+        """(largest - smallest round median) / median: 0 for a single round."""
+        medians = [float(np.median(r)) for r in self.by_round()]
+        return (max(medians) - min(medians)) / self.median
+
     def statistics(self) -> dict[str, float | int]:
         return {
             "n": self.n,
+            "rounds": self.round_count,
+            "round_spread": self.round_spread,
             "median_s": self.median,
             "q1_s": self.q1,
             "q3_s": self.q3,
@@ -193,7 +271,10 @@ def judge(m: Measurement, policy: TimingPolicy, foreign_cpu: float | None = None
     if block_s < policy.min_block_s / 2:
         reasons.append(f"blocks too short for the clock ({block_s * 1e3:.2f} ms)")
     if m.spread > policy.max_spread:
-        reasons.append(f"spread too wide (IQR/median {m.spread:.0%} > {policy.max_spread:.0%})")
+        reasons.append(
+            f"spread too wide (IQR/median {beyond(m.spread, policy.max_spread)}"
+            f" > {policy.max_spread:.0%})"
+        )
     if not m.synchronized:
         reasons.append("the device could not be synchronized: times may be launch times only")
     if foreign_cpu is not None and foreign_cpu > policy.max_foreign_cpu:
@@ -210,6 +291,15 @@ class BlockMeter(Protocol):
     def block_start(self) -> None: ...
 
     def block_end(self) -> None: ...
+
+
+def beyond(value: float, limit: float) -> str:
+    """`value` as a percentage with the digits it takes to read as past `limit`: 10.04%, not 10%."""
+    for digits in range(5):
+        text = f"{value:.{digits}%}"
+        if float(text.rstrip("%")) != round(limit * 100, digits) or value == limit:
+            return text
+    return f"{value:.5%}"
 
 
 def _local(seconds: float) -> float:
@@ -262,10 +352,9 @@ def measure(
     while True:
         call = timed_block(1)
         warmup_calls += 1
-        if call > policy.budget_s:
-            raise TooSlow(
-                f"one step took {call:.2f} s, longer than the {policy.budget_s:g} s budget"
-            )
+        limit = policy.step_limit_s or policy.budget_s
+        if call > limit:
+            raise TooSlow(f"one step took {call:.2f} s, longer than the {limit:g} s budget")
         elapsed = shared(clock() - warmup_start)
         enough = warmup_calls >= policy.warmup_iterations and elapsed >= policy.warmup_s
         if enough or elapsed >= policy.warmup_max_s:
@@ -273,11 +362,17 @@ def measure(
 
     # Calibrate as pyperf does: grow the iterations per block until one block lasts min_block_s.
     # Estimating from single warm-up calls instead misjudges steps whose first calls are slow
-    # (allocator, autotuning), leaving blocks too short for the clock.
-    iterations = 1
-    while True:
+    # (allocator, autotuning), leaving blocks too short for the clock. A later round reuses the
+    # first round's block size, so that every sample of a result times the same number of steps.
+    iterations = policy.iterations_per_block or 1
+    while policy.iterations_per_block is None:
         block = timed_block(iterations)
         warmup_calls += iterations
+        if block >= policy.min_block_s:
+            # Confirm with a second block: on a busy machine one block descheduled for tens of
+            # ms ended calibration at 1 iteration of a 1.8 ms step (2026-11, load average 10).
+            block = min(block, timed_block(iterations))
+            warmup_calls += iterations
         if block >= policy.min_block_s or shared(clock() - warmup_start) >= policy.warmup_max_s:
             break
         # Jump most of the way when the block is far too short, at least doubling.

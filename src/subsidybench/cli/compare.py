@@ -2,40 +2,90 @@
 
 from __future__ import annotations
 
+import glob
 import json
+import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
+from typer.core import TyperCommand
 
 from subsidybench.errors import UserError
 
+if TYPE_CHECKING:
+    from subsidybench.results.compare import RunComparison
+
 EXIT_REGRESSION = 3
+_SIDES = "\0sides"
+"""What `--` becomes before click parses: click drops a bare `--`, which here separates sides."""
+
+
+class _SidesCommand(TyperCommand):
+    """Keeps `compare A1 A2 -- B1 B2`'s `--` as an argument, so the two sides can be told apart."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            i = args.index("--")
+            args = [*args[:i], _SIDES, *args[i + 1 :]]
+        return super().parse_args(ctx, args)
+
 
 app = typer.Typer(help="Compare runs workload by workload.", no_args_is_help=True)
 
 
-@app.command("compare", no_args_is_help=True)
+def _expand(paths: list[str]) -> list[Path]:
+    """Paths as given; a quoted glob (runs/a-*.json) expanded in order; none matched is an error."""
+    out: list[Path] = []
+    for p in paths:
+        if any(c in p for c in "*?[") and not Path(p).exists():
+            found = sorted(glob.glob(p))
+            if not found:
+                raise UserError(f"compare: {p} matches no file")
+            out.extend(Path(f) for f in found)
+        else:
+            out.append(Path(p))
+    return out
+
+
+def _label(paths: list[Path]) -> str:
+    from subsidybench.results.compare import labels_for
+
+    names = labels_for([str(p) for p in paths])
+    return names[0] if len(names) == 1 else f"{names[0]} +{len(names) - 1}"
+
+
+@app.command("compare", no_args_is_help=True, cls=_SidesCommand)
 def compare(
     files: Annotated[
-        list[Path],
+        list[str],
         typer.Argument(
-            help="Run result files (JSON): the first is the baseline, the others are"
-            " compared with it."
+            help="Run result files (JSON), or quoted globs. `A B C`: A is the baseline, B and C"
+            " are each compared with it. `A1 A2 -- B1 B2`: the runs of each side are pooled"
+            " and the sides compared.",
+            show_default=False,
         ),
     ],
     alpha: Annotated[
         float,
-        typer.Option(
-            "--alpha", help="Significance level of the Mann-Whitney U test on the raw samples."
-        ),
+        typer.Option("--alpha", help="1 - the confidence level of the ratio's interval."),
     ] = 0.05,
+    min_effect: Annotated[
+        float,
+        typer.Option(
+            "--min-effect",
+            metavar="PCT",
+            help="Smallest change called, in per cent: smaller significant differences are"
+            " shown as 'small'. Default 5 (see README, Comparing runs).",
+        ),
+    ] = 5.0,
     fail_on_regression: Annotated[
         float | None,
         typer.Option(
             "--fail-on-regression",
             metavar="PCT",
-            help="Exit with status 3 if a significant slowdown exceeds PCT per cent.",
+            help="Exit with status 3 if a called slowdown exceeds PCT per cent.",
         ),
     ] = None,
     warn_on_regression: Annotated[
@@ -43,8 +93,8 @@ def compare(
         typer.Option(
             "--warn-on-regression",
             metavar="PCT",
-            help="Print a warning for each significant slowdown of more than PCT per cent that"
-            " does not fail (noise on a shared machine, or a real change to look at).",
+            help="Print a warning for each called slowdown of more than PCT per cent that does"
+            " not fail.",
         ),
     ] = None,
     force: Annotated[
@@ -58,78 +108,47 @@ def compare(
 ) -> None:
     """Compare runs workload by workload, and say which differences are beyond the noise.
 
-    Workloads pair by id (workload, sizes, dtype, compiled or not). A difference is significant
-    when a two-sided Mann-Whitney U test on the two runs' raw samples gives p < --alpha;
-    otherwise the row says "not significant", as pyperf does.
+    Workloads pair by id (workload, sizes, dtype, compiled or not). A change is called when the
+    hierarchical bootstrap's interval of the ratio of medians (over runs, their rounds and the
+    samples) excludes 1, and the ratio is further from 1 than --min-effect.
     """
-    from rich.markup import escape
-    from rich.table import Table
-
-    from subsidybench.report.terminal import console as render_console
-    from subsidybench.report.terminal import seconds
-    from subsidybench.results.compare import Change, compare_runs, labels_for
+    from subsidybench.results.compare import compare_runs
     from subsidybench.results.record import load_run
 
-    if len(files) < 2:
-        raise UserError("compare needs at least two run files: a baseline and another")
     for flag, pct in (
+        ("--min-effect", min_effect),
         ("--fail-on-regression", fail_on_regression),
         ("--warn-on-regression", warn_on_regression),
     ):
-        if pct is not None and pct < 0:
+        if pct is not None and not (math.isfinite(pct) and pct >= 0):
             raise UserError(f"{flag}: a percentage >= 0, got {pct:g}")
-    runs = [load_run(p) for p in files]
-    labels = labels_for([str(p) for p in files])
+    if _SIDES in files:
+        i = files.index(_SIDES)
+        left, right = _expand(files[:i]), _expand(files[i + 1 :])
+        if _SIDES in files[i + 1 :] or not left or not right:
+            raise UserError("compare A1 A2 -- B1 B2: one `--`, with run files on both sides")
+        sides = [(left, right)]
+    else:
+        paths = _expand(files)
+        if len(paths) < 2:
+            raise UserError("compare needs at least two run files: a baseline and another")
+        sides = [([paths[0]], [p]) for p in paths[1:]]
+    loaded = {p: load_run(p) for pair in sides for side in pair for p in side}
     comparisons = [
         compare_runs(
-            runs[0],
-            run,
-            baseline_label=labels[0],
-            other_label=label,
+            [loaded[p] for p in left],
+            [loaded[p] for p in right],
+            baseline_label=_label(left),
+            other_label=_label(right),
             alpha=alpha,
+            min_effect=min_effect / 100,
             force=force,
         )
-        for run, label in zip(runs[1:], labels[1:], strict=True)
+        for left, right in sides
     ]
-    console = render_console()
-    styles = {
-        Change.SLOWER: "red",
-        Change.FASTER: "green",
-        Change.NOT_SIGNIFICANT: "dim",
-        Change.NOT_COMPARABLE: "yellow",
-    }
     failed = []
     for comparison in comparisons:
-        for warning in comparison.warnings:
-            typer.echo(f"warning: {warning}", err=True)
-        table = Table(
-            title=f"{escape(comparison.other)} against {escape(comparison.baseline)}"
-            f" (Mann-Whitney U, alpha {comparison.alpha:g})",
-            title_justify="left",
-        )
-        table.add_column("workload", overflow="fold", min_width=24)
-        table.add_column(escape(comparison.baseline), justify="right")
-        table.add_column(escape(comparison.other), justify="right")
-        table.add_column("ratio", justify="right")
-        table.add_column("p", justify="right")
-        table.add_column("change")
-        notes = []
-        for row in comparison.rows:
-            change = f"[{styles[row.change]}]{escape(row.describe())}[/]"
-            if row.note:
-                notes.append(f"{row.id}: {row.note}")
-                change += f" [{len(notes)}]"
-            table.add_row(
-                escape(row.id),
-                f"{seconds(row.baseline_median_s)} (n={row.baseline_n})" if row.baseline_n else "-",
-                f"{seconds(row.other_median_s)} (n={row.other_n})" if row.other_n else "-",
-                "-" if row.ratio is None else f"{row.ratio:.3f}",
-                "-" if row.p_value is None else f"{row.p_value:.3g}",
-                change,
-            )
-        console.print(table)
-        for i, note in enumerate(notes, 1):
-            console.print(f"[{i}] {escape(note)}", highlight=False)
+        _print(comparison)
         failing = []
         if fail_on_regression is not None:
             failing = comparison.regressions(fail_on_regression)
@@ -139,7 +158,7 @@ def compare(
                 if row not in failing:
                     typer.echo(
                         f"warning: {comparison.other}: {row.id} {row.describe()}"
-                        f" (p={row.p_value:.3g}), more than {warn_on_regression:g}%",
+                        f" ({_interval(row.ci)}), more than {warn_on_regression:g}%",
                         err=True,
                     )
     if json_path is not None:
@@ -148,8 +167,68 @@ def compare(
     if failed:
         for label, row in failed:
             typer.echo(
-                f"regression: {label}: {row.id} {row.describe()} (p={row.p_value:.3g}),"
+                f"regression: {label}: {row.id} {row.describe()} ({_interval(row.ci)}),"
                 f" more than {fail_on_regression:g}%",
                 err=True,
             )
         raise typer.Exit(EXIT_REGRESSION)
+
+
+def _interval(ci: tuple[float, float] | None) -> str:
+    return "-" if ci is None else f"{ci[0]:.3f}-{ci[1]:.3f}"
+
+
+def _print(comparison: RunComparison) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from subsidybench.report.terminal import console as render_console
+    from subsidybench.report.terminal import seconds
+    from subsidybench.results.compare import Change
+
+    console = render_console()
+    styles = {
+        Change.SLOWER: "red",
+        Change.FASTER: "green",
+        Change.SMALL: "dim",
+        Change.NOT_SIGNIFICANT: "dim",
+        Change.NOT_COMPARABLE: "yellow",
+    }
+    for warning in comparison.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    confidence = f"{1 - comparison.alpha:.0%}"
+    table = Table(
+        title=f"{escape(comparison.other)} against {escape(comparison.baseline)}: ratio of"
+        f" medians and its {confidence} interval (Welch t on the medians of runs, else rounds);"
+        f" a change is called past {comparison.min_effect:.0%}",
+        title_justify="left",
+    )
+    table.add_column("workload", overflow="fold", min_width=20)
+    table.add_column(escape(comparison.baseline), justify="right")
+    table.add_column(escape(comparison.other), justify="right")
+    table.add_column("ratio", justify="right")
+    table.add_column(f"{confidence} CI", justify="right", no_wrap=True)
+    table.add_column("change", no_wrap=True)
+    notes: list[str] = []
+    for row in comparison.rows:
+        change = f"[{styles[row.change]}]{escape(row.describe())}[/]"
+        if row.note:
+            notes.append(f"{row.id}: {row.note}")
+            change += f" [{len(notes)}]"
+        table.add_row(
+            escape(row.id),
+            _median(seconds(row.baseline_median_s), row.baseline_n, row.baseline_groups),
+            _median(seconds(row.other_median_s), row.other_n, row.other_groups),
+            "-" if row.ratio is None else f"{row.ratio:.3f}",
+            _interval(row.ci),
+            change,
+        )
+    console.print(table)
+    for i, note in enumerate(notes, 1):
+        console.print(f"[{i}] {escape(note)}", highlight=False)
+
+
+def _median(text: str, n: int, groups: int) -> str:
+    if not n:
+        return "-"
+    return f"{text} (n={n}/{groups})" if groups > 1 else f"{text} (n={n})"

@@ -57,7 +57,7 @@ def ingest(
     save_run(run, target)
     console = render_console()
     console.print(run_header(run, str(target)))
-    table, notes = run_table(run)
+    table, notes = run_table(run, width=console.width)
     console.print(table)
     for line in notes:
         console.print(line, highlight=False)

@@ -93,6 +93,15 @@ def run(
         float | None,
         typer.Option(min=0.01, help="Seconds of timed blocks per workload (default: the suite's)."),
     ] = None,
+    rounds: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Interleaved rounds: every workload is timed this many times over the run, each"
+            " for budget/rounds, so its samples span the run's conditions (default: the suite's,"
+            " 3 for the built-in suites).",
+        ),
+    ] = None,
     profiles_dir: ProfilesDir = None,
     threads: Annotated[
         int | None, typer.Option(min=1, help="CPU threads for torch (default: torch's choice).")
@@ -140,6 +149,8 @@ def run(
     import torch
 
     if distributed:
+        if rounds is not None:
+            raise UserError("--rounds: a --distributed run measures each task in one round")
         _run_distributed(
             suite,
             device,
@@ -189,12 +200,13 @@ def run(
             budget_s=budget,
             profile=profile,
             observer=observer,
+            rounds=rounds,
         ),
         out,
     )
     console = render_console()
     console.print(run_header(result, str(out)))
-    table, notes = run_table(result)
+    table, notes = run_table(result, width=console.width)
     console.print(table)
     for line in notes:
         console.print(line, highlight=False)
@@ -203,6 +215,18 @@ def run(
         console.print(
             f"[yellow]{len(invalid)} result(s) are not valid figures: see the verdict column.[/]"
         )
+    console.print(next_steps(result, out), highlight=False, markup=False)
+
+
+def next_steps(result: RunResult, out: Path) -> str:
+    """One line after a run: where the result is, and the commands that read it."""
+    valid = [r for r in result.results if r.verdict is not None and r.verdict.valid]
+    cost = f"subsidybench cost --run {out} --workload '{valid[0].id}' ..." if valid else ""
+    return (
+        f"saved {out}; next: subsidybench show {out} | subsidybench report {out}"
+        + (f" | {cost}" if cost else "")
+        + f" | subsidybench compare OLD.json {out}"
+    )
 
 
 def _measure(

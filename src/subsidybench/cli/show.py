@@ -28,7 +28,7 @@ def show(
             typer.echo(to_dataframe(run).to_csv(index=False), nl=False)
             continue
         console.print(run_header(run, str(path)))
-        table, notes = run_table(run)
+        table, notes = run_table(run, width=console.width)
         console.print(table)
         for line in notes:
             console.print(line, highlight=False)

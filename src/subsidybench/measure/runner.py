@@ -27,16 +27,17 @@ from subsidybench.catalogue.profiles import DeviceProfile
 from subsidybench.devices import Device, Support
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.measure import hostload
+from subsidybench.measure import hostload, planted
 from subsidybench.measure.distributed import CollectiveStep, GroupBroken, Members, one_line
 from subsidybench.measure.energy import EnergySession, Meter, start_session
 from subsidybench.measure.environment import capture
+from subsidybench.results import rounds as rounds_
 from subsidybench.results.context import DeviceRecord, Distributed
 from subsidybench.results.energy import EnergySetup
 from subsidybench.results.record import RunResult, RunState, Status, WorkloadResult, save_run
 from subsidybench.results.scaling import BUS_BANDWIDTH_METRIC, bus_bandwidth
 from subsidybench.suites import Suite
-from subsidybench.timing import Measurement, TimingPolicy, TooSlow, judge, measure
+from subsidybench.timing import CPU_MIN_BLOCK_S, Measurement, TimingPolicy, TooSlow, judge, measure
 from subsidybench.work import Work
 from subsidybench.workloads import Workload, make_workload
 from subsidybench.workloads.base import SanityError, SkipWorkload, Step
@@ -141,12 +142,13 @@ def plan(
     dtypes: Collection[DType] = (),
     compiled: bool = False,
     budget_s: float | None = None,
+    min_block_s: float | None = None,
 ) -> list[WorkloadTask]:
     """The tasks of a suite on one device, in order.
 
     `dtypes`, if given, keeps only those dtypes. `compiled` adds, after each eager task of a
     workload that can be compiled, the same task under torch.compile: a separate result, never
-    mixed with the eager one. `budget_s` replaces every workload's time budget.
+    mixed with the eager one. `budget_s` and `min_block_s` replace the suite's and the default.
     """
     tasks = []
     for i, entry in enumerate(suite.entries):
@@ -160,7 +162,9 @@ def plan(
                 )
             if dtypes and dtype not in dtypes:
                 continue
-            policy = TimingPolicy(budget_s=budget_s or entry.budget_s)
+            policy = TimingPolicy(
+                budget_s=budget_s or entry.budget_s, min_block_s=min_block_s or 0.02
+            )
             tasks.append(WorkloadTask(workload, dtype, policy))
             if compiled and workload.compilable:
                 tasks.append(WorkloadTask(workload, dtype, policy, compiled=True))
@@ -244,14 +248,18 @@ def run_suite(
     budget_s: float | None = None,
     profile: DeviceProfile | None = None,
     observer: Observer | None = None,
+    rounds: int | None = None,
     read_energy: bool = True,
 ) -> RunResult:
     """Run every task of `suite` on `device`, saving to `out` after each; return the result.
 
-    `read_energy` reads the device's energy over every timed workload where the device has a
-    reader (results.energy); the run records why not where it has none.
+    `rounds` (default: the suite's): see results/rounds.py. `read_energy` reads the device's
+    energy over every timed workload where the device has a reader (results.energy); the run
+    records why not where it has none.
     """
-    tasks = plan(suite, dtypes, compiled, budget_s)
+    tasks = plan(
+        suite, dtypes, compiled, budget_s, CPU_MIN_BLOCK_S if device.type == "cpu" else None
+    )
     if compiled:
         # Inductor compiles in a pool of worker processes that can outlive a compile and compete
         # with the timed blocks for cores; one in-process thread keeps the measurement alone.
@@ -259,7 +267,8 @@ def run_suite(
         os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
     # Idle power is read once, before the first workload loads the device.
     energy = start_session(device) if read_energy else None
-    run = new_run(suite, device, profile, energy=energy.setup if energy else None)
+    setup = energy.setup if energy else None
+    run = replace(new_run(suite, device, profile, energy=setup), rounds=rounds or suite.rounds)
     return run_tasks(tasks, Solo(device), run, out, include_emulated, observer, energy)
 
 
@@ -284,6 +293,8 @@ def run_tasks(
 ) -> RunResult:
     """Run `tasks` on every rank of `ranks`, rank 0 saving `run` to `out` after each task.
 
+    Every task is measured in `run.rounds` interleaved rounds: see results/rounds.py.
+
     Returns the run (on ranks other than 0, without results). Ctrl-C and SIGTERM save the run as
     interrupted and raise on; a broken group (a rank died or hung past the timeout) saves what
     finished and raises a UserError.
@@ -301,22 +312,35 @@ def run_tasks(
             save_run(r, out)
 
     save(run)
-    observer.planned([t.id for t in tasks])
+    rounds = run.rounds
+    observer.planned([t.id for t in tasks] * rounds)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     current = ""
+    earlier: dict[str, WorkloadResult] = {}
     try:
-        for task in tasks:
-            current = task.id
-            observer.started(task.id)
+        for round_, task in ((r, t) for r in range(rounds) for t in tasks):
+            current = task.id if rounds == 1 else f"{task.id} (round {round_ + 1} of {rounds})"
+            if (before := earlier.get(task.id)) is not None and not before.ok:
+                continue  # skipped or failed in an earlier round: it stays so
+            observer.started(current)
             members = ranks.members(task.world_size)
             result = None
             if members.includes_me:
                 result = run_task(
-                    task, device, members, include_emulated, judge_host, energy=energy
+                    task,
+                    device,
+                    members,
+                    include_emulated,
+                    judge_host,
+                    round_=round_,
+                    rounds=rounds,
+                    earlier=before,
+                    energy=energy,
                 )
+                earlier[task.id] = result
             ranks.barrier()  # ranks left out of a world size wait here for those measuring
             if leader and result is not None:
-                run = run.with_result(result)
+                run = rounds_.put(run, result)
                 save(run)
                 observer.finished(result)
     except (KeyboardInterrupt, Terminated) as e:
@@ -374,15 +398,35 @@ def run_task(
     include_emulated: bool = False,
     judge_host: bool = False,
     timer: Timer = _time,
+    *,
+    round_: int = 0,
+    rounds: int = 1,
+    earlier: WorkloadResult | None = None,
     energy: EnergySession | None = None,
 ) -> WorkloadResult:
     """Measure one task with the other members (by default none: a single device).
 
-    Any failure of the task becomes a failed result, recorded alike on every member; only a
-    broken group (GroupBroken) raises, since nothing after it can be trusted. `energy`, with the
-    runner's own timer, reads the device's energy over the timed blocks.
+    Round `round_` of `rounds` adds its samples to `earlier` (results/rounds.py). A failure of
+    the task is a failed result, recorded alike on every member; only a broken group
+    (GroupBroken) raises, since nothing after it can be trusted.
     """
     members = members or Solo(device).members(1)
+    policy = rounds_.policy(task.policy, rounds, earlier)
+    result = _once(task, device, members, include_emulated, judge_host, timer, policy, energy)
+    return rounds_.merged(earlier, result, round_, rounds, judge_host)
+
+
+def _once(
+    task: Task,
+    device: Device,
+    members: Members,
+    include_emulated: bool,
+    judge_host: bool,
+    timer: Timer,
+    policy: TimingPolicy,
+    energy: EnergySession | None = None,
+) -> WorkloadResult:
+    """One round of a task: prepare, time under `policy`, check; judged under the task's own."""
     base = task.skeleton()
     support = device.dtype_support(task.dtype)
     if support.support is Support.UNSUPPORTED:
@@ -390,6 +434,9 @@ def run_task(
     if support.support is Support.EMULATED and not include_emulated:
         return replace(base, reason=f"{support.reason}; skipped (--include-emulated times it)")
     note = support.reason if support.support is not Support.NATIVE else ""
+    slowdown = planted.fraction(task.id)
+    if slowdown is not None:
+        note = "; ".join(filter(None, (note, planted.note(slowdown))))
     if getattr(task, "compiled", False) and (why_not := device.compile_support()):
         return replace(base, reason=why_not)
 
@@ -414,12 +461,14 @@ def run_task(
         if failure := members.first_failure(failure):
             return replace(base, status=Status.FAILED, reason=failure)
         assert prepared is not None
+        if slowdown is not None:
+            prepared = replace(prepared, run=planted.slowed(prepared.run, slowdown))
         checked = prepared.verify.verify() if prepared.verify is not None else None
         if prepared.verify is not None and (failure := members.first_failure(checked)):
             return replace(base, status=Status.FAILED, reason=f"wrong output: {failure}")
         before = hostload.sample()
         try:
-            measurement = time_it(prepared, device, task.policy, members)
+            measurement = time_it(prepared, device, policy, members)
         except TooSlow as e:  # judged on agreed times: every member raises it alike
             return replace(base, reason=f"time-bounded: {e}" + (f" ({note})" if note else ""))
         except GroupBroken:

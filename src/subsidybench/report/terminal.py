@@ -9,6 +9,7 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from subsidybench.results.energy import judge_energy
 from subsidybench.results.query import best_matmul_shapes
@@ -60,22 +61,32 @@ def throughput(r: WorkloadResult) -> tuple[str, str]:
     return headline, si(r.items_per_s, f"{w.item_unit}/s")
 
 
-def run_table(run: RunResult, title: str | None = None) -> tuple[Table, list[str]]:
-    """One row per workload result, and the footnotes that explain skips and invalid verdicts."""
-    table = Table(title=title, title_justify="left")
-    table.add_column("workload", overflow="fold", min_width=24)
-    table.add_column("dtype")
-    table.add_column("median", justify="right")
-    table.add_column("IQR", justify="right")
-    table.add_column("n", justify="right")
-    table.add_column("throughput", justify="right")
-    table.add_column("rate", justify="right")
-    table.add_column("%peak", justify="right")
-    table.add_column("%mm", justify="right")
-    table.add_column("verdict")
-    metered = any(r.energy is not None for r in run.results)
-    if metered:
-        table.add_column("energy", justify="right")
+# Columns a narrow terminal drops first, last named first: the verdict, median, spread and n are
+# what a reader acts on, and always show.
+_OPTIONAL = ("energy", "%mm", "rate", "%peak", "throughput")
+_RIGHT = {"median", "IQR", "n", "throughput", "rate", "%peak", "%mm"}
+
+
+def _label(r: WorkloadResult) -> str:
+    """The workload's name, and its parameters on a second line: ids run to 90 characters."""
+    params = " ".join(f"{k}={v}" for k, v in r.params.items())
+    name = escape(r.workload + ("/compiled" if r.compiled else ""))
+    return f"{name}\n[dim]{escape(params)}[/]" if params else name
+
+
+def _cell_width(text: str) -> int:
+    return max(len(Text.from_markup(line).plain) for line in text.split("\n"))
+
+
+def run_table(
+    run: RunResult, title: str | None = None, width: int | None = None
+) -> tuple[Table, list[str]]:
+    """One row per workload result, and the footnotes that explain skips and invalid verdicts.
+
+    `width`, the terminal's columns, drops the columns a reader can do without (best matmul
+    share, items rate, % of peak, throughput, in that order) until the rest fit, so that the
+    verdict and its footnote are never cut.
+    """
     notes: list[str] = []
     used = utilisation(run)
 
@@ -83,13 +94,14 @@ def run_table(run: RunResult, title: str | None = None) -> tuple[Table, list[str
         notes.append(escape(text))
         return f"[{len(notes)}]"
 
+    metered = any(r.energy is not None for r in run.results)
+    rows: list[dict[str, str]] = []
     for r in run.results:
-        label = escape(" ".join([r.workload, *(f"{k}={v}" for k, v in r.params.items())]))
+        row = {"workload": _label(r), "dtype": r.dtype.value}
         if not r.ok:
             color = "yellow" if r.status.value == "skipped" else "red"
             mark = note(f"{r.id}: {r.status.value}: {r.reason}")
-            status = f"[{color}]{r.status.value} {mark}[/]"
-            table.add_row(label, r.dtype.value, "", "", "", "", "", "", "", status, *[""] * metered)
+            rows.append({**row, "verdict": f"[{color}]{r.status.value} {mark}[/]"})
             continue
         m, v = r.measurement, r.verdict
         assert m is not None and v is not None  # an ok result has both (checked when built)
@@ -105,10 +117,38 @@ def run_table(run: RunResult, title: str | None = None) -> tuple[Table, list[str
         if u and u.of_peak and u.of_peak > 1 and u.peak:
             # Above the peak means the peak figure is wrong, not that the device beat physics.
             of_peak += note(f"{r.id}: above the profile's {r.dtype} peak ({u.peak}): {u.peak.note}")
-        of_mm = percent(u.of_best_matmul) if u else ""
-        cells = (seconds(m.median), f"{m.spread:.1%}", str(m.n), headline, items, of_peak, of_mm)
-        extra = [energy_cell(run, r, note)] if metered else []
-        table.add_row(label, r.dtype.value, *cells, verdict, *extra)
+        rows.append(
+            {
+                **row,
+                "median": seconds(m.median),
+                "IQR": f"{m.spread:.1%}",
+                "n": str(m.n),
+                "throughput": headline,
+                "rate": items,
+                "%peak": of_peak,
+                "%mm": percent(u.of_best_matmul) if u else "",
+                "verdict": verdict,
+                "energy": energy_cell(run, r, note) if metered else "",
+            }
+        )
+    optional = [c for c in reversed(_OPTIONAL) if c != "energy" or metered]
+    columns = ["workload", "dtype", "median", "IQR", "n", *optional, "verdict"]
+    widths = {c: max([len(c), *(_cell_width(row.get(c, "")) for row in rows)]) for c in columns}
+    widths["workload"] = min(widths["workload"], 24)  # folds; parameters wrap on their line
+    for name in _OPTIONAL:
+        # Rich draws a border and a space either side of every cell: 3 columns per column.
+        if width is None or sum(widths[c] + 3 for c in columns) + 1 <= width:
+            break
+        if name in columns:
+            columns.remove(name)
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        if c == "workload":
+            table.add_column(c, overflow="fold", min_width=12)
+        else:
+            table.add_column(c, justify="right" if c in _RIGHT else "left", no_wrap=True)
+    for row in rows:
+        table.add_row(*(row.get(c, "") for c in columns))
     return table, [f"[{i}] {text}" for i, text in enumerate(notes, 1)] + sweep_lines(run)
 
 

@@ -1,46 +1,139 @@
-"""Comparing runs: the same workloads in two runs, side by side, and whether they differ.
+"""Comparing runs: the same workloads on two sides (one or several runs each), and what changed.
 
 Workloads are paired by result id, which names the workload, its sizes, its dtype and whether it
-was compiled, so a pair is always the same computation. Whether two figures differ is decided
-from the raw samples (one per timed block), not from the medians alone: a two-sided Mann-Whitney
-U test on seconds per step. Benchmark times are skewed with a long right tail (interrupts, other
-processes), which a t-test (pyperf's choice) assumes away; the U test uses only ranks, so a few
-slow blocks cannot make a difference significant or hide one (scipy.stats.mannwhitneyu).
+was compiled, so a pair is always the same computation. Most of the noise on a shared machine is
+between processes and over minutes, not within one burst of timing: two back-to-back ci runs on
+a busy 2-core machine (2026-11) differed by up to 1.25x on unchanged code, and a Mann-Whitney U
+test on one run's samples against the other's called 14 of 24 workloads changed, p down to
+1e-14, because it measured the noise within each run only. So a change is called only when it is
 
-Samples within a run are not fully independent (a machine drifts), so a tiny but systematic
-difference can come out significant: the ratio of medians says how large it is, and
---fail-on-regression only counts slowdowns larger than a given percentage. Torch-free.
+- significant by a test whose units are the highest level repeated on both sides: runs, when
+  each side has several (pooled: `compare A1 A2 -- B1 B2`), else rounds (results/rounds.py
+  spreads every result over rounds, as pyperf spreads it over worker processes). Each unit is
+  one number, the log of its median (a run's: the mean over its rounds), and a Welch t interval
+  of the difference of means gives the (1 - alpha) confidence interval of the ratio; with 3 and
+  3 rounds it has about 4 degrees of freedom, so drift between rounds widens it as it should. A
+  hierarchical bootstrap resampling the 3 rounds (tried first) gave 0.91-0.99 for two synthetic
+  runs of one speed with 8% drift between rounds, and called it faster. Where
+  a side has one run of one round (an old file), only the samples are left: a bootstrap of them,
+  with a warning that between-run noise is not in the interval.
+- larger than a minimum effect (TorchBench's regression detectors use a 7% delta): what a test
+  on few units still lets through, and changes too small to act on, are reported as "small".
+
+The ratio is of geometric means of the units' medians, seconds per step: above 1 is slower.
+Torch-free.
 """
 
 from __future__ import annotations
 
+import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from scipy.stats import mannwhitneyu
+import numpy as np
+from scipy.stats import t as student_t
 
 from subsidybench.errors import UserError
 from subsidybench.results.record import RunResult, WorkloadResult
+from subsidybench.timing import Measurement
 
 DEFAULT_ALPHA = 0.05
+DEFAULT_MIN_EFFECT = 0.05
+"""Smallest change called: see README, "Comparing runs", for the measurements behind it."""
+RESAMPLES = 2000
+
+Side = list[list[np.ndarray]]
+"""One side of a pair: per run, the samples of each of its rounds."""
 
 
-def u_test_p_value(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided Mann-Whitney U test: the p-value that `a` and `b` come from one distribution.
+def side_of(measurements: Sequence[Measurement]) -> Side:
+    """The runs of one side, each split into its rounds."""
+    return [m.by_round() for m in measurements]
 
-    scipy's "auto" method: the exact distribution for small samples without ties, else the
-    normal approximation with tie and continuity corrections.
+
+def weighted_median(side: Side) -> float:
+    """The median with every run, every round of a run and every sample of a round weighted
+    alike (a run of 3 rounds counts as much as a run of 1), for display."""
+    values = np.concatenate([g for run in side for g in run])
+    weights = np.concatenate(
+        [np.full(len(g), 1.0 / (len(side) * len(run) * len(g))) for run in side for g in run]
+    )
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """The ratio other / baseline, its confidence interval, a p-value, and how they were had."""
+
+    ratio: float
+    low: float
+    high: float
+    p_value: float
+    units: str
+    """What the test's units were: "runs", "rounds" or "samples"."""
+
+
+def _units(side: Side, level: str) -> np.ndarray:
+    logs = [[math.log(float(np.median(g))) for g in run] for run in side]
+    if level == "runs":
+        return np.array([np.mean(run) for run in logs])
+    return np.array([x for run in logs for x in run])
+
+
+def ratio_interval(base: Side, other: Side, alpha: float, seed: int) -> Interval:
+    """The ratio's interval, from the highest level repeated on both sides (see the module)."""
+    for level in ("runs", "rounds"):
+        a, b = _units(base, level), _units(other, level)
+        if len(a) >= 2 and len(b) >= 2:
+            return _welch(a, b, alpha, level)
+    low, high, p = bootstrap_ratio(base, other, alpha, seed)
+    ratio = float(np.median(np.concatenate(other[0]))) / float(np.median(np.concatenate(base[0])))
+    return Interval(ratio, low, high, p, "samples")
+
+
+def _welch(a: np.ndarray, b: np.ndarray, alpha: float, units: str) -> Interval:
+    """Welch's t interval for mean(b) - mean(a) of log medians, as a ratio."""
+    diff = float(b.mean() - a.mean())
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0:  # identical units on both sides: the difference is exact
+        return Interval(math.exp(diff), math.exp(diff), math.exp(diff), float(diff == 0), units)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = float(student_t.ppf(1 - alpha / 2, df)) * se
+    p = float(2 * student_t.sf(abs(diff) / se, df))
+    return Interval(math.exp(diff), math.exp(diff - half), math.exp(diff + half), p, units)
+
+
+def bootstrap_ratio(
+    base: Side, other: Side, alpha: float, seed: int, resamples: int = RESAMPLES
+) -> tuple[float, float, float]:
+    """(low, high, p) of median(other) / median(base) by a bootstrap of each side's samples.
+
+    The fallback when a side has a single round: its samples are all there is, and the interval
+    then holds the noise within the runs only. Seeded by the caller (the workload id), so a
+    comparison gives the same answer every time.
     """
-    if len(set(a) | set(b)) == 1:  # every value equal: nothing tells the samples apart
-        return 1.0
-    return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    rng = np.random.default_rng(seed)
+    a, b = np.concatenate(base[0]), np.concatenate(other[0])
+    ra = np.median(a[rng.integers(len(a), size=(resamples, len(a)))], axis=1)
+    rb = np.median(b[rng.integers(len(b), size=(resamples, len(b)))], axis=1)
+    ratios = rb / ra
+    low, high = np.quantile(ratios, [alpha / 2, 1 - alpha / 2])
+    tail = min(np.count_nonzero(ratios <= 1.0), np.count_nonzero(ratios >= 1.0))
+    p = min(1.0, 2 * (tail + 1) / (resamples + 1))
+    return float(low), float(high), p
 
 
 class Change(StrEnum):
     SLOWER = "slower"
     FASTER = "faster"
+    SMALL = "small"
+    """Significant, but smaller than the minimum effect: not called a change."""
     NOT_SIGNIFICANT = "not significant"
     NOT_COMPARABLE = "not comparable"
 
@@ -58,6 +151,13 @@ class WorkloadChange:
     """Other median / baseline median, seconds per step: above 1 is slower."""
     p_value: float | None
     change: Change
+    ci: tuple[float, float] | None = None
+    """The confidence interval of the ratio (1 - alpha), from the hierarchical bootstrap."""
+    baseline_groups: int = 0
+    other_groups: int = 0
+    """Rounds the samples came from on each side, over all its runs."""
+    units: str = ""
+    """The test's units: runs, rounds, or samples (a side of one round)."""
     note: str = ""
     """Why the pair is not comparable, or what a reader must know (an invalid verdict)."""
 
@@ -76,6 +176,8 @@ class WorkloadChange:
             return f"{self.ratio:.2f}x slower"
         if self.change is Change.FASTER and self.ratio is not None:
             return f"{1.0 / self.ratio:.2f}x faster"
+        if self.change is Change.SMALL and self.ratio is not None:
+            return f"small ({self.ratio - 1:+.1%})"
         return str(self.change)
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,6 +188,10 @@ class WorkloadChange:
             "baseline_n": self.baseline_n,
             "other_n": self.other_n,
             "ratio": self.ratio,
+            "ci": list(self.ci) if self.ci else None,
+            "baseline_groups": self.baseline_groups,
+            "other_groups": self.other_groups,
+            "units": self.units,
             "p_value": self.p_value,
             "change": self.change.value,
             "describe": self.describe(),
@@ -102,6 +208,7 @@ class RunComparison:
     alpha: float
     rows: tuple[WorkloadChange, ...]
     warnings: tuple[str, ...] = ()
+    min_effect: float = DEFAULT_MIN_EFFECT
 
     def regressions(self, percent: float) -> list[WorkloadChange]:
         """Significant slowdowns of more than `percent` per cent."""
@@ -116,7 +223,8 @@ class RunComparison:
             "baseline": self.baseline,
             "other": self.other,
             "alpha": self.alpha,
-            "test": "two-sided Mann-Whitney U on seconds per step",
+            "min_effect": self.min_effect,
+            "test": "Welch t on log medians of runs, else rounds; else a bootstrap of samples",
             "warnings": list(self.warnings),
             "rows": [r.to_dict() for r in self.rows],
         }
@@ -176,73 +284,115 @@ def _measured(r: WorkloadResult | None) -> bool:
 
 def _pair(
     id_: str,
-    a: WorkloadResult | None,
-    b: WorkloadResult | None,
+    a: Sequence[WorkloadResult | None],
+    b: Sequence[WorkloadResult | None],
     labels: tuple[str, str],
     alpha: float,
+    min_effect: float,
 ) -> WorkloadChange:
-    ma = a.measurement if a is not None else None
-    mb = b.measurement if b is not None else None
-    if not _measured(a) or not _measured(b) or ma is None or mb is None:
-        reasons = []
-        for label, r in zip(labels, (a, b), strict=True):
+    """One workload: `a` and `b` hold its result in each run of either side (None: absent)."""
+    reasons = []
+    for label, side in zip(labels, (a, b), strict=True):
+        for r in side:
             if r is None:
                 reasons.append(f"not in {label}")
             elif not _measured(r):
                 reasons.append(f"{r.status} in {label}: {r.reason}")
+    ma = [r.measurement for r in a if r is not None and r.measurement is not None]
+    mb = [r.measurement for r in b if r is not None and r.measurement is not None]
+    if reasons:
         return WorkloadChange(
             id=id_,
-            baseline_median_s=ma.median if ma else None,
-            other_median_s=mb.median if mb else None,
-            baseline_n=ma.n if ma else 0,
-            other_n=mb.n if mb else 0,
+            baseline_median_s=weighted_median(side_of(ma)) if ma else None,
+            other_median_s=weighted_median(side_of(mb)) if mb else None,
+            baseline_n=sum(m.n for m in ma),
+            other_n=sum(m.n for m in mb),
             ratio=None,
             p_value=None,
             change=Change.NOT_COMPARABLE,
-            note="; ".join(reasons),
+            note="; ".join(dict.fromkeys(reasons)),
         )
-    p_value = u_test_p_value(ma.samples_s, mb.samples_s)
-    ratio = mb.median / ma.median
-    if p_value >= alpha:
+    base, other = side_of(ma), side_of(mb)
+    interval = ratio_interval(base, other, alpha, zlib.crc32(id_.encode()))
+    ratio, low, high, p_value = interval.ratio, interval.low, interval.high, interval.p_value
+    threshold = math.log1p(min_effect)
+    if low <= 1.0 <= high:
         change = Change.NOT_SIGNIFICANT
+    elif abs(math.log(ratio)) <= threshold:
+        change = Change.SMALL
     else:
         change = Change.SLOWER if ratio > 1 else Change.FASTER
     notes = []
-    for label, r in zip(labels, (a, b), strict=True):
-        assert r is not None and r.verdict is not None
-        if not r.verdict.valid:
-            notes.append(f"invalid in {label}: {'; '.join(r.verdict.reasons)}")
+    for label, side in zip(labels, (a, b), strict=True):
+        for r in side:
+            assert r is not None and r.verdict is not None
+            if not r.verdict.valid:
+                notes.append(f"invalid in {label}: {'; '.join(r.verdict.reasons)}")
     return WorkloadChange(
         id=id_,
-        baseline_median_s=ma.median,
-        other_median_s=mb.median,
-        baseline_n=ma.n,
-        other_n=mb.n,
+        baseline_median_s=weighted_median(base),
+        other_median_s=weighted_median(other),
+        baseline_n=sum(m.n for m in ma),
+        other_n=sum(m.n for m in mb),
         ratio=ratio,
         p_value=p_value,
         change=change,
-        note="; ".join(notes),
+        note="; ".join(dict.fromkeys(notes)),
+        ci=(low, high),
+        baseline_groups=sum(len(g) for g in base),
+        other_groups=sum(len(g) for g in other),
+        units=interval.units,
     )
 
 
 def compare_runs(
-    baseline: RunResult,
-    other: RunResult,
+    baseline: RunResult | Sequence[RunResult],
+    other: RunResult | Sequence[RunResult],
     *,
     baseline_label: str = "baseline",
     other_label: str = "other",
     alpha: float = DEFAULT_ALPHA,
+    min_effect: float = DEFAULT_MIN_EFFECT,
     force: bool = False,
 ) -> RunComparison:
-    """Pair the workloads of two runs by id and test each pair for a difference at `alpha`."""
+    """Pair the workloads of two sides (a run, or several runs pooled) by id and call changes.
+
+    A change is called when the ratio's (1 - alpha) interval excludes 1 and the ratio is further
+    from 1 than `min_effect` (0.05: 5% slower, or 1/1.05 faster).
+    """
     if not 0 < alpha < 1:
         raise UserError(f"--alpha: a significance level is in (0, 1), got {alpha:g}")
-    warnings = check_comparable(baseline, other, other_label, force)
-    a = {r.id: r for r in baseline.results}
-    b = {r.id: r for r in other.results}
-    ids = list(a) + [i for i in b if i not in a]
-    rows = tuple(_pair(i, a.get(i), b.get(i), (baseline_label, other_label), alpha) for i in ids)
-    return RunComparison(baseline_label, other_label, alpha, rows, tuple(warnings))
+    if not 0 <= min_effect < 10:  # also refuses nan
+        raise UserError(f"--min-effect: a fraction >= 0 (0.05 = 5%), got {min_effect:g}")
+    bases = [baseline] if isinstance(baseline, RunResult) else list(baseline)
+    others = [other] if isinstance(other, RunResult) else list(other)
+    if not bases or not others:
+        raise UserError("compare: each side needs at least one run")
+    warnings = []
+    for i, run in enumerate([*bases[1:], *others]):
+        label = baseline_label if i < len(bases) - 1 else other_label
+        warnings.extend(check_comparable(bases[0], run, label, force))
+    single = [
+        label
+        for label, side in ((baseline_label, bases), (other_label, others))
+        if len(side) == 1 and side[0].rounds == 1
+    ]
+    if single:
+        warnings.append(
+            f"{' and '.join(single)}: one run of one round, so the interval holds the noise within"
+            f" the run only; the minimum effect ({min_effect:.0%}) guards against the rest"
+        )
+    a = [{r.id: r for r in run.results} for run in bases]
+    b = [{r.id: r for r in run.results} for run in others]
+    ids = list(dict.fromkeys(i for run in (*a, *b) for i in run))
+    labels = (baseline_label, other_label)
+    rows = tuple(
+        _pair(i, [m.get(i) for m in a], [m.get(i) for m in b], labels, alpha, min_effect)
+        for i in ids
+    )
+    return RunComparison(
+        baseline_label, other_label, alpha, rows, tuple(dict.fromkeys(warnings)), min_effect
+    )
 
 
 def labels_for(paths: Sequence[str]) -> list[str]:

@@ -89,6 +89,20 @@ class Energy:
     def sample_rate_hz(self) -> float:
         return 1.0 / self.sample_interval_s if self.sample_interval_s else 0.0
 
+    def then(self, later: Energy) -> Energy:
+        """This energy and a later round's of the same workload, as one figure over both."""
+        if self.missing or later.missing:
+            return self if self.missing else later
+        assert self.joules is not None and later.joules is not None
+        return Energy(
+            method=self.method,
+            joules=self.joules + later.joules,
+            covered_s=self.covered_s + later.covered_s,
+            steps=self.steps + later.steps,
+            power_w=self.power_w + later.power_w,
+            sample_interval_s=self.sample_interval_s,
+        )
+
     def joules_per_item(self, items_per_step: float) -> float | None:
         """Joules per token, image, sample: per step over the workload's items per step."""
         per_step = self.joules_per_step

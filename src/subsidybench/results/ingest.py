@@ -31,6 +31,7 @@ from subsidybench.datafile import Fields, read_json
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.provenance import Figure
+from subsidybench.results import rounds
 from subsidybench.results.context import DeviceRecord, Environment
 from subsidybench.results.record import (
     SCHEMA_VERSION,
@@ -64,6 +65,7 @@ _EXTRA_KEYS = {
     "foreign_cpu",
     "policy",
     "metrics",
+    "round",
 }
 # pytest-benchmark's summary statistics, kept as metrics when a file has no raw samples.
 _STAT_KEYS = ("rounds", "iterations", "min", "q1", "median", "q3", "max", "mean", "stddev")
@@ -78,11 +80,13 @@ def machine_info_section(
     profile: str | None,
     peak_tflops: Mapping[DType, Figure],
     method_version: int,
+    rounds: int = 1,
 ) -> dict[str, Any]:
     """What the bench's conftest adds to machine_info: the run-level fields of a result file."""
     return {
         "schema_version": SCHEMA_VERSION,
         "method_version": method_version,
+        "rounds": rounds,
         "suite": {"name": suite, "version": suite_version},
         "device": {"type": device.type, "index": device.index, "name": device.name},
         "profile": profile,
@@ -107,12 +111,15 @@ def extra_info(
     synchronized: bool,
     foreign_cpu: float | None,
     metrics: Mapping[str, float],
+    round_: int = 0,
 ) -> dict[str, Any]:
     """A benchmark's extra_info: the workload, its work per call (FLOPs, bytes, items: what
     pytest-benchmark users read beside the times), how the calls were warmed up, and the
-    workload's own figures from its sanity check (loss before and after, latencies)."""
+    workload's own figures from its sanity check (loss before and after, latencies), and the
+    round (0, 1, ...) of the run it was timed in: one result's rounds are separate benchmarks."""
     return {
         "id": result_id,
+        "round": round_,
         "workload": workload,
         "family": family,
         "params": dict(params),
@@ -135,14 +142,24 @@ def extra_info(
 def _policy(p: Fields) -> TimingPolicy:
     fields = TimingPolicy.__dataclass_fields__
     p.reject_unknown(set(fields))
-    values = {k: p.int(k) if fields[k].type == "int" else p.float(k) for k in p.data}
+    values = {
+        k: p.int(k) if fields[k].type in ("int", "int | None") else p.float(k) for k in p.data
+    }
     try:
         return TimingPolicy(**values)
     except ValueError as e:
         raise UserError(f"{p.source}: {p.prefix.rstrip('.')}: {e}") from None
 
 
-def _benchmark(b: Fields, tool: str) -> WorkloadResult:
+def _benchmark(b: Fields, tool: str) -> tuple[int, WorkloadResult]:
+    """One benchmark: the round it was timed in, and its result for that round alone."""
+    round_ = b.table("extra_info").int("round", 0) if b.has("extra_info") else 0
+    if round_ < 0:
+        raise b.table("extra_info").error("round", f"must be >= 0, got {round_}")
+    return round_, _round_result(b, tool)
+
+
+def _round_result(b: Fields, tool: str) -> WorkloadResult:
     where = f"{b.source}: {b.prefix.rstrip('.')}"
     if not b.has("extra_info") or not b.table("extra_info").has("id"):
         raise b.error(
@@ -243,12 +260,20 @@ def from_pytest_benchmark(data: object, source: str) -> RunResult:
     benchmarks = f.tables("benchmarks")
     if not benchmarks:
         raise f.error("benchmarks", "no benchmarks in the file")
-    results = tuple(_benchmark(b, tool) for b in benchmarks)
-    ids = [r.id for r in results]
-    twice = sorted({i for i in ids if ids.count(i) > 1})
+    timed = [_benchmark(b, tool) for b in benchmarks]
+    keys = [(r.id, round_) for round_, r in timed]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
     if twice:
-        raise f.error("benchmarks", f"workload {twice[0]} appears twice")
-    return replace(run, results=results)
+        rid, round_ = twice[0]
+        raise f.error("benchmarks", f"workload {rid} appears twice in round {round_}")
+    merged: dict[str, WorkloadResult] = {}
+    for round_, r in sorted(timed, key=lambda x: x[0]):  # stable: the file's order per round
+        try:
+            # bench/ runs on the CPU only, where other processes compete with the workload.
+            merged[r.id] = rounds.merged(merged.get(r.id), r, round_, run.rounds, True)
+        except ValueError as e:
+            raise f.error("benchmarks", f"{r.id}: {e}") from None
+    return replace(run, results=tuple(merged.values()))
 
 
 def load_pytest_benchmark(path: Path) -> RunResult:

@@ -36,10 +36,28 @@ if TYPE_CHECKING:
 #     Later, without a bump: an optional top-level "energy" record (how energy was read, or why
 #     not; idle power) and an optional "energy" per result (joules over the timed blocks, power
 #     samples); files without them read no energy.
-SCHEMA_VERSION = 1
+#   2 (method version 2): a top-level "rounds" (how many interleaved rounds every workload was
+#     measured in) and, per measurement, "sample_rounds" (the round of each sample). A version-1
+#     file was measured in one round: every sample in round 0.
+SCHEMA_VERSION = 2
+
+
+def _one_round(doc: dict[str, Any]) -> dict[str, Any]:
+    """1 -> 2: a version-1 run measured every workload in a single round."""
+    doc = {**doc, "schema_version": 2, "rounds": 1}
+    results = []
+    for r in doc.get("results") or []:
+        m = r.get("measurement") if isinstance(r, dict) else None
+        if isinstance(m, dict) and isinstance(m.get("samples_s"), list):
+            r = {**r, "measurement": {**m, "sample_rounds": [0] * len(m["samples_s"])}}
+        results.append(r)
+    if "results" in doc:
+        doc["results"] = results
+    return doc
+
 
 # version -> function turning a document of that version into one of version + 1.
-_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _one_round}
 
 ParamValue = int | float | str | bool
 
@@ -143,6 +161,7 @@ class WorkloadResult:
                 "warmup_s": m.warmup_s,
                 "synchronized": m.synchronized,
                 "first_call_s": m.first_call_s,
+                "sample_rounds": list(m.rounds),
                 # Written for readers of the file; the loader recomputes them from the samples.
                 "statistics": m.statistics(),
             }
@@ -189,6 +208,7 @@ class WorkloadResult:
                     warmup_s=m.float("warmup_s"),
                     synchronized=m.bool("synchronized"),
                     first_call_s=m.float("first_call_s", 0.0),
+                    rounds=_sample_rounds(m),
                 ),
             )
         if f.has("verdict"):
@@ -241,6 +261,12 @@ class RunResult:
     """Set when a group of ranks took the run; None for a single process."""
     energy: EnergySetup | None = None
     """How energy was read, or why not, and the idle power; None: the run did not try."""
+    rounds: int = 1
+    """Interleaved rounds every workload was measured in (results/rounds.py)."""
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {self.rounds}")
 
     def with_result(self, result: WorkloadResult) -> RunResult:
         return replace(self, results=(*self.results, result))
@@ -259,6 +285,7 @@ class RunResult:
                 "index": self.device.index,
                 "name": self.device.name,
             },
+            "rounds": self.rounds,
             "profile": self.profile,
             "peak_tflops": {d.value: fig.to_dict() for d, fig in self.peak_tflops.items()},
             "environment": self.environment.to_dict(),
@@ -302,11 +329,20 @@ class RunResult:
             peak_tflops=_peaks(f.table("peak_tflops", {})),
             results=tuple(WorkloadResult.from_fields(r) for r in f.tables("results")),
             method_version=f.int("method_version"),
+            rounds=f.int("rounds"),
             distributed=(
                 Distributed.from_fields(f.table("distributed")) if f.has("distributed") else None
             ),
             energy=EnergySetup.from_fields(f.table("energy")) if f.has("energy") else None,
         )
+
+
+def _sample_rounds(m: Fields) -> tuple[int, ...]:
+    values = m.list("sample_rounds")
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise m.error(f"sample_rounds[{i}]", f"expected a round number, got {v!r}")
+    return tuple(values)
 
 
 def _peaks(p: Fields) -> dict[DType, Figure]:
@@ -328,7 +364,9 @@ def _policy(p: Fields) -> TimingPolicy:
     fields = TimingPolicy.__dataclass_fields__
     p.reject_unknown(set(fields))
     # Annotations are strings here (postponed evaluation): "int" or "float".
-    values = {k: p.int(k) if fields[k].type == "int" else p.float(k) for k in p.data}
+    values = {
+        k: p.int(k) if fields[k].type in ("int", "int | None") else p.float(k) for k in p.data
+    }
     return checked(p, lambda: TimingPolicy(**values))
 
 
@@ -396,6 +434,8 @@ def to_dataframe(run: RunResult) -> pd.DataFrame:
                     "mean_s",
                     "stdev_s",
                     "cv",
+                    "rounds",
+                    "round_spread",
                 )
             )
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from subsidybench.datafile import Fields, read_toml
@@ -41,10 +41,14 @@ class Suite:
     description: str
     entries: tuple[SuiteEntry, ...]
     source: str
+    rounds: int = 1
+    """Interleaved rounds a run measures every workload in (results/rounds.py)."""
 
     def __post_init__(self) -> None:
         if self.version < 1:
             raise ValueError("version must be >= 1")
+        if self.rounds < 1:
+            raise ValueError("rounds must be >= 1")
         if not self.entries:
             raise ValueError("a suite needs at least one workload")
 
@@ -66,7 +70,7 @@ def load_suite(name_or_path: str) -> Suite:
 
 
 def parse_suite(f: Fields) -> Suite:
-    f.reject_unknown({"name", "version", "description", "budget_s", "workloads"})
+    f.reject_unknown({"name", "version", "description", "budget_s", "rounds", "workloads"})
     default_budget = f.float("budget_s", 2.0)
     entries = []
     for w in f.tables("workloads"):
@@ -95,6 +99,7 @@ def parse_suite(f: Fields) -> Suite:
             description=f.str("description", ""),
             entries=tuple(entries),
             source=f.source,
+            rounds=f.int("rounds", 1),
         )
     except ValueError as e:
         raise UserError(f"{f.source}: {e}") from None
@@ -132,4 +137,4 @@ def select(suite: Suite, only: Sequence[str] = ()) -> Suite:
         has = ", ".join(sorted(names))
         raise UserError(f"--only: {', '.join(unknown)} not in suite {suite.name} (has: {has})")
     kept = tuple(e for e in suite.entries if e.workload in only)
-    return Suite(suite.name, suite.version, suite.description, kept, suite.source)
+    return replace(suite, entries=kept)

@@ -56,10 +56,10 @@ def train_step(
             first[i] = loss.detach()
 
     def check() -> dict[str, float]:
-        # A slow device (or a busy host) can fill the time budget before any batch comes round
-        # again; the check then trains on, untimed, until one has: the figure is already taken.
+        # A short budget on a busy machine (a third of it per round) can time fewer steps than
+        # there are batches: finish the second pass untimed, so that the check has its evidence.
         # Every rank of a group has run the same number of steps, so they take the same extra.
-        while not latest and len(first) <= len(batches):
+        while len(latest) < len(batches):
             run()
         for i, loss in (*first.items(), *latest.items()):
             finite_float(float(loss), f"loss on batch {i}")
