@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from subsidybench import bounds
 from subsidybench.catalogue import paths as catalogue
 from subsidybench.catalogue.cpupeak import CpuAssumptions, machine_peaks
 from subsidybench.datafile import Fields, read_toml
@@ -104,6 +105,7 @@ BACKEND_MODULES = {
     "torch_musa": "musa",
     "habana_frameworks": "hpu",
 }
+PEAK = bounds.PEAK_TFLOPS  # every TFLOP/s table: dense, sparse and measured
 EFFICIENCY_KINDS = ("compute", "bandwidth")
 
 PROFILE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -321,7 +323,9 @@ def _read(path: Path) -> DeviceProfile:
             raise f.error(f"match[{i}]", "expected a non-empty regular expression string")
     backend = f.choice("backend", BACKENDS)
     module = f.choice("module", set(BACKEND_MODULES), None)
-    efficiency = read_figures(f, "efficiency", sources, {k: k for k in EFFICIENCY_KINDS}, upper=2.0)
+    efficiency = read_figures(
+        f, "efficiency", sources, {k: k for k in EFFICIENCY_KINDS}, within=bounds.EFFICIENCY
+    )
     cpu = CpuAssumptions.from_fields(f.table("cpu"), sources) if f.has("cpu") else None
     prices = tuple(read_price(t, sources) for t in f.tables("prices", []))
     try:
@@ -333,9 +337,11 @@ def _read(path: Path) -> DeviceProfile:
             module=module,
             domestic=f.bool("domestic"),
             match=tuple(match),
-            peak_tflops=read_figures(f, "peak_tflops", sources, DTYPES),
-            sparse_tflops=read_figures(f, "sparse_tflops", sources, DTYPES),
-            measured_matmul_tflops=read_figures(f, "measured_matmul_tflops", sources, DTYPES),
+            peak_tflops=read_figures(f, "peak_tflops", sources, DTYPES, within=PEAK),
+            sparse_tflops=read_figures(f, "sparse_tflops", sources, DTYPES, within=PEAK),
+            measured_matmul_tflops=read_figures(
+                f, "measured_matmul_tflops", sources, DTYPES, within=PEAK
+            ),
             memory_gb=read_figure(f, "memory_gb", sources),
             memory_bandwidth_gbs=read_figure(f, "memory_bandwidth_gbs", sources),
             interconnect_gbs=read_figure(f, "interconnect_gbs", sources),

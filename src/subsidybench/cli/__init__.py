@@ -1,7 +1,8 @@
 """The `subsidybench` command: one typer app per command group, joined here.
 
-Errors are handled in one place (`_Group.main`): a UserError or a bad flag becomes one line on
-stderr and a non-zero exit; Ctrl-C exits 130. Commands stay thin: parse, call the library, render.
+Errors are handled in one place (`_Group.main`): a UserError, a bad flag or (a last resort)
+an operating-system error becomes one line on stderr and a non-zero exit; Ctrl-C exits 130.
+Commands stay thin: parse, call the library, render.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ class _Group(TyperGroup):
             sys.exit(getattr(e, "exit_code", EXIT_USER_ERROR))
         except UserError as e:
             typer.echo(f"error: {e}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+        except OSError as e:
+            # A last resort: operating-system errors become UserErrors where they enter (datafile
+            # reads and writes); one that slips past still names its path in one line.
+            where = f"{e.filename}: " if e.filename else ""
+            typer.echo(f"error: {where}{e.strerror or e}", err=True)
             sys.exit(EXIT_USER_ERROR)
         except (typer.Abort, KeyboardInterrupt):
             typer.echo("interrupted", err=True)

@@ -144,7 +144,9 @@ def compare(
                     )
     if json_path is not None:
         doc = {"comparisons": [c.to_dict() for c in comparisons]}
-        json_path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        from subsidybench.datafile import write_atomic
+
+        write_atomic(json_path, json.dumps(doc, indent=2, allow_nan=False) + "\n", "--json")
     if failed:
         for label, row in failed:
             typer.echo(

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from subsidybench import bounds
 from subsidybench.datafile import Fields, read_toml
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
@@ -62,7 +63,7 @@ def load_suite(name_or_path: str) -> Suite:
 
 def parse_suite(f: Fields) -> Suite:
     f.reject_unknown({"name", "version", "description", "budget_s", "workloads"})
-    default_budget = f.float("budget_s", 2.0)
+    default_budget = f.float("budget_s", 2.0, within=bounds.BUDGET_S)
     entries = []
     for w in f.tables("workloads"):
         w.reject_unknown({"name", "params", "dtypes", "budget_s"})
@@ -70,9 +71,7 @@ def parse_suite(f: Fields) -> Suite:
         for i, d in enumerate(dtypes):
             if d not in _DTYPES:
                 raise w.error(f"dtypes[{i}]", f"{d!r} is not one of: {', '.join(_DTYPES)}")
-        budget = w.float("budget_s", default_budget)
-        if budget <= 0:
-            raise w.error("budget_s", "must be > 0")
+        budget = w.float("budget_s", default_budget, within=bounds.BUDGET_S)
         entries.append(
             SuiteEntry(
                 workload=w.str("name"),
