@@ -7,7 +7,7 @@ that takes a number checks it here (Fields.float(..., within=...) for files, `op
 so the error is one line naming the field or flag, and the ranges are stated once.
 
 The upper bounds are generous on purpose: they sit orders of magnitude above anything real (cited
-in each `why`), so a true figure never meets one, while products of hours, prices and FLOPs stay
+beside each), so a true figure never meets one, while products of hours, prices and FLOPs stay
 far from float overflow (1.8e308).
 """
 
@@ -57,57 +57,33 @@ class Range:
 
 
 # --- figures in data files (profiles, systems) ------------------------------------------
-PEAK_TFLOPS = Range(
-    1e-4,
-    1e7,
-    "dense TFLOP/s of a device or system: a whole GB200 NVL72 is ~1.8e5 (bf16); below 1e-4"
-    " (100 MFLOP/s) is no device torch runs on",
-    low_open=False,
-)
-FIGURE = Range(
-    0.0,
-    1e9,
-    "memory GB, bandwidth GB/s, watts, device counts: the largest in the catalogue is a"
-    " system's ~6e5 W; 1e9 leaves headroom and keeps products far from overflow",
-    low_open=True,
-)
+# A whole GB200 NVL72 is ~1.8e5 dense bf16 TFLOP/s; below 1e-4 (100 MFLOP/s) is no device torch
+# runs on.
+PEAK_TFLOPS = Range(1e-4, 1e7, "dense TFLOP/s of a device or system")
+# The largest in the catalogue is a system's ~6e5 W; 1e9 leaves headroom, far from overflow.
+FIGURE = Range(0.0, 1e9, "memory GB, bandwidth GB/s, watts, device counts", low_open=True)
 EFFICIENCY = Range(0.0, 2.0, "an efficiency as a fraction of peak", low_open=True)
-MONEY = Range(
-    0.0,
-    1e12,
-    "a price, cap or pool in any currency: Shanghai's largest pool is 6e8 CNY, a CloudMatrix 384"
-    " ~6e7 USD; 1e12 is beyond any programme's or machine's. 0 is no cap or pool at all: a"
-    " programme without one says 'none'",
-    low_open=True,
-)
-MONTHS = Range(0.0, 1200.0, "months a programme runs or pays after: a century is a typo")
-RATE = Range(0.0, 1.0, "a subsidy rate: a share of the spend")
+# Shanghai's largest pool is 6e8 CNY and a CloudMatrix 384 ~6e7 USD: 1e12 is beyond any
+# programme or machine in any currency. A cap or pool of 0 is none at all: the file says "none".
+MONEY = Range(0.0, 1e12, "a price, cap or pool", low_open=True)
+RATE = Range(0.0, 1.0, "a subsidy rate is a share of the spend")
+MONTHS = Range(0.0, 1200.0, "months")
 FX = Range(0.0, 1e6, "units of one currency per unit of another", low_open=True)
 
 # --- run results ------------------------------------------------------------------------
-SAMPLE_S = Range(
-    1e-12,
-    1e6,
-    "seconds per iteration: below 1 ps is faster than any clock, above 11 days no run waits",
-)
-WORK_PER_STEP = Range(
-    0.0,
-    1e21,
-    "FLOPs, bytes or items of one step: a 70B model's step on 2M tokens is ~9e17 FLOPs",
-)
+# Below 1 ps is faster than any clock; above 11 days no run waits.
+SAMPLE_S = Range(1e-12, 1e6, "seconds per iteration")
+# A 70B model's training step on 2M tokens is ~9e17 FLOPs.
+WORK_PER_STEP = Range(0.0, 1e21, "FLOPs, bytes or items of one step")
 SHARE = Range(0.0, 1.0, "a share of the host's CPU")
 
 # --- flags ----------------------------------------------------------------------------------
-BUDGET_S = Range(
-    0.0,
-    3600.0,
-    "seconds of timed blocks per workload: the timing loop stops at max_samples long before an"
-    " hour, so a larger budget is a typo",
-    low_open=True,
-)
+# The timing loop stops at max_samples long before an hour, so a larger budget is a typo.
+BUDGET_S = Range(0.0, 3600.0, "seconds of timed blocks per workload", low_open=True)
 TIMEOUT_S = Range(0.0, 86400.0, "seconds a rank waits for the others", low_open=True)
 ALPHA = Range(0.0, 1.0, "a significance level", low_open=True, high_open=True)
-PERCENT = Range(0.0, 1e4, "a slowdown in per cent (1e4% is 100 times slower)")
+# 1e4% is 100 times slower: past it, no threshold means anything.
+PERCENT = Range(0.0, 1e4, "a slowdown in per cent")
 THREADS_PER_CORE = 4
 """Threads past 4 per core only measure the scheduler, and 10^5 threads crash torch's OpenMP
 pool with a segfault; --threads is bounded by the cores present times this."""
@@ -115,7 +91,7 @@ pool with a segfault; --threads is bounded by the cores present times this."""
 
 def threads() -> Range:
     cores = os.cpu_count() or 1
-    why = f"CPU threads: at most {THREADS_PER_CORE} per core ({cores} cores here)"
+    why = f"at most {THREADS_PER_CORE} threads per core, {cores} cores here"
     return Range(1, cores * THREADS_PER_CORE, why, integer=True)
 
 

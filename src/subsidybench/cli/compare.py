@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from subsidybench import bounds
 from subsidybench.errors import UserError
 
 EXIT_REGRESSION = 3
@@ -27,7 +28,9 @@ def compare(
     alpha: Annotated[
         float,
         typer.Option(
-            "--alpha", help="Significance level of the Mann-Whitney U test on the raw samples."
+            "--alpha",
+            callback=bounds.option("--alpha", bounds.ALPHA),
+            help="Significance level of the Mann-Whitney U test on the raw samples, in (0, 1).",
         ),
     ] = 0.05,
     fail_on_regression: Annotated[
@@ -35,6 +38,7 @@ def compare(
         typer.Option(
             "--fail-on-regression",
             metavar="PCT",
+            callback=bounds.option("--fail-on-regression", bounds.PERCENT),
             help="Exit with status 3 if a significant slowdown exceeds PCT per cent.",
         ),
     ] = None,
@@ -43,6 +47,7 @@ def compare(
         typer.Option(
             "--warn-on-regression",
             metavar="PCT",
+            callback=bounds.option("--warn-on-regression", bounds.PERCENT),
             help="Print a warning for each significant slowdown of more than PCT per cent that"
             " does not fail (noise on a shared machine, or a real change to look at).",
         ),
@@ -72,12 +77,6 @@ def compare(
 
     if len(files) < 2:
         raise UserError("compare needs at least two run files: a baseline and another")
-    for flag, pct in (
-        ("--fail-on-regression", fail_on_regression),
-        ("--warn-on-regression", warn_on_regression),
-    ):
-        if pct is not None and pct < 0:
-            raise UserError(f"{flag}: a percentage >= 0, got {pct:g}")
     runs = [load_run(p) for p in files]
     labels = labels_for([str(p) for p in files])
     comparisons = [

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from subsidybench import __version__
+from subsidybench import __version__, bounds
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
 from subsidybench.results.record import RunResult, WorkloadResult
@@ -63,6 +63,7 @@ def parse_price(text: str, currency: str | None) -> PriceSpec:
         amount = float(m["amount"])
     except ValueError:
         raise UserError(f"--price: {m['amount']!r} is not a number") from None
+    bounds.MONEY.check(amount, "--price")
     if currency is None:
         raise UserError("--price needs --currency (e.g. --currency USD)")
     target = m["target"].strip() if m["target"] else None
@@ -386,6 +387,16 @@ def _costs(
         price = _price_for(lr, options, profile, notes)
         if price is not None:
             priced.append((lr, profile, price))
+    priced_labels = {lr.label for lr, _, _ in priced}
+    unpriced = [lr.label for lr in runs if lr.label not in priced_labels]
+    if options.programme is not None and unpriced:
+        # A note at the bottom of a long page is missed: a reader would take the report as
+        # costed under the programme. Refused, naming the runs and the fix.
+        raise UserError(
+            f"--subsidy {options.programme.id}: no price for {', '.join(unpriced)}, so the"
+            f" subsidy cannot be applied to it; give --price {unpriced[0]}=AMOUNT (and"
+            " --currency), or leave out --subsidy"
+        )
     currency = _currency(options, [p for _, _, p in priced])
     cost_rows: list[dict[str, Any]] = []
     sweep_frames = []
