@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hostile import CASE_TIMEOUT_S, invoke_bounded, time_limit
 from typer.testing import CliRunner
 
 from subsidybench import datafile
@@ -348,7 +349,8 @@ def odd_files(tmp_path: Path) -> Iterator[dict[str, Path]]:
 def test_odd_files_are_one_line_naming_the_file(
     odd_files: dict[str, Path], name: str, message: str
 ) -> None:
-    r = CliRunner().invoke(app, ["show", str(odd_files[name])])
+    with time_limit(CASE_TIMEOUT_S):  # a FIFO read by mistake blocks forever
+        r = CliRunner().invoke(app, ["show", str(odd_files[name])])
     assert r.exit_code == 1
     assert r.stderr == f"error: {odd_files[name]}: {message}" + r.stderr.split(message, 1)[1]
     assert r.stderr.count("\n") == 1
@@ -357,8 +359,9 @@ def test_odd_files_are_one_line_naming_the_file(
 def test_endless_and_huge_files_are_refused(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    r = CliRunner().invoke(app, ["show", "/dev/zero"])
-    assert r.exit_code == 1 and "not a regular file" in r.stderr
+    # Run apart under a memory limit: read by mistake, /dev/zero would fill this machine.
+    code, _, err = invoke_bounded(["show", "/dev/zero"], tmp_path)
+    assert code == 1 and "not a regular file" in err
     big = tmp_path / "big.json"
     big.write_text(" " * (2 << 20) + "{}")
     monkeypatch.setenv("SUBSIDYBENCH_MAX_FILE_MB", "1")

@@ -324,8 +324,8 @@ def run_tasks(
             ranks.barrier()  # ranks left out of a world size wait here for those measuring
             if leader and result is not None:
                 run = run.with_result(result)
-                observer.finished(result)
                 save(run)
+                observer.finished(result)
     except (KeyboardInterrupt, Terminated) as e:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         save(_stopped(run, f"{current}: {e or 'interrupted (Ctrl-C)'}"))
