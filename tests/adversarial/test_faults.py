@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -473,3 +474,24 @@ def test_a_subsidy_on_runs_without_a_price_is_refused(run_file: Path, tmp_path: 
     assert r.exit_code == 1
     assert r.stderr.startswith("error: --subsidy hangzhou-2024: no price for run")
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("bf16 = { value = 989.4,", "bf16 = { value = 1e300,", r"peak_tflops\.bf16\.value"),
+        ("amount = 2.90\n", "amount = 1e308\n", r"prices\[0\]\.amount"),
+        ("bf16 = { value = 989.4,", "bf16 = { value = nan,", r"peak_tflops\.bf16\.value"),
+    ],
+)
+def test_profiles_validate_refuses_absurd_figures(
+    tmp_path: Path, old: str, new: str, field: str
+) -> None:
+    text = (ROOT / "profiles" / "devices" / "h100-sxm.toml").read_text()
+    assert old in text
+    path = tmp_path / "devices" / "h100-sxm.toml"
+    path.parent.mkdir()
+    path.write_text(text.replace(old, new, 1))
+    r = CliRunner().invoke(app, ["profiles", "validate", str(path)])
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1
+    assert re.search(f"h100-sxm.toml: {field}: ", r.stderr), r.stderr
