@@ -104,6 +104,7 @@ KNOWN_COST_DEFECTS: frozenset[str] = frozenset(
         "--contract-size",  # nan, 0 and negatives accepted
         "--fx",  # 0 and negatives accepted
         "--peak-tflops",  # 1e300 accepted
+        "--rows",  # -1 accepted: "11 more rows" of a 10-row sweep
         "--train",  # 1e300 parameters accepted: 6ND overflows to "1 x inf days (inf h)"
     }
 )

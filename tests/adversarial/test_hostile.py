@@ -160,7 +160,7 @@ _FLAGS: list[tuple[list[str], str, Callable[[float], bool]]] = [
     (_COST, "--cap", _POSITIVE),
     (_COST, "--rate", _within(0, 1, low_open=False)),
     (_COST, "--mfu", _SHARE),
-    (_COST, "--rows", _WHOLE),
+    ([*_COST, "--rate", "0.1:1.0:0.1"], "--rows", _WHOLE),  # a sweep, so rows are cut
     (_COST, "--layers", lambda x: x == int(x) and x >= 1),
     (_COST, "--seq-len", lambda x: x == int(x) and x >= 1),
     (_COST, "--attention-width", _POSITIVE),
