@@ -148,3 +148,17 @@ def test_ctrl_c_on_the_command_keeps_the_finished_workloads(tmp_path: Path) -> N
     doc = json.loads(out.read_text())
     assert doc["state"] == "interrupted"
     assert 1 <= len(doc["results"]) < 20
+
+
+def test_a_bad_flag_is_one_line_on_stderr_and_nothing_on_stdout() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "subsidybench", "run", "--budget", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1

@@ -185,7 +185,7 @@ def test_utilisation_and_nan_in_files_are_refused(tmp_path: Path) -> None:
     options = tmp_path / "o.toml"
     options.write_text('[[option]]\nlabel = "a"\nprice = nan\ncurrency = "USD"\ntflops = 100\n')
     code, _, err = invoke("cost", "--train", "7e9:1e12", "--compare", str(options))
-    assert code == 1 and "option 'a': price" in err
+    assert code == 1 and "option[0].price: expected a finite number" in err
 
 
 def test_a_cap_of_zero_means_no_subsidy() -> None:

@@ -35,7 +35,11 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(BASELINE, run)
     out = tmp / "claim.zip"
     result = CliRunner().invoke(
-        app, ["evidence", str(run), "--out", str(out), "--subsidy", "shanghai-2025-compute"]
+        app,
+        [
+            *("evidence", str(run), "--out", str(out), "--subsidy", "shanghai-2025-compute"),
+            *("--price", "2", "--currency", "CNY"),
+        ],
     )
     assert result.exit_code == 0, result.output
     return out

@@ -165,8 +165,8 @@ def test_without_a_price_there_is_no_cost(run_file: Path, tmp_path: Path) -> Non
     [
         (["--price", "nosuch=2", "--currency", "USD"], "error: --price nosuch=...: no run"),
         (["--price", "2"], "error: --price needs --currency"),
-        (["--price", "-2", "--currency", "USD"], "error: --price: a rent must be a number > 0"),
-        (["--rates", "0:2:0.5"], "error: --rates: subsidy rates are in [0, 1]"),
+        (["--price", "-2", "--currency", "USD"], "error: --price: -2.0 is out of range"),
+        (["--rates", "0:2:0.5"], "error: --rates: 1.5 is out of range: must be in [0, 1]"),
         (["--small-firm"], "error: --small-firm needs --subsidy"),
     ],
 )

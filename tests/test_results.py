@@ -127,7 +127,8 @@ def test_bad_field_names_file_and_field(tmp_path: Path) -> None:
 def test_inconsistent_record_is_a_user_error(tmp_path: Path) -> None:
     doc = sample_run().to_dict()
     doc["results"][0]["measurement"]["samples_s"] = [1.0, -1.0]
-    with pytest.raises(UserError, match=r"results\[0\].measurement: samples must be finite"):
+    where = r"results\[0\].measurement.samples_s\[1\]"
+    with pytest.raises(UserError, match=where + r": -1.0 is out of range"):
         load_run(write(tmp_path, doc))
 
 

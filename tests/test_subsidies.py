@@ -111,7 +111,7 @@ def test_bad_term_names_the_field(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"bad\.toml: rates\.base: expected a number"):
         load_programme(str(path))
     path = write_programme(tmp_path, "big", MINIMAL.replace("base = 0.25", "base = 25"))
-    with pytest.raises(UserError, match=r"big\.toml: rates\.base: a rate is a share"):
+    with pytest.raises(UserError, match=r"big\.toml: rates\.base: 25.0 is out of range"):
         load_programme(str(path))
 
 

@@ -136,7 +136,39 @@ def test_entry_points_register_backends(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(devices.importlib.metadata, "entry_points", lambda group: [entry])
     assert devices.load_entry_point_backends() == ["fakenpu"]
     assert devices.BACKENDS["fakenpu"] is FakeNpu
-    bad = SimpleNamespace(name="bad", value="pkg:thing", load=lambda: object)
-    monkeypatch.setattr(devices.importlib.metadata, "entry_points", lambda group: [bad])
-    with pytest.raises(UserError, match="entry point 'bad'"):
-        devices.load_entry_point_backends()
+
+
+def test_a_broken_plugin_is_skipped_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One broken entry point (an import error, not a Backend) must not block the others or
+    the cpu; each is named in one warning line."""
+    monkeypatch.setattr(devices, "BACKENDS", dict(BACKENDS))
+
+    def fails() -> type:
+        raise ImportError("libascendcl.so: cannot open shared object file\nmore")
+
+    entries = [
+        SimpleNamespace(name="broken", value="pkg.broken:Npu", load=fails),
+        SimpleNamespace(name="bad", value="pkg:thing", load=lambda: object),
+        SimpleNamespace(name="fake", value="pkg:FakeNpu", load=lambda: FakeNpu),
+    ]
+    monkeypatch.setattr(devices.importlib.metadata, "entry_points", lambda group: entries)
+    assert devices.load_entry_point_backends() == ["fakenpu"]
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("warning: backend plugin 'broken' (pkg.broken:Npu) is skipped:")
+    assert "libascendcl.so" in lines[0] and "more" in lines[0]
+    assert lines[1] == "warning: backend plugin 'bad' (pkg:thing) is skipped: not a Backend class"
+    assert len(lines) == 2
+
+
+def test_cpu_runs_never_load_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(group: str) -> list[object]:
+        raise AssertionError("entry points loaded for --device cpu")
+
+    monkeypatch.setattr(devices.importlib.metadata, "entry_points", explode)
+    devices._with_entry_points.cache_clear()
+    try:
+        assert devices.resolve_device("cpu").type == "cpu"
+    finally:
+        devices._with_entry_points.cache_clear()

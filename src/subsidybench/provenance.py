@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from subsidybench import bounds
+from subsidybench.bounds import Range
 from subsidybench.datafile import Fields
 from subsidybench.errors import UserError
 
@@ -206,8 +208,7 @@ def read_figure(
     key: str,
     sources: Sources,
     *,
-    positive: bool = True,
-    upper: float | None = None,
+    within: Range = bounds.FIGURE,
 ) -> Figure:
     """Read `key` as a figure: the string "unknown" or a table {value, basis, source, note}."""
     raw = f.data.get(key)
@@ -228,11 +229,7 @@ def read_figure(
         return Figure.unknown(note=note, source=source)
     # A figure's own date wins over its source's (one table of a long source may be newer).
     date = read_date(t, "date") if t.has("date") else sources.date(t.str("source"))
-    value = t.float("value")
-    if positive and not value > 0:
-        raise t.error("value", f"must be > 0, got {value:g}")
-    if upper is not None and value > upper:
-        raise t.error("value", f"must be <= {upper:g}, got {value:g}")
+    value = t.float("value", within=within)
     source = sources.resolve(t, "source", t.str("source"))
     if not source:
         raise t.error("source", "a figure needs a source")
@@ -277,9 +274,7 @@ _PRICE_KEYS = {"kind", "amount", "currency", "date", "basis", "source", "note", 
 def read_price(t: Fields, sources: Sources) -> PricePoint:
     t.reject_unknown(_PRICE_KEYS)
     kind = t.choice("kind", {k.value: k for k in PriceKind})
-    amount = t.float("amount")
-    if not amount > 0:
-        raise t.error("amount", f"must be > 0, got {amount:g}")
+    amount = t.float("amount", within=bounds.MONEY)
     currency = t.str("currency")
     if not _CURRENCY.match(currency):
         raise t.error("currency", f"expected an ISO 4217 code such as USD or CNY, got {currency!r}")

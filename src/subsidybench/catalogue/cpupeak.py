@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from subsidybench import cpuinfo
+from subsidybench.bounds import Range
 from subsidybench.cpuinfo import CpuInfo, parse_cpuinfo
 from subsidybench.datafile import Fields
 from subsidybench.dtypes import DType
@@ -32,6 +33,10 @@ CPUFREQ = Path("/sys/devices/system/cpu")
 SOURCE = (
     "derived on this machine by subsidybench.catalogue.cpupeak from /proc/cpuinfo and CPU affinity"
 )
+
+
+_FMA_UNITS = Range(0, 8, "vector FMA units per core: x86 cores have 1 or 2", low_open=True)
+_CLOCK_GHZ = Range(0, 10, "a CPU clock in GHz: none ships above 6.2", low_open=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +54,8 @@ class CpuAssumptions:
     def from_fields(cls, f: Fields, sources: Sources) -> CpuAssumptions:
         f.reject_unknown(set(cls._KEYS))
         return cls(
-            fma_units_per_core=read_figure(f, "fma_units_per_core", sources, upper=8),
-            clock_ghz=read_figure(f, "clock_ghz", sources, upper=10),
+            fma_units_per_core=read_figure(f, "fma_units_per_core", sources, within=_FMA_UNITS),
+            clock_ghz=read_figure(f, "clock_ghz", sources, within=_CLOCK_GHZ),
             amx_flops_per_cycle=read_figure(f, "amx_flops_per_cycle", sources),
         )
 

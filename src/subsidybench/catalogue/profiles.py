@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from subsidybench import bounds
 from subsidybench.backends import DEVICE_TYPES
 from subsidybench.catalogue import paths as catalogue
 from subsidybench.catalogue.cpupeak import CpuAssumptions, machine_peaks
@@ -96,6 +97,7 @@ KIND = "devices"
 
 # The extension modules a profile may name, and the device type each provides.
 _MODULES = {t.module: t.name for t in DEVICE_TYPES.values() if t.module is not None}
+PEAK = bounds.PEAK_TFLOPS  # every TFLOP/s table: dense, sparse and measured
 EFFICIENCY_KINDS = ("compute", "bandwidth")
 
 PROFILE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -313,7 +315,9 @@ def _read(path: Path) -> DeviceProfile:
             raise f.error(f"match[{i}]", "expected a non-empty regular expression string")
     backend = f.choice("backend", set(DEVICE_TYPES))
     module = f.choice("module", set(_MODULES), None)
-    efficiency = read_figures(f, "efficiency", sources, {k: k for k in EFFICIENCY_KINDS}, upper=2.0)
+    efficiency = read_figures(
+        f, "efficiency", sources, {k: k for k in EFFICIENCY_KINDS}, within=bounds.EFFICIENCY
+    )
     cpu = CpuAssumptions.from_fields(f.table("cpu"), sources) if f.has("cpu") else None
     prices = tuple(read_price(t, sources) for t in f.tables("prices", []))
     try:
@@ -325,9 +329,11 @@ def _read(path: Path) -> DeviceProfile:
             module=module,
             domestic=f.bool("domestic"),
             match=tuple(match),
-            peak_tflops=read_figures(f, "peak_tflops", sources, DTYPES),
-            sparse_tflops=read_figures(f, "sparse_tflops", sources, DTYPES),
-            measured_matmul_tflops=read_figures(f, "measured_matmul_tflops", sources, DTYPES),
+            peak_tflops=read_figures(f, "peak_tflops", sources, DTYPES, within=PEAK),
+            sparse_tflops=read_figures(f, "sparse_tflops", sources, DTYPES, within=PEAK),
+            measured_matmul_tflops=read_figures(
+                f, "measured_matmul_tflops", sources, DTYPES, within=PEAK
+            ),
             memory_gb=read_figure(f, "memory_gb", sources),
             memory_bandwidth_gbs=read_figure(f, "memory_bandwidth_gbs", sources),
             interconnect_gbs=read_figure(f, "interconnect_gbs", sources),

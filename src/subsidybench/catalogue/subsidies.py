@@ -20,6 +20,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from subsidybench import bounds
+from subsidybench.bounds import Range
 from subsidybench.catalogue import paths as catalogue
 from subsidybench.datafile import Fields, read_toml
 from subsidybench.errors import UserError
@@ -320,7 +322,7 @@ def _last_day(text: str) -> datetime.date | None:
     return datetime.date(year, month, day)
 
 
-def _term(f: Fields, key: str) -> Term:
+def _term(f: Fields, key: str, within: Range) -> Term:
     if not f.has(key):
         raise f.error(key, "required field is missing (a number, 'none' or 'unknown')")
     value = f.data[key]
@@ -328,10 +330,7 @@ def _term(f: Fields, key: str) -> Term:
         if value in (TermState.NONE, TermState.UNKNOWN):
             return Term(TermState(value))
         raise f.error(key, f"expected a number, 'none' or 'unknown', got {value!r}")
-    number = f.float(key)
-    if number < 0:
-        raise f.error(key, f"must be >= 0, got {number:g}")
-    return Term(TermState.STATED, number)
+    return Term(TermState.STATED, f.float(key, within=within))
 
 
 def _date(f: Fields, key: str) -> str:
@@ -374,8 +373,9 @@ def _rates(f: Fields) -> Rates:
     for key in by_spend.data:
         if key not in spends:
             raise by_spend.error(key, f"not a kind of spend (known: {', '.join(sorted(spends))})")
-        special.append((spends[key], _term(by_spend, key)))
-    terms = {k: _term(f, k) for k in ("base", "domestic", "small_firm", "small_firm_months")}
+        special.append((spends[key], _term(by_spend, key, bounds.RATE)))
+    terms = {k: _term(f, k, bounds.RATE) for k in ("base", "domestic", "small_firm")}
+    terms["small_firm_months"] = _term(f, "small_firm_months", bounds.MONTHS)
     for key in ("base", "domestic", "small_firm"):
         value = terms[key].value
         if value is not None and value > 1:
@@ -388,7 +388,10 @@ def _rates(f: Fields) -> Rates:
 
 def _caps(f: Fields) -> Caps:
     f.reject_unknown({"per_contract", "per_firm_year"})
-    return Caps(per_contract=_term(f, "per_contract"), per_firm_year=_term(f, "per_firm_year"))
+    return Caps(
+        per_contract=_term(f, "per_contract", bounds.MONEY),
+        per_firm_year=_term(f, "per_firm_year", bounds.MONEY),
+    )
 
 
 def _source(f: Fields) -> Source:
@@ -429,12 +432,12 @@ def parse_programme(
         currency=currency,
         eligible=tuple(eligible),
         excluded=_strings(f, "excluded"),
-        pool=_term(f, "pool"),
+        pool=_term(f, "pool", bounds.MONEY),
         pool_period=f.choice("pool_period", {p.value: p for p in PoolPeriod}),
         rates=_rates(f.table("rates")),
         caps=_caps(f.table("caps")),
         payment=f.choice("payment", {p.value: p for p in Payment}),
-        payment_lag_months=_term(f, "payment_lag_months"),
+        payment_lag_months=_term(f, "payment_lag_months", bounds.MONTHS),
         stacking=f.choice("stacking", {s.value: s for s in Stacking}),
         notes=_strings(f, "notes"),
         sources=sources,

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from subsidybench import bounds
 from subsidybench.catalogue import paths as catalogue
 from subsidybench.catalogue.profiles import (
     DTYPES,
@@ -150,7 +151,7 @@ def _read_system(path: Path, extra_dirs: Sequence[Path]) -> SystemProfile:
             devices=read_figure(f, "devices", sources),
             interconnect_gbs=read_figure(f, "interconnect_gbs", sources),
             power_w=read_figure(f, "power_w", sources),
-            peak_tflops=read_figures(f, "peak_tflops", sources, DTYPES),
+            peak_tflops=read_figures(f, "peak_tflops", sources, DTYPES, within=bounds.PEAK_TFLOPS),
             prices=tuple(read_price(t, sources) for t in f.tables("prices", [])),
             note=f.str("note", ""),
         )

@@ -1,7 +1,8 @@
 """The `subsidybench` command: one typer app per command group, joined here.
 
-Errors are handled in one place (`_Group.main`): a UserError or a bad flag becomes one line on
-stderr and a non-zero exit; Ctrl-C exits 130. Commands stay thin: parse, call the library, render.
+Errors are handled in one place (`_Group.main`): a UserError, a bad flag or (a last resort)
+an operating-system error becomes one line on stderr and a non-zero exit; Ctrl-C exits 130.
+Commands stay thin: parse, call the library, render.
 
 Imports any stage; the stages never import it.
 """
@@ -31,15 +32,23 @@ class _Group(TyperGroup):
             rv = super().main(*args, standalone_mode=False, **kwargs)
         except typer.TyperException as e:  # bad flags and values, found by the parser
             ctx = getattr(e, "ctx", None)
-            message = e.format_message()
-            if ctx is not None and message == ctx.get_help():  # a group called with no command
-                typer.echo(message)
+            # A group called with no command. typer carries its own copy of click, so the class
+            # is matched by name; get_help() renders (with rich, prints) the help: only here.
+            if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
+                ctx.get_help()
                 sys.exit(0)
+            message = e.format_message()
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
             typer.echo(f"error: {message}{hint}", err=True)
             sys.exit(getattr(e, "exit_code", EXIT_USER_ERROR))
         except UserError as e:
             typer.echo(f"error: {e}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+        except OSError as e:
+            # A last resort: operating-system errors become UserErrors where they enter (datafile
+            # reads and writes); one that slips past still names its path in one line.
+            where = f"{e.filename}: " if e.filename else ""
+            typer.echo(f"error: {where}{e.strerror or e}", err=True)
             sys.exit(EXIT_USER_ERROR)
         except (typer.Abort, KeyboardInterrupt):
             typer.echo("interrupted", err=True)

@@ -12,6 +12,7 @@ import click
 import typer
 from typer.core import TyperCommand
 
+from subsidybench import bounds
 from subsidybench.errors import UserError
 
 if TYPE_CHECKING:
@@ -69,7 +70,11 @@ def compare(
     ],
     alpha: Annotated[
         float,
-        typer.Option("--alpha", help="1 - the confidence level of the ratio's interval."),
+        typer.Option(
+            "--alpha",
+            callback=bounds.option("--alpha", bounds.ALPHA),
+            help="1 - the confidence level of the ratio's interval, in (0, 1).",
+        ),
     ] = 0.05,
     min_effect: Annotated[
         float,
@@ -85,6 +90,7 @@ def compare(
         typer.Option(
             "--fail-on-regression",
             metavar="PCT",
+            callback=bounds.option("--fail-on-regression", bounds.PERCENT),
             help="Exit with status 3 if a called slowdown exceeds PCT per cent.",
         ),
     ] = None,
@@ -93,6 +99,7 @@ def compare(
         typer.Option(
             "--warn-on-regression",
             metavar="PCT",
+            callback=bounds.option("--warn-on-regression", bounds.PERCENT),
             help="Print a warning for each called slowdown of more than PCT per cent that does"
             " not fail.",
         ),
@@ -109,8 +116,8 @@ def compare(
     """Compare runs workload by workload, and say which differences are beyond the noise.
 
     Workloads pair by id (workload, sizes, dtype, compiled or not). A change is called when the
-    hierarchical bootstrap's interval of the ratio of medians (over runs, their rounds and the
-    samples) excludes 1, and the ratio is further from 1 than --min-effect.
+    interval of the ratio of medians (a Welch t interval on the log medians of runs, or of rounds
+    for one run a side) excludes 1, and the ratio is further from 1 than --min-effect.
     """
     from subsidybench.results.compare import compare_runs
     from subsidybench.results.record import load_run
@@ -163,7 +170,9 @@ def compare(
                     )
     if json_path is not None:
         doc = {"comparisons": [c.to_dict() for c in comparisons]}
-        json_path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        from subsidybench.datafile import write_atomic
+
+        write_atomic(json_path, json.dumps(doc, indent=2, allow_nan=False) + "\n", "--json")
     if failed:
         for label, row in failed:
             typer.echo(

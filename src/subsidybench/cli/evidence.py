@@ -22,13 +22,25 @@ def evidence(
         str | None,
         typer.Option("--subsidy", help="Programme the report costs under; its file is bundled."),
     ] = None,
+    price: Annotated[
+        list[str] | None,
+        typer.Option(help="Price per device-hour, AMOUNT or RUN=AMOUNT, as `report` takes it."),
+    ] = None,
+    currency: Annotated[str | None, typer.Option(help="Currency of --price.")] = None,
     profiles_dir: ProfilesDir = None,
 ) -> None:
     """Bundle runs (raw samples), their environment, the report and the catalogue files the
     costing used, with a manifest of SHA-256 hashes, into one zip for a claim."""
     from subsidybench.report.evidence_bundle import write_bundle
 
-    bundle = write_bundle(files, out, subsidy=subsidy, profiles_dirs=tuple(profiles_dir or ()))
+    bundle = write_bundle(
+        files,
+        out,
+        subsidy=subsidy,
+        profiles_dirs=tuple(profiles_dir or ()),
+        prices=price or (),
+        currency=currency,
+    )
     for note in bundle.notes:
         typer.echo(f"note: {note}", err=True)
     for entry in bundle.manifest.files:

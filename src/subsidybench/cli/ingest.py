@@ -51,10 +51,12 @@ def ingest(
     if store is None and (commit is not None or when is not None):
         raise UserError("--commit and --time go with --store")
     target = out or Path("runs") / f"{file.stem}.run.json"
+    flag = "--out" if out is not None else ""
     if target.exists() and not force:
-        raise UserError(f"--out: {target} exists; choose another path or pass --force")
+        where = f"--out: {target}" if out is not None else f"{target} (the default --out)"
+        raise UserError(f"{where} exists; choose another path or pass --force")
     run = load_pytest_benchmark(file)
-    save_run(run, target)
+    save_run(run, target, exclusive=not force, what=flag)
     console = render_console()
     console.print(run_header(run, str(target)))
     table, notes = run_table(run, width=console.width)

@@ -101,6 +101,11 @@ def validate(
     files = _files(paths) if paths else list(catalogue.files(KIND, extra).values())
     if not files:
         raise UserError("no profile files found")
+    if len(files) == 1:  # one file: its error is the one line
+        path = files[0]
+        load_profile(str(path) if os.sep in str(path) else f".{os.sep}{path}", extra)
+        typer.echo("OK: 1 profiles valid")
+        return
     bad = 0
     for path in files:
         try:

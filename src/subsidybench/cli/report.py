@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from subsidybench import bounds
 from subsidybench.cli.options import ProfilesDir
 
 app = typer.Typer(help="Write reports of runs.", no_args_is_help=True)
@@ -56,6 +57,7 @@ def report(
         float | None,
         typer.Option(
             "--fx",
+            callback=bounds.option("--fx", bounds.FX),
             help="Exchange rate as profiles/fx states it (USD-CNY: CNY per USD); default: the"
             " dated rate in profiles/fx.",
         ),
@@ -134,8 +136,8 @@ def report(
     elif small_firm:
         raise UserError("--small-firm needs --subsidy")
     values = parse_values(rates, "--rates")
-    if ((values < 0) | (values > 1)).any():
-        raise UserError("--rates: subsidy rates are in [0, 1]")
+    for v in values:
+        bounds.RATE.check(float(v), "--rates")
     options = ReportOptions(
         prices=tuple(parse_price(p, currency) for p in price or ()),
         programme=programme,

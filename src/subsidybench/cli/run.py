@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from subsidybench import bounds
 from subsidybench.cli import EXIT_INTERRUPTED
 from subsidybench.cli.options import ProfilesDir
 from subsidybench.dtypes import DType
@@ -91,7 +92,10 @@ def run(
     ] = False,
     budget: Annotated[
         float | None,
-        typer.Option(min=0.01, help="Seconds of timed blocks per workload (default: the suite's)."),
+        typer.Option(
+            callback=bounds.option("--budget", bounds.BUDGET_S),
+            help="Seconds of timed blocks per workload, up to 3600 (default: the suite's).",
+        ),
     ] = None,
     rounds: Annotated[
         int | None,
@@ -104,7 +108,11 @@ def run(
     ] = None,
     profiles_dir: ProfilesDir = None,
     threads: Annotated[
-        int | None, typer.Option(min=1, help="CPU threads for torch (default: torch's choice).")
+        int | None,
+        typer.Option(
+            callback=bounds.option("--threads", bounds.threads),
+            help="CPU threads for torch, 1 to 4 per core (default: torch's choice).",
+        ),
     ] = None,
     distributed: Annotated[
         bool,
@@ -132,7 +140,7 @@ def run(
     timeout: Annotated[
         float | None,
         typer.Option(
-            min=0.1,
+            callback=bounds.option("--timeout", bounds.TIMEOUT_S),
             help="--distributed: seconds a rank waits for the others in one collective (and"
             " between tasks) before the run stops, keeping what finished. Default 300.",
         ),
@@ -233,7 +241,7 @@ def _measure(
     start: Callable[[_ProgressObserver], RunResult], out: Path, rank: int | None = None
 ) -> RunResult:
     """Run with a progress bar (on rank 0 alone); Ctrl-C or SIGTERM: one line, the file kept."""
-    from subsidybench.measure.runner import Terminated
+    from subsidybench.measure.runner import SaveFailed, Terminated
 
     leader = not rank
     who = "" if rank is None else f"rank {rank}: "
@@ -247,6 +255,15 @@ def _measure(
             typer.echo(f"{who}interrupted{why}{kept}", err=True)
             code = EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
             raise typer.Exit(code) from None
+        except SaveFailed as e:
+            # The results in memory are shown (stdout); the one error line follows (stderr).
+            progress.stop()
+            if leader and e.run.results:
+                from subsidybench.report.terminal import run_table
+
+                table, _ = run_table(e.run)
+                render_console().print(table)
+            raise
 
 
 def _progress(disable: bool = False) -> Progress:
@@ -263,9 +280,17 @@ def _progress(disable: bool = False) -> Progress:
 
 
 def _result_path(out: Path | None, name: str, check: bool = True) -> Path:
-    """--out, or runs/<time>-NAME.json; never a file that exists (when `check`)."""
+    """--out, or runs/<time>-NAME.json; never a file that exists (when `check`).
+
+    Checked here to fail before measuring; the runner's first save claims the path atomically,
+    so two runs that both pass this check cannot both write it."""
     if out is None:
         out = Path("runs") / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{name}.json"
+        if check and out.exists():
+            raise UserError(
+                f"{out} exists: another run started in the same second; start again, or give --out"
+            )
+        return out
     if check and out.exists():
         raise UserError(f"--out: {out} exists; choose another path or move it away")
     return out

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import re
+import sys
 
 import torch
 
@@ -70,21 +71,43 @@ def load_entry_point_backends() -> list[str]:
     """Register backends that installed packages declare under "subsidybench.backends".
 
     Only packages the user installed can add a backend: no module name is ever taken from a data
-    file. Returns the device types added.
+    file. A plugin that fails to import, or is not a Backend class, is skipped with a warning
+    naming it (BROKEN_PLUGINS keeps why): one broken package must not stop runs on the devices
+    that work. Returns the device types added.
     """
     added = []
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        cls = entry.load()
+        try:
+            cls = entry.load()
+        except Exception as e:  # any import failure of third-party code: isolate it
+            _broken(entry.name, entry.value, f"{type(e).__name__}: {e}")
+            continue
         if not (isinstance(cls, type) and issubclass(cls, Backend)):
-            raise UserError(f"entry point {entry.name!r} ({entry.value}) is not a Backend class")
+            _broken(entry.name, entry.value, "not a Backend class")
+            continue
         register_backend(cls)
         added.append(cls.type)
     return added
 
 
+BROKEN_PLUGINS: dict[str, str] = {}
+"""Entry points skipped, by name, with why."""
+
+
+def _broken(name: str, value: str, why: str) -> None:
+    why = " ".join(why.split())  # one line, whatever the plugin's message
+    BROKEN_PLUGINS[name] = why
+    # Straight to stderr: the CLI has no hook between library calls, and a plugin that silently
+    # vanished would leave its user wondering where the device went.
+    print(
+        f"warning: backend plugin {name!r} ({value}) is skipped: {why}",
+        file=sys.stderr,
+    )
+
+
 @functools.cache
 def _with_entry_points() -> None:
-    """Load entry-point backends once, before the first lookup that needs the full registry."""
+    """Load entry-point backends once, at the first lookup that needs the full registry."""
     load_entry_point_backends()
 
 
@@ -92,12 +115,17 @@ _SPEC = re.compile(r"^(?P<type>[a-z_][a-z0-9_]*)(?::(?P<index>\d+))?$")
 
 
 def resolve_device(spec: str) -> Device:
-    """Turn "auto", "cpu", "cuda", "cuda:1", "npu:0", ... into a Device, or a UserError."""
-    _with_entry_points()
+    """Turn "auto", "cpu", "cuda", "cuda:1", "npu:0", ... into a Device, or a UserError.
+
+    Plugins are loaded lazily, at the first lookup of a device other than the cpu (a plugin may
+    replace a built-in adapter, so any accelerator lookup loads them): `--device cpu` never
+    imports a third-party package, and a broken one is skipped with a warning."""
     spec = spec.strip().lower()
     if spec == "auto":
         return auto_device()
     match = _SPEC.match(spec)
+    if not match or match["type"] != "cpu":
+        _with_entry_points()
     if not match or match["type"] not in BACKENDS:
         known = ", ".join(["auto", *sorted(BACKENDS)])
         raise UserError(f"--device: unknown device {spec!r} (known: {known})")

@@ -272,6 +272,21 @@ def run_suite(
     return run_tasks(tasks, Solo(device), run, out, include_emulated, observer, energy)
 
 
+class SaveFailed(UserError):
+    """A save of the result file failed (disk full, permission): the run stops there.
+
+    Carries the run as it stands in memory, every finished task in it, so the CLI can report it;
+    the file keeps the last good save (or, if one more save got through, every task)."""
+
+    def __init__(self, message: str, run: RunResult) -> None:
+        super().__init__(message)
+        self.run = run
+
+
+class _NotSaved(Exception):
+    """A save inside the loop failed; turned into SaveFailed once the run is stopped."""
+
+
 class Terminated(BaseException):
     """SIGTERM: a kill, a scheduler's time limit, or torchrun stopping every rank when one fails."""
 
@@ -297,7 +312,10 @@ def run_tasks(
 
     Returns the run (on ranks other than 0, without results). Ctrl-C and SIGTERM save the run as
     interrupted and raise on; a broken group (a rank died or hung past the timeout) saves what
-    finished and raises a UserError.
+    finished and raises a UserError. The first save claims `out` exclusively (a second run given
+    the same path refuses). A save that fails (disk full, permission) stops the run: measuring
+    on without a place to keep the results would only lose more; one more save, marked
+    interrupted, is tried, and SaveFailed carries every finished result.
     """
     observer = observer or Silent()
     leader = ranks.rank == 0
@@ -309,9 +327,13 @@ def run_tasks(
 
     def save(r: RunResult) -> None:
         if leader:
-            save_run(r, out)
+            try:
+                save_run(r, out)
+            except UserError as e:
+                raise _NotSaved(str(e)) from None
 
-    save(run)
+    if leader:
+        save_run(run, out, exclusive=True)
     rounds = run.rounds
     observer.planned([t.id for t in tasks] * rounds)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
@@ -347,6 +369,16 @@ def run_tasks(
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         save(_stopped(run, f"{current}: {e or 'interrupted (Ctrl-C)'}"))
         raise
+    except _NotSaved as e:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stopped = _stopped(run, f"after {current}: the result file could not be saved: {e}")
+        kept = f"the last good save of {out} is kept"
+        try:
+            save(stopped)
+            kept = f"{out} keeps every finished task, marked interrupted"
+        except _NotSaved:
+            pass
+        raise SaveFailed(f"{e}; the run stopped: {kept}", stopped) from None
     except GroupBroken as e:
         # torchrun's SIGTERM follows a dead rank closely: let it not cut this save short.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -364,7 +396,7 @@ def run_tasks(
 
 
 def _stopped(run: RunResult, why: str) -> RunResult:
-    stopped = replace(run, state=RunState.INTERRUPTED, finished=_now())
+    stopped = replace(run, state=RunState.INTERRUPTED, finished=_now(), stopped=why)
     if run.distributed is not None:
         stopped = replace(stopped, distributed=replace(run.distributed, stopped=why))
     return stopped

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from subsidybench.datafile import write_atomic
 from subsidybench.report.i18n import ENGLISH, Messages
 
 if TYPE_CHECKING:
@@ -413,13 +414,14 @@ def write(json_path: Path | None, csv_path: Path | None, doc: dict[str, Any], fr
     if json_path is not None:
         if frame is not None:
             doc = {**doc, "rows": json.loads(frame.to_json(orient="records"))}
-        json_path.write_text(json.dumps(_finite(doc), indent=2, allow_nan=False) + "\n")
+        text = json.dumps(_finite(doc), indent=2, allow_nan=False) + "\n"
+        write_atomic(json_path, text, "--json")
     if csv_path is not None:
         import pandas as pd
 
         if frame is None:
             frame = pd.DataFrame([flat(doc)])
-        frame.to_csv(csv_path, index=False)
+        write_atomic(csv_path, frame.to_csv(index=False), "--csv")
 
 
 def _finite(value: Any) -> Any:

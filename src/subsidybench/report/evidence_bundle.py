@@ -25,7 +25,7 @@ from subsidybench import __version__
 from subsidybench.catalogue import paths as catalogue
 from subsidybench.errors import UserError
 from subsidybench.report.files import write_report
-from subsidybench.report.tables import ReportOptions, build_report, label_runs
+from subsidybench.report.tables import ReportOptions, build_report, label_runs, parse_price
 from subsidybench.results.evidence import (
     MANIFEST,
     Manifest,
@@ -84,8 +84,11 @@ def write_bundle(
     subsidy: str | None = None,
     profiles_dirs: tuple[Path, ...] = (),
     created: str | None = None,
+    prices: Sequence[str] = (),
+    currency: str | None = None,
 ) -> Bundle:
-    """Bundle `run_paths`, their report (costed under `subsidy` if given) and catalogue files.
+    """Bundle `run_paths`, their report (priced as `prices`, the report's --price texts, else at
+    the profiles' rents; costed under `subsidy` if given) and catalogue files.
 
     Refuses to replace an existing `out`: a bundle filed with a claim is not overwritten.
     """
@@ -103,7 +106,14 @@ def write_bundle(
         programme = load_programme(subsidy, profiles_dirs)
     created = created or datetime.now(UTC).isoformat(timespec="seconds")
     report = build_report(
-        runs, ReportOptions(programme=programme, profiles_dirs=profiles_dirs), generated=created
+        runs,
+        ReportOptions(
+            prices=tuple(parse_price(p, currency) for p in prices),
+            currency=currency,
+            programme=programme,
+            profiles_dirs=profiles_dirs,
+        ),
+        generated=created,
     )
     notes = list(report.notes)
     members: list[tuple[str, str, bytes]] = []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from subsidybench.datafile import write_atomic
 from subsidybench.errors import UserError
 from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
@@ -30,21 +32,20 @@ def write_report(report: Report, out_dir: Path, m: Messages = ENGLISH) -> list[P
 
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out: {out_dir} is a file, not a directory")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    md = out_dir / f"{STEM}.md"
-    md.write_text(render_markdown(report, m), encoding="utf-8")
-    written.append(md)
-    page = out_dir / f"{STEM}.html"
-    page.write_text(render_html(report, render_charts(report, m), m), encoding="utf-8")
-    written.append(page)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"--out: cannot create {out_dir}: {e.strerror or e}") from None
+    # Each file is written whole or not at all (datafile.write_atomic): a failure part-way
+    # leaves the previous report's file, never a truncated one.
+    files: list[tuple[Path, str | Callable[[Path], None]]] = [
+        (out_dir / f"{STEM}.md", render_markdown(report, m)),
+        (out_dir / f"{STEM}.html", render_html(report, render_charts(report, m), m)),
+    ]
     for name, table in report.tables().items():
-        if table.empty:
-            continue
-        path = out_dir / f"{name}.csv"
-        table.to_csv(path, index=False)
-        written.append(path)
-    xlsx = out_dir / f"{STEM}.xlsx"
-    write_xlsx(report, xlsx, m)
-    written.append(xlsx)
-    return written
+        if not table.empty:
+            files.append((out_dir / f"{name}.csv", table.to_csv(index=False)))
+    files.append((out_dir / f"{STEM}.xlsx", lambda path: write_xlsx(report, path, m)))
+    for path, content in files:
+        write_atomic(path, content, "--out")
+    return [path for path, _ in files]

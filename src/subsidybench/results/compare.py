@@ -152,7 +152,8 @@ class WorkloadChange:
     p_value: float | None
     change: Change
     ci: tuple[float, float] | None = None
-    """The confidence interval of the ratio (1 - alpha), from the hierarchical bootstrap."""
+    """The confidence interval of the ratio (1 - alpha): Welch t on log medians of runs or
+    rounds; a bootstrap of the samples for a side of one run of one round."""
     baseline_groups: int = 0
     other_groups: int = 0
     """Rounds the samples came from on each side, over all its runs."""

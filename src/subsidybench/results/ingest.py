@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from subsidybench import bounds
 from subsidybench.datafile import Fields, read_json
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
@@ -176,11 +177,18 @@ def _round_result(b: Fields, tool: str) -> WorkloadResult:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise params_t.error(key, f"expected a number or string, got {value!r}")
     metrics_t = x.table("metrics", {})
-    foreign = x.float("foreign_cpu", None)
+    foreign = x.float("foreign_cpu", None, within=bounds.SHARE)
     iterations = stats.int("iterations")
     rounds = stats.int("rounds")
     try:
-        work = Work(x.float("flops"), x.float("bytes"), x.float("items"), x.str("item_unit"))
+        # The same ranges as a run result's (bounds): a figure past them would only come back
+        # as an infinite rate.
+        work = Work(
+            x.float("flops", within=bounds.WORK_PER_STEP),
+            x.float("bytes", within=bounds.WORK_PER_STEP),
+            x.float("items", within=bounds.WORK_PER_STEP),
+            x.str("item_unit"),
+        )
         policy = _policy(x.table("policy"))
         base: dict[str, Any] = {
             "id": rid,
@@ -207,7 +215,7 @@ def _round_result(b: Fields, tool: str) -> WorkloadResult:
                 **base,
             )
         measurement = Measurement(
-            samples_s=stats.floats("data"),
+            samples_s=stats.floats("data", within=bounds.SAMPLE_S),
             iterations_per_block=iterations,
             warmup_iterations=x.int("warmup_iterations"),
             warmup_s=x.float("warmup_s"),

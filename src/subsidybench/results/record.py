@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from subsidybench.datafile import Fields, checked, read_json
+from subsidybench import bounds
+from subsidybench.datafile import Fields, checked, read_json, write_atomic
 from subsidybench.dtypes import DType
+from subsidybench.errors import UserError
 from subsidybench.provenance import Basis, Figure
 from subsidybench.results.context import DeviceRecord, Distributed, Environment
 from subsidybench.results.energy import Energy, EnergySetup
-from subsidybench.timing import METHOD_VERSION, Measurement, TimingPolicy, Verdict
+from subsidybench.timing import METHOD_VERSION, Measurement, TimingPolicy, Verdict, judge
 from subsidybench.work import Work
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 #   2 (method version 2): a top-level "rounds" (how many interleaved rounds every workload was
 #     measured in) and, per measurement, "sample_rounds" (the round of each sample). A version-1
 #     file was measured in one round: every sample in round 0.
+#     Later, without a bump: an optional top-level "stopped", why an interrupted run stopped (a
+#     signal, a save that failed).
 SCHEMA_VERSION = 2
 
 
@@ -71,7 +73,7 @@ class Status(StrEnum):
 class RunState(StrEnum):
     RUNNING = "running"  # still being written; or the process died without a word
     COMPLETE = "complete"
-    INTERRUPTED = "interrupted"  # Ctrl-C: what finished is kept
+    INTERRUPTED = "interrupted"  # Ctrl-C, SIGTERM, a save that failed: what finished is kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +196,10 @@ class WorkloadResult:
             work = checked(
                 w,
                 lambda: Work(
-                    w.float("flops"), w.float("bytes"), w.float("items"), w.str("item_unit")
+                    w.float("flops", within=bounds.WORK_PER_STEP),
+                    w.float("bytes", within=bounds.WORK_PER_STEP),
+                    w.float("items", within=bounds.WORK_PER_STEP),
+                    w.str("item_unit"),
                 ),
             )
         if f.has("measurement"):
@@ -202,7 +207,7 @@ class WorkloadResult:
             measurement = checked(
                 m,
                 lambda: Measurement(
-                    samples_s=m.floats("samples_s"),
+                    samples_s=m.floats("samples_s", within=bounds.SAMPLE_S),
                     iterations_per_block=m.int("iterations_per_block"),
                     warmup_iterations=m.int("warmup_iterations"),
                     warmup_s=m.float("warmup_s"),
@@ -217,7 +222,7 @@ class WorkloadResult:
             verdict = checked(v, lambda: Verdict(valid=v.bool("valid"), reasons=reasons))
         policy = _policy(f.table("policy")) if f.has("policy") else None
         metrics = f.table("metrics", {})
-        return checked(
+        result = checked(
             f,
             lambda: cls(
                 id=f.str("id"),
@@ -234,10 +239,11 @@ class WorkloadResult:
                 peak_memory_bytes=f.int("peak_memory_bytes", None),
                 metrics={k: metrics.float(k) for k in metrics.data},
                 compiled=f.bool("compiled", False),
-                foreign_cpu=f.float("foreign_cpu", None),
+                foreign_cpu=f.float("foreign_cpu", None, within=bounds.SHARE),
                 energy=Energy.from_fields(f.table("energy")) if f.has("energy") else None,
             ),
         )
+        return _recheck(result, f)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +274,9 @@ class RunResult:
         if self.rounds < 1:
             raise ValueError(f"rounds must be >= 1, got {self.rounds}")
 
+    stopped: str | None = None
+    """Why an interrupted run stopped (a signal, a save that failed); None otherwise."""
+
     def with_result(self, result: WorkloadResult) -> RunResult:
         return replace(self, results=(*self.results, result))
 
@@ -295,6 +304,8 @@ class RunResult:
             d["distributed"] = self.distributed.to_dict()
         if self.energy is not None:
             d["energy"] = self.energy.to_dict()
+        if self.stopped is not None:
+            d["stopped"] = self.stopped
         return d
 
     @classmethod
@@ -313,9 +324,16 @@ class RunResult:
             doc = _MIGRATIONS[version](doc)
             version += 1
         f = Fields(doc, source)
+        method = f.int("method_version")
+        if method not in _JUDGES:
+            raise f.error(
+                "method_version",
+                f"{method} is not a measuring method this subsidybench knows"
+                f" ({', '.join(map(str, sorted(_JUDGES)))}); upgrade it",
+            )
         suite = f.table("suite")
         dev = f.table("device")
-        return cls(
+        run = cls(
             suite=suite.str("name"),
             suite_version=suite.int("version"),
             device=DeviceRecord(
@@ -334,7 +352,9 @@ class RunResult:
                 Distributed.from_fields(f.table("distributed")) if f.has("distributed") else None
             ),
             energy=EnergySetup.from_fields(f.table("energy")) if f.has("energy") else None,
+            stopped=f.str("stopped", None),
         )
+        return _rejudge(run)
 
 
 def _sample_rounds(m: Fields) -> tuple[int, ...]:
@@ -353,7 +373,7 @@ def _peaks(p: Fields) -> dict[DType, Figure]:
             raise p.error(key, f"not a dtype (known: {', '.join(dtypes)})")
         t = p.table(key)
         basis = t.choice("basis", {b.value: b for b in Basis})
-        value = t.float("value", None)
+        value = t.float("value", None, within=bounds.PEAK_TFLOPS)
         peaks[dtypes[key]] = checked(
             t, lambda b=basis, v=value, t=t: Figure(v, b, t.str("source", ""), t.str("note", ""))
         )
@@ -370,26 +390,94 @@ def _policy(p: Fields) -> TimingPolicy:
     return checked(p, lambda: TimingPolicy(**values))
 
 
-def save_run(run: RunResult, path: Path) -> None:
-    """Write atomically: a crash mid-write leaves the previous complete file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(run.to_dict(), indent=2, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def save_run(run: RunResult, path: Path, *, exclusive: bool = False, what: str = "") -> None:
+    """Write atomically (datafile.write_atomic): a crash mid-write leaves the previous complete
+    file, never half of one. `exclusive` refuses a path that exists, atomically: the first save
+    of a run claims its file, so two runs given one --out cannot both write it. `what` names
+    the flag in errors, when the path came from one."""
+    text = json.dumps(run.to_dict(), indent=2, allow_nan=False) + "\n"
+    write_atomic(path, text, what, exclusive=exclusive, parents=True)
 
 
 def load_run(path: Path) -> RunResult:
-    """Load and validate a run result; errors name the file and the field."""
-    return RunResult.from_dict(read_json(path), str(path))
+    """Load and validate a run result; errors name the file and the field.
+
+    Verdicts are judged again from the raw samples: a file whose stored figures its samples do
+    not support (edited by hand, or written by a bug) loads with those results flagged invalid.
+    """
+    doc = read_json(path)
+    if isinstance(doc, dict) and "benchmarks" in doc and "schema_version" not in doc:
+        raise UserError(
+            f"{path}: this is pytest-benchmark output: run `subsidybench ingest {path}` first"
+        )
+    return RunResult.from_dict(doc, str(path))
+
+
+# method_version -> the verdict rule results of that method are judged by. A new method that
+# judges differently adds its rule here; results keep the rule they were measured under.
+# Method 2 (interleaved rounds, a longer CPU block) changed how samples are taken, not the rule.
+_JUDGES: dict[int, Callable[[Measurement, TimingPolicy, float | None], Verdict]] = {
+    1: judge,
+    2: judge,
+}
+
+# Stored figures the loader recomputes from the raw samples, and how close they must agree
+# (JSON keeps 17 significant digits; 1e-9 allows only for the printing of floats).
+_RTOL = 1e-9
+
+
+def _disagree(stored: float, computed: float | None) -> bool:
+    if computed is None:
+        return True
+    return not math.isclose(stored, computed, rel_tol=_RTOL, abs_tol=1e-300)
+
+
+def _recheck(r: WorkloadResult, f: Fields) -> WorkloadResult:
+    """Flag a result whose stored statistics or throughput its raw samples do not give."""
+    if r.measurement is None:
+        return r
+    wrong = []
+    if f.has("measurement") and f.table("measurement").has("statistics"):
+        stored = f.table("measurement").table("statistics")
+        computed = r.measurement.statistics()
+        for key in stored.data:
+            if key in computed and _disagree(stored.float(key), computed[key]):
+                wrong.append(f"statistics.{key} {stored.float(key):g} != {computed[key]:g}")
+    if f.has("throughput"):
+        t = f.table("throughput")
+        rates = {"flops_per_s": r.flops_per_s, "bytes_per_s": r.bytes_per_s}
+        rates["items_per_s"] = r.items_per_s
+        for key, value in rates.items():
+            if t.has(key) and t.data[key] is not None and _disagree(t.float(key), value):
+                wrong.append(f"throughput.{key} {t.float(key):g} != {value or 0:g}")
+    if not wrong:
+        return r
+    why = "stored figures disagree with the raw samples (edited?): " + "; ".join(wrong[:3])
+    reasons = (why, *(r.verdict.reasons if r.verdict else ()))
+    return replace(r, verdict=Verdict(False, reasons))
+
+
+def _rejudge(run: RunResult) -> RunResult:
+    """Judge every measured result again from its raw samples, by its method's rule.
+
+    A stored "valid" the samples do not support becomes invalid, saying so; a stored "invalid"
+    stays (it may rest on what the file does not keep, and refusing costs nothing).
+    """
+    rule = _JUDGES[run.method_version]
+    # Host load counts only for a single process on a CPU, as the runner judges (runner.py).
+    host = run.device.type == "cpu" and run.distributed is None
+    results = []
+    for r in run.results:
+        if r.ok and r.verdict is not None and r.verdict.valid:
+            assert r.measurement is not None and r.policy is not None
+            again = rule(r.measurement, r.policy, r.foreign_cpu if host else None)
+            if not again.valid:
+                why = "the file says valid, but its raw samples are not: " + "; ".join(
+                    again.reasons
+                )
+                r = replace(r, verdict=Verdict(False, (why,)))
+        results.append(r)
+    return replace(run, results=tuple(results))
 
 
 def to_dataframe(run: RunResult) -> pd.DataFrame:

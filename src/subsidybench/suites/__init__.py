@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from subsidybench import bounds
 from subsidybench.datafile import Fields, read_toml
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
@@ -71,7 +72,7 @@ def load_suite(name_or_path: str) -> Suite:
 
 def parse_suite(f: Fields) -> Suite:
     f.reject_unknown({"name", "version", "description", "budget_s", "rounds", "workloads"})
-    default_budget = f.float("budget_s", 2.0)
+    default_budget = f.float("budget_s", 2.0, within=bounds.BUDGET_S)
     entries = []
     for w in f.tables("workloads"):
         w.reject_unknown({"name", "params", "grid", "dtypes", "budget_s"})
@@ -79,9 +80,7 @@ def parse_suite(f: Fields) -> Suite:
         for i, d in enumerate(dtypes):
             if d not in _DTYPES:
                 raise w.error(f"dtypes[{i}]", f"{d!r} is not one of: {', '.join(_DTYPES)}")
-        budget = w.float("budget_s", default_budget)
-        if budget <= 0:
-            raise w.error("budget_s", "must be > 0")
+        budget = w.float("budget_s", default_budget, within=bounds.BUDGET_S)
         params = dict(w.table("params", {}).data)
         entries.extend(
             SuiteEntry(

@@ -115,6 +115,8 @@ def make_workload(name: str, params: Mapping[str, Any], where: str) -> Workload:
             raise UserError(f"{where}: {name} has no parameter {key!r} (has: {', '.join(fields)})")
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise UserError(f"{where}: {name}.{key}: expected a number or string, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"{where}: {name}.{key}: expected a finite number, got {value!r}")
     try:
         return cls(**params)
     except (TypeError, ValueError) as e:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from subsidybench import __version__
+from subsidybench import __version__, bounds
 from subsidybench.errors import UserError
 from subsidybench.results.record import RunResult
 
@@ -67,6 +67,7 @@ def parse_price(text: str, currency: str | None) -> PriceSpec:
         amount = spread.centre if spread is not None else float(m["amount"])
     except ValueError:
         raise UserError(f"--price: {m['amount']!r} is not a number") from None
+    bounds.MONEY.check(amount, "--price")
     if currency is None:
         raise UserError("--price needs --currency (e.g. --currency USD)")
     target = m["target"].strip() if m["target"] else None

@@ -94,6 +94,16 @@ def priced_runs(
                 notes.append(f"{label}: not costed: {where}; give --price {label}=AMOUNT")
             else:
                 found.append((lr, target, rent, "", label))
+    priced_labels = {label for *_, label in found}
+    unpriced = [lr.label for lr in runs if lr.label not in priced_labels]
+    if options.programme is not None and unpriced:
+        # A note at the bottom of a long page is missed: a reader would take the report as
+        # costed under the programme. Refused, naming the runs and the fix.
+        raise UserError(
+            f"--subsidy {options.programme.id}: no price for {', '.join(unpriced)}, so the"
+            f" subsidy cannot be applied to it; give --price {unpriced[0]}=AMOUNT (and"
+            " --currency), or leave out --subsidy"
+        )
     currency = options.currency.upper() if options.currency else None
     if currency is None and options.programme is not None:
         currency = options.programme.currency
