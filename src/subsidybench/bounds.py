@@ -47,7 +47,7 @@ class Range:
             return False
         above = value > self.low if self.low_open else value >= self.low
         below = value < self.high if self.high_open else value <= self.high
-        return above and below
+        return above and below and (not self.integer or value == round(value))
 
     def check(self, value: float, where: str) -> float:
         """`value`, or a UserError naming `where` and the range."""

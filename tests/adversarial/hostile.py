@@ -93,25 +93,6 @@ class Tally:
 
 TALLY = Tally()
 
-# Defects of `subsidybench cost` this suite finds, left to the engineer rewriting cli/cost.py and
-# cost/ (issue 12), who validates cost's own flags there: the flags whose hostile values cost
-# does not yet refuse. A defect on one of them counts as "known-cost-defect" instead of failing;
-# a flag here that no longer fails on any value drawn is reported as fixed, so the list cannot go
-# stale. The lead removes the list when both branches are merged.
-KNOWN_COST_DEFECTS: frozenset[str] = frozenset(
-    {
-        "--cap",  # 0 and -1e-300 accepted: "0.00 CNY (30.0% average rate)"
-        "--contract-size",  # nan, 0 and negatives accepted
-        "--fx",  # 0 and negatives accepted
-        "--peak-tflops",  # 1e300 accepted
-        "--rows",  # -1 accepted: "11 more rows" of a 10-row sweep
-        "--train",  # 1e300 parameters accepted: 6ND overflows to "1 x inf days (inf h)"
-    }
-)
-KNOWN_SEEN: set[str] = set()
-"""Flags of KNOWN_COST_DEFECTS that failed in this session."""
-
-
 REPORT_ONLY = bool(os.environ.get("SUBSIDYBENCH_ADVERSARIAL_REPORT"))
 """Count defects instead of failing on the first: for the before/after counts of issue 13."""
 
@@ -231,13 +212,8 @@ def check(label: str, args: list[str], cwd: Path, must_not_exist: Path | None = 
     return outcome
 
 
-def record(label: str, outcome: Outcome, cost_flag: str | None = None) -> None:
-    """Count `outcome`; fail on a defect unless only counting, or `cost_flag` (the flag given a
-    hostile value in a `cost` command) is one of KNOWN_COST_DEFECTS."""
-    if outcome.kind != "clean" and cost_flag in KNOWN_COST_DEFECTS:
-        KNOWN_SEEN.add(cost_flag)
-        TALLY.add(label, Outcome("known-cost-defect", f"{outcome.kind}: {outcome.detail}"))
-        return
+def record(label: str, outcome: Outcome) -> None:
+    """Count `outcome`; fail on a defect unless only counting."""
     TALLY.add(label, outcome)
     if not REPORT_ONLY:
         assert outcome.kind == "clean", f"{label}: {outcome.kind}: {outcome.detail}"

@@ -195,7 +195,7 @@ def test_numeric_flags(which: int, number: str) -> None:
         outcome = run_case(args, d)
     if outcome.kind == "clean" and outcome.code == 0 and not valid(float(number)):
         outcome = Outcome("accepted-invalid", f"{flag} {number} was accepted")
-    record("flag " + " ".join(args), outcome, flag if base[0] == "cost" else None)
+    record("flag " + " ".join(args), outcome)
 
 
 @SETTINGS(3)

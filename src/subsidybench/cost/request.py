@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from subsidybench import bounds
+from subsidybench.bounds import Range
 from subsidybench.errors import UserError
 from subsidybench.provenance import Basis
 
@@ -27,74 +29,50 @@ at once instead of filling memory; SUBSIDYBENCH_MAX_SCENARIOS or --max-scenarios
 MAX_SCENARIOS_ENV = "SUBSIDYBENCH_MAX_SCENARIOS"
 
 
-@dataclass(frozen=True, slots=True)
-class Range:
-    """A valid range: low < x (or <=), x <= high (or <), whole numbers only if `whole`."""
-
-    low: float
-    low_open: bool
-    high: float = math.inf
-    high_open: bool = False
-    whole: bool = False
-    meaning: str = ""
-
-    def holds(self, x: float) -> bool:
-        if not math.isfinite(x):
-            return False
-        above = x > self.low if self.low_open else x >= self.low
-        below = x < self.high if self.high_open else x <= self.high
-        return above and below and (not self.whole or x == round(x))
-
-    def __str__(self) -> str:
-        left = "(" if self.low_open else "["
-        right = ")" if self.high_open or math.isinf(self.high) else "]"
-        high = "inf" if math.isinf(self.high) else f"{self.high:g}"
-        kind = "a whole number in " if self.whole else "a finite number in "
-        return f"{kind}{left}{self.low:g}, {high}{right}"
+def _share(what: str) -> Range:
+    return Range(0.0, 1.0, what, low_open=True)
 
 
-_POSITIVE = Range(0, True)
-_NON_NEGATIVE = Range(0, False)
-_SHARE = Range(0, True, 1)
-
+# Upper bounds sit orders of magnitude above anything real, so a true figure never meets one,
+# while 6ND, hours x price and the like stay far from float overflow (bounds.py says why).
 RANGES: dict[str, Range] = {
-    "params": _POSITIVE,
-    "tokens": _POSITIVE,
-    "total_params": _POSITIVE,
-    "layers": Range(1, False, whole=True),
-    "attention_width": _POSITIVE,
-    "seq_len": Range(1, False, whole=True),
-    "serve": _POSITIVE,
-    "hours": _POSITIVE,
-    "contract": _POSITIVE,
-    "contract_size": _POSITIVE,
-    "tflops": _POSITIVE,
-    "hardware_tflops": _POSITIVE,
-    "tokens_per_s": _POSITIVE,
-    "mfu": _SHARE,
-    "peak_tflops": _POSITIVE,
-    "devices": Range(1, False, whole=True),
-    "duration_days": _POSITIVE,
-    "scaling_efficiency": _SHARE,
-    "price": _POSITIVE,
-    "fx": _POSITIVE,
-    "capex": _NON_NEGATIVE,
-    "lifetime": _POSITIVE,
-    "cost_of_capital": Range(0, False, 1),
-    "power_w": _NON_NEGATIVE,
-    "pue": Range(1, False),
-    "tariff": _NON_NEGATIVE,
-    "hosting": _NON_NEGATIVE,
-    "utilisation": _SHARE,
-    "rate": Range(0, False, 1),
-    "cap": Range(0, False, meaning="0 = no subsidy"),
-    "max_scenarios": Range(1, False, whole=True),
-    "tokens_per_user": _POSITIVE,
-    "ttft_ms": _POSITIVE,
-    "tpot_ms": _POSITIVE,
-    "slo_percentile": Range(50, False, 99, whole=True, meaning="50, 90 or 99"),
-    "seed": Range(0, False, 2**63 - 1, whole=True),
-    "draws": Range(1_000, False, 10_000_000, whole=True),
+    "params": Range(0.0, 1e15, "parameters (the largest published models: ~2e12)", low_open=True),
+    "tokens": Range(0.0, 1e17, "training tokens (the largest published runs: ~4e13)", True),
+    "total_params": Range(0.0, 1e15, "parameters", low_open=True),
+    "layers": Range(1, 1e5, "layers", integer=True),
+    "attention_width": Range(0.0, 1e7, "attention width", low_open=True),
+    "seq_len": Range(1, 1e9, "tokens of context", integer=True),
+    "serve": Range(0.0, 1e20, "tokens served", low_open=True),
+    "hours": Range(0.0, 1e12, "device-hours", low_open=True),
+    "contract": bounds.MONEY,
+    "contract_size": bounds.MONEY,
+    "tflops": bounds.PEAK_TFLOPS,
+    "hardware_tflops": bounds.PEAK_TFLOPS,
+    "tokens_per_s": Range(0.0, 1e12, "tokens per second per device", low_open=True),
+    "mfu": _share("a share of the peak"),
+    "peak_tflops": bounds.PEAK_TFLOPS,
+    "devices": Range(1, 1e8, "devices", integer=True),
+    "duration_days": Range(0.0, 1e5, "days", low_open=True),
+    "scaling_efficiency": _share("a share of perfect scaling"),
+    "price": bounds.MONEY,
+    "fx": bounds.FX,
+    "capex": Range(0.0, 1e12, "money"),
+    "lifetime": Range(0.0, 100.0, "years", low_open=True),
+    "cost_of_capital": Range(0.0, 1.0, "a yearly rate"),
+    "power_w": Range(0.0, 1e9, "watts"),
+    "pue": Range(1.0, 10.0, "power usage effectiveness"),
+    "tariff": Range(0.0, 1e6, "money per kWh"),
+    "hosting": Range(0.0, 1e12, "money per device-year"),
+    "utilisation": _share("a share of the year"),
+    "rate": bounds.RATE,
+    "cap": Range(0.0, 1e12, "money; 0 = no subsidy"),
+    "max_scenarios": Range(1, 1e9, "scenarios", integer=True),
+    "tokens_per_user": Range(0.0, 1e9, "tokens per second per user", low_open=True),
+    "ttft_ms": Range(0.0, 1e9, "milliseconds", low_open=True),
+    "tpot_ms": Range(0.0, 1e9, "milliseconds", low_open=True),
+    "slo_percentile": Range(50, 99, "50, 90 or 99", integer=True),
+    "seed": Range(0, 2**63 - 1, "a seed", integer=True),
+    "draws": Range(1_000, 10_000_000, "draws", integer=True),
 }
 
 # Inputs that may be given several values (a sweep axis each).
@@ -231,20 +209,19 @@ def check(request: Request) -> None:
         if rule is None or value is None:
             continue
         for x in np.asarray(value, dtype=np.float64).reshape(-1):
-            if not rule.holds(float(x)):
-                meaning = f" ({rule.meaning})" if rule.meaning else ""
-                raise UserError(f"{request.name(f.name)}: must be {rule}{meaning}, got {x:g}")
+            if not rule.contains(float(x)):
+                raise UserError(f"{request.name(f.name)}: {rule.explain()}, got {x:g}")
     if request.train is not None:
         for key, x in zip(("params", "tokens"), request.train, strict=True):
-            if not RANGES[key].holds(x):
+            if not RANGES[key].contains(x):
                 raise UserError(
-                    f"{request.name('train')}: {key.upper()} must be {RANGES[key]}, got {x:g}"
+                    f"{request.name('train')}: {key.upper()} {RANGES[key].explain()}, got {x:g}"
                 )
     for key, spread in request.uncertain.items():
         rule = RANGES.get(key)
         for x in (spread.low, spread.high):
-            if rule is not None and not rule.holds(x):
-                raise UserError(f"{request.name(key)}: must be {rule}, got {x:g} in {spread}")
+            if rule is not None and not rule.contains(x):
+                raise UserError(f"{request.name(key)}: {rule.explain()}, got {x:g} in {spread}")
     if request.uncertain and request.sweeping():
         raise UserError(
             f"{request.name(next(iter(request.uncertain)))} is uncertain (a~b) and"
