@@ -32,7 +32,8 @@ import numpy as np
 #      reuse it, so every sample of a result is one block of the same length. Samples carry
 #      their round, so the spread between rounds is part of the result and of a comparison.
 #      Calibration takes a block size only when two blocks in a row last min_block_s. On the
-#      CPU blocks last at least CPU_MIN_BLOCK_S (50 ms, was 20 ms).
+#      CPU blocks last at least CPU_MIN_BLOCK_S (50 ms, was 20 ms). The warm-up time is shared
+#      between the rounds as the budget is (warmup_s / rounds each).
 METHOD_VERSION = 2
 
 
@@ -96,9 +97,13 @@ class TimingPolicy:
         """The share of this policy one of `rounds` interleaved rounds measures under."""
         if rounds == 1 and iterations_per_block is None:
             return self
+        # The warm-up too is shared: what it waits out (caches, the thread pool, the clock
+        # ramping up) is warm after the first round; a fresh step's own first call is still
+        # timed alone and kept out of the samples.
         return replace(
             self,
             budget_s=self.budget_s / rounds,
+            warmup_s=self.warmup_s / rounds,
             min_samples=max(2, math.ceil(self.min_samples / rounds)),
             max_samples=max(2, math.ceil(self.max_samples / rounds)),
             iterations_per_block=iterations_per_block,
