@@ -28,7 +28,8 @@ import pytest
 
 from subsidybench.devices import Device
 from subsidybench.measure.distributed import Members
-from subsidybench.measure.runner import Prepared, WorkloadTask, plan, run_task
+from subsidybench.measure.runner import run_task
+from subsidybench.measure.tasks import Prepared, WorkloadTask, plan
 from subsidybench.results.ingest import extra_info
 from subsidybench.results.record import Status
 from subsidybench.suites import load_suite

@@ -20,7 +20,8 @@ from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.measure.distributed import Group, Members, launch_from_env
 from subsidybench.measure.distributed_plan import CollectiveTask, run_distributed
-from subsidybench.measure.runner import Prepared, Terminated
+from subsidybench.measure.runner import Terminated
+from subsidybench.measure.tasks import Prepared
 from subsidybench.results.record import WorkloadResult
 from subsidybench.results.scaling import Collective
 from subsidybench.suites import Suite, SuiteEntry

@@ -14,7 +14,8 @@ from subsidybench.devices.energy import POWERCAP, EnergyReader, NoEnergy, RaplRe
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.measure.energy import EnergySession, Meter, idle_setup, start_session
-from subsidybench.measure.runner import WorkloadTask, run_task
+from subsidybench.measure.runner import run_task
+from subsidybench.measure.tasks import WorkloadTask
 from subsidybench.provenance import Basis
 from subsidybench.report.terminal import run_header, run_table
 from subsidybench.results.energy import (

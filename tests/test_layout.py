@@ -14,7 +14,7 @@ from subsidybench.backends import DEVICE_TYPES
 from subsidybench.catalogue.profiles import list_profiles
 from subsidybench.devices import BACKENDS, PluginBackend
 from subsidybench.measure.distributed import backend_for
-from subsidybench.measure.runner import plan
+from subsidybench.measure.tasks import plan
 from subsidybench.suites import load_suite
 from subsidybench.workloads import WORKLOADS, discover
 

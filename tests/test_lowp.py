@@ -9,7 +9,8 @@ import torch
 from subsidybench.devices import CudaBackend, resolve_device
 from subsidybench.devices.base import Support
 from subsidybench.dtypes import DType
-from subsidybench.measure.runner import WorkloadTask, run_task
+from subsidybench.measure.runner import run_task
+from subsidybench.measure.tasks import WorkloadTask
 from subsidybench.results.record import Status
 from subsidybench.timing import TimingPolicy
 from subsidybench.workloads import lowp

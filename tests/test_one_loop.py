@@ -14,7 +14,8 @@ import pytest
 from subsidybench.devices import Device, resolve_device
 from subsidybench.dtypes import DType
 from subsidybench.measure.distributed import Group, Launch
-from subsidybench.measure.runner import Ranks, Solo, Terminated, new_run, plan, run_tasks
+from subsidybench.measure.runner import Ranks, Solo, Terminated, new_run, run_tasks
+from subsidybench.measure.tasks import plan
 from subsidybench.results.record import RunResult, RunState, Status, WorkloadResult, load_run
 from subsidybench.suites import load_suite
 

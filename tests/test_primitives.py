@@ -16,7 +16,8 @@ from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, 
 from subsidybench.devices import CpuBackend, Device, resolve_device
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.measure.runner import WorkloadTask, run_task
+from subsidybench.measure.runner import run_task
+from subsidybench.measure.tasks import WorkloadTask
 from subsidybench.results.record import Status
 from subsidybench.timing import TimingPolicy
 from subsidybench.workloads import make_workload

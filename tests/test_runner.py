@@ -8,7 +8,8 @@ import pytest
 from subsidybench.devices import CpuBackend, Device, resolve_device
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.measure.runner import plan, run_suite
+from subsidybench.measure.runner import run_suite
+from subsidybench.measure.tasks import plan
 from subsidybench.results.record import RunState, Status, WorkloadResult, load_run
 from subsidybench.suites import load_suite, select
 

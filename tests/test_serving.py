@@ -117,7 +117,7 @@ def test_sizes_are_checked() -> None:
 
 
 def test_suites_hold_serving_sweeps_and_the_7b_block() -> None:
-    from subsidybench.measure.runner import plan
+    from subsidybench.measure.tasks import plan
     from subsidybench.suites import load_suite
 
     ci = [t.workload for t in plan(load_suite("ci")) if t.workload.name == "gpt_serve"]

@@ -23,7 +23,8 @@ from subsidybench.devices import Device
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.measure.distributed import Group, Members, collective, data_parallel
-from subsidybench.measure.runner import Observer, Prepared, Task, new_run, run_tasks
+from subsidybench.measure.runner import Observer, new_run, run_tasks
+from subsidybench.measure.tasks import Prepared, Task
 from subsidybench.results.context import Distributed
 from subsidybench.results.record import RunResult, Status, WorkloadResult
 from subsidybench.results.scaling import BYTES, COLLECTIVE_FAMILY, WORLD_SIZE, Collective

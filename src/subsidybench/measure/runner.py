@@ -15,7 +15,7 @@ import gc
 import os
 import signal
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -28,9 +28,10 @@ from subsidybench.devices import Device, Support
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.measure import hostload, planted
-from subsidybench.measure.distributed import CollectiveStep, GroupBroken, Members, one_line
+from subsidybench.measure.distributed import GroupBroken, Members, one_line
 from subsidybench.measure.energy import EnergySession, Meter, start_session
 from subsidybench.measure.environment import capture
+from subsidybench.measure.tasks import Prepared, Task, plan
 from subsidybench.results import rounds as rounds_
 from subsidybench.results.context import DeviceRecord, Distributed
 from subsidybench.results.energy import EnergySetup
@@ -38,9 +39,7 @@ from subsidybench.results.record import RunResult, RunState, Status, WorkloadRes
 from subsidybench.results.scaling import BUS_BANDWIDTH_METRIC, bus_bandwidth
 from subsidybench.suites import Suite
 from subsidybench.timing import CPU_MIN_BLOCK_S, Measurement, TimingPolicy, TooSlow, judge, measure
-from subsidybench.work import Work
-from subsidybench.workloads import Workload, make_workload
-from subsidybench.workloads.base import SanityError, SkipWorkload, Step
+from subsidybench.workloads.base import SanityError, SkipWorkload
 
 
 class Observer(Protocol):
@@ -64,114 +63,6 @@ class Silent:
 
     def finished(self, result: WorkloadResult) -> None:
         pass
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A task ready to time: the step, and for a collective the checks around it."""
-
-    run: Step
-    verify: CollectiveStep | None = None
-
-
-class Task(Protocol):
-    """What the loop runs: a workload on one device, a collective, a training step under DDP."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def world_size(self) -> int:
-        """How many ranks measure the task together (1 on a single device)."""
-        ...
-
-    @property
-    def dtype(self) -> DType: ...
-
-    @property
-    def policy(self) -> TimingPolicy: ...
-
-    def skeleton(self) -> WorkloadResult:
-        """The result before measuring: skipped, 'not run'."""
-        ...
-
-    def work(self) -> Work: ...
-
-    def prepare(self, device: Device, members: Members) -> Prepared: ...
-
-
-@dataclass(frozen=True, slots=True)
-class WorkloadTask:
-    """One workload at one dtype on one device, with the time budget its suite gives it."""
-
-    workload: Workload
-    dtype: DType
-    policy: TimingPolicy
-    compiled: bool = False
-    world_size: int = 1
-
-    @property
-    def id(self) -> str:
-        suffix = "/compiled" if self.compiled else ""
-        return f"{self.workload.label()}/{self.dtype}{suffix}"
-
-    def skeleton(self) -> WorkloadResult:
-        return WorkloadResult(
-            id=self.id,
-            workload=self.workload.name,
-            family=self.workload.family.value,
-            params=self.workload.params(),
-            dtype=self.dtype,
-            status=Status.SKIPPED,
-            reason="not run",
-            compiled=self.compiled,
-        )
-
-    def work(self) -> Work:
-        return self.workload.work(self.dtype)
-
-    def prepare(self, device: Device, members: Members) -> Prepared:
-        if self.compiled:
-            step = self.workload.prepare(device, self.dtype, compiled=True)  # type: ignore[call-arg]
-            return Prepared(step)
-        return Prepared(self.workload.prepare(device, self.dtype))
-
-
-def plan(
-    suite: Suite,
-    dtypes: Collection[DType] = (),
-    compiled: bool = False,
-    budget_s: float | None = None,
-    min_block_s: float | None = None,
-) -> list[WorkloadTask]:
-    """The tasks of a suite on one device, in order.
-
-    `dtypes`, if given, keeps only those dtypes. `compiled` adds, after each eager task of a
-    workload that can be compiled, the same task under torch.compile: a separate result, never
-    mixed with the eager one. `budget_s` and `min_block_s` replace the suite's and the default.
-    """
-    tasks = []
-    for i, entry in enumerate(suite.entries):
-        where = f"{suite.source}: workloads[{i}]"
-        workload = make_workload(entry.workload, entry.params, where)
-        for dtype in entry.dtypes:
-            if dtype not in workload.dtypes:
-                offered = ", ".join(sorted(workload.dtypes))
-                raise UserError(
-                    f"{where}: {workload.name} does not run at {dtype} (runs at {offered})"
-                )
-            if dtypes and dtype not in dtypes:
-                continue
-            policy = TimingPolicy(
-                budget_s=budget_s or entry.budget_s, min_block_s=min_block_s or 0.02
-            )
-            tasks.append(WorkloadTask(workload, dtype, policy))
-            if compiled and workload.compilable:
-                tasks.append(WorkloadTask(workload, dtype, policy, compiled=True))
-    if not tasks:
-        wanted = ", ".join(sorted(dtypes))
-        raise UserError(f"--dtype: suite {suite.name} has no workload at {wanted}")
-    return tasks
 
 
 class Ranks(Protocol):

@@ -22,7 +22,7 @@ from subsidybench.errors import UserError
 from subsidybench.provenance import Basis, Figure
 from subsidybench.results.context import DeviceRecord, Distributed, Environment
 from subsidybench.results.energy import Energy, EnergySetup
-from subsidybench.timing import METHOD_VERSION, Measurement, TimingPolicy, Verdict, judge
+from subsidybench.timing import METHOD_VERSION, Measurement, TimingPolicy, Verdict
 from subsidybench.work import Work
 
 if TYPE_CHECKING:
@@ -243,7 +243,9 @@ class WorkloadResult:
                 energy=Energy.from_fields(f.table("energy")) if f.has("energy") else None,
             ),
         )
-        return _recheck(result, f)
+        from subsidybench.results.trust import recheck
+
+        return recheck(result, f)
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,11 +327,13 @@ class RunResult:
             version += 1
         f = Fields(doc, source)
         method = f.int("method_version")
-        if method not in _JUDGES:
+        from subsidybench.results.trust import JUDGES
+
+        if method not in JUDGES:
             raise f.error(
                 "method_version",
                 f"{method} is not a measuring method this subsidybench knows"
-                f" ({', '.join(map(str, sorted(_JUDGES)))}); upgrade it",
+                f" ({', '.join(map(str, sorted(JUDGES)))}); upgrade it",
             )
         suite = f.table("suite")
         dev = f.table("device")
@@ -354,7 +358,9 @@ class RunResult:
             energy=EnergySetup.from_fields(f.table("energy")) if f.has("energy") else None,
             stopped=f.str("stopped", None),
         )
-        return _rejudge(run)
+        from subsidybench.results.trust import rejudge
+
+        return rejudge(run)
 
 
 def _sample_rounds(m: Fields) -> tuple[int, ...]:
@@ -411,73 +417,6 @@ def load_run(path: Path) -> RunResult:
             f"{path}: this is pytest-benchmark output: run `subsidybench ingest {path}` first"
         )
     return RunResult.from_dict(doc, str(path))
-
-
-# method_version -> the verdict rule results of that method are judged by. A new method that
-# judges differently adds its rule here; results keep the rule they were measured under.
-# Method 2 (interleaved rounds, a longer CPU block) changed how samples are taken, not the rule.
-_JUDGES: dict[int, Callable[[Measurement, TimingPolicy, float | None], Verdict]] = {
-    1: judge,
-    2: judge,
-}
-
-# Stored figures the loader recomputes from the raw samples, and how close they must agree
-# (JSON keeps 17 significant digits; 1e-9 allows only for the printing of floats).
-_RTOL = 1e-9
-
-
-def _disagree(stored: float, computed: float | None) -> bool:
-    if computed is None:
-        return True
-    return not math.isclose(stored, computed, rel_tol=_RTOL, abs_tol=1e-300)
-
-
-def _recheck(r: WorkloadResult, f: Fields) -> WorkloadResult:
-    """Flag a result whose stored statistics or throughput its raw samples do not give."""
-    if r.measurement is None:
-        return r
-    wrong = []
-    if f.has("measurement") and f.table("measurement").has("statistics"):
-        stored = f.table("measurement").table("statistics")
-        computed = r.measurement.statistics()
-        for key in stored.data:
-            if key in computed and _disagree(stored.float(key), computed[key]):
-                wrong.append(f"statistics.{key} {stored.float(key):g} != {computed[key]:g}")
-    if f.has("throughput"):
-        t = f.table("throughput")
-        rates = {"flops_per_s": r.flops_per_s, "bytes_per_s": r.bytes_per_s}
-        rates["items_per_s"] = r.items_per_s
-        for key, value in rates.items():
-            if t.has(key) and t.data[key] is not None and _disagree(t.float(key), value):
-                wrong.append(f"throughput.{key} {t.float(key):g} != {value or 0:g}")
-    if not wrong:
-        return r
-    why = "stored figures disagree with the raw samples (edited?): " + "; ".join(wrong[:3])
-    reasons = (why, *(r.verdict.reasons if r.verdict else ()))
-    return replace(r, verdict=Verdict(False, reasons))
-
-
-def _rejudge(run: RunResult) -> RunResult:
-    """Judge every measured result again from its raw samples, by its method's rule.
-
-    A stored "valid" the samples do not support becomes invalid, saying so; a stored "invalid"
-    stays (it may rest on what the file does not keep, and refusing costs nothing).
-    """
-    rule = _JUDGES[run.method_version]
-    # Host load counts only for a single process on a CPU, as the runner judges (runner.py).
-    host = run.device.type == "cpu" and run.distributed is None
-    results = []
-    for r in run.results:
-        if r.ok and r.verdict is not None and r.verdict.valid:
-            assert r.measurement is not None and r.policy is not None
-            again = rule(r.measurement, r.policy, r.foreign_cpu if host else None)
-            if not again.valid:
-                why = "the file says valid, but its raw samples are not: " + "; ".join(
-                    again.reasons
-                )
-                r = replace(r, verdict=Verdict(False, (why,)))
-        results.append(r)
-    return replace(run, results=tuple(results))
 
 
 def to_dataframe(run: RunResult) -> pd.DataFrame:
