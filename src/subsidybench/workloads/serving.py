@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -150,9 +151,32 @@ def serving_step(
     return Step(run=run, check=check, timed_start=timed_start)
 
 
+class _Served:
+    """What gpt_serve and llama_serve share: their sizes checked, and the work of one served
+    batch from the model's shape (the prefill workload of the same model, `shape()`)."""
+
+    __slots__ = ()
+
+    def __post_init__(self: Any) -> None:
+        _check_lengths(self)
+        self.shape()  # checks the model's sizes
+
+    def work(self: Any, dtype: DType) -> Work:
+        shape = self.shape()
+        return serving_work(
+            concurrency=self.concurrency,
+            prompt=self.prompt,
+            new_tokens=self.new_tokens,
+            parameters=shape.matmul_parameters(),
+            attention_flops=shape.attention_flops,
+            cache_elements_per_position=2 * self.layers * self.dim,
+            dtype=dtype,
+        )
+
+
 @register
 @dataclass(frozen=True, slots=True)
-class GptServe(Workload):
+class GptServe(_Served, Workload):
     """The GPT decoder of gpt_decode serving `concurrency` requests of `prompt` -> `new_tokens`."""
 
     name = "gpt_serve"
@@ -168,10 +192,6 @@ class GptServe(Workload):
     dim: int = 128
     vocab: int = 2048
 
-    def __post_init__(self) -> None:
-        _check_lengths(self)
-        self.shape()  # checks the model's sizes
-
     def shape(self) -> GptPrefill:
         """The model's sizes as the GPT workloads hold them, with room for the whole reply."""
         return GptPrefill(
@@ -181,18 +201,6 @@ class GptServe(Workload):
             heads=self.heads,
             dim=self.dim,
             vocab=self.vocab,
-        )
-
-    def work(self, dtype: DType) -> Work:
-        shape = self.shape()
-        return serving_work(
-            concurrency=self.concurrency,
-            prompt=self.prompt,
-            new_tokens=self.new_tokens,
-            parameters=shape.matmul_parameters(),
-            attention_flops=shape.attention_flops,
-            cache_elements_per_position=2 * self.layers * self.dim,
-            dtype=dtype,
         )
 
     def prepare(self, device: Device, dtype: DType) -> Step:
@@ -210,7 +218,7 @@ class GptServe(Workload):
 
 @register
 @dataclass(frozen=True, slots=True)
-class LlamaServe(Workload):
+class LlamaServe(_Served, Workload):
     """LLaMA-7B-class block(s) serving `concurrency` requests; whole-model figures derived."""
 
     name = "llama_serve"
@@ -227,10 +235,6 @@ class LlamaServe(Workload):
     ffn: int = 11008
     model_layers: int = 32
 
-    def __post_init__(self) -> None:
-        _check_lengths(self)
-        self.shape()
-
     def shape(self) -> LlamaPrefill:
         return LlamaPrefill(
             batch=self.concurrency,
@@ -240,18 +244,6 @@ class LlamaServe(Workload):
             dim=self.dim,
             ffn=self.ffn,
             model_layers=self.model_layers,
-        )
-
-    def work(self, dtype: DType) -> Work:
-        shape = self.shape()
-        return serving_work(
-            concurrency=self.concurrency,
-            prompt=self.prompt,
-            new_tokens=self.new_tokens,
-            parameters=shape.matmul_parameters(),
-            attention_flops=shape.attention_flops,
-            cache_elements_per_position=2 * self.layers * self.dim,
-            dtype=dtype,
         )
 
     def prepare(self, device: Device, dtype: DType) -> Step:
