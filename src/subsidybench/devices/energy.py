@@ -46,7 +46,7 @@ class EnergyReader:
 
     def energy_j(self) -> float:
         """Joules since some fixed origin (monotonic, wraparound handled); needs has_counter."""
-        raise NotImplementedError(f"{self.method} has no energy counter")
+        raise RuntimeError(f"{self.method} has no energy counter: read power_w() instead")
 
     def power_w(self) -> float | None:
         """Watts now, or None if the reader has no power sensor (the counter's slope is used)."""
