@@ -8,7 +8,6 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 from typer.core import TyperCommand
 
@@ -26,7 +25,7 @@ _SIDES = "\0sides"
 class _SidesCommand(TyperCommand):
     """Keeps `compare A1 A2 -- B1 B2`'s `--` as an argument, so the two sides can be told apart."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         if "--" in args:
             i = args.index("--")
             args = [*args[:i], _SIDES, *args[i + 1 :]]
