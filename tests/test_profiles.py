@@ -289,6 +289,8 @@ def test_environment_variable_directory_is_searched(tmp_path, monkeypatch):
         ("NVIDIA B200", "cuda", "b200"),
         ("NVIDIA A100-SXM4-80GB", "cuda", "a100-sxm-80gb"),
         ("NVIDIA A100-SXM4-40GB", "cuda", "a100-sxm-40gb"),
+        ("NVIDIA A100-PCIE-40GB", "cuda", "a100-pcie-40gb"),
+        ("NVIDIA A100 80GB PCIe", "cuda", None),
         ("NVIDIA A800-SXM4-80GB", "cuda", "a800"),
         ("NVIDIA L40S", "cuda", "l40s"),
         ("NVIDIA GeForce RTX 4090", "cuda", "rtx-4090"),
