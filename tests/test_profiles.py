@@ -35,7 +35,7 @@ REQUIRED = {
     "intel-gaudi3",
     "cpu-generic",
 }
-DOMESTIC_VENDORS = ("Huawei", "Cambricon", "Hygon", "Moore Threads", "Kunlunxin")
+DOMESTIC_VENDORS = ("Huawei", "Cambricon", "Hygon", "Moore Threads", "Kunlunxin", "MetaX")
 
 MINIMAL = """
 name = "Test Accelerator"
@@ -301,6 +301,7 @@ def test_environment_variable_directory_is_searched(tmp_path, monkeypatch):
         ("Ascend910B3", "npu", "ascend-910b"),
         ("Ascend910_9392", "npu", "ascend-910c-die"),
         ("MTT S4000", "musa", "mtt-s4000"),
+        ("MetaX C500", "cuda", "metax-c500"),
         ("MLU590", "mlu", "mlu590"),
         ("GAUDI3", "hpu", "intel-gaudi3"),
         ("Apple M4 Max", "mps", "apple-m4-max"),
