@@ -18,6 +18,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -266,6 +267,32 @@ class GptPrefill(GptShape):
         return Step(run=run, check=check)
 
 
+def check_generation(w: Any) -> None:
+    """For __post_init__ of a decode workload: positive lengths that fit its context."""
+    positive(w, "prompt", "new_tokens")
+    if w.prompt + w.new_tokens > w.seq:
+        raise ValueError(f"prompt + new_tokens ({w.prompt + w.new_tokens}) exceed seq ({w.seq})")
+
+
+def decode_work(w: Any, weights_per_token: int, dtype: DType) -> Work:
+    """One step of generation with a KV cache: `new_tokens` tokens after a `prompt`, per
+    sequence of a batch; shared by gpt_decode and llama_decode (their shapes give the sizes).
+
+    Token i (0-based) attends to prompt + i + 1 keys. Every token reads all weights once, and
+    the cache so far: the reason decode is bandwidth-bound at small batch.
+    """
+    contexts = range(w.prompt + 1, w.prompt + w.new_tokens + 1)
+    per_sequence = sum(2 * w.matmul_parameters() + w.attention_flops(t) for t in contexts)
+    cache_reads = sum(2 * w.layers * w.batch * w.dim * t for t in contexts)
+    weights = w.new_tokens * weights_per_token
+    return Work(
+        flops=float(w.batch * per_sequence),
+        bytes=float(dtype.itemsize * (weights + cache_reads)),
+        items=float(w.batch * w.new_tokens),
+        item_unit="token",
+    )
+
+
 @register
 @dataclass(frozen=True, slots=True)
 class GptDecode(GptShape):
@@ -285,26 +312,11 @@ class GptDecode(GptShape):
 
     def __post_init__(self) -> None:
         GptShape.__post_init__(self)
-        positive(self, "prompt", "new_tokens")
-        if self.prompt + self.new_tokens > self.seq:
-            raise ValueError(
-                f"prompt + new_tokens ({self.prompt + self.new_tokens}) exceed seq ({self.seq})"
-            )
+        check_generation(self)
 
     def work(self, dtype: DType) -> Work:
-        # Token i (0-based) of the generation attends to prompt + i + 1 keys.
-        contexts = range(self.prompt + 1, self.prompt + self.new_tokens + 1)
-        per_sequence = sum(2 * self.matmul_parameters() + self.attention_flops(t) for t in contexts)
-        # Every token reads all weights once, and the cache so far: the reason decode is
-        # bandwidth-bound at small batch.
-        cache_reads = sum(2 * self.layers * self.batch * self.dim * t for t in contexts)
-        weights = self.new_tokens * (self.matmul_parameters() + self.dim)
-        return Work(
-            flops=float(self.batch * per_sequence),
-            bytes=float(dtype.itemsize * (weights + cache_reads)),
-            items=float(self.batch * self.new_tokens),
-            item_unit="token",
-        )
+        # The final norm's weights are read with the blocks' every token.
+        return decode_work(self, weights_per_token=self.matmul_parameters() + self.dim, dtype=dtype)
 
     def prepare(self, device: Device, dtype: DType) -> Step:
         # Not compilable: each new position changes the cache's shape, and a compiled model

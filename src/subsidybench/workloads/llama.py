@@ -43,7 +43,7 @@ from subsidybench.workloads.base import (
     register,
     require_finite,
 )
-from subsidybench.workloads.gpt import KvCache
+from subsidybench.workloads.gpt import KvCache, check_generation, decode_work
 from subsidybench.workloads.training import train_step
 
 _BATCHES = 4
@@ -329,23 +329,10 @@ class LlamaDecode(LlamaShape):
 
     def __post_init__(self) -> None:
         LlamaShape.__post_init__(self)
-        positive(self, "prompt", "new_tokens")
-        if self.prompt + self.new_tokens > self.seq:
-            raise ValueError(
-                f"prompt + new_tokens ({self.prompt + self.new_tokens}) exceed seq ({self.seq})"
-            )
+        check_generation(self)
 
     def work(self, dtype: DType) -> Work:
-        contexts = range(self.prompt + 1, self.prompt + self.new_tokens + 1)
-        per_sequence = sum(2 * self.matmul_parameters() + self.attention_flops(t) for t in contexts)
-        cache_reads = sum(2 * self.layers * self.batch * self.dim * t for t in contexts)
-        weights = self.new_tokens * self.matmul_parameters()
-        return Work(
-            flops=float(self.batch * per_sequence),
-            bytes=float(dtype.itemsize * (weights + cache_reads)),
-            items=float(self.batch * self.new_tokens),
-            item_unit="token",
-        )
+        return decode_work(self, weights_per_token=self.matmul_parameters(), dtype=dtype)
 
     def prepare(self, device: Device, dtype: DType) -> Step:
         model = self.inference_model(device, dtype, self.seq)
