@@ -140,6 +140,8 @@ def read_bundle(path: Path) -> dict[str, bytes]:
                 with zf.open(info) as f:
                     # Read one byte past the limit: a header may understate the size.
                     data = f.read(MAX_MEMBER_BYTES + 1)
+            # zipfile itself raises NotImplementedError for a compression method it lacks: a
+            # bundle made elsewhere is then unreadable here, which is the user's to know.
             except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as e:
                 raise UserError(f"{path}: member {info.filename!r} unreadable: {e}") from None
             if len(data) > MAX_MEMBER_BYTES:
