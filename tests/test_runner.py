@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -79,6 +80,24 @@ def test_ctrl_c_keeps_the_finished_workloads(tiny_suite: Path, tmp_path: Path) -
     assert saved.state is RunState.INTERRUPTED
     assert len(saved.results) == 2
     assert all(r.status is Status.OK for r in saved.results)
+
+
+def test_the_loop_freezes_what_existed_and_thaws_it_after(tiny_suite: Path, tmp_path: Path) -> None:
+    # The per-round collections skip what existed before the loop (a 0.1 s scan each with
+    # torch loaded); the freeze must not outlive the run, not even a stopped one.
+    seen: list[int] = []
+
+    class Watch(StopAfter):
+        def finished(self, result: WorkloadResult) -> None:
+            seen.append(gc.get_freeze_count())
+            super().finished(result)
+
+    run_suite(load_suite(str(tiny_suite)), CPU, tmp_path / "a.json", observer=Watch(99))
+    assert seen and min(seen) > 0
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(load_suite(str(tiny_suite)), CPU, tmp_path / "b.json", observer=Watch(1))
+    assert gc.get_freeze_count() == 0
 
 
 def test_a_crash_mid_run_leaves_a_valid_file(tiny_suite: Path, tmp_path: Path) -> None:
