@@ -12,9 +12,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from subsidybench.catalogue.fx import load_fx
 from subsidybench.cli import app
 
 runner = CliRunner()
+# The shipped default rate (profiles/fx/usd-cny.toml): read, not copied, so that updating the
+# data file does not break these tests.
+FX = load_fx("USD", "CNY")
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
@@ -42,11 +46,11 @@ def test_train_answer_and_assumptions() -> None:
 def test_programme_in_another_currency_uses_the_dated_rate() -> None:
     code, out, _ = invoke(*TRAIN, "--subsidy", "beijing-2023", "--in", "CNY")
     assert code == 0, out
-    assert "7.1287 CNY per USD (2025-08-21)" in out
-    assert "en.people.cn" in out
+    assert f"{FX.rate:g} CNY per USD ({FX.date})" in out
+    assert FX.source.split("://")[-1].split("/")[0] in out  # the rate's source is shown
     assert "2,000,000 CNY" in out  # Beijing's yearly cap
-    # 2.5 USD x 7.1287 = 17.82 CNY per device-hour.
-    assert "17.82 CNY" in out
+    # 2.5 USD at the dated rate, per device-hour.
+    assert f"{2.5 * FX.rate:,.2f} CNY" in out
 
 
 def test_fx_override_is_used_and_labelled() -> None:
@@ -215,7 +219,7 @@ def test_json_output_of_an_estimate(tmp_path: Path) -> None:
     doc = json.loads(path.read_text())
     assert doc["kind"] == "estimate"
     assert doc["subsidy"]["rate_before_caps"] == pytest.approx(0.3)
-    assert doc["subsidy"]["cap"] == pytest.approx(6e8 / 7.1287)  # only the pool is stated
+    assert doc["subsidy"]["cap"] == pytest.approx(6e8 / FX.rate)  # only the pool is stated
     names = {a["name"] for a in doc["assumptions"]}
     assert {"throughput", "price", "cap per contract", "exchange rate"} <= names
 
