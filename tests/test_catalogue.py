@@ -140,3 +140,22 @@ def test_catalogue_check_cli_exit_codes():
     assert strict.exit_code == 1
     bad = runner.invoke(app, ["catalogue", "check", "--today", "yesterday"])
     assert bad.exit_code == 1 and "--today" in bad.output
+
+
+def test_an_unpriced_profile_says_where_its_price_was_looked_for():
+    runner = CliRunner()
+    shown = runner.invoke(app, ["profiles", "show", "ascend-910b"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "Prices: none recorded. Searched: 2026-12-01" in shown.output
+    check = runner.invoke(app, ["catalogue", "check", "--today", "2026-12-01"])
+    assert "devices/ascend-910b: no rent and no purchase price (looked for:" in check.output
+
+
+def test_costing_an_unpriced_profile_names_it_and_the_flags_that_give_a_price():
+    runner = CliRunner()
+    train = ["--train", "7e9:2e12", "--mfu", "0.4", "--subsidy", "hangzhou-2024"]
+    result = runner.invoke(app, ["cost", *train, "--profile", "ascend-910b"])
+    assert result.exit_code == 1
+    line = result.output.strip()
+    assert line.count("\n") == 0
+    assert "ascend-910b has no rent in the catalogue" in line and "--price" in line

@@ -118,7 +118,9 @@ def check_catalogue(
         flags += _price_flags(where, d.prices, today, max_age_days)
         # A CPU profile describes the machine it runs on: it is measured, not bought.
         if not d.prices and d.cpu is None:
-            flags.append(Flag(FlagKind.NO_PRICE, where, "no rent and no purchase price"))
+            # Where it was looked for is long: `profiles show` prints it.
+            searched = f" (looked for: profiles show {d.id})" if d.prices_searched else ""
+            flags.append(Flag(FlagKind.NO_PRICE, where, f"no rent and no purchase price{searched}"))
     for s in systems:
         where = f"systems/{s.id}"
         figures = s.figures()

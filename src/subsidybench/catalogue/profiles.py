@@ -121,6 +121,7 @@ _TOP_KEYS = {
     "power_w",
     "efficiency",
     "prices",
+    "prices_searched",
     "cpu",
 }
 
@@ -156,6 +157,8 @@ class DeviceProfile:
     efficiency: Mapping[str, Figure]
     prices: tuple[PricePoint, ...]
     note: str = ""
+    prices_searched: str = ""
+    """Where a price was looked for and not found, and when: an unknown price, said so."""
     cpu: CpuAssumptions | None = None
     """For CPU profiles: the assumptions the machine-derived peak rests on."""
     _patterns: tuple[re.Pattern[str], ...] = field(
@@ -341,6 +344,7 @@ def _read(path: Path) -> DeviceProfile:
             efficiency=efficiency,
             prices=prices,
             note=f.str("note", ""),
+            prices_searched=f.str("prices_searched", ""),
             cpu=cpu,
         )
     except ValueError as e:

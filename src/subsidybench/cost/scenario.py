@@ -177,6 +177,13 @@ def resolve(request: Request) -> Scenario:
     owned_hw = owned_inputs(r, device, money.factor, price_ccy, notes, domestic) if owned else None
     if currency is None or (rent is None and owned_hw is None):
         needs = _needs_price(r, kind, programme)
+        if needs and device is not None:
+            # The profile was asked for its price and has none: say so, not "give a profile".
+            raise UserError(
+                f"{needs} needs a price, and {device.id} has no rent in the catalogue"
+                f" (`subsidybench profiles show {device.id}` says what is known): give --price"
+                " with --currency, or --capex (owned)"
+            )
         if needs:
             raise UserError(
                 f"{needs} needs a price: --price with --currency, --capex (owned), or a --profile"

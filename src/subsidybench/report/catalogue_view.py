@@ -96,8 +96,9 @@ def profile_details(p: DeviceProfile) -> list[RenderableType]:
     if p.note:
         out.append(Text(f"note: {p.note}"))
     out.append(figure_table("Figures (peaks in dense TFLOP/s)", p.figures()))
+    searched = f" Searched: {p.prices_searched}" if p.prices_searched else ""
     if not p.prices:
-        out.append(Text("Prices: none recorded."))
+        out.append(Text(f"Prices: none recorded.{searched}"))
         return out
     prices = Table("kind", "amount", "currency", "date", "basis", "source", "note")
     prices.title, prices.title_justify = "Prices", "left"
