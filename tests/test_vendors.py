@@ -13,10 +13,13 @@ import torch
 
 from subsidybench import devices
 from subsidybench.devices import BACKENDS, PluginBackend, Support, auto_device
+from subsidybench.devices import vendors as devices_vendors
 from subsidybench.devices.vendors import (
     AppleMpsBackend,
     AscendBackend,
+    BirenBackend,
     CambriconBackend,
+    EnflameBackend,
     GaudiBackend,
     IntelXpuBackend,
     MooreThreadsBackend,
@@ -172,3 +175,34 @@ def test_cpu_runs_never_load_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
         assert devices.resolve_device("cpu").type == "cpu"
     finally:
         devices._with_entry_points.cache_clear()
+
+
+def test_enflame_and_biren_are_registered_under_their_plugin_device_types() -> None:
+    assert BACKENDS["gcu"] is EnflameBackend and EnflameBackend.module == "torch_gcu"
+    assert BACKENDS["supa"] is BirenBackend and BirenBackend.module == "torch_supa"
+
+
+@pytest.mark.parametrize("cls", [EnflameBackend, BirenBackend])
+def test_enflame_and_biren_ask_the_backend_about_bf16(cls: type[PluginBackend]) -> None:
+    yes = with_module(cls(), SimpleNamespace(is_bf16_supported=lambda: True))
+    assert yes.dtype_support(0, DType.BF16).support is Support.NATIVE
+    assert yes.dtype_support(0, DType.INT8).support is Support.UNSUPPORTED
+
+
+def test_biren_loads_torch_br_where_torch_supa_is_absent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BR1xx software stacks ship the supa plugin as torch_br; either one provides the device."""
+    monkeypatch.setitem(sys.modules, "torch_br", types.ModuleType("torch_br"))
+    monkeypatch.setattr(
+        devices_vendors.importlib.util,
+        "find_spec",
+        lambda name: object() if name == "torch_br" else None,
+    )
+    biren = BirenBackend()
+    assert biren.is_installed()
+    biren.load()  # imports torch_br (the stand-in), raises nothing
+
+
+def test_biren_without_either_package_names_torch_supa() -> None:
+    assert not BirenBackend().is_installed()
+    with pytest.raises(UserError, match="device 'supa' needs the torch_supa package"):
+        BirenBackend().load()

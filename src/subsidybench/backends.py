@@ -28,6 +28,12 @@ class DeviceType:
 # The vendor entries are the names their PyTorch plugins register (torch_npu: hccl, torch_mlu:
 # cncl, torch_musa: mccl, habana_frameworks: hccl); xccl is built into torch for Intel GPUs since
 # 2.7, and intel_extension_for_pytorch only adds optimisations to it.
+# Enflame: torch_gcu renames PrivateUse1 to "gcu" and registers "eccl" (its README, "replace cuda
+# with gcu and nccl with eccl", github.com/EnflameTechnology/torch-gcu).
+# Biren: torch_supa renames it to "supa" and registers "bccl" for it
+# (torch_supa/distributed/distributed_c10d.py, github.com/BIRENSUPA/torch-supa); that package is
+# for BR2xx parts, and BR1xx software stacks ship the same device type as torch_br (see
+# devices/vendors.py). Iluvatar CoreX needs no row: its PyTorch reports "cuda".
 DEVICE_TYPES: Mapping[str, DeviceType] = MappingProxyType(
     {
         t.name: t
@@ -37,6 +43,8 @@ DEVICE_TYPES: Mapping[str, DeviceType] = MappingProxyType(
             DeviceType("npu", "torch_npu", "hccl"),
             DeviceType("mlu", "torch_mlu", "cncl"),
             DeviceType("musa", "torch_musa", "mccl"),
+            DeviceType("gcu", "torch_gcu", "eccl"),
+            DeviceType("supa", "torch_supa", "bccl"),
             DeviceType("hpu", "habana_frameworks", "hccl"),
             DeviceType("xpu", "intel_extension_for_pytorch", "xccl"),
             DeviceType("mps", None, None),

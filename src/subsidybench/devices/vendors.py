@@ -9,6 +9,7 @@ project's CI machines; tests drive the adapters' logic through a fake backend.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import platform
 import subprocess
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import torch
 from subsidybench.devices.base import AcceleratorBackend, DtypeSupport, PluginBackend, Support
 from subsidybench.devices.energy import EnergyReader, NoEnergy
 from subsidybench.dtypes import DType
+from subsidybench.errors import UserError
 
 _NOT_OFFERED = (DType.TF32, DType.FP8, DType.INT8)
 
@@ -99,6 +101,56 @@ class MooreThreadsBackend(PluginBackend):
         return _common_support(self._module(), dtype, "musa")
 
 
+class EnflameBackend(PluginBackend):
+    """Enflame GCUs (CloudBlazer, S60) through torch_gcu (needs the TopsRider stack installed)."""
+
+    type = "gcu"
+    module = "torch_gcu"
+
+    def dtype_support(self, index: int, dtype: DType) -> DtypeSupport:
+        return _common_support(self._module(), dtype, "gcu")
+
+
+class BirenBackend(PluginBackend):
+    """Biren GPUs through torch_supa, or torch_br where the SDK ships it under that name.
+
+    Biren publishes torch_supa for BR2xx parts (github.com/BIRENSUPA/torch-supa). A BR1xx host
+    (Biren106M, SDK 1.11) had torch_br and no torch_supa, and importing torch_br registered
+    torch.supa just the same (a third-party porting log); LMCache's supa device spec and Biren's
+    own vLLM plugin (vllm_br) import torch_br as well. So the first of the two installed loads.
+    The collective name under torch_br was not found; "bccl" is torch_supa's.
+    """
+
+    type = "supa"
+    module = "torch_supa"
+    _ALTERNATE = "torch_br"
+
+    def _installed(self) -> str | None:
+        for name in (self.module, self._ALTERNATE):
+            if importlib.util.find_spec(name) is not None:
+                return name
+        return None
+
+    def is_installed(self) -> bool:
+        return self._installed() is not None
+
+    def load(self) -> None:
+        name = self._installed()
+        if name is None or name == self.module:
+            super().load()  # the UserError that names torch_supa, if neither is there
+            return
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            raise UserError(
+                f"device 'supa' needs the torch_supa or torch_br package: {e}"
+                " (install Biren's PyTorch plugin, then run again)"
+            ) from None
+
+    def dtype_support(self, index: int, dtype: DType) -> DtypeSupport:
+        return _common_support(self._module(), dtype, "supa")
+
+
 class GaudiBackend(PluginBackend):
     """Intel Gaudi through habana_frameworks.
 
@@ -171,6 +223,8 @@ VENDOR_BACKENDS = (
     AscendBackend,
     CambriconBackend,
     MooreThreadsBackend,
+    EnflameBackend,
+    BirenBackend,
     GaudiBackend,
     IntelXpuBackend,
     AppleMpsBackend,
