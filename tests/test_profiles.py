@@ -36,6 +36,7 @@ REQUIRED = {
     "cpu-generic",
 }
 DOMESTIC_VENDORS = ("Huawei", "Cambricon", "Hygon", "Moore Threads", "Kunlunxin", "MetaX")
+DOMESTIC_VENDORS += ("Enflame", "Iluvatar CoreX", "Biren")
 
 MINIMAL = """
 name = "Test Accelerator"
