@@ -66,16 +66,27 @@ def main() -> None:
         measured = [r for r in run.results if r.verdict is not None]
         valid = sum(r.verdict.valid for r in measured if r.verdict is not None)
         mark = f" ({target} planted slower)" if slowed else ""
+        ref = run.reference.measurement if run.reference else None
+        floor = (
+            f", reference step spread {ref.spread:.0%} (rounds {ref.round_spread:.0%} apart)"
+            if ref
+            else ""
+        )
         print(
-            f"run {i + 1}: {wall:.1f} s wall, {valid} of {len(measured)} figures valid,"
+            f"run {i + 1}: {wall:.1f} s wall, {valid} of {len(measured)} figures valid{floor},"
             f" load average {os.getloadavg()[0]:.1f}{mark}: {path}",
             flush=True,
         )
         runs.append((run, slowed))
-    called = total = found = mixed = 0
+    called = total = found = mixed = machine = called_with_machine = 0
     for (a, sa), (b, sb) in itertools.combinations(runs, 2):
-        rows = compare_runs(a, b, min_effect=args.min_effect / 100).rows
-        for row in rows:
+        comparison = compare_runs(a, b, min_effect=args.min_effect / 100)
+        moved = comparison.reference is not None and comparison.reference.change in (
+            Change.SLOWER,
+            Change.FASTER,
+        )
+        machine += moved
+        for row in comparison.rows:
             if row.change is Change.NOT_COMPARABLE:
                 continue
             if row.id.startswith(target) and sa != sb:
@@ -88,6 +99,7 @@ def main() -> None:
             total += 1
             if row.change in (Change.SLOWER, Change.FASTER):
                 called += 1
+                called_with_machine += moved
                 print(f"  called: {row.id} {row.describe()} ci {row.ci}")
     pairs = args.n * (args.n - 1) // 2
     share = 1 - called / total if total else float("nan")
@@ -96,6 +108,10 @@ def main() -> None:
         f" (target >= 95%)"
     )
     print(f"planted {args.plant}: found in {found} of {mixed} pair-workloads (target: all)")
+    print(
+        f"the machine itself changed speed (the reference step) in {machine} of {pairs} pairs;"
+        f" {called_with_machine} of the {called} changes called came with such a warning"
+    )
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 

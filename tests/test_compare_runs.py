@@ -16,7 +16,14 @@ from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.results.compare import Change, bootstrap_ratio, compare_runs, weighted_median
 from subsidybench.results.context import DeviceRecord
-from subsidybench.results.record import RunResult, RunState, Status, WorkloadResult, save_run
+from subsidybench.results.record import (
+    Reference,
+    RunResult,
+    RunState,
+    Status,
+    WorkloadResult,
+    save_run,
+)
 from subsidybench.timing import Measurement, TimingPolicy, judge
 from subsidybench.work import Work
 
@@ -257,3 +264,50 @@ def test_cli_refuses_nan_percentages(tmp_path: Path, flag: str) -> None:
     assert result.exit_code in (1, 2), result.output
     assert result.stderr.startswith("error: ") and flag in result.stderr
     assert "nan" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def _with_reference(run: RunResult, samples: np.ndarray, rounds: int = 3) -> RunResult:
+    m = _result("ref", samples, rounds=rounds).measurement
+    return replace(run, reference=Reference("fp32 matmul 512x512x512", m))
+
+
+def test_a_machine_that_changed_speed_is_said_so_once() -> None:
+    # The same workload shift on both sides, and the reference step shifted with it: the
+    # comparison names the machine's own change, so a reader does not blame the code.
+    base = _run(_result("a", _drifting(1, 0.010, drift=0.01), rounds=3), rounds=3)
+    slow = _run(_result("a", _drifting(2, 0.013, drift=0.01), rounds=3), rounds=3)
+    base = _with_reference(base, _drifting(3, 0.002, drift=0.01))
+    slow = _with_reference(slow, _drifting(4, 0.0026, drift=0.01))
+    comparison = compare_runs(base, slow, other_label="B")
+    assert comparison.reference is not None
+    assert comparison.reference.change is Change.SLOWER
+    (warning,) = [w for w in comparison.warnings if "machine itself" in w]
+    assert warning.startswith("the machine itself ran 1.3") and "in B" in warning
+    assert comparison.to_dict()["reference"]["change"] == "slower"
+    # The same machine speed: the reference is compared, and nothing is said of it.
+    same = _with_reference(slow, _drifting(5, 0.002, drift=0.01))
+    comparison = compare_runs(base, same)
+    assert comparison.reference is not None
+    assert comparison.reference.change is not Change.SLOWER
+    assert not [w for w in comparison.warnings if "machine itself" in w]
+
+
+def test_a_side_without_a_reference_compares_none() -> None:
+    base = _with_reference(_run(_result("a", _samples(1, 0.01))), _drifting(3, 0.002))
+    other = _run(_result("a", _samples(2, 0.01)))
+    assert compare_runs(base, other).reference is None
+    assert compare_runs([base, base], [base, other]).reference is None
+
+
+def test_the_reference_row_is_shown_last_and_apart(tmp_path: Path) -> None:
+    base = _with_reference(_run(_result("a", _samples(1, 0.01))), _drifting(3, 0.002, drift=0.01))
+    other = _with_reference(_run(_result("a", _samples(2, 0.01))), _drifting(4, 0.0026, drift=0.01))
+    save_run(base, tmp_path / "a.json")
+    save_run(other, tmp_path / "b.json")
+    result = CliRunner().invoke(
+        app, ["compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("│")]
+    assert "machine reference (fp32 matmul 512x512x512)" in rows[-1]
+    assert "the machine itself ran" in result.output

@@ -134,3 +134,45 @@ def test_the_verdict_and_its_footnote_always_show(width: int) -> None:
     if width == 120:
         assert "throughput" in text
     assert "verdict" in text
+
+
+def _reference(samples: tuple[float, ...], rounds: tuple[int, ...]) -> Measurement:
+    return Measurement(samples, 4, 3, 0.02, True, rounds=rounds)
+
+
+def test_the_machines_noise_floor_is_printed_under_the_table() -> None:
+    from dataclasses import replace
+
+    from subsidybench.report.terminal import reference_lines
+    from subsidybench.results.record import Reference
+
+    run = load_run(DATA / "ci-v3-quiet-run.json")
+    assert run.reference is None and reference_lines(run) == []  # an older file took none
+    steady = _reference((1.0, 1.01, 0.99, 1.0, 1.02, 0.98), (0, 0, 1, 1, 2, 2))
+    (line,) = reference_lines(replace(run, reference=Reference("fp32 matmul 512", steady)))
+    assert "spread 1.5% IQR/median" in line and "3 round(s)" in line
+    assert "machine's" not in line
+    noisy = _reference((1.0, 1.3, 1.0, 1.4, 0.9, 1.0), (0, 0, 1, 1, 2, 2))
+    (line,) = reference_lines(replace(run, reference=Reference("fp32 matmul 512", noisy)))
+    assert "past the 10% a valid figure may spread" in line and "the machine's" in line
+    failed = Reference("fp32 matmul 512", steady, error="round 3: device lost")
+    lines = reference_lines(replace(run, reference=failed))
+    assert lines[-1] == "machine: the reference step could not be timed (round 3: device lost)"
+
+
+def test_a_reference_without_samples_or_a_reason_is_refused(tmp_path: Path) -> None:
+    import json
+    from dataclasses import replace
+
+    from subsidybench.results.record import Reference, save_run
+
+    run = load_run(DATA / "ci-v3-quiet-run.json")
+    steady = _reference((1.0, 1.01, 0.99), (0, 1, 2))
+    path = tmp_path / "r.json"
+    save_run(replace(run, reference=Reference("fp32 matmul 512", steady)), path)
+    assert load_run(path).reference == Reference("fp32 matmul 512", steady)
+    doc = json.loads(path.read_text())
+    del doc["reference"]["measurement"]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(UserError, match=r"r\.json.*reference.*says why"):
+        load_run(path)

@@ -221,3 +221,40 @@ def test_compiled_training_runs_for_real(tmp_path: Path) -> None:
     assert compiled.measurement is not None and compiled.measurement.first_call_s > 0
     assert compiled.metrics["loss_last"] < compiled.metrics["loss_first"]
     assert load_run(tmp_path / "r.json").results[1].compiled
+
+
+def test_every_round_times_the_reference_step_and_the_file_keeps_it(
+    tiny_suite: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.json"
+    run = run_suite(load_suite(str(tiny_suite)), CPU, out, rounds=2, dtypes=[DType.FP32])
+    assert run.reference is not None and run.reference.measurement is not None
+    assert run.reference.measurement.round_count == 2 and not run.reference.error
+    saved = load_run(out)
+    assert saved.reference == run.reference
+    assert json.loads(out.read_text())["reference"]["step"] == "fp32 matmul 512x512x512"
+
+
+def test_a_reference_that_fails_keeps_its_rounds_and_the_run_goes_on(
+    tiny_suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from subsidybench.measure import reference
+
+    timed = reference._time
+    calls = []
+
+    def second_fails(device: Device, earlier: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("device lost\nsecond line")
+        return timed(device, earlier)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reference, "_time", second_fails)
+    out = tmp_path / "r.json"
+    run = run_suite(load_suite(str(tiny_suite)), CPU, out, rounds=3, dtypes=[DType.FP32])
+    assert run.state is RunState.COMPLETE and all(r.ok for r in run.results)
+    ref = load_run(out).reference
+    assert ref is not None and ref.measurement is not None
+    assert ref.measurement.round_count == 1
+    assert ref.error == "round 2: device lost second line"
+    assert len(calls) == 2  # not tried again after it failed

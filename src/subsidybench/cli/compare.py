@@ -218,7 +218,13 @@ def _print(comparison: RunComparison) -> None:
     table.add_column(f"{confidence} CI", justify="right", no_wrap=True)
     table.add_column("change", no_wrap=True)
     notes: list[str] = []
-    for row in comparison.rows:
+    rows = list(comparison.rows)
+    if comparison.reference is not None:
+        # Last, apart: not a workload but the machine's own speed on either side.
+        rows.append(comparison.reference)
+    for row in rows:
+        if row is comparison.reference:
+            table.add_section()
         change = f"[{styles[row.change]}]{escape(row.describe())}[/]"
         if row.note:
             notes.append(f"{row.id}: {row.note}")

@@ -27,7 +27,7 @@ from subsidybench.catalogue.profiles import DeviceProfile
 from subsidybench.devices import Device, Support
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.measure import hostload, planted
+from subsidybench.measure import hostload, planted, reference
 from subsidybench.measure.distributed import GroupBroken, Members, one_line
 from subsidybench.measure.energy import EnergySession, Meter, start_session
 from subsidybench.measure.environment import capture
@@ -215,6 +215,9 @@ def run_tasks(
     # A CPU workload competes with other processes on the host directly; judged only when this
     # process is alone, since other ranks on the host are the run itself, not strangers.
     judge_host = device.type == "cpu" and ranks.world_size == 1
+    # The machine's own noise and speed (measure/reference.py): timed where one process has the
+    # device; a group's ranks would time each other's interference.
+    alone = ranks.world_size == 1
 
     def save(r: RunResult) -> None:
         if leader:
@@ -239,6 +242,8 @@ def run_tasks(
     try:
         for round_, task in ((r, t) for r in range(rounds) for t in tasks):
             current = task.id if rounds == 1 else f"{task.id} (round {round_ + 1} of {rounds})"
+            if task is tasks[0] and alone:
+                run = replace(run, reference=reference.read(device, run.reference, round_))
             if (before := earlier.get(task.id)) is not None and not before.ok:
                 continue  # skipped or failed in an earlier round: it stays so
             observer.started(current)

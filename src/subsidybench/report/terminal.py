@@ -149,7 +149,34 @@ def run_table(
             table.add_column(c, justify="right" if c in _RIGHT else "left", no_wrap=True)
     for row in rows:
         table.add_row(*(row.get(c, "") for c in columns))
-    return table, [f"[{i}] {text}" for i, text in enumerate(notes, 1)] + sweep_lines(run)
+    lines = [f"[{i}] {text}" for i, text in enumerate(notes, 1)] + sweep_lines(run)
+    return table, lines + [escape(line) for line in reference_lines(run)]
+
+
+def reference_lines(run: RunResult) -> list[str]:
+    """The machine's own noise over the run, from the reference step (measure/reference.py)."""
+    ref = run.reference
+    if ref is None:
+        return []
+    lines = []
+    m = ref.measurement
+    if m is not None:
+        limit = min((r.policy.max_spread for r in run.results if r.policy), default=None)
+        line = (
+            f"machine: a fixed reference step ({ref.step}), timed in each of {m.round_count}"
+            f" round(s), spread {m.spread:.1%} IQR/median"
+        )
+        if m.round_count > 1:
+            line += f", its rounds' medians {m.round_spread:.1%} apart"
+        if limit is not None and max(m.spread, m.round_spread) > limit:
+            line += (
+                f": past the {limit:.0%} a valid figure may spread, so on this machine over this"
+                " run a wide spread can be the machine's and not the workload's"
+            )
+        lines.append(line)
+    if ref.error:
+        lines.append(f"machine: the reference step could not be timed ({ref.error})")
+    return lines
 
 
 def sweep_lines(run: RunResult) -> list[str]:

@@ -210,6 +210,9 @@ class RunComparison:
     rows: tuple[WorkloadChange, ...]
     warnings: tuple[str, ...] = ()
     min_effect: float = DEFAULT_MIN_EFFECT
+    reference: WorkloadChange | None = None
+    """The machine's own reference step (measure/reference.py) on both sides, where every run
+    has one: a change here is the machine's, and changes of its size may be too."""
 
     def regressions(self, percent: float) -> list[WorkloadChange]:
         """Significant slowdowns of more than `percent` per cent."""
@@ -227,6 +230,7 @@ class RunComparison:
             "min_effect": self.min_effect,
             "test": "Welch t on log medians of runs, else rounds; else a bootstrap of samples",
             "warnings": list(self.warnings),
+            "reference": self.reference.to_dict() if self.reference else None,
             "rows": [r.to_dict() for r in self.rows],
         }
 
@@ -316,13 +320,7 @@ def _pair(
     base, other = side_of(ma), side_of(mb)
     interval = ratio_interval(base, other, alpha, zlib.crc32(id_.encode()))
     ratio, low, high, p_value = interval.ratio, interval.low, interval.high, interval.p_value
-    threshold = math.log1p(min_effect)
-    if low <= 1.0 <= high:
-        change = Change.NOT_SIGNIFICANT
-    elif abs(math.log(ratio)) <= threshold:
-        change = Change.SMALL
-    else:
-        change = Change.SLOWER if ratio > 1 else Change.FASTER
+    change = _call(interval, min_effect)
     notes = []
     for label, side in zip(labels, (a, b), strict=True):
         for r in side:
@@ -391,9 +389,61 @@ def compare_runs(
         _pair(i, [m.get(i) for m in a], [m.get(i) for m in b], labels, alpha, min_effect)
         for i in ids
     )
+    reference = _reference(bases, others, alpha, min_effect)
+    if reference is not None and reference.change in (Change.SLOWER, Change.FASTER):
+        assert reference.ci is not None
+        warnings.append(
+            f"the machine itself ran {reference.describe()} in {other_label} (a fixed reference"
+            f" step, interval {reference.ci[0]:.2f}-{reference.ci[1]:.2f}): workload changes of"
+            " that size may be the machine's, not the code's"
+        )
     return RunComparison(
-        baseline_label, other_label, alpha, rows, tuple(dict.fromkeys(warnings)), min_effect
+        baseline_label,
+        other_label,
+        alpha,
+        rows,
+        tuple(dict.fromkeys(warnings)),
+        min_effect,
+        reference,
     )
+
+
+def _reference(
+    bases: Sequence[RunResult], others: Sequence[RunResult], alpha: float, min_effect: float
+) -> WorkloadChange | None:
+    """The reference step compared as a workload is, where every run on both sides has one."""
+    sides = [
+        [run.reference.measurement if run.reference else None for run in side]
+        for side in (bases, others)
+    ]
+    if any(m is None for side in sides for m in side):
+        return None
+    base, other = ([m for m in side if m is not None] for side in sides)
+    interval = ratio_interval(side_of(base), side_of(other), alpha, zlib.crc32(b"reference"))
+    step = next(run.reference.step for run in bases if run.reference)
+    return WorkloadChange(
+        id=f"machine reference ({step})",
+        baseline_median_s=weighted_median(side_of(base)),
+        other_median_s=weighted_median(side_of(other)),
+        baseline_n=sum(m.n for m in base),
+        other_n=sum(m.n for m in other),
+        ratio=interval.ratio,
+        p_value=interval.p_value,
+        change=_call(interval, min_effect),
+        ci=(interval.low, interval.high),
+        baseline_groups=sum(m.round_count for m in base),
+        other_groups=sum(m.round_count for m in other),
+        units=interval.units,
+    )
+
+
+def _call(interval: Interval, min_effect: float) -> Change:
+    """Changed only if the interval excludes 1 and the ratio passes the minimum effect."""
+    if interval.low <= 1.0 <= interval.high:
+        return Change.NOT_SIGNIFICANT
+    if abs(math.log(interval.ratio)) <= math.log1p(min_effect):
+        return Change.SMALL
+    return Change.SLOWER if interval.ratio > 1 else Change.FASTER
 
 
 def labels_for(paths: Sequence[str]) -> list[str]:

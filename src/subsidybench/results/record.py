@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 #     file was measured in one round: every sample in round 0.
 #     Later, without a bump: an optional top-level "stopped", why an interrupted run stopped (a
 #     signal, a save that failed).
+#     Later, without a bump: an optional top-level "reference", a fixed step timed every round
+#     (the machine's own noise and speed); files without it did not take one.
 SCHEMA_VERSION = 2
 
 
@@ -155,18 +157,7 @@ class WorkloadResult:
         if self.work is not None:
             d["work"] = self.work.to_dict()
         if self.measurement is not None:
-            m = self.measurement
-            d["measurement"] = {
-                "samples_s": list(m.samples_s),
-                "iterations_per_block": m.iterations_per_block,
-                "warmup_iterations": m.warmup_iterations,
-                "warmup_s": m.warmup_s,
-                "synchronized": m.synchronized,
-                "first_call_s": m.first_call_s,
-                "sample_rounds": list(m.rounds),
-                # Written for readers of the file; the loader recomputes them from the samples.
-                "statistics": m.statistics(),
-            }
+            d["measurement"] = measurement_dict(self.measurement)
         if self.verdict is not None:
             d["verdict"] = {"valid": self.verdict.valid, "reasons": list(self.verdict.reasons)}
         if self.policy is not None:
@@ -203,19 +194,7 @@ class WorkloadResult:
                 ),
             )
         if f.has("measurement"):
-            m = f.table("measurement")
-            measurement = checked(
-                m,
-                lambda: Measurement(
-                    samples_s=m.floats("samples_s", within=bounds.SAMPLE_S),
-                    iterations_per_block=m.int("iterations_per_block"),
-                    warmup_iterations=m.int("warmup_iterations"),
-                    warmup_s=m.float("warmup_s"),
-                    synchronized=m.bool("synchronized"),
-                    first_call_s=m.float("first_call_s", 0.0),
-                    rounds=_sample_rounds(m),
-                ),
-            )
+            measurement = read_measurement(f.table("measurement"))
         if f.has("verdict"):
             v = f.table("verdict")
             reasons = tuple(v.list("reasons", []))
@@ -248,6 +227,71 @@ class WorkloadResult:
         return recheck(result, f)
 
 
+def measurement_dict(m: Measurement) -> dict[str, Any]:
+    return {
+        "samples_s": list(m.samples_s),
+        "iterations_per_block": m.iterations_per_block,
+        "warmup_iterations": m.warmup_iterations,
+        "warmup_s": m.warmup_s,
+        "synchronized": m.synchronized,
+        "first_call_s": m.first_call_s,
+        "sample_rounds": list(m.rounds),
+        # Written for readers of the file; the loader recomputes them from the samples.
+        "statistics": m.statistics(),
+    }
+
+
+def read_measurement(m: Fields) -> Measurement:
+    return checked(
+        m,
+        lambda: Measurement(
+            samples_s=m.floats("samples_s", within=bounds.SAMPLE_S),
+            iterations_per_block=m.int("iterations_per_block"),
+            warmup_iterations=m.int("warmup_iterations"),
+            warmup_s=m.float("warmup_s"),
+            synchronized=m.bool("synchronized"),
+            first_call_s=m.float("first_call_s", 0.0),
+            rounds=_sample_rounds(m),
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """One fixed step (measure/reference.py) timed at the start of every round of a run.
+
+    It is the same in every run on every version of the code, so its spread is the machine's own
+    noise floor over the run, and its speed against another run's says whether the machine
+    itself changed speed between them: what a workload's spread or change cannot tell apart.
+    """
+
+    step: str
+    """What was timed, in words: "fp32 matmul 512x512x512"."""
+    measurement: Measurement | None
+    """The rounds timed; None if the first failed."""
+    error: str = ""
+    """Why it could not be timed (a device error) from some round on; the run went on."""
+
+    def __post_init__(self) -> None:
+        if not self.step.strip():
+            raise ValueError("a reference names the step it timed")
+        if self.measurement is None and not self.error:
+            raise ValueError("a reference without a measurement says why")
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"step": self.step}
+        if self.measurement is not None:
+            d["measurement"] = measurement_dict(self.measurement)
+        if self.error:
+            d["error"] = self.error
+        return d
+
+    @classmethod
+    def from_fields(cls, f: Fields) -> Reference:
+        m = read_measurement(f.table("measurement")) if f.has("measurement") else None
+        return checked(f, lambda: cls(f.str("step"), m, f.str("error", "")))
+
+
 @dataclass(frozen=True, slots=True)
 class RunResult:
     """A whole run: which suite, on what, how it was timed, and one result per workload."""
@@ -278,6 +322,8 @@ class RunResult:
 
     stopped: str | None = None
     """Why an interrupted run stopped (a signal, a save that failed); None otherwise."""
+    reference: Reference | None = None
+    """The host's reference step, timed every round (single-process runs); None: not taken."""
 
     def with_result(self, result: WorkloadResult) -> RunResult:
         return replace(self, results=(*self.results, result))
@@ -308,6 +354,8 @@ class RunResult:
             d["energy"] = self.energy.to_dict()
         if self.stopped is not None:
             d["stopped"] = self.stopped
+        if self.reference is not None:
+            d["reference"] = self.reference.to_dict()
         return d
 
     @classmethod
@@ -357,6 +405,7 @@ class RunResult:
             ),
             energy=EnergySetup.from_fields(f.table("energy")) if f.has("energy") else None,
             stopped=f.str("stopped", None),
+            reference=(Reference.from_fields(f.table("reference")) if f.has("reference") else None),
         )
         from subsidybench.results.trust import rejudge
 
