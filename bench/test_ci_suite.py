@@ -27,18 +27,21 @@ from typing import Any
 import pytest
 
 from subsidybench.devices import Device
+from subsidybench.measure import reference
 from subsidybench.measure.distributed import Members
 from subsidybench.measure.runner import run_task
 from subsidybench.measure.tasks import Prepared, WorkloadTask, plan
-from subsidybench.results.ingest import extra_info
+from subsidybench.results.ingest import extra_info, reference_extra_info
 from subsidybench.results.record import Status
 from subsidybench.suites import load_suite
 from subsidybench.timing import CPU_MIN_BLOCK_S, Measurement, TimingPolicy, measure
 
 SUITE = load_suite("ci")
 TASKS = plan(SUITE, min_block_s=CPU_MIN_BLOCK_S)  # bench/ runs on the CPU
+REFERENCE = None
+"""In place of a task: the reference step (measure/reference.py), first in every round."""
 # Round by round, every task in each: what pytest runs in this order is what interleaves them.
-ROUNDS = [(r, t) for r in range(SUITE.rounds) for t in TASKS]
+ROUNDS = [(r, t) for r in range(SUITE.rounds) for t in (REFERENCE, *TASKS)]
 _BLOCKS: dict[str, int] = {}
 """Calls per pytest-benchmark round found in a task's first round; later rounds reuse them."""
 
@@ -70,12 +73,43 @@ def _pytest_benchmark_timer(benchmark: Any, task_id: str) -> Any:
     return timer
 
 
+def _reference(benchmark: Any, round_: int, device: Device) -> None:
+    """The machine's own speed this round: the reference step, timed as a workload is."""
+    step, sync = reference.step(device), device.synchronizer()
+    policy = reference.policy_for(device)
+    probe = measure(step, sync, replace(policy, min_samples=2, max_samples=2))
+    iterations = _BLOCKS.setdefault("reference", probe.iterations_per_block)
+    rounds = max(policy.min_samples, math.ceil(policy.budget_s / (probe.median * iterations)))
+
+    def call() -> None:
+        step()
+        if sync is not None:
+            sync()
+
+    benchmark.group = "reference"
+    benchmark.pedantic(call, rounds=rounds, iterations=iterations, warmup_rounds=0)
+    benchmark.extra_info.update(
+        reference_extra_info(
+            step=reference.STEP,
+            round_=round_,
+            warmup_iterations=probe.warmup_iterations + probe.n * probe.iterations_per_block,
+            warmup_s=probe.warmup_s + probe.timed_s,
+            synchronized=probe.synchronized,
+        )
+    )
+
+
 @pytest.mark.parametrize(
-    ("round_", "task"), ROUNDS, ids=[f"{t.id}-round{r + 1}" for r, t in ROUNDS]
+    ("round_", "task"),
+    ROUNDS,
+    ids=[f"{t.id if t else 'reference'}-round{r + 1}" for r, t in ROUNDS],
 )
 def test_ci_workload(
-    benchmark: Any, round_: int, task: WorkloadTask, device: Device, budget_s: float | None
+    benchmark: Any, round_: int, task: WorkloadTask | None, device: Device, budget_s: float | None
 ) -> None:
+    if task is REFERENCE:
+        _reference(benchmark, round_, device)
+        return
     if budget_s:
         task = replace(task, policy=replace(task.policy, budget_s=budget_s))
     benchmark.group = task.workload.name

@@ -130,7 +130,7 @@ def test_bench_output_ingests(tmp_path: Path) -> None:
             "-p",
             "no:cacheprovider",
             "-k",
-            "matmul and fp32",
+            "(matmul and fp32) or reference",
             "--ci-budget",
             "0.3",
             f"--benchmark-json={out}",
@@ -145,6 +145,40 @@ def test_bench_output_ingests(tmp_path: Path) -> None:
     assert result.id == MATMUL and result.status is Status.OK
     assert result.measurement is not None and result.measurement.n >= 5
     assert (run.suite, run.device.type) == ("ci", "cpu")
+    # The reference step, a benchmark of its own first in every round, is the run's reference.
+    assert run.reference is not None and run.reference.measurement is not None
+    assert run.reference.measurement.round_count == run.rounds == 3
+
+
+def _reference_benchmark(round_: int, scale: float = 1.0) -> dict[str, Any]:
+    return {
+        "name": f"test_ci_workload[reference-round{round_ + 1}]",
+        "fullname": "bench/test_ci_suite.py::test_ci_workload[reference-round1]",
+        "extra_info": {
+            "reference": "fp32 matmul 512x512x512",
+            "round": round_,
+            "warmup_iterations": 10,
+            "warmup_s": 0.05,
+            "synchronized": True,
+        },
+        "stats": {"rounds": 3, "iterations": 20, "data": [0.002 * scale, 0.0021, 0.0019]},
+    }
+
+
+def test_reference_benchmarks_become_the_runs_reference() -> None:
+    doc = _doc()
+    doc["machine_info"]["subsidybench"]["schema_version"] = 2
+    doc["machine_info"]["subsidybench"]["rounds"] = 2
+    doc["benchmarks"] = [_reference_benchmark(1, 1.1), *doc["benchmarks"], _reference_benchmark(0)]
+    run = from_pytest_benchmark(doc, "ref.json")
+    assert [r.id for r in run.results] == [r.id for r in load_pytest_benchmark(DATA).results]
+    assert run.reference is not None and run.reference.step == "fp32 matmul 512x512x512"
+    m = run.reference.measurement
+    assert m is not None and m.rounds == (0, 0, 0, 1, 1, 1)
+    assert m.samples_s[3] == pytest.approx(0.0022)
+    doc["benchmarks"][0]["extra_info"]["flops"] = 1.0
+    with pytest.raises(UserError, match=r"benchmarks\[0\]\.extra_info\.flops: unknown field"):
+        from_pytest_benchmark(doc, "ref.json")
 
 
 def test_a_busy_machine_makes_the_rounds_invalid() -> None:

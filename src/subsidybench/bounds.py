@@ -65,7 +65,9 @@ FIGURE = Range(0.0, 1e9, "memory GB, bandwidth GB/s, watts, device counts", low_
 EFFICIENCY = Range(0.0, 2.0, "an efficiency as a fraction of peak", low_open=True)
 # Shanghai's largest pool is 6e8 CNY and a CloudMatrix 384 ~6e7 USD: 1e12 is beyond any
 # programme or machine in any currency. A cap or pool of 0 is none at all: the file says "none".
-MONEY = Range(0.0, 1e12, "a price, cap or pool", low_open=True)
+# Below a millionth of a currency unit is no amount anyone pays, and a float that small loses the
+# digits a rate needs: 0.75 x 5e-324 is 5e-324 again, a 100% subsidy (found by hypothesis).
+MONEY = Range(1e-6, 1e12, "a price, cap or pool")
 RATE = Range(0.0, 1.0, "a subsidy rate is a share of the spend")
 MONTHS = Range(0.0, 1200.0, "months")
 FX = Range(0.0, 1e6, "units of one currency per unit of another", low_open=True)

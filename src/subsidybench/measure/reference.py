@@ -14,6 +14,7 @@ once per round; rounds after the first keep the first round's block size, as a w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import torch
@@ -55,13 +56,18 @@ def read(device: Device, earlier: Reference | None, round_: int) -> Reference:
     return Reference(STEP, earlier.measurement.then(taken, round_))
 
 
-def _time(device: Device, earlier: Reference | None) -> Measurement:
+def step(device: Device) -> Callable[[], object]:
+    """The reference step on `device`, its tensors made (the same values every time)."""
     torch_device = device.torch_device
     generator = torch.Generator().manual_seed(0)
     a = torch.randn(_N, _N, generator=generator).to(torch_device)
     b = torch.randn(_N, _N, generator=generator).to(torch_device)
     out = torch.empty(_N, _N, device=torch_device)
+    return lambda: torch.mm(a, b, out=out)
+
+
+def _time(device: Device, earlier: Reference | None) -> Measurement:
     policy = policy_for(device)
     if earlier is not None and earlier.measurement is not None:
         policy = replace(policy, iterations_per_block=earlier.measurement.iterations_per_block)
-    return measure(lambda: torch.mm(a, b, out=out), device.synchronizer(), policy)
+    return measure(step(device), device.synchronizer(), policy)

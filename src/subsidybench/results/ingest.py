@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from subsidybench import bounds
-from subsidybench.datafile import Fields, read_json
+from subsidybench.datafile import Fields, checked, read_json
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.provenance import Figure
@@ -37,6 +37,7 @@ from subsidybench.results.context import DeviceRecord, Environment
 from subsidybench.results.record import (
     SCHEMA_VERSION,
     ParamValue,
+    Reference,
     RunResult,
     RunState,
     Status,
@@ -140,6 +141,63 @@ def extra_info(
     }
 
 
+def reference_extra_info(
+    *, step: str, round_: int, warmup_iterations: int, warmup_s: float, synchronized: bool
+) -> dict[str, Any]:
+    """The extra_info of a benchmark of the reference step (measure/reference.py) in a round."""
+    return {
+        "reference": step,
+        "round": round_,
+        "warmup_iterations": warmup_iterations,
+        "warmup_s": warmup_s,
+        "synchronized": synchronized,
+    }
+
+
+_REFERENCE_KEYS = {"reference", "round", "warmup_iterations", "warmup_s", "synchronized"}
+
+
+def _samples(b: Fields, x: Fields) -> Measurement | None:
+    """A benchmark's raw samples as a measurement; None where it was saved without them."""
+    stats = b.table("stats")
+    if not stats.has("data"):
+        return None
+    rounds = stats.int("rounds")
+    measurement = checked(
+        stats,
+        lambda: Measurement(
+            samples_s=stats.floats("data", within=bounds.SAMPLE_S),
+            iterations_per_block=stats.int("iterations"),
+            warmup_iterations=x.int("warmup_iterations"),
+            warmup_s=x.float("warmup_s"),
+            synchronized=x.bool("synchronized"),
+            first_call_s=x.float("first_call_s", 0.0),
+        ),
+    )
+    if measurement.n != rounds:
+        raise stats.error("data", f"has {measurement.n} values for {rounds} rounds")
+    return measurement
+
+
+def _reference(references: list[tuple[int, Fields]]) -> Reference | None:
+    """The reference step's rounds, each a benchmark, as the run's one reference."""
+    joined: Reference | None = None
+    for round_, b in sorted(references, key=lambda x: x[0]):
+        x = b.table("extra_info")
+        x.reject_unknown(_REFERENCE_KEYS)
+        m = _samples(b, x)
+        if m is None:
+            raise b.error("stats", "the reference step was saved without its raw data")
+        if joined is None or joined.measurement is None:
+            joined = checked(x, lambda m=m, x=x: Reference(x.str("reference"), m))
+        else:
+            try:
+                joined = Reference(joined.step, joined.measurement.then(m, round_))
+            except ValueError as e:
+                raise b.error("stats", str(e)) from None
+    return joined
+
+
 def _policy(p: Fields) -> TimingPolicy:
     fields = TimingPolicy.__dataclass_fields__
     p.reject_unknown(set(fields))
@@ -178,8 +236,6 @@ def _round_result(b: Fields, tool: str) -> WorkloadResult:
             raise params_t.error(key, f"expected a number or string, got {value!r}")
     metrics_t = x.table("metrics", {})
     foreign = x.float("foreign_cpu", None, within=bounds.SHARE)
-    iterations = stats.int("iterations")
-    rounds = stats.int("rounds")
     try:
         # The same ranges as a run result's (bounds): a figure past them would only come back
         # as an infinite rate.
@@ -202,7 +258,8 @@ def _round_result(b: Fields, tool: str) -> WorkloadResult:
             "metrics": {k: metrics_t.float(k) for k in metrics_t.data},
             "foreign_cpu": foreign,
         }
-        if not stats.has("data"):
+        measurement = _samples(b, x)
+        if measurement is None:
             base["metrics"] = {
                 **base["metrics"],
                 **{f"pytest_benchmark.{k}": stats.float(k) for k in _STAT_KEYS if stats.has(k)},
@@ -214,16 +271,6 @@ def _round_result(b: Fields, tool: str) -> WorkloadResult:
                 " summary statistics are kept as metrics",
                 **base,
             )
-        measurement = Measurement(
-            samples_s=stats.floats("data", within=bounds.SAMPLE_S),
-            iterations_per_block=iterations,
-            warmup_iterations=x.int("warmup_iterations"),
-            warmup_s=x.float("warmup_s"),
-            synchronized=x.bool("synchronized"),
-            first_call_s=x.float("first_call_s"),
-        )
-        if measurement.n != rounds:
-            raise stats.error("data", f"has {measurement.n} values for {rounds} rounds")
         # No per-result note: the run's environment names pytest-benchmark, and the rounds
         # (samples) and calls per round (iterations per block) are in the measurement.
         return WorkloadResult(
@@ -268,7 +315,12 @@ def from_pytest_benchmark(data: object, source: str) -> RunResult:
     benchmarks = f.tables("benchmarks")
     if not benchmarks:
         raise f.error("benchmarks", "no benchmarks in the file")
-    timed = [_benchmark(b, tool) for b in benchmarks]
+    references = [
+        (b.table("extra_info").int("round", 0), b)
+        for b in benchmarks
+        if b.has("extra_info") and b.table("extra_info").has("reference")
+    ]
+    timed = [_benchmark(b, tool) for b in benchmarks if all(b is not r for _, r in references)]
     keys = [(r.id, round_) for round_, r in timed]
     twice = sorted({k for k in keys if keys.count(k) > 1})
     if twice:
@@ -281,7 +333,7 @@ def from_pytest_benchmark(data: object, source: str) -> RunResult:
             merged[r.id] = rounds.merged(merged.get(r.id), r, round_, run.rounds, True)
         except ValueError as e:
             raise f.error("benchmarks", f"{r.id}: {e}") from None
-    return replace(run, results=tuple(merged.values()))
+    return replace(run, results=tuple(merged.values()), reference=_reference(references))
 
 
 def load_pytest_benchmark(path: Path) -> RunResult:
