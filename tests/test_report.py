@@ -242,3 +242,23 @@ def test_profile_rent_is_the_default_price(run_file: Path, tmp_path: Path) -> No
     assumptions = pd.read_csv(tmp_path / "rep" / "assumptions.csv")
     price = assumptions[assumptions["name"] == "price"].iloc[0]
     assert price["source"].startswith(f"h100-sxm rent seen {rent.date}: ")
+
+
+def test_the_runs_table_gives_the_machines_own_spread(run_file: Path, tmp_path: Path) -> None:
+    from subsidybench.results.record import Reference, load_run, save_run
+    from subsidybench.timing import Measurement
+
+    steady = Measurement(
+        (1.0, 1.0, 1.2, 1.2, 1.0, 1.0), 4, 3, 0.02, True, rounds=(0, 0, 1, 1, 2, 2)
+    )
+    with_ref = tmp_path / "with.json"
+    save_run(
+        dataclasses.replace(load_run(run_file), reference=Reference("fp32 mm", steady)), with_ref
+    )
+    _report(str(run_file), str(with_ref), out=tmp_path / "r")
+    runs = (tmp_path / "r" / "runs.csv").read_text().splitlines()
+    assert "machine_spread" in runs[0] and "machine_round_spread" in runs[0]
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "machine spread (in / across rounds)" in md
+    assert "| - / - |" in md  # the run that took no reference
+    assert "| 15.0% / 20.0% |" in md  # IQR 0.15 over median 1.0; round medians 1.0 and 1.2

@@ -80,20 +80,33 @@ def _runs(report: Report, m: Messages) -> Section:
             f"{r.device} ({r.device_name})",
             r.profile or "none",
             r.measured_by,
+            _cell(r.machine_spread, lambda v: f"{v:.1%}")
+            + " / "
+            + _cell(r.machine_round_spread, lambda v: f"{v:.1%}"),
             r.state,
             r.started,
             f"torch {r.torch}, {r.threads} threads",
         )
         for r in report.runs.itertuples()
     )
-    heads = ("run", "suite", "device", "profile", "measured_by", "state", "started", "software")
+    heads = (
+        "run",
+        "suite",
+        "device",
+        "profile",
+        "measured_by",
+        "machine_spread",
+        "state",
+        "started",
+        "software",
+    )
     return Section(
         "runs",
         m("section.runs"),
         m("section.runs_intro"),
         tuple(m(f"head.{h}") for h in heads),
         rows,
-        (False,) * 8,
+        (False,) * len(heads),
     )
 
 

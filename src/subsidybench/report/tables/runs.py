@@ -18,6 +18,8 @@ def runs_table(runs: Sequence[LabelledRun]) -> pd.DataFrame:
     rows = []
     for lr in runs:
         r, env = lr.run, lr.run.environment
+        # The machine's own noise over the run (measure/reference.py); NaN where not taken.
+        ref = r.reference.measurement if r.reference else None
         rows.append(
             {
                 "run": lr.label,
@@ -38,6 +40,8 @@ def runs_table(runs: Sequence[LabelledRun]) -> pd.DataFrame:
                 "measured_by": ", ".join(f"{k} {v}" for k, v in env.plugins.items())
                 if "pytest-benchmark" in env.plugins
                 else "subsidybench run",
+                "machine_spread": ref.spread if ref else float("nan"),
+                "machine_round_spread": ref.round_spread if ref else float("nan"),
             }
         )
     return pd.DataFrame(rows)
