@@ -9,6 +9,7 @@ from factories import environment
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.results.context import DeviceRecord
+from subsidybench.results.frame import to_dataframe
 from subsidybench.results.record import (
     SCHEMA_VERSION,
     RunResult,
@@ -17,7 +18,6 @@ from subsidybench.results.record import (
     WorkloadResult,
     load_run,
     save_run,
-    to_dataframe,
 )
 from subsidybench.timing import Measurement, TimingPolicy, Verdict
 from subsidybench.work import Work

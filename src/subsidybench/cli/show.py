@@ -23,7 +23,7 @@ def show(
     for path in files:
         run = load_run(path)
         if csv:
-            from subsidybench.results.record import to_dataframe
+            from subsidybench.results.frame import to_dataframe
 
             typer.echo(to_dataframe(run).to_csv(index=False), nl=False)
             continue

@@ -3,6 +3,7 @@
 Imports only the vocabulary modules; torch-free.
 """
 
-from subsidybench.results.record import load_run, save_run, to_dataframe
+from subsidybench.results.frame import to_dataframe
+from subsidybench.results.record import load_run, save_run
 
 __all__ = ["load_run", "save_run", "to_dataframe"]
