@@ -176,9 +176,18 @@ def test_reference_benchmarks_become_the_runs_reference() -> None:
     m = run.reference.measurement
     assert m is not None and m.rounds == (0, 0, 0, 1, 1, 1)
     assert m.samples_s[3] == pytest.approx(0.0022)
+    doc["benchmarks"].append(_reference_benchmark(1))
+    with pytest.raises(UserError, match=r"extra_info\.round: the reference step twice in round 1"):
+        from_pytest_benchmark(doc, "ref.json")
+    doc["benchmarks"].pop()
     doc["benchmarks"][0]["extra_info"]["flops"] = 1.0
     with pytest.raises(UserError, match=r"benchmarks\[0\]\.extra_info\.flops: unknown field"):
         from_pytest_benchmark(doc, "ref.json")
+    # A file whose first reference is round 2 (round 1 deselected) keeps its round.
+    doc = _doc()
+    doc["benchmarks"].append(_reference_benchmark(1))
+    ref = from_pytest_benchmark(doc, "ref.json").reference
+    assert ref is not None and ref.measurement is not None and ref.measurement.rounds == (1, 1, 1)
 
 
 def test_a_busy_machine_makes_the_rounds_invalid() -> None:

@@ -182,13 +182,18 @@ def _samples(b: Fields, x: Fields) -> Measurement | None:
 def _reference(references: list[tuple[int, Fields]]) -> Reference | None:
     """The reference step's rounds, each a benchmark, as the run's one reference."""
     joined: Reference | None = None
+    seen: set[int] = set()
     for round_, b in sorted(references, key=lambda x: x[0]):
         x = b.table("extra_info")
         x.reject_unknown(_REFERENCE_KEYS)
+        if round_ in seen or round_ < 0:
+            raise x.error("round", f"the reference step twice in round {round_}, or a round < 0")
+        seen.add(round_)
         m = _samples(b, x)
         if m is None:
             raise b.error("stats", "the reference step was saved without its raw data")
         if joined is None or joined.measurement is None:
+            m = replace(m, rounds=(round_,) * m.n)  # the first one read need not be round 0
             joined = checked(x, lambda m=m, x=x: Reference(x.str("reference"), m))
         else:
             try:
