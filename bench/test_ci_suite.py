@@ -29,12 +29,13 @@ import pytest
 from subsidybench.devices import Device
 from subsidybench.measure import reference
 from subsidybench.measure.distributed import Members
-from subsidybench.measure.runner import run_task
+from subsidybench.measure.runner import Solo, run_task
 from subsidybench.measure.tasks import Prepared, WorkloadTask, plan
 from subsidybench.results.ingest import extra_info, reference_extra_info
 from subsidybench.results.record import Status
 from subsidybench.suites import load_suite
 from subsidybench.timing import CPU_MIN_BLOCK_S, Measurement, TimingPolicy, measure
+from subsidybench.workloads.base import Step
 
 SUITE = load_suite("ci")
 TASKS = plan(SUITE, min_block_s=CPU_MIN_BLOCK_S)  # bench/ runs on the CPU
@@ -75,19 +76,10 @@ def _pytest_benchmark_timer(benchmark: Any, task_id: str) -> Any:
 
 def _reference(benchmark: Any, round_: int, device: Device) -> None:
     """The machine's own speed this round: the reference step, timed as a workload is."""
-    step, sync = reference.step(device), device.synchronizer()
-    policy = reference.policy_for(device)
-    probe = measure(step, sync, replace(policy, min_samples=2, max_samples=2))
-    iterations = _BLOCKS.setdefault("reference", probe.iterations_per_block)
-    rounds = max(policy.min_samples, math.ceil(policy.budget_s / (probe.median * iterations)))
-
-    def call() -> None:
-        step()
-        if sync is not None:
-            sync()
-
     benchmark.group = "reference"
-    benchmark.pedantic(call, rounds=rounds, iterations=iterations, warmup_rounds=0)
+    timer = _pytest_benchmark_timer(benchmark, "reference")
+    prepared = Prepared(Step(reference.step(device)))
+    probe = timer(prepared, device, reference.policy_for(device), Solo(device).members(1))
     benchmark.extra_info.update(
         reference_extra_info(
             step=reference.STEP,
