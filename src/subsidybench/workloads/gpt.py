@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
@@ -38,6 +37,7 @@ from subsidybench.workloads.base import (
 from subsidybench.workloads.training import Batch, Trains
 from subsidybench.workloads.transformer import (
     GPT2,
+    DecoderWork,
     KvCache,
     Stack,
     decode_step,
@@ -68,7 +68,7 @@ class Gpt(nn.Module):
 
 
 @dataclass(frozen=True, slots=True)
-class GptShape(Workload):
+class GptShape(DecoderWork, Workload):
     """Sizes shared by the GPT workloads, and their FLOP counts."""
 
     batch: int = 8
@@ -90,10 +90,6 @@ class GptShape(Workload):
             (d * 3 * d + 3 * d) + (d * d + d) + (d * 4 * d + 4 * d) + (4 * d * d + d) + 4 * d
         )
         return v * d + layers * per_block + 2 * d
-
-    def attention_flops(self, context: int) -> int:
-        """Forward attention FLOPs of one token against `context` keys: QK^T and AV, all layers."""
-        return 4 * self.layers * self.dim * context  # 4·L·H·Q·T with H·Q = dim
 
     def build(self, device: Device) -> Gpt:
         torch.manual_seed(0)
@@ -121,9 +117,6 @@ class GptTrain(Trains, GptShape):
     description = "GPT decoder training step, tokens/s and MFU"
     data_parallel = True
     learning_rate = 3e-4
-
-    def flops_per_token(self) -> int:
-        return 6 * self.matmul_parameters() + 3 * self.attention_flops(self.seq)
 
     def work(self, dtype: DType) -> Work:
         tokens = self.batch * self.seq
@@ -171,14 +164,9 @@ class GptPrefill(Infers, GptShape):
     description = "GPT decoder prefill (prompt tokens/s)"
 
     def work(self, dtype: DType) -> Work:
-        tokens = self.batch * self.seq
-        # Token t of the prompt attends to t keys: the whole prompt to seq·(seq+1)/2, which the
-        # PaLM convention rounds up to seq·seq (see the module's docstring).
-        flops = tokens * (2 * self.matmul_parameters() + self.attention_flops(self.seq))
         weights = dtype.itemsize * (self.matmul_parameters() + self.seq * self.dim)
-        return Work(
-            flops=float(flops), bytes=float(weights), items=float(tokens), item_unit="token"
-        )
+        tokens = float(self.batch * self.seq)
+        return Work(float(self.prompt_flops()), float(weights), tokens, item_unit="token")
 
     def prepare(self, device: Device, dtype: DType, compiled: bool = False) -> Step:
         model = _inference_model(self, device, dtype)
@@ -186,32 +174,6 @@ class GptPrefill(Infers, GptShape):
         return prefill_step(
             maybe_compile(model, compiled), prompts, self.new_cache(model), "logits"
         )
-
-
-def check_generation(w: Any) -> None:
-    """For __post_init__ of a decode workload: positive lengths that fit its context."""
-    positive(w, "prompt", "new_tokens")
-    if w.prompt + w.new_tokens > w.seq:
-        raise ValueError(f"prompt + new_tokens ({w.prompt + w.new_tokens}) exceed seq ({w.seq})")
-
-
-def decode_work(w: Any, weights_per_token: int, dtype: DType) -> Work:
-    """One step of generation with a KV cache: `new_tokens` tokens after a `prompt`, per
-    sequence of a batch; shared by gpt_decode and llama_decode (their shapes give the sizes).
-
-    Token i (0-based) attends to prompt + i + 1 keys. Every token reads all weights once, and
-    the cache so far: the reason decode is bandwidth-bound at small batch.
-    """
-    contexts = range(w.prompt + 1, w.prompt + w.new_tokens + 1)
-    per_sequence = sum(2 * w.matmul_parameters() + w.attention_flops(t) for t in contexts)
-    cache_reads = sum(2 * w.layers * w.batch * w.dim * t for t in contexts)
-    weights = w.new_tokens * weights_per_token
-    return Work(
-        flops=float(w.batch * per_sequence),
-        bytes=float(dtype.itemsize * (weights + cache_reads)),
-        items=float(w.batch * w.new_tokens),
-        item_unit="token",
-    )
 
 
 @register
@@ -231,11 +193,11 @@ class GptDecode(Infers, GptShape):
 
     def __post_init__(self) -> None:
         GptShape.__post_init__(self)
-        check_generation(self)
+        self.check_generation()
 
     def work(self, dtype: DType) -> Work:
         # The final norm's weights are read with the blocks' every token.
-        return decode_work(self, weights_per_token=self.matmul_parameters() + self.dim, dtype=dtype)
+        return self.decode_work(self.matmul_parameters() + self.dim, dtype)
 
     def prepare(self, device: Device, dtype: DType) -> Step:
         # Not compilable: each new position changes the cache's shape, and a compiled model

@@ -40,11 +40,11 @@ from subsidybench.workloads.base import (
     random_tensor,
     register,
 )
-from subsidybench.workloads.gpt import check_generation, decode_work
 from subsidybench.workloads.training import Batch, Trains, with_metrics
 from subsidybench.workloads.transformer import (
     LLAMA,
     NORM_EPS,
+    DecoderWork,
     KvCache,
     Stack,
     decode_step,
@@ -67,7 +67,7 @@ def next_input(hidden: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True, slots=True)
-class LlamaShape(Workload):
+class LlamaShape(DecoderWork, Workload):
     """Sizes shared by the LLaMA block workloads (LLaMA-7B by default), and their FLOP counts."""
 
     batch: int = 1
@@ -94,10 +94,6 @@ class LlamaShape(Workload):
     def matmul_parameters(self) -> int:
         """N of the FLOP formula for the measured blocks."""
         return self.layers * self.block_parameters()
-
-    def attention_flops(self, context: int) -> int:
-        """Forward attention FLOPs of one token against `context` keys: QK^T and AV, all layers."""
-        return 4 * self.layers * self.dim * context
 
     def derived(self) -> dict[str, float]:
         """The metrics that say the whole model's figures are derived, and from what."""
@@ -130,9 +126,6 @@ class LlamaTrain(Trains, LlamaShape):
     name = "llama_train"
     description = "LLaMA-7B-class block training step (whole model derived by layer count)"
     learning_rate = 1e-4
-
-    def flops_per_token(self) -> int:
-        return 6 * self.matmul_parameters() + 3 * self.attention_flops(self.seq)
 
     def work(self, dtype: DType) -> Work:
         tokens = self.batch * self.seq
@@ -172,14 +165,9 @@ class LlamaPrefill(Infers, LlamaShape):
     description = "LLaMA-7B-class block prefill (prompt tokens/s; whole model derived)"
 
     def work(self, dtype: DType) -> Work:
-        tokens = self.batch * self.seq
-        flops = tokens * (2 * self.matmul_parameters() + self.attention_flops(self.seq))
-        return Work(
-            flops=float(flops),
-            bytes=float(dtype.itemsize * self.matmul_parameters()),
-            items=float(tokens),
-            item_unit="token",
-        )
+        weights = dtype.itemsize * self.matmul_parameters()
+        tokens = float(self.batch * self.seq)
+        return Work(float(self.prompt_flops()), float(weights), tokens, item_unit="token")
 
     def prepare(self, device: Device, dtype: DType, compiled: bool = False) -> Step:
         model = self.inference_model(device, dtype, self.seq)
@@ -207,10 +195,10 @@ class LlamaDecode(Infers, LlamaShape):
 
     def __post_init__(self) -> None:
         LlamaShape.__post_init__(self)
-        check_generation(self)
+        self.check_generation()
 
     def work(self, dtype: DType) -> Work:
-        return decode_work(self, weights_per_token=self.matmul_parameters(), dtype=dtype)
+        return self.decode_work(self.matmul_parameters(), dtype)
 
     def prepare(self, device: Device, dtype: DType) -> Step:
         model = self.inference_model(device, dtype, self.seq)

@@ -21,7 +21,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from subsidybench.devices import Device
-from subsidybench.workloads.base import Step, require_finite
+from subsidybench.dtypes import DType
+from subsidybench.work import Work
+from subsidybench.workloads.base import Step, positive, require_finite
 
 # LLaMA's rotary base and RMSNorm epsilon (LLaMA-1 used 1e-6; 1e-5 in LLaMA 2, both negligible);
 # 1e-5 is also torch's LayerNorm default, which GPT-2 uses.
@@ -58,6 +60,62 @@ GPT2 = Variant(Norm.LAYER, Activation.GELU, Positions.LEARNED, bias=True)
 LLAMA = Variant(Norm.RMS, Activation.SWIGLU, Positions.ROTARY, bias=False)
 
 Rope = tuple[torch.Tensor, torch.Tensor]
+
+
+class DecoderWork:
+    """The FLOPs of a decoder workload (PaLM, appendix B), listed before its sizes: a token
+    costs 6N + 12·L·H·Q·T to train and 2N + 4·L·H·Q·T to run forward, N the parameters that
+    multiply (`matmul_parameters`), L `layers`, H·Q `dim`, T the context. Like PaLM, this counts
+    the whole T x T attention although the causal mask leaves half of it unused, so that MFU
+    stays comparable with published figures."""
+
+    layers: int
+    dim: int
+    seq: int
+    batch: int
+    prompt: int
+    new_tokens: int
+
+    def matmul_parameters(self) -> int:
+        raise NotImplementedError
+
+    def attention_flops(self, context: int) -> int:
+        """Forward attention FLOPs of one token against `context` keys: QK^T and AV, all layers."""
+        return 4 * self.layers * self.dim * context  # 4·L·H·Q·T with H·Q = dim
+
+    def flops_per_token(self) -> int:
+        """To train on a token of a full context: forward, and backward at twice the forward."""
+        return 6 * self.matmul_parameters() + 3 * self.attention_flops(self.seq)
+
+    def prompt_flops(self) -> int:
+        """Forward over `batch` prompts of `seq` tokens. Token t attends to t keys: the whole
+        prompt to seq·(seq+1)/2, which the PaLM convention rounds up to seq·seq."""
+        per_token = 2 * self.matmul_parameters() + self.attention_flops(self.seq)
+        return self.batch * self.seq * per_token
+
+    def check_generation(self) -> None:
+        """For __post_init__ of a decode workload: positive lengths that fit its context."""
+        positive(self, "prompt", "new_tokens")
+        if self.prompt + self.new_tokens > self.seq:
+            total = self.prompt + self.new_tokens
+            raise ValueError(f"prompt + new_tokens ({total}) exceed seq ({self.seq})")
+
+    def decode_work(self, weights_per_token: int, dtype: DType) -> Work:
+        """`new_tokens` tokens generated with a KV cache after a `prompt`, per sequence.
+
+        Token i (0-based) attends to prompt + i + 1 keys. Every token reads all weights once, and
+        the cache so far: the reason decode is bandwidth-bound at small batch.
+        """
+        prompt, new_tokens = self.prompt, self.new_tokens
+        contexts = range(prompt + 1, prompt + new_tokens + 1)
+        per_sequence = sum(2 * self.matmul_parameters() + self.attention_flops(t) for t in contexts)
+        cache_reads = sum(2 * self.layers * self.batch * self.dim * t for t in contexts)
+        return Work(
+            flops=float(self.batch * per_sequence),
+            bytes=float(dtype.itemsize * (new_tokens * weights_per_token + cache_reads)),
+            items=float(self.batch * new_tokens),
+            item_unit="token",
+        )
 
 
 class KvCache:
