@@ -26,6 +26,9 @@ class _Group(TyperGroup):
     """The top-level group: turns user mistakes into one-line messages instead of tracebacks."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        from subsidybench.cli.helptext import escape_tree
+
+        escape_tree(self)  # help texts are prose: rich must not read markup or emoji in them
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
