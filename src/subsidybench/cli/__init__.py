@@ -123,4 +123,7 @@ app.add_typer(_evidence.app)  # `subsidybench evidence` and `verify`
 
 def main() -> None:
     """Console-script entry point."""
+    from subsidybench.cli.output import quiet_stdout
+
+    quiet_stdout()
     app()

@@ -43,6 +43,13 @@ def accept(
     labels = labels_for([str(p) for p in files])
     runs = [(label, load_run(p)) for label, p in zip(labels, files, strict=True)]
     result = check(terms, runs)
+    if json_path is not None:  # written before printing: a closed stdout never costs it
+        from subsidybench.cli.output import wrote
+        from subsidybench.datafile import write_atomic
+
+        text = json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
+        write_atomic(json_path, text, "--json")
+        wrote(json_path)
     console = render_console()
     table, footnotes = acceptance_table(result)
     console.print(table)
@@ -50,11 +57,6 @@ def accept(
         console.print(f"[{i}] {escape(line)}", highlight=False)
     for note in result.notes:
         console.print(f"note: {escape(note)}", highlight=False)
-    if json_path is not None:
-        try:
-            json_path.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
-        except OSError as e:
-            raise UserError(f"--json: {json_path}: {e.strerror}") from None
     console.print(summary(result), highlight=False)
     if not result.accepted:
         raise typer.Exit(EXIT_NOT_ACCEPTED)

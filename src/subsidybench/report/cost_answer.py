@@ -410,18 +410,25 @@ def _cell(value: Any, m: Messages = ENGLISH) -> str:
     return f"{number:,.4g}"
 
 
-def write(json_path: Path | None, csv_path: Path | None, doc: dict[str, Any], frame: Any) -> None:
+def write(
+    json_path: Path | None, csv_path: Path | None, doc: dict[str, Any], frame: Any
+) -> list[Path]:
+    """Write the answer as JSON and/or CSV (each whole or not at all); the paths written."""
+    written: list[Path] = []
     if json_path is not None:
         if frame is not None:
             doc = {**doc, "rows": json.loads(frame.to_json(orient="records"))}
         text = json.dumps(_finite(doc), indent=2, allow_nan=False) + "\n"
         write_atomic(json_path, text, "--json")
+        written.append(json_path)
     if csv_path is not None:
         import pandas as pd
 
         if frame is None:
             frame = pd.DataFrame([flat(doc)])
         write_atomic(csv_path, frame.to_csv(index=False), "--csv")
+        written.append(csv_path)
+    return written
 
 
 def _finite(value: Any) -> Any:
