@@ -31,7 +31,6 @@ def accept(
     """
     from rich.markup import escape
 
-    from subsidybench.errors import UserError
     from subsidybench.report.acceptance_view import acceptance_table, summary
     from subsidybench.report.terminal import console as render_console
     from subsidybench.results.acceptance import accept as check
