@@ -67,7 +67,7 @@ def test_missing_inputs_name_the_flag() -> None:
     assert err.strip().count("\n") == 0
     assert "--run, --tflops, --hardware-tflops, --tokens-per-s or --mfu" in err
     code, _, err = invoke("cost", "--contract", "1e6", "--tflops", "400")
-    assert code == 1 and "needs a price" in err
+    assert code == 1 and "--contract: give the contract's currency (--currency CNY)" in err
     code, _, err = invoke("cost", "--tflops", "400", "--price", "2", "--currency", "USD")
     assert code == 1 and "give a job" in err
     code, _, err = invoke("cost", "--train", "7e9:2e12", "--tflops", "400", "--price", "2")

@@ -89,7 +89,12 @@ def cost_command(
         "throughput and MFU they imply are printed)." + _SWEEP,
         JOB,
     ),
-    contract: str | None = opt("--contract", "A contract value, answer currency." + _SWEEP, JOB),
+    contract: str | None = opt(
+        "--contract",
+        "A contract value, in --currency (or --in); needs no price, which only adds the"
+        " device-hours it buys." + _SWEEP,
+        JOB,
+    ),
     reach: str | None = opt(
         "--reach",
         "How far a subsidy goes: 'cap', 'pool' or an amount. With --train, counts runs.",
@@ -160,7 +165,19 @@ def cost_command(
         "--scaling-workload", "Which series of --scaling-from.", DEVICE
     ),
     price: str | None = opt("--price", "Rent per device-hour." + _SWEEP, DEVICE),
-    currency: str | None = opt("--currency", "Currency of --price / owned money.", DEVICE),
+    market: str | None = opt(
+        "--market",
+        "Take the --profile's rent in this market: cn (quoted in CNY), us (in USD). Default:"
+        " on-demand first, then the newest, in any market; the answer names the rent taken"
+        " and lists the others.",
+        DEVICE,
+    ),
+    rent_id: str | None = opt(
+        "--rent", "Take this rent of the --profile, by the id the answer lists.", DEVICE
+    ),
+    currency: str | None = opt(
+        "--currency", "Currency of --price, of owned money, or of --contract.", DEVICE
+    ),
     report_currency: str | None = opt("--in", "Currency to answer in.", DEVICE),
     fx: str | None = opt(
         "--fx",
@@ -266,6 +283,8 @@ def cost_command(
         price=values(price, "--price"),
         currency=currency,
         report_currency=report_currency,
+        market=market,
+        rent_id=rent_id,
         fx=None if fx is None else fx_value(fx, uncertain),
         capex=values(capex, "--capex"),
         lifetime=values(lifetime, "--lifetime"),

@@ -86,7 +86,9 @@ def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
     table = Table(title=escape(m("answer.cost_of", job=e.job.describe())), show_header=False)
     table.add_column("quantity", style="bold")
     table.add_column("value", justify="right")
-    if e.wall_hours is None:
+    if e.wall_hours is None and e.device_hours is None:
+        pass  # money alone (a contract with no price): no hours, so no wall time to ask for
+    elif e.wall_hours is None:
         table.add_row(m("row.wall_time"), m("answer.wall_unknown"))
     elif e.devices is None:
         table.add_row(m("row.wall_time"), m("answer.wall_given", days=_days(e.wall_hours, m)))
@@ -95,7 +97,8 @@ def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
             m("row.wall_time"),
             m("answer.wall_on", days=_days(e.wall_hours, m), devices=f"{e.devices:,}"),
         )
-    table.add_row(m("row.device_hours"), f"{e.device_hours:,.0f}")
+    if e.device_hours is not None:  # a contract with no price buys no known hours
+        table.add_row(m("row.device_hours"), f"{e.device_hours:,.0f}")
     throughput = next((a for a in e.assumptions if a.name == "throughput"), None)
     if throughput is not None:
         basis = m.basis(throughput.basis.value)
@@ -122,7 +125,7 @@ def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
         table.add_row(m("row.tokens"), f"{e.tokens:.4g}")
     if e.device_hours_per_trillion_tokens is not None:
         table.add_row(m("row.hours_per_t_tokens"), f"{e.device_hours_per_trillion_tokens:,.0f}")
-    if e.price is None:
+    if e.gross is None:
         table.add_row(m("row.money"), m("answer.no_price"))
     else:
         _money_rows(table, e, c, m)
@@ -132,8 +135,8 @@ def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
 
 
 def _money_rows(table: Any, e: Estimate, c: str, m: Messages) -> None:
-    assert e.price is not None
-    table.add_row(m("row.price"), m.price(e.price.amount, c))
+    if e.price is not None:
+        table.add_row(m("row.price"), m.price(e.price.amount, c))
     table.add_row(m("row.gross"), m.amount(e.gross, c))
     s = e.subsidy
     if s is not None:
@@ -161,7 +164,8 @@ def _money_rows(table: Any, e: Estimate, c: str, m: Messages) -> None:
         if s.present_value is not None:
             table.add_row(m("row.present_value"), m.amount(s.present_value, c))
     table.add_row(m("row.net"), m.amount(e.net, c))
-    table.add_row(m("row.effective_price"), m.price(e.effective_price, c))
+    if e.effective_price is not None:
+        table.add_row(m("row.effective_price"), m.price(e.effective_price, c))
     if e.net_per_pflop_hour is not None:
         table.add_row(m("row.net_per_pflop_hour"), m.price(e.net_per_pflop_hour, c))
     if e.net_per_million_tokens is not None:
