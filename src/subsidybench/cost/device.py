@@ -86,7 +86,8 @@ def rent_ids(rents: tuple[PricePoint, ...]) -> list[str]:
 
 def describe_rent(price: PricePoint, rent_id: str) -> str:
     term = f"{price.term}, " if price.term.value != "unknown" else ""
-    return f"{rent_id}: {price.amount:,.4g} {price.currency}/h ({term}seen {price.date}, {price.basis})"
+    seen = f"seen {price.date}, {price.basis}"
+    return f"{rent_id}: {price.amount:,.4g} {price.currency}/h ({term}{seen})"
 
 
 def load_device(

@@ -329,7 +329,8 @@ def _rent_notes(r: Request, device: Device, point: Any) -> tuple[str, Assumption
     source = f"{device.id} rent {ids[taken]} ({why}): {point.source}"
     if point.basis is Basis.DERIVED and point.note:
         source += f" ({point.note})"
-    rest = [describe_rent(p, i) for n, (p, i) in enumerate(zip(device.rents, ids)) if n != taken]
+    pairs = enumerate(zip(device.rents, ids, strict=True))
+    rest = [describe_rent(p, i) for n, (p, i) in pairs if n != taken]
     if not rest:
         return source, None
     markets = "|".join(sorted({market_of(p) for p in device.rents}))
