@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from subsidybench.cost.model import Peak
 from subsidybench.cost.throughput import TOKEN_UNITS, Throughput, WorkUnit
 from subsidybench.errors import UserError
-from subsidybench.provenance import Basis, PriceKind, PricePoint
+from subsidybench.provenance import Assumption, Basis, PriceKind, PricePoint
 
 if TYPE_CHECKING:
     from subsidybench.cost.request import Request
@@ -88,6 +88,44 @@ def describe_rent(price: PricePoint, rent_id: str) -> str:
     term = f"{price.term}, " if price.term.value != "unknown" else ""
     seen = f"seen {price.date}, {price.basis}"
     return f"{rent_id}: {price.amount:,.4g} {price.currency}/h ({term}{seen})"
+
+
+def check_rent_choice(r: Request, device: Device | None, owned: bool) -> None:
+    """--market and --rent pick among a profile's rents: one of them, with a profile, no price."""
+    given = [flag for flag, v in (("--market", r.market), ("--rent", r.rent_id)) if v is not None]
+    if not given:
+        return
+    if len(given) > 1:
+        raise UserError("give --market or --rent, not both: a rent id names its market")
+    if r.price is not None or owned:
+        raise UserError(
+            f"{given[0]} picks a profile's rent; {r.name('price') if not owned else '--capex'}"
+            " is a price given by hand: give one of them"
+        )
+    if device is None:
+        raise UserError(f"{given[0]} picks among a profile's rents: give --profile")
+
+
+def rent_notes(r: Request, device: Device, point: Any) -> tuple[str, Assumption | None]:
+    """The source of the rent taken (its id and why it was taken), and the other rents."""
+    ids = rent_ids(device.rents)
+    taken = device.rents.index(point)
+    if r.rent_id is not None:
+        why = "named by --rent"
+    elif r.market is not None:
+        why = f"--market {r.market}: on-demand first, then the newest"
+    else:
+        why = "the default: on-demand first, then the newest, in any market"
+    source = f"{device.id} rent {ids[taken]} ({why}): {point.source}"
+    if point.basis is Basis.DERIVED and point.note:
+        source += f" ({point.note})"
+    pairs = enumerate(zip(device.rents, ids, strict=True))
+    rest = [describe_rent(p, i) for n, (p, i) in pairs if n != taken]
+    if not rest:
+        return source, None
+    markets = "|".join(sorted({market_of(p) for p in device.rents}))
+    how = f"--rent ID or --market {markets} takes another"
+    return source, Assumption("other rents", "; ".join(rest), Basis.DATA, how)
 
 
 def load_device(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from subsidybench.catalogue.freshness import staleness_warnings
-from subsidybench.cost.device import Device, load_device
+from subsidybench.cost.device import Device, check_rent_choice, load_device, rent_notes
 from subsidybench.cost.jobs import ContractJob, HoursJob, Job, ServeJob, TrainJob
 from subsidybench.cost.model import Peak
 from subsidybench.cost.owned import owned_inputs
@@ -148,7 +148,7 @@ def resolve(request: Request) -> Scenario:
     rent = None
     price_ccy = None
     basis, source = r.price_basis, r.price_source
-    _check_rent_choice(r, device, owned)
+    check_rent_choice(r, device, owned)
     if r.currency is not None and r.price is None and not owned and kind != "contract":
         raise UserError(
             f"--currency is the currency of {r.name('price')}, --capex or --contract, and none"
@@ -170,7 +170,7 @@ def resolve(request: Request) -> Scenario:
     if point is not None:
         assert device is not None
         rent, price_ccy, basis = np.array([point.amount]), point.currency, point.basis
-        source, others = _rent_notes(r, device, point)
+        source, others = rent_notes(r, device, point)
         if others is not None:
             notes.append(others)
     currency = r.report_currency.upper() if r.report_currency else price_ccy
@@ -297,45 +297,6 @@ def resolve(request: Request) -> Scenario:
         fx_pair=next(iter(money.used), None),
         fx_rate=money.rate,
     )
-
-
-def _check_rent_choice(r: Request, device: Device | None, owned: bool) -> None:
-    given = [flag for flag, v in (("--market", r.market), ("--rent", r.rent_id)) if v is not None]
-    if not given:
-        return
-    if len(given) > 1:
-        raise UserError("give --market or --rent, not both: a rent id names its market")
-    if r.price is not None or owned:
-        raise UserError(
-            f"{given[0]} picks a profile's rent; {r.name('price') if not owned else '--capex'}"
-            " is a price given by hand: give one of them"
-        )
-    if device is None:
-        raise UserError(f"{given[0]} picks among a profile's rents: give --profile")
-
-
-def _rent_notes(r: Request, device: Device, point: Any) -> tuple[str, Assumption | None]:
-    """The source of the rent taken (its id and why it was taken), and the other rents."""
-    from subsidybench.cost.device import describe_rent, market_of, rent_ids
-
-    ids = rent_ids(device.rents)
-    taken = device.rents.index(point)
-    if r.rent_id is not None:
-        why = "named by --rent"
-    elif r.market is not None:
-        why = f"--market {r.market}: on-demand first, then the newest"
-    else:
-        why = "the default: on-demand first, then the newest, in any market"
-    source = f"{device.id} rent {ids[taken]} ({why}): {point.source}"
-    if point.basis is Basis.DERIVED and point.note:
-        source += f" ({point.note})"
-    pairs = enumerate(zip(device.rents, ids, strict=True))
-    rest = [describe_rent(p, i) for n, (p, i) in pairs if n != taken]
-    if not rest:
-        return source, None
-    markets = "|".join(sorted({market_of(p) for p in device.rents}))
-    how = f"--rent ID or --market {markets} takes another"
-    return source, Assumption("other rents", "; ".join(rest), Basis.DATA, how)
 
 
 def _contract_currency(r: Request) -> str:
