@@ -87,8 +87,8 @@ def test_cost_with_a_profile_uses_its_figures(profiles_dir: Path) -> None:
     # Rent 9 CNY/h from the profile; domestic, so Hangzhou pays 30%: 9,000 x 0.7 = 6,300.
     assert "9,000.00 CNY" in out and "6,300.00 CNY" in out
     assert "domestic-chip rate" in out
-    # MFU 50% x 320 TFLOP/s (estimate): 160 TFLOP/s; 1,000 h of it = 6.67 PFLOP-days.
-    assert "160 TFLOP/s" in out and "6.67 PFLOP-days" in out
+    # MFU 50% x 320 TFLOP/s (estimate): 160 TFLOP/s; 1,000 h of it = 6.667 PFLOP-days.
+    assert "160 TFLOP/s" in out and "6.667 PFLOP-days" in out
     assert "dense bf16 peak 320 TFLOP/s" in out
     assert "Fakewei Fake 910B [fake-910b]" in out
 

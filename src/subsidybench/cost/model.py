@@ -351,7 +351,9 @@ def _days(hours: float) -> str:
     days = hours / HOURS_PER_DAY
     if days >= 2 * 365.25:
         return f"{days:,.0f} days ({days / 365.25:,.1f} years)"
-    return f"{days:,.2f} days"
+    from subsidybench.digits import figure
+
+    return f"{figure(days)} days"
 
 
 # --------------------------------------------------------------------------------------------
