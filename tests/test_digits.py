@@ -26,6 +26,9 @@ def test_significant_figures(value: float, as_figure: str, as_money: str, as_sha
     assert (figure(value), money(value), share(value)) == (as_figure, as_money, as_share)
 
 
+PRICE = ["--price", "4", "--currency", "USD"]
+
+
 def _out(*args: str) -> str:
     result = CliRunner().invoke(app, ["cost", *args], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
@@ -33,7 +36,7 @@ def _out(*args: str) -> str:
 
 
 def test_a_small_job_keeps_its_digits() -> None:
-    out = _out(*["--serve", "1e6", "--params", "7e9", "--tflops", "296.82", "--price", "4", "--currency", "USD"])
+    out = _out("--serve", "1e6", "--params", "7e9", "--tflops", "296.82", *PRICE)
     # 1e6 tokens x 1.4e10 FLOPs / 296.82e12 FLOP/s = 47.17 s = 0.0131 h = 0.000546 days.
     assert "0.0005459 days (0.0131 h)" in out
     assert re.search(r"device-hours\s+│\s+0\.0131 ", out)
@@ -44,5 +47,7 @@ def test_a_small_job_keeps_its_digits() -> None:
 def test_units_yi_keeps_a_small_amount() -> None:
     out = _out("--hours", "14620", "--price", "3.99", "--currency", "USD", "--units", "yi")
     assert "0.0005833 x10^8 USD" in out  # 58,333.80 USD, not "0.00"
-    zh = _out(*["--hours", "14620", "--price", "3.99", "--currency", "USD", "--units", "yi", "--lang", "zh"])
+    zh = _out(
+        "--hours", "14620", "--price", "3.99", "--currency", "USD", "--units", "yi", "--lang", "zh"
+    )
     assert "0.0005833 亿美元" in zh
