@@ -25,6 +25,14 @@ EXIT_INTERRUPTED = 130
 class _Group(TyperGroup):
     """The top-level group: turns user mistakes into one-line messages instead of tracebacks."""
 
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        from subsidybench.cli.helptext import escape_tree
+
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            escape_tree(command)  # a command loaded late is escaped as it is found (once)
+        return command
+
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         from subsidybench.cli.helptext import escape_tree
 
