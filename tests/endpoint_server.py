@@ -75,7 +75,13 @@ class ModelServer:
         self.port = runner.addresses[0][1]
         self._started.set()
         self._loop.run_forever()
+        # Handlers still waiting (a stalled stream) are cancelled, not left for the collector.
+        pending = asyncio.all_tasks(self._loop)
+        for task in pending:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self._loop.run_until_complete(runner.cleanup())
+        self._loop.close()
 
     async def _models(self, request: web.Request) -> web.Response:
         body = {"object": "list", "data": [{"id": "tiny-gpt", "owned_by": "test-engine"}]}
