@@ -34,6 +34,7 @@ COMMANDS: dict[str, Entry] = {
     "compare": Command(_M + "compare:app", "Compare runs; say which changes are beyond noise."),
     "accept": Command(_M + "accept:app", "Check a contract clause by clause against runs."),
     "ingest": Command(_M + "ingest:app", "Turn pytest-benchmark JSON into a run result."),
+    "serve-bench": Command(_M + "serve_bench:app", "Sweep a serving endpoint over concurrency."),
     "catalogue": Family(
         "Device profiles, subsidy programmes, and how fresh they are.",
         {
@@ -75,6 +76,9 @@ class _Group(LazyGroup):
     table = COMMANDS
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        from subsidybench.cli.helptext import escape_tree
+
+        escape_tree(self)  # help texts are prose: rich must not read markup or emoji in them
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
@@ -132,4 +136,7 @@ def _root(
 
 def main() -> None:
     """Console-script entry point."""
+    from subsidybench.cli.output import quiet_stdout
+
+    quiet_stdout()
     app()

@@ -114,12 +114,17 @@ class LazyGroup(TyperGroup):
         entry = self.table.get(cmd_name)
         if entry is None or cmd_name in self.commands:
             return self.commands.get(cmd_name)
+        from subsidybench.cli.helptext import escape_tree
+
         if self._listing:
             # Help lists names and one-line helps: nothing is imported to show them.
-            return TyperCommand(cmd_name, help=entry.help, hidden=entry.hidden)
+            listed = TyperCommand(cmd_name, help=entry.help, hidden=entry.hidden)
+            escape_tree(listed)
+            return listed
         if entry.moved_to:
             moved(f"'{cmd_name}' is now '{entry.moved_to}'")
         self.commands[cmd_name] = cmd = entry.load(cmd_name)
+        escape_tree(cmd)  # a command loaded late is escaped as it is found (once)
         return cmd
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
