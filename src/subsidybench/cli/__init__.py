@@ -99,6 +99,7 @@ from subsidybench.cli import run as _run  # noqa: E402
 from subsidybench.cli import show as _show  # noqa: E402
 from subsidybench.cli import store as _store  # noqa: E402
 from subsidybench.cli import subsidies as _subsidies  # noqa: E402
+from subsidybench.cli import ui as _ui  # noqa: E402
 
 app.command()(_run.run)
 app.command()(_run.suites)
@@ -116,6 +117,7 @@ app.add_typer(_history.app)  # `subsidybench history`
 app.add_typer(_gate.app)  # `subsidybench gate`
 app.add_typer(_accept.app)  # `subsidybench accept`
 app.add_typer(_evidence.app)  # `subsidybench evidence` and `verify`
+app.add_typer(_ui.app)  # `subsidybench ui`
 
 
 def main() -> None:

@@ -16,36 +16,16 @@ ranks them by net cost per unit of useful work. Each [[option]] table names its 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from subsidybench.cost.inputs import OPTION_KEYS
 from subsidybench.datafile import Fields, read_toml
 from subsidybench.errors import UserError
-
-_KEYS = {
-    "label",
-    "profile",
-    "price",
-    "currency",
-    "run",
-    "workload",
-    "metric",
-    "force",
-    "tflops",
-    "tokens_per_s",
-    "mfu",
-    "peak_tflops",
-    "dtype",
-    "domestic",
-    "subsidy",
-    "rate",
-    "small_firm",
-    "devices",
-    "scaling_efficiency",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +74,7 @@ def load_options(path: Path) -> tuple[OptionSpec, ...]:
     specs = []
     labels: set[str] = set()
     for o in f.tables("option"):
-        o.reject_unknown(_KEYS)
+        o.reject_unknown(OPTION_KEYS)
         label = o.str("label")
         if label in labels:
             raise o.error("label", f"{label!r} is used twice")
@@ -139,10 +119,7 @@ def option_request(spec: OptionSpec, base: Any, path: Path, currency: str | None
     command's flags), on this option's device, price, throughput and programme, answered in
     `currency`. Errors name the file, the option and the field."""
     where = f"{path}: option {spec.label!r}"
-    names = {
-        key: f"{where}: {key}"
-        for key in _KEYS | {"tflops", "tokens_per_s", "mfu", "devices", "scaling_efficiency"}
-    }
+    names = {key: f"{where}: {key}" for key in OPTION_KEYS}
     return replace(
         base,
         label=spec.label,
@@ -170,8 +147,11 @@ def option_request(spec: OptionSpec, base: Any, path: Path, currency: str | None
     )
 
 
-def option_scenarios(request: Any, path: Path) -> list[Any]:
-    """One resolved Scenario per [[option]] of a comparison file, for the job the flags give."""
+def option_scenarios(
+    request: Any, path: Path | None, specs: Sequence[OptionSpec] = ()
+) -> list[Any]:
+    """One resolved Scenario per [[option]] of a comparison file (or per spec of `specs`, as a
+    page gives them), for the job the flags give."""
     from subsidybench.cost.scenario import resolve
 
     device_flags = ("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu", "profile")
@@ -184,11 +164,12 @@ def option_scenarios(request: Any, path: Path) -> list[Any]:
         raise UserError("--compare needs one job: --train, --serve, --hours or --contract")
     for key in ("hours", "contract"):
         request.one(key)  # one value each: a ranking is not a sweep
-    specs = load_options(path)
+    if path is not None:
+        specs = load_options(path)
     currency = request.report_currency or next((s.currency for s in specs if s.currency), None)
     scenarios = []
     for spec in specs:
-        scenario = resolve(option_request(spec, request, path, currency))
+        scenario = resolve(option_request(spec, request, path or Path("options"), currency))
         currency = currency or scenario.currency
         scenarios.append(scenario)
     return scenarios
