@@ -99,7 +99,7 @@ def test_a_made_up_input_is_a_page_field_and_a_url_parameter() -> None:
     assert asked.texts == {"widgets": "2", "price": "3"}
     assert form.command(asked.texts, {}, TABLE) == "subsidybench cost --price 3 --widgets 2"
     assert form.field_of("--widgets: must be in [0, 10]", TABLE) == "widgets"
-    with pytest.raises(UserError, match="^widgets: not an input"):
+    with pytest.raises(UserError, match=r"^widgets: not an input"):
         form.question([("widgets", "2")])
 
 

@@ -77,14 +77,25 @@ class Asked:
         values["max_scenarios"] = values["max_scenarios"] or form.MAX_SCENARIOS
         request = door.request_of(replace(read, values=values))
         if not self.question.options:
-            return door.answer(request)
+            return _hide(door.answer(request), uploads.hide)
         with tempfile.TemporaryDirectory(prefix="subsidybench-ui-") as tmp:
             path = Path(tmp) / "options.toml"
             path.write_text(form.options_toml(self.question.options), encoding="utf-8")
+
+            def hide(text: str) -> str:
+                return uploads.hide(text.replace(str(path), path.name))
+
             try:
-                return door.answer(request, compare=path)
+                return _hide(door.answer(request, compare=path), hide)
             except UserError as e:
-                raise UserError(str(e).replace(str(path), "options.toml")) from None
+                raise UserError(hide(str(e))) from None
+
+
+def _hide(o: door.Outcome, hide: Any) -> door.Outcome:
+    """The answer with the server's own paths named as the user gave the files (an upload's
+    name, options.toml), as `cost` run beside them would name them."""
+    doc = json.loads(hide(json.dumps(o.doc, default=str)))
+    return replace(o, doc=doc, warnings=tuple(hide(w) for w in o.warnings))
 
 
 def create_app() -> Starlette:
