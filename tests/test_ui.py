@@ -34,7 +34,9 @@ def get(server: LiveServer, path: str) -> tuple[int, str]:
         with urllib.request.urlopen(server.url + path, timeout=60) as reply:
             return reply.status, reply.read().decode()
     except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+        body = e.read().decode()
+        print(body[-300:])  # shown where a test fails
+        return e.code, body
 
 
 def post(server: LiveServer, path: str, data: bytes) -> tuple[int, str]:
@@ -138,6 +140,30 @@ def test_an_uploaded_run_is_costed_by_its_measured_rate(
     expected = cli_json([*args, "--currency", "USD", "--metric", "tokens"], tmp_path)
     assert json.loads(body)["net"] == expected["net"]
     assert json.loads(body)["tokens"] == expected["tokens"]
+
+
+def test_the_downloads_are_the_answer_on_screen(
+    live_server: LiveServer,  # noqa: F811
+    run_file: Path,
+) -> None:
+    import io
+    import zipfile
+
+    openpyxl = pytest.importorskip("openpyxl")
+    status, _ = get(live_server, "/cost?lang=zh")
+    assert status == 200  # the language alone is no question: the empty form
+    reply = urllib.request.urlopen(f"{live_server.url}/answer.xlsx?{CONTRACT}", timeout=60)
+    book = openpyxl.load_workbook(io.BytesIO(reply.read()))
+    assert book.sheetnames == ["Cost"]
+    status, body = post(live_server, "/upload?name=run.json", run_file.read_bytes())
+    upload = json.loads(body)["id"]
+    query = f"run={upload}&workload=gemm-bf16&hours=10&price=2&currency=USD"
+    status, _ = get(live_server, "/cost?" + query)
+    assert status == 200
+    reply = urllib.request.urlopen(f"{live_server.url}/evidence.zip?{query}", timeout=60)
+    names = zipfile.ZipFile(io.BytesIO(reply.read())).namelist()
+    assert "runs/run.json" in names or any(n.startswith("runs/") for n in names)
+    assert any(n.startswith("report/") for n in names)
 
 
 def test_options_are_compared_as_cost_compare_ranks_them(

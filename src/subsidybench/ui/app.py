@@ -57,7 +57,8 @@ class Asked:
             self.question = form.question(query)
             lang = self.question.texts.get("lang", "en")
             self.lang = lang if lang in WORDS else "en"
-            if self.question.texts or self.question.options:
+            # The language and units alone are no question: the empty form, in that language.
+            if set(self.question.texts) - {"lang", "units"} or self.question.options:
                 self.outcome = self._answer(uploads, lists)
         except UserError as e:
             self.error = uploads.hide(str(e))
@@ -180,7 +181,7 @@ def create_app() -> Starlette:
         from subsidybench.report.evidence_bundle import write_bundle
 
         t = asked.question.texts
-        prices = [f"{t['price']} {t['currency']}"] if "price" in t and "currency" in t else []
+        prices = [t["price"]] if "price" in t else []
         with tempfile.TemporaryDirectory(prefix="subsidybench-ui-") as tmp:
             out = Path(tmp) / "evidence.zip"
             try:
@@ -189,7 +190,7 @@ def create_app() -> Starlette:
                     out,
                     subsidy=t.get("subsidy"),
                     prices=prices,
-                    currency=t.get("in") or t.get("currency"),
+                    currency=t.get("report_currency") or t.get("currency"),
                 )
             except UserError as e:
                 return _error(uploads.hide(str(e)))
