@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 import typer
@@ -27,7 +28,7 @@ from subsidybench.cost.inputs import (
     sweepable,
     uncertain,
 )
-from subsidybench.cost.options import OptionSpec
+from subsidybench.cost.options import load_options
 from subsidybench.cost.request import Request
 from subsidybench.errors import UserError
 from subsidybench.ui import form
@@ -59,7 +60,7 @@ def _command(table: tuple[Input, ...]) -> typer.Typer:
         got.update(door.read(given, table).values)
         typer.echo(repr(got.get("widgets")))
 
-    params = [cost_cli._parameter(i) for i in table]
+    params = [cost_cli.parameter(i) for i in table]
     cost_command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     cost_command.__annotations__ = {p.name: p.annotation for p in params}
     t = typer.Typer()
@@ -117,8 +118,16 @@ def test_the_table_and_the_request_declare_the_same_inputs() -> None:
     assert declared == {i.name for i in INPUTS if i.request}
 
 
-def test_the_comparison_keys_are_the_option_inputs() -> None:
-    assert {f.name for f in fields(OptionSpec)} == set(OPTION_KEYS)
+def test_a_made_up_input_is_a_comparison_file_key(tmp_path: Path) -> None:
+    path = tmp_path / "options.toml"
+    path.write_text(
+        '[[option]]\nlabel = "a"\nprice = 1\ncurrency = "USD"\nmfu = 0.4\nwidgets = 2\n'
+    )
+    [spec] = load_options(path, TABLE)
+    assert spec.values == {"price": 1.0, "currency": "USD", "mfu": 0.4, "widgets": 2.0}
+    with pytest.raises(UserError, match=r"options\.toml: option\[0\]\.widgets: unknown field"):
+        load_options(path)
+    assert "widgets" not in OPTION_KEYS
 
 
 def test_every_numeric_input_has_a_range_and_every_flag_is_one_option() -> None:

@@ -25,7 +25,7 @@ _RANGE = " a~b (uniform) or a~mode~b (triangular) is uncertain."
 _METAVAR = {Kind.VALUES: "VALUES", Kind.NUMBER: "NUMBER", Kind.INTEGER: "INTEGER"}
 
 
-def _parameter(i: Input) -> inspect.Parameter:
+def parameter(i: Input) -> inspect.Parameter:
     """The typer option of one input. Numbers come in as text and are read by cost.door, so a
     bad value gets the same one-line message here as on the page."""
     help = (
@@ -108,7 +108,8 @@ def cost_command(**given: Any) -> None:
     show.write(json_path, csv_path, outcome.doc, None)
 
 
-_PARAMETERS = [_parameter(i) for i in INPUTS]
+# typer reads a command's options from its signature; this one's is made from the inputs table.
+_PARAMETERS = [parameter(i) for i in INPUTS]
 cost_command.__signature__ = inspect.Signature(_PARAMETERS)  # type: ignore[attr-defined]
 cost_command.__annotations__ = {p.name: p.annotation for p in _PARAMETERS}
 app.command("cost", no_args_is_help=True)(cost_command)
