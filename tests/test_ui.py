@@ -228,7 +228,11 @@ def test_subsidybench_ui_prints_its_url_and_serves() -> None:
         proc.wait(timeout=60)
 
 
-def test_ui_refuses_a_bad_port() -> None:
+def test_ui_refuses_a_bad_port(live_server: LiveServer) -> None:  # noqa: F811
     result = CliRunner().invoke(app, ["ui", "--port", "70000", "--no-browser"])
     assert result.exit_code == 1
     assert "--port: must be in [0, 65535], got 70000" in result.output
+    taken = live_server.url.rsplit(":", 1)[1]
+    result = CliRunner().invoke(app, ["ui", "--port", taken, "--no-browser"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: --port: {taken}: cannot serve on 127.0.0.1: ")

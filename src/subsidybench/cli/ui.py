@@ -11,10 +11,15 @@ from subsidybench.errors import UserError
 app = typer.Typer(help="The cost answer in a browser.")
 
 
-def free_port(host: str) -> int:
-    """A port the system has free on `host` now (the server binds it a moment later)."""
+MAX_CONNECTIONS = 32
+"""Connections served at once; more are answered 503 (one person's page needs two or three)."""
+
+
+def free_port(host: str, port: int = 0) -> int:
+    """`port` (0: any) if the system has it free on `host` now; the server binds it a moment
+    later."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.bind((host, 0))
+        s.bind((host, port))
         return int(s.getsockname()[1])
 
 
@@ -43,9 +48,10 @@ def ui(
     if not 0 <= port <= 65535:
         raise UserError(f"--port: must be in [0, 65535], got {port}")
     try:
-        port = port or free_port(host)
+        port = free_port(host, port)
     except OSError as e:
-        raise UserError(f"--host: cannot serve on {host}: {e.strerror or e}") from None
+        where = f"--port: {port}" if port else "--host"
+        raise UserError(f"{where}: cannot serve on {host}: {e.strerror or e}") from None
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/cost"
     typer.echo(f"subsidybench ui: {url}  (Ctrl-C stops it)")
@@ -53,4 +59,10 @@ def ui(
         import webbrowser
 
         webbrowser.open(url)
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(),
+        host=host,
+        port=port,
+        log_level="warning",
+        limit_concurrency=MAX_CONNECTIONS,
+    )

@@ -139,6 +139,7 @@ def create_app() -> Starlette:
             sections=form.sections(asked.lang),
             open_panels=_OPEN,
             Kind=Kind,
+            title=m("answer.cost_of", job=o.doc["job"]) if o and o.doc.get("job") else "",
             headline=view.headline(o, m, w) if o else [],
             tornado=view.tornado(o, m) if o else [],
             assumptions=view.assumptions(o, m) if o else [],
