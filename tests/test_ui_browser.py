@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -149,17 +150,33 @@ def test_the_chinese_page(page: Any, live_server: LiveServer) -> None:  # noqa: 
     assert "Net cost" not in page.locator("#answer").inner_text()
 
 
-def test_the_english_page_reads_answer_first(page: Any, live_server: LiveServer) -> None:  # noqa: F811
-    page.goto(f"{live_server.url}/cost?contract=4e7&currency=CNY&price=18~22&devices=100")
+def test_the_english_page_reads_answer_first(
+    page: Any,
+    live_server: LiveServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    query = [
+        ("train", "7e9:2e12"), ("tflops", "300~450"), ("price", "2~3"), ("currency", "USD"),
+        ("devices", "256"), ("scaling-efficiency", "0.85~0.95"),
+        ("subsidy", "shanghai-2025-compute"),
+    ]  # fmt: skip
+    page.goto(f"{live_server.url}/cost?{urlencode(query)}")
     _shot(page, "en")
     net = page.locator('[data-figure="net"]').bounding_box()
     form = page.locator("#question").bounding_box()
     assert net is not None and form is not None and net["y"] < form["y"]
     assert net["y"] + net["height"] < 900  # in the first screen
-    command = page.locator("#command").inner_text()
-    assert (
-        command == "subsidybench cost --contract 4e7 --devices 100 --price '18~22' --currency CNY"
-    )
+    doc, _ = _cli(_args(query), tmp_path)
+    assert doc is not None
+    p10, p90 = (doc["ranges"]["figures"]["net"][k] for k in ("p10", "p90"))
+    shown = page.locator('[data-figure="range"] .value').inner_text()
+    assert shown == f"{p10:,.2f} USD - {p90:,.2f} USD"
+    assert page.locator("#tornado li").count() == len(doc["ranges"]["tornado"]["bars"])
+    # The command the page shows gives the same answer.
+    words = shlex.split(page.locator("#command").inner_text())
+    assert words[:2] == ["subsidybench", "cost"]
+    again, _ = _cli(words[2:], tmp_path)
+    assert again == doc
 
 
 def test_a_bad_value_shows_the_clis_message_beside_its_field(

@@ -43,7 +43,7 @@ def headline(o: Outcome, m: Messages, w: dict[str, str]) -> list[Figure]:
     """The figures a reader who reads nothing else needs, in the order they are read."""
     d = o.doc
     cur = d.get("currency")
-    if o.kind == "estimate":
+    if o.kind in ("estimate", "serving"):  # a serving answer is an estimate at its picked point
         subsidy = d.get("subsidy") or {}
         figures = [
             Figure("net", w["net"], _exact(d.get("net"), cur), _other_units(m, d.get("net"), cur)),
