@@ -236,3 +236,21 @@ def test_ui_refuses_a_bad_port(live_server: LiveServer) -> None:  # noqa: F811
     result = CliRunner().invoke(app, ["ui", "--port", taken, "--no-browser"])
     assert result.exit_code == 1
     assert result.output.startswith(f"error: --port: {taken}: cannot serve on 127.0.0.1: ")
+
+
+def test_programmes_are_offered_valid_first_and_expired_marked(
+    live_server: LiveServer,  # noqa: F811
+) -> None:
+    from subsidybench.catalogue.subsidies import list_programmes
+
+    _, html = get(live_server, "/cost")
+    select = html[html.index('id="f-subsidy"') :]
+    select = select[: select.index("</select>")]
+    programmes = list_programmes()
+    shown = [p.id + (" (expired)" if p.expired() else "") for p in programmes]
+    for text in shown:
+        assert f">{text}</option>" in select
+    positions = [select.index(f">{text}</option>") for text in shown]
+    expired = [pos for pos, p in zip(positions, programmes, strict=True) if p.expired()]
+    valid = [pos for pos, p in zip(positions, programmes, strict=True) if not p.expired()]
+    assert not expired or not valid or max(valid) < min(expired)
