@@ -92,6 +92,11 @@ def test_the_server_is_bounded(live_server: LiveServer) -> None:  # noqa: F811
     # A path on the server is never read: programmes and devices are catalogue entries.
     status, html = get(live_server, "/cost?contract=1e6&price=2&currency=CNY&subsidy=/etc/passwd")
     assert "--subsidy: &#39;/etc/passwd&#39; is not in the subsidies catalogue" in html
+    # Another site's name pointed at this machine is refused.
+    conn = http.client.HTTPConnection(live_server.url.removeprefix("http://"), timeout=60)
+    conn.request("GET", "/cost", headers={"Host": "attacker.example"})
+    assert conn.getresponse().status == 400
+    conn.close()
     # An upload larger than the bound is refused from its Content-Length, before it is read.
     conn = http.client.HTTPConnection(live_server.url.removeprefix("http://"), timeout=60)
     conn.putrequest("POST", "/upload?name=big.json")

@@ -40,7 +40,7 @@ def ui(
     try:
         import uvicorn
 
-        from subsidybench.ui.app import create_app
+        from subsidybench.ui.app import LOCAL, create_app
     except ImportError as e:
         raise UserError(
             f"the page needs the ui extra ({e.name} is missing): pip install -e '.[ui]'"
@@ -60,7 +60,7 @@ def ui(
 
         webbrowser.open(url)
     uvicorn.run(
-        create_app(),
+        create_app(LOCAL if host in LOCAL else ("*",)),
         host=host,
         port=port,
         log_level="warning",

@@ -15,13 +15,14 @@ import contextlib
 import json
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -99,8 +100,14 @@ def _hide(o: door.Outcome, hide: Any) -> door.Outcome:
     return replace(o, doc=doc, warnings=tuple(hide(w) for w in o.warnings))
 
 
-def create_app() -> Starlette:
-    """The app; its uploads live as long as it does."""
+LOCAL = ("127.0.0.1", "localhost", "::1")
+"""Host names a page served on this machine answers to: a page of another site that makes its
+own name point here (DNS rebinding) is refused, with its uploads."""
+
+
+def create_app(hosts: Sequence[str] = LOCAL) -> Starlette:
+    """The app, answering requests for `hosts` ("*": any, for a page shared on a network); its
+    uploads live as long as it does."""
     uploads = Uploads()
     env = Environment(
         loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"])
@@ -240,6 +247,7 @@ def create_app() -> Starlette:
         uploads.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
     app.state.uploads = uploads
     return app
 
