@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from subsidybench.cost.inputs import INPUTS, Input, Kind
+from subsidybench.errors import UserError
 
 app = typer.Typer(help="Cost compute jobs before and after a subsidy.", no_args_is_help=True)
 
@@ -67,45 +68,82 @@ def cost_command(**given: Any) -> None:
 
     read = door.read(given)
     out = read.output
+    json_path, csv_path, xlsx_path = out["json"], out["csv"], out["xlsx"]
+    needs_openpyxl(xlsx_path)
     m = messages(out["lang"], out["units"])
-    json_path, csv_path = out["json"], out["csv"]
-    outcome = door.answer(door.request_of(read), compare=out["compare"])
+    request = door.request_of(read)
+    if out["compare"] is not None:
+        no_xlsx(xlsx_path, "a ranking")
+    outcome = door.answer(request, compare=out["compare"])
     for line in outcome.warnings:
         typer.echo(f"warning: {line}", err=True)
+    if outcome.kind in ("sweep", "serving", "reach"):
+        no_xlsx(
+            xlsx_path,
+            {"sweep": "a sweep", "serving": "a serving curve"}.get(outcome.kind, "--reach"),
+        )
+    # Every file asked for is written before anything is printed: a reader that stops early
+    # (`| head`) never costs a file (cli.output).
     if outcome.kind == "compare":
-        show.print_compare(outcome.result, m)
         frame = None
         if csv_path is not None:
             import pandas as pd
 
             frame = pd.DataFrame([show.flat(e.to_dict()) for e in outcome.result])
-        show.write(json_path, csv_path, outcome.doc, frame)
+        announce(show.write(json_path, csv_path, outcome.doc, frame))
+        show.print_compare(outcome.result, m)
         return
     if outcome.kind == "sweep":
         scenario = outcome.scenario
+        announce(show.write(json_path, csv_path, outcome.doc, outcome.frame))
         show.print_sweep(
             outcome.frame, scenario.sweeping, scenario.currency, out["rows"], list(outcome.notes), m
         )
-        show.write(json_path, csv_path, outcome.doc, outcome.frame)
         return
     if outcome.kind == "serving":
+        curve = serving_view.curve_frame(outcome.result) if csv_path is not None else None
+        written = show.write(json_path, None, outcome.doc, None)
+        announce(written + show.write(None, csv_path, {}, curve))
         serving_view.print_serving(outcome.result, out["rows"])
-        show.write(json_path, None, outcome.doc, None)
-        if csv_path is not None:
-            serving_view.curve_frame(outcome.result).to_csv(csv_path, index=False)
         return
     if outcome.kind == "reach":
+        announce(show.write(json_path, csv_path, outcome.doc, None))
         show.print_reach(outcome.result, m)
         show.print_ranges(outcome.spread, m)
-        show.write(json_path, csv_path, outcome.doc, None)
         return
-    show.print_estimate(outcome.result, m)
-    show.print_ranges(outcome.spread, m)
-    if out["xlsx"] is not None:
+    written = show.write(json_path, csv_path, outcome.doc, None)
+    if xlsx_path is not None:
         from subsidybench.report.live_workbook import write_answer_xlsx
 
-        write_answer_xlsx(outcome.scenario, outcome.result, out["xlsx"], m)
-    show.write(json_path, csv_path, outcome.doc, None)
+        write_answer_xlsx(outcome.scenario, outcome.result, xlsx_path, m)
+        written.append(xlsx_path)
+    announce(written)
+    show.print_estimate(outcome.result, m)
+    show.print_ranges(outcome.spread, m)
+
+
+def announce(paths: list[Path]) -> None:
+    from subsidybench.cli.output import wrote
+
+    for path in paths:
+        wrote(path)
+
+
+def no_xlsx(path: Path | None, what: str) -> None:
+    """--xlsx is one answer's live workbook: refused, not dropped, where there is none."""
+    if path is not None:
+        raise UserError(f"--xlsx writes one answer's live workbook; {what} has none: use --csv")
+
+
+def needs_openpyxl(path: Path | None) -> None:
+    if path is None:
+        return
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError:
+        raise UserError(
+            "--xlsx needs openpyxl, which is not installed: pip install 'subsidybench[report]'"
+        ) from None
 
 
 # typer reads a command's options from its signature; this one's is made from the inputs table.

@@ -138,8 +138,9 @@ INPUTS: tuple[Input, ...] = (
           "(the throughput and MFU they imply are printed).", "购买的设备小时；配合 --train 为训练"
           "实际用去的设备小时。", "device-hours",
           Range(0.0, 1e12, "device-hours", low_open=True), True, True),
-    Input("contract", V, J, "A contract value, answer currency.", "合同金额（答案币种）。",
-          "money", bounds.MONEY, True, True),
+    Input("contract", V, J, "A contract value, in --currency (or --in); needs no price, which "
+          "only adds the device-hours it buys.", "合同金额（--currency 或 --in 币种）；无需价格，"
+          "价格只用于换算可购买的设备小时。", "money", bounds.MONEY, True, True),
     Input("reach", T, J, "How far a subsidy goes: 'cap', 'pool' or an amount. With --train, "
           "counts runs.", "补贴能覆盖多远：'cap'、'pool' 或金额。", ""),
     Input("compare", Kind.FILE, J, "A TOML file of [[option]] tables (device, price, throughput,"
@@ -219,8 +220,14 @@ INPUTS: tuple[Input, ...] = (
           page=False),
     Input("price", V, D, "Rent per device-hour.", "每设备小时租金。", "money/device-hour",
           bounds.MONEY, True, True, option_key=True),
-    Input("currency", T, D, "Currency of --price / owned money.", "--price 与自有成本的币种。",
-          option_key=True),
+    Input("market", T, D, "Take the --profile's rent in this market: cn (quoted in CNY), us (in "
+          "USD). Default: on-demand first, then the newest, in any market; the answer names the "
+          "rent taken and lists the others.", "取 --profile 在此市场的租金：cn（人民币报价）、us"
+          "（美元）。默认先按需、再取最新；答案会写明所取租金并列出其他。"),
+    Input("rent_id", T, D, "Take this rent of the --profile, by the id the answer lists.",
+          "按答案列出的 id 取 --profile 的这一租金。", flag="--rent"),
+    Input("currency", T, D, "Currency of --price, of owned money, or of --contract.",
+          "--price、自有成本或 --contract 的币种。", option_key=True),
     Input("report_currency", T, D, "Currency to answer in.", "答案币种。", flag="--in"),
     Input("fx", N, D, "Exchange rate as profiles/fx states it (CNY per USD); default: dated. a~b: "
           "a range.", "汇率（每美元人民币）；默认取带日期的数据。a~b：区间。", "CNY/USD", bounds.FX,
