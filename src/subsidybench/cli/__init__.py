@@ -35,6 +35,7 @@ COMMANDS: dict[str, Entry] = {
     "accept": Command(_M + "accept:app", "Check a contract clause by clause against runs."),
     "ingest": Command(_M + "ingest:app", "Turn pytest-benchmark JSON into a run result."),
     "serve-bench": Command(_M + "serve_bench:app", "Sweep a serving endpoint over concurrency."),
+    "ui": Command(_M + "ui:app", "The cost answer in a browser, on this machine."),
     "catalogue": Family(
         "Device profiles, subsidy programmes, and how fresh they are.",
         {
