@@ -207,6 +207,10 @@ class Programme:
         """The last day of the validity window; None when the sources do not give it."""
         return _last_day(self.valid_until)
 
+    def begins(self) -> datetime.date | None:
+        """The first day of the validity window; None when the sources do not give it."""
+        return _first_day(self.valid_from)
+
     def expired(self, today: datetime.date | None = None) -> bool:
         """Whether the window ended before `today` (default: the system date)."""
         end = self.ends()
@@ -320,6 +324,14 @@ def _last_day(text: str) -> datetime.date | None:
     year, month = parts[0], parts[1] if len(parts) > 1 else 12
     day = parts[2] if len(parts) > 2 else calendar.monthrange(year, month)[1]
     return datetime.date(year, month, day)
+
+
+def _first_day(text: str) -> datetime.date | None:
+    """The first day of a YYYY, YYYY-MM or YYYY-MM-DD period; None for 'unknown'."""
+    parts = [int(p) for p in text.split("-")] if text != "unknown" else []
+    if not parts:
+        return None
+    return datetime.date(parts[0], *[*parts[1:], 1, 1][:2])
 
 
 def _term(f: Fields, key: str, within: Range) -> Term:

@@ -190,6 +190,19 @@ def cost_command(
     spend: str | None = opt(
         "--spend", "compute-rent (rent), compute-build (owned), model-services, datasets.", SUBSIDY
     ),
+    start: str | None = opt(
+        "--start",
+        "The job's first day, YYYY-MM-DD (default today, printed): a programme pays only while"
+        " valid, and yearly caps apply in each calendar year the job runs in.",
+        SUBSIDY,
+    ),
+    assume_valid: bool = opt(
+        "--assume-valid",
+        "Pay the programme as valid for the whole job, even where its dates say it has ended or"
+        " not begun (said in the answer).",
+        SUBSIDY,
+        False,
+    ),
     json_path: Path | None = JSON_OPTION,
     csv_path: Path | None = CSV_OPTION,
     rows: int = opt("--rows", "Sweep rows to print (all go to files).", OUTPUT, 40),
@@ -210,7 +223,7 @@ def cost_command(
     Any flag given a list or range (--rate 0.1:1.0:0.1) makes a sweep over every combination.
     """
     from subsidybench.cost import evaluate, serving
-    from subsidybench.cost.flags import flag_values, fx_value, train_pair
+    from subsidybench.cost.flags import date_value, flag_values, fx_value, train_pair
     from subsidybench.cost.options import option_scenarios
     from subsidybench.cost.request import Request
     from subsidybench.cost.scenario import resolve
@@ -279,6 +292,8 @@ def cost_command(
         cap=cap,
         small_firm=small_firm,
         spend=spend,
+        start=None if start is None else date_value(start, "--start"),
+        assume_valid=assume_valid,
         profiles_dirs=tuple(profiles_dir or ()),
         names={"duration_days": "--duration", "report_currency": "--in"},
         max_scenarios=max_scenarios,

@@ -220,7 +220,7 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
     else:
         contract = r.contract
     rates: Any = 0.0
-    cap, window, after = math.inf, math.inf, 0.0
+    cap, window, after, cap_year, calendar = math.inf, math.inf, 0.0, math.inf, None
     terms = s.terms
     if terms is not None:
         if s.owned is not None:
@@ -233,7 +233,7 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
         if swept_rate:
             notes.append(Assumption("subsidy rate", "swept", Basis.GIVEN, r.name("rate")))
         rates = s.subsidy_rates if swept_rate else terms.rate
-        cap = terms.cap
+        cap, cap_year, calendar = terms.cap_total, terms.cap_year, terms.calendar
         if not swept_rate:
             window, after = terms.window_hours, terms.after_rate
     else:
@@ -258,11 +258,16 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
         per_second=per_second,
         mfu=mfu,
         peak_per_second=None if s.peak is None else s.peak.tflops * TERA,
-        devices=s.devices if s.devices is not None else 1.0,
+        # Devices not known: no wall time, the whole spend at the start (as the single answer).
+        devices=s.devices if s.devices is not None else math.inf,
         scaling_efficiency=s.efficiency if s.efficiency is not None else 1.0,
         rate=rates,
         cap=cap,
         window_hours=window,
         after_rate=after,
+        cap_year=cap_year,
+        calendar=calendar,
     )
+    if s.devices is None and "wall_hours" in frame:
+        frame = frame.drop(columns="wall_hours")
     return frame, [*notes, *s.assumptions]

@@ -52,6 +52,7 @@ from subsidybench.cost.terms import (
     terms_from_programme,
 )
 from subsidybench.cost.throughput import Throughput, WorkUnit
+from subsidybench.cost.years import Calendar, subsidy_over_time
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
 from subsidybench.units import (
@@ -122,12 +123,18 @@ def evaluate_hours(
     cap: ArrayLike = np.inf,
     window_hours: ArrayLike = np.inf,
     after_rate: ArrayLike = 0.0,
+    cap_year: ArrayLike = np.inf,
+    calendar: Calendar | None = None,
 ) -> dict[str, Array]:
-    """Gross, subsidy and net cost of `device_hours` at `price_per_hour`; vectorised."""
+    """Gross, subsidy and net cost of `device_hours` at `price_per_hour`; vectorised. `cap`
+    limits the whole job's subsidy, `cap_year` each programme year's (cost.years); a wall time
+    of 0 is not known (the whole spend at the start)."""
     hours = np.asarray(device_hours, dtype=np.float64)
     gross = hours * np.asarray(price_per_hour, dtype=np.float64)
-    before_caps = blended_rate(rate, after_rate, window_hours, wall_hours)
-    subsidy = subsidy_amount(gross, before_caps, cap)
+    wall = np.broadcast_to(np.asarray(wall_hours, dtype=np.float64), np.shape(gross))
+    before_caps, subsidy = subsidy_over_time(
+        gross, wall, rate, after_rate, window_hours, cap, cap_year, calendar
+    )
     net = gross - subsidy
     with np.errstate(divide="ignore", invalid="ignore"):
         effective = np.where(hours > 0, net / hours, np.asarray(price_per_hour) * (1 - before_caps))
@@ -141,7 +148,7 @@ def evaluate_hours(
         "effective_rate": effective_rate,
         "net": net,
         "effective_price": effective,
-        "cap_binds": gross * before_caps > np.asarray(cap),
+        "cap_binds": subsidy < gross * before_caps * (1 - 1e-12),
     }
 
 
@@ -167,6 +174,8 @@ def evaluate_work(
     cap: ArrayLike = np.inf,
     window_hours: ArrayLike = np.inf,
     after_rate: ArrayLike = 0.0,
+    cap_year: ArrayLike = np.inf,
+    calendar: Calendar | None = None,
 ) -> dict[str, Array]:
     """Time and cost of `work` units (FLOPs or tokens) on devices doing `rate_per_device` units
     per second each; vectorised. n devices at efficiency e do n·e times one device's rate, and
@@ -174,7 +183,15 @@ def evaluate_work(
     device_hours = device_hours_for(work, rate_per_device, scaling_efficiency)
     wall_hours = device_hours / np.asarray(devices, dtype=np.float64)
     return evaluate_hours(
-        device_hours, wall_hours, price_per_hour, rate, cap, window_hours, after_rate
+        device_hours,
+        wall_hours,
+        price_per_hour,
+        rate,
+        cap,
+        window_hours,
+        after_rate,
+        cap_year,
+        calendar,
     )
 
 

@@ -10,6 +10,7 @@ and the Assumptions they rest on, each with its basis; cost.evaluate turns it in
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,6 +216,18 @@ def resolve(request: Request) -> Scenario:
     # Subsidy terms.
     spend = _spend(r, owned)
     terms = None
+    start = r.start or datetime.date.today()
+    if programme is not None or r.power_subsidy is not None:
+        notes.append(
+            Assumption(
+                "job start",
+                str(start),
+                Basis.GIVEN,
+                r.name("start") if r.start else f"not given: today ({r.name('start')} DATE)",
+            )
+        )
+    elif r.assume_valid:
+        raise UserError(f"{r.name('assume_valid')} needs a programme (--subsidy)")
     if programme is not None:
         terms = terms_from_programme(
             programme,
@@ -224,6 +237,8 @@ def resolve(request: Request) -> Scenario:
             to_job_currency=money.factor(programme.currency),
             job_currency=currency,
             rate=None if r.rate is None else float(r.rate[0]),
+            start=start,
+            assume_valid=r.assume_valid,
         )
         if r.cap is not None:
             raise UserError("--cap is for a --rate given by hand; a programme states its own caps")

@@ -325,11 +325,14 @@ def _figures(s: Scenario, v: Mapping[str, Any]) -> dict[str, np.ndarray]:
     subsidy: dict[str, Any] = {}
     if terms is not None and s.owned is None:
         programme = s.programme.currency if s.programme is not None else None
+        moved = fx ** _exponent(s, programme)
         subsidy = {
             "rate": v.get("rate", terms.rate),
-            "cap": terms.cap * fx ** _exponent(s, programme),
+            "cap": terms.cap_total * moved,
             "window_hours": terms.window_hours,
             "after_rate": terms.after_rate,
+            "cap_year": terms.cap_year * moved,
+            "calendar": terms.calendar,
         }
     unit = s.throughput.unit if s.throughput is not None else WorkUnit.FLOPS
     if s.kind == "reach":

@@ -158,6 +158,21 @@ def _money_rows(table: Any, e: Estimate, c: str, m: Messages) -> None:
                         rate=f"{s.rate_before_caps:.1%}",
                     ),
                 )
+        for year, share, before, after in s.years:
+            table.add_row(
+                m("row.by_year", year=year, share=f"{share:.1%}"),
+                m("answer.by_year", amount=m.amount(after, c), before=m.amount(before, c)),
+            )
+        if s.calendar is not None:
+            table.add_row(
+                m("row.validity"),
+                m(
+                    "answer.validity",
+                    status=s.calendar.status,
+                    start=str(s.calendar.start),
+                    share=f"{s.paid_share:.1%}",
+                ),
+            )
         if s.present_value is not None:
             table.add_row(m("row.present_value"), m.amount(s.present_value, c))
     table.add_row(m("row.net"), m.amount(e.net, c))
@@ -222,6 +237,11 @@ def print_reach(r: Reach, m: Messages = ENGLISH) -> None:
     table.add_column("quantity", style="bold")
     table.add_column("value", justify="right")
     table.add_row(m("row.rate"), f"{r.rate:.0%}")
+    if r.effective_rate is not None and r.contract_size is not None:
+        table.add_row(
+            m("row.subsidy_per_firm", share=f"{r.effective_rate:.1%}"),
+            m.amount(r.effective_rate * r.contract_size, c),
+        )
     table.add_row(m("row.contract_value"), m.amount(r.contract_value, c))
     table.add_row(m("row.firm_pays"), m.amount(r.firm_pays, c))
     table.add_row(m("row.device_hours"), f"{r.device_hours:,.0f}")
