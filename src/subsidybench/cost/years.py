@@ -116,8 +116,6 @@ def subsidy_over_time(
     return before, np.minimum(capped, np.asarray(cap))
 
 
-
-
 def programme_calendar(
     programme: Programme, start: datetime.date, assume_valid: bool = False
 ) -> Calendar:
