@@ -56,6 +56,8 @@ class Estimate:
     peak: Peak | None = None
     hardware_per_model: float | None = None
     """Hardware FLOPs per model FLOP, where the rate was given in hardware FLOPs."""
+    power_subsidy: SubsidyOutcome | None = None
+    """Owned: what a power programme pays of the energy bill (net = gross - both subsidies)."""
 
     @property
     def pflop_days(self) -> float | None:
@@ -108,7 +110,12 @@ class Estimate:
             "cluster_pflops": self.cluster_pflops,
             "device_hours_per_trillion_tokens": self.device_hours_per_trillion_tokens,
             "gross": self.gross,
-            "subsidy": self.subsidy.to_dict() if self.subsidy else None,
+            # A power subsidy alone is the answer's subsidy; beside a building subsidy it is
+            # its own entry, and net = gross - subsidy - power subsidy.
+            "subsidy": (self.subsidy or self.power_subsidy).to_dict()  # type: ignore[union-attr]
+            if self.subsidy or self.power_subsidy
+            else None,
+            "power_subsidy": self.power_subsidy.to_dict() if self.power_subsidy else None,
             "net": self.net,
             "effective_price_per_device_hour": self.effective_price,
             "net_per_pflop_hour": self.net_per_pflop_hour,

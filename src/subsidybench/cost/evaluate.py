@@ -90,6 +90,7 @@ def one(s: Scenario) -> Estimate | Reach:
         peak=s.peak,
         wall_hours=s.wall_hours,
         devices_known=s.devices is not None,
+        power_rate=s.power_rate,
     )
 
 
@@ -184,6 +185,8 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
         raise UserError("--reach takes single values; drop the lists to use it")
     if s.currency is None:
         raise UserError("a sweep compares money: give a price (--price with --currency)")
+    if s.power_rate:
+        raise UserError("--power-subsidy takes single answers; drop the lists to use it")
     if s.wall_hours is not None:
         raise UserError("--duration takes single answers; give --devices to sweep")
     notes: list[Assumption] = []

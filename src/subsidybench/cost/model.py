@@ -233,6 +233,7 @@ def estimate(
     peak: Peak | None = None,
     wall_hours: float | None = None,
     devices_known: bool = True,
+    power_rate: float = 0.0,
 ) -> Estimate:
     """Time and cost of one job on one kind of device, with and without a subsidy.
 
@@ -332,6 +333,21 @@ def estimate(
                 Basis.DERIVED,
             )
         )
+    power = None
+    if power_rate and price is not None and price.owned is not None and gross is not None:
+        # The power programme pays its share of the energy bill: shown apart from the price.
+        paid = device_hours * price.owned.hourly()["energy"] * power_rate
+        power = SubsidyOutcome(
+            gross=gross,
+            rate_before_caps=paid / gross if gross > 0 else 0.0,
+            amount=paid,
+            net=gross - paid,
+            cap=math.inf,
+            cap_rule="no cap",
+            cap_binds=False,
+            binds_above=math.inf,
+        )
+        net = (net if net is not None else gross) - paid
     if net is not None and device_hours > 0:
         effective = net / device_hours
     per_s, tok_s = _rates(job, throughput, cluster.scaling_efficiency)
@@ -357,6 +373,7 @@ def estimate(
         tokens_per_s=tok_s,
         peak=peak,
         hardware_per_model=None if throughput is None else throughput.hardware_per_model,
+        power_subsidy=power,
     )
 
 

@@ -74,6 +74,8 @@ class Scenario:
     """(base, quote) of the exchange rate used, if any: ranges move money by it."""
     fx_rate: float | None = None
     """That rate: quote per base."""
+    power_rate: float = 0.0
+    """Owned: the share of the power bill a --power-subsidy pays, shown apart from the price."""
 
     @property
     def sweeping(self) -> list[str]:
@@ -175,7 +177,9 @@ def resolve(request: Request) -> Scenario:
         rent = converted
     if r.power_subsidy is not None and not owned:
         raise UserError("--power-subsidy pays part of an owned device's power bill: give --capex")
-    owned_hw = owned_inputs(r, device, money.factor, price_ccy, notes, domestic) if owned else None
+    owned_hw, power_rate = (
+        owned_inputs(r, device, money.factor, price_ccy, notes, domestic) if owned else (None, 0.0)
+    )
     if currency is None or (rent is None and owned_hw is None):
         needs = _needs_price(r, kind, programme)
         if needs and device is not None:
@@ -292,6 +296,7 @@ def resolve(request: Request) -> Scenario:
         price_currency=price_ccy,
         fx_pair=next(iter(money.used), None),
         fx_rate=money.rate,
+        power_rate=power_rate,
     )
 
 

@@ -375,6 +375,17 @@ def _figures(s: Scenario, v: Mapping[str, Any]) -> dict[str, np.ndarray]:
             "effective_price": net / hours,
             "effective_rate": (money["gross"] - net) / money["gross"],
         }
+    if s.power_rate and price is not None and price.owned is not None:
+        # The power programme's share of the energy bill, apart from the price (as one answer).
+        paid = hours * price.owned.hourly()["energy"] * s.power_rate
+        net = money["net"] - paid
+        money = {
+            **money,
+            "subsidy": money["gross"] - net,
+            "net": net,
+            "effective_price": net / hours,
+            "effective_rate": (money["gross"] - net) / money["gross"],
+        }
     for key in ("gross", "subsidy", "net", "effective_price", "effective_rate"):
         out[key] = money[key]
     if flops is not None:

@@ -175,6 +175,15 @@ def _money_rows(table: Any, e: Estimate, c: str, m: Messages) -> None:
             )
         if s.present_value is not None:
             table.add_row(m("row.present_value"), m.amount(s.present_value, c))
+    if e.power_subsidy is not None:
+        table.add_row(
+            m("row.power_subsidy"),
+            m(
+                "answer.subsidy",
+                amount=m.amount(e.power_subsidy.amount, c),
+                share=f"{e.power_subsidy.effective_rate:.1%}",
+            ),
+        )
     table.add_row(m("row.net"), m.amount(e.net, c))
     table.add_row(m("row.effective_price"), m.price(e.effective_price, c))
     if e.net_per_pflop_hour is not None:
