@@ -56,6 +56,8 @@ class Estimate:
     peak: Peak | None = None
     hardware_per_model: float | None = None
     """Hardware FLOPs per model FLOP, where the rate was given in hardware FLOPs."""
+    scaling_efficiency: float = 1.0
+    """The cluster's scaling efficiency, folded into the per-device rates and the implied MFU."""
     power_subsidy: SubsidyOutcome | None = None
     """Owned: what a power programme pays of the energy bill (net = gross - both subsidies)."""
 
@@ -106,6 +108,7 @@ class Estimate:
             "flops_per_s_per_device": self.flops_per_s,
             "tokens_per_s_per_device": self.tokens_per_s,
             "implied_mfu": self.implied_mfu,
+            "scaling_efficiency": self.scaling_efficiency,
             "peak_dtype": None if self.peak is None else self.peak.dtype,
             "cluster_pflops": self.cluster_pflops,
             "device_hours_per_trillion_tokens": self.device_hours_per_trillion_tokens,

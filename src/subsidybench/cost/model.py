@@ -374,6 +374,7 @@ def estimate(
         peak=peak,
         hardware_per_model=None if throughput is None else throughput.hardware_per_model,
         power_subsidy=power,
+        scaling_efficiency=cluster.scaling_efficiency if throughput is not None else 1.0,
     )
 
 

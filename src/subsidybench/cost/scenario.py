@@ -243,6 +243,7 @@ def resolve(request: Request) -> Scenario:
             rate=None if r.rate is None else float(r.rate[0]),
             start=start,
             assume_valid=r.assume_valid,
+            origin_given=r.domestic is not None or device is not None,
         )
         if r.cap is not None:
             raise UserError("--cap is for a --rate given by hand; a programme states its own caps")
@@ -264,8 +265,14 @@ def resolve(request: Request) -> Scenario:
     notes.append(origin)
     notes.extend(money.used.values())
     stale = [point, programme, *money.rates]
+    warned = [w for item in stale if item is not None for w in staleness_warnings(item)]
+    if r.run is not None and kind in ("train", "serve", "reach") and job is not None:
+        primitive = _primitive(r)
+        if primitive:
+            notes.append(Assumption("workload", primitive, Basis.NOT_APPLIED, r.name("run")))
+            warned.append(primitive)
     return Scenario(
-        warnings=tuple(w for item in stale if item is not None for w in staleness_warnings(item)),
+        warnings=tuple(warned),
         request=r,
         kind=kind,
         job=job,
@@ -297,6 +304,22 @@ def resolve(request: Request) -> Scenario:
         fx_pair=next(iter(money.used), None),
         fx_rate=money.rate,
         power_rate=power_rate,
+    )
+
+
+def _primitive(r: Request) -> str:
+    """A warning where a primitive's rate (a GEMM) stands for a job's: '' where it does not."""
+    from subsidybench.cost.throughput import run_and_label
+    from subsidybench.results.query import pick_result
+
+    run, where = run_and_label(r.run, r.run_label)
+    result = pick_result(run, where, r.workload)
+    if result.family != "primitive":
+        return ""
+    return (
+        f"{result.id} is a primitive, not a training or serving step: its rate is used as the"
+        " job's, though a real step adds attention, memory-bound layers, communication and"
+        " the optimizer, and reaches less; measure a model workload for a figure to sign"
     )
 
 

@@ -270,6 +270,7 @@ def terms_from_programme(
     rate: float | None = None,
     start: datetime.date | None = None,
     assume_valid: bool = False,
+    origin_given: bool = True,
 ) -> SubsidyTerms:
     """The rate, caps and pool one firm gets from `programme`, in the job's currency
     (`to_job_currency` is what one unit of the programme's currency is worth in it), for a job
@@ -291,6 +292,12 @@ def terms_from_programme(
     if rate is None:
         rule = programme.rate_for(spend, domestic=domestic, small_firm=small_firm)
         rate_used, rule_name = rule.rate, rule.rule
+        other = programme.rates.domestic.value
+        if not origin_given and not domestic and other is not None and other != rate_used:
+            # The origin decides the rate here: a default must not pass for a choice.
+            rule_name += (
+                f"; chip origin not given, taken as not domestic: --domestic gives {other:.0%}"
+            )
         if rule.window_hours is not None:
             window, after = rule.window_hours, rule.after_rate or 0.0
         out.append(

@@ -103,10 +103,10 @@ def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
     if e.tokens_per_s is not None:
         table.add_row(m("row.tokens_per_s"), f"{e.tokens_per_s:,.4g}")
     if e.implied_mfu is not None and e.peak is not None:
-        table.add_row(
-            m("row.implied_mfu"),
-            m("answer.of_peak", share=f"{e.implied_mfu:.1%}", peak=e.peak.describe()),
-        )
+        mfu = m("answer.of_peak", share=f"{e.implied_mfu:.1%}", peak=e.peak.describe())
+        if e.scaling_efficiency != 1.0:
+            mfu += m("answer.mfu_scaled", eff=f"{e.scaling_efficiency:.0%}")
+        table.add_row(m("row.implied_mfu"), mfu)
     if e.cluster_pflops is not None:
         cluster = m("answer.cluster", pflops=f"{e.cluster_pflops:,.4g}")
         if e.hardware_per_model is not None:
