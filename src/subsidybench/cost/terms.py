@@ -318,6 +318,8 @@ def terms_from_programme(
                 )
             )
     else:
+        # A rate by hand replaces the programme's rate, not what it pays towards.
+        programme.covers(spend, domestic=domestic)
         rate_used = rate
         out.append(Assumption("subsidy rate", f"{rate:.0%} of {spend}", Basis.GIVEN, "--rate"))
 
