@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from subsidybench.catalogue.freshness import staleness_warnings
-from subsidybench.cost.device import Device, load_device
+from subsidybench.cost.device import Device, check_rent_choice, load_device, rent_notes
 from subsidybench.cost.jobs import ContractJob, HoursJob, Job, ServeJob, TrainJob
 from subsidybench.cost.model import Peak
 from subsidybench.cost.owned import owned_inputs
 from subsidybench.cost.request import Request, check
 from subsidybench.cost.terms import SubsidyTerms, given_terms, terms_from_programme
-from subsidybench.cost.throughput import ThroughputAxis, resolve_throughput
+from subsidybench.cost.throughput import ThroughputAxis, primitive_warning, resolve_throughput
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
 
@@ -151,6 +151,13 @@ def resolve(request: Request) -> Scenario:
     rent = None
     price_ccy = None
     basis, source = r.price_basis, r.price_source
+    check_rent_choice(r, device, owned)
+    if r.currency is not None and r.price is None and not owned and kind != "contract":
+        raise UserError(
+            f"--currency is the currency of {r.name('price')}, --capex or --contract, and none"
+            f" is given: give {r.name('price')} with it, or --in {r.currency.upper()} to answer"
+            f" in {r.currency.upper()} at a profile's rent"
+        )
     if r.price is not None or owned:
         if r.currency is None:
             raise UserError(f"give the currency of {r.name('price')} (e.g. --currency USD)")
@@ -158,16 +165,20 @@ def resolve(request: Request) -> Scenario:
         source = source or (r.name("price") if not owned else "--capex")
         rent = r.price
     programme = _programme(r)
-    # A yuan programme is costed on a yuan rent where the profile has one: no exchange rate.
-    wanted = r.report_currency or (programme.currency if programme is not None else None)
-    point = device.rent(wanted) if device is not None and rent is None and not owned else None
+    # One rent per device-hour, whatever currency the answer or the programme is in: the market
+    # is said (--market, --rent) or the default rule picks among all, and the answer says which.
+    point = None
+    if device is not None and rent is None and not owned:
+        point = device.rent(r.market, r.rent_id)
     if point is not None:
         assert device is not None
         rent, price_ccy, basis = np.array([point.amount]), point.currency, point.basis
-        source = f"{device.id} rent seen {point.date}: {point.source}"
-        if point.basis is Basis.DERIVED and point.note:
-            source += f" ({point.note})"
+        source, others = rent_notes(r, device, point)
+        if others is not None:
+            notes.append(others)
     currency = r.report_currency.upper() if r.report_currency else price_ccy
+    if kind == "contract" and rent is None and not owned:
+        currency = _contract_currency(r)
     if currency is None and programme is not None and kind == "reach":
         currency = programme.currency
     money = Money(currency, r.profiles_dirs, r.fx)
@@ -194,7 +205,8 @@ def resolve(request: Request) -> Scenario:
                 f"{needs} needs a price: --price with --currency, --capex (owned), or a --profile"
                 " with a rent"
             )
-        currency = None
+        if kind != "contract":
+            currency = None
 
     # Throughput, peak and cluster.
     peak = _peak(r, device)
@@ -254,12 +266,19 @@ def resolve(request: Request) -> Scenario:
     elif r.small_firm:
         raise UserError("--small-firm needs --subsidy")
     timed = terms is not None and math.isfinite(terms.window_hours) and kind != "reach"
-    if timed and not devices_given and wall is None:
+    hours_known = rent is not None or owned_hw is not None or kind != "contract"
+    if timed and wall is None and not (devices_given and hours_known):
         assert terms is not None
+        where = f"{terms.programme}'s {terms.rule} lasts {terms.window_hours:,.0f} hours of a"
+        if not hours_known:
+            raise UserError(
+                f"{where} contract, so the answer depends on how long the contract runs: give"
+                f" {r.name('duration_days')} DAYS (with no price, --devices cannot tell it)"
+            )
         raise UserError(
-            f"{terms.programme}'s {terms.rule} lasts {terms.window_hours:,.0f} hours of a"
-            " contract, so the answer depends on how long the job runs: give --devices"
-            " (how many devices share the device-hours) or --duration DAYS"
+            f"{where} contract, so the answer depends on how long the job runs: give"
+            f" {r.name('duration_days')} DAYS, or --devices (how many devices share the"
+            " device-hours)"
         )
 
     notes.append(origin)
@@ -267,7 +286,7 @@ def resolve(request: Request) -> Scenario:
     stale = [point, programme, *money.rates]
     warned = [w for item in stale if item is not None for w in staleness_warnings(item)]
     if r.run is not None and kind in ("train", "serve", "reach") and job is not None:
-        primitive = _primitive(r)
+        primitive = primitive_warning(r)
         if primitive:
             notes.append(Assumption("workload", primitive, Basis.NOT_APPLIED, r.name("run")))
             warned.append(primitive)
@@ -307,20 +326,17 @@ def resolve(request: Request) -> Scenario:
     )
 
 
-def _primitive(r: Request) -> str:
-    """A warning where a primitive's rate (a GEMM) stands for a job's: '' where it does not."""
-    from subsidybench.cost.throughput import run_and_label
-    from subsidybench.results.query import pick_result
-
-    run, where = run_and_label(r.run, r.run_label)
-    result = pick_result(run, where, r.workload)
-    if result.family != "primitive":
-        return ""
-    return (
-        f"{result.id} is a primitive, not a training or serving step: its rate is used as the"
-        " job's, though a real step adds attention, memory-bound layers, communication and"
-        " the optimizer, and reaches less; measure a model workload for a figure to sign"
-    )
+def _contract_currency(r: Request) -> str:
+    """A contract priced by nobody is money in the currency the user states."""
+    given = {c.upper() for c in (r.currency, r.report_currency) if c is not None}
+    if not given:
+        raise UserError(f"{r.name('contract')}: give the contract's currency (--currency CNY)")
+    if len(given) > 1:
+        raise UserError(
+            f"{r.name('contract')} is in --currency {r.currency}, the answer in --in"
+            f" {r.report_currency}: with no price, state the contract in the answer's currency"
+        )
+    return given.pop()
 
 
 def _origin(domestic: bool) -> str:
@@ -364,7 +380,7 @@ def _needs_price(r: Request, kind: str, programme: Any) -> str:
     if kind == "reach":
         return "--reach"
     if kind == "contract":
-        return r.name("contract")
+        return ""  # a contract is money: its subsidy and net need no price (device-hours do)
     if programme is not None or r.rate is not None:
         return "a subsidy"
     if r.report_currency is not None:

@@ -32,7 +32,7 @@ import numpy as np
 from subsidybench.cost import model
 from subsidybench.cost.reach import reach_figures
 from subsidybench.cost.scenario import Scenario
-from subsidybench.cost.spread import Spread, parse_spread
+from subsidybench.cost.spread import Spread, bootstrap_rates, parse_spread
 from subsidybench.cost.throughput import TERA, WorkUnit
 from subsidybench.errors import UserError
 from subsidybench.provenance import Basis
@@ -71,9 +71,6 @@ A convention, not a measurement, and printed as one: an estimated rate is an MFU
 for the target device, and published MFUs of one model on one kind of device differ by about
 this much between reports (Llama 3 405B: 38-43% on H100s, Meta 2024; OPT-175B 147 TFLOP/s per
 A100 against MT-NLG's 113-126)."""
-
-# The bootstrap resamples in chunks of at most this many sample indices, to bound memory.
-_CHUNK = 4_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,34 +145,6 @@ class Ranges:
                 ],
             },
         }
-
-
-# --------------------------------------------------------------------------------------------
-# Bootstrap of a measured rate
-
-
-def bootstrap_rates(
-    runs: list[tuple[float, np.ndarray]], rng: np.random.Generator, n: int
-) -> np.ndarray:
-    """`n` draws of a rate measured as work / median(samples): each draw picks one of `runs`
-    (point rate, raw samples) at random, resamples its samples with replacement and scales the
-    rate by median(samples) / median(resample)."""
-    which = rng.integers(0, len(runs), n) if len(runs) > 1 else np.zeros(n, dtype=np.int64)
-    out = np.empty(n)
-    for i, (rate, samples) in enumerate(runs):
-        index = np.flatnonzero(which == i)
-        ordered = np.sort(np.asarray(samples, dtype=np.float64))
-        k = ordered.size
-        median = float(np.median(ordered))
-        chunk = max(1, _CHUNK // k)
-        for start in range(0, index.size, chunk):
-            part = index[start : start + chunk]
-            # The median of a resample is that of its sorted indices into the sorted samples.
-            middle = sorted({(k - 1) // 2, k // 2})
-            picks = np.partition(rng.integers(0, k, (part.size, k), dtype=np.int32), middle, 1)
-            lo, hi = picks[:, (k - 1) // 2], picks[:, k // 2]
-            out[part] = rate * median / ((ordered[lo] + ordered[hi]) / 2)
-    return out
 
 
 def _samples(run: Any, label: str, workload: str | None) -> np.ndarray:
@@ -357,6 +326,12 @@ def _figures(s: Scenario, v: Mapping[str, Any]) -> dict[str, np.ndarray]:
         hours = model.device_hours_for(work, per_second, eff)
     elif isinstance(job, model.HoursJob):
         hours = np.asarray(v.get("hours", job.device_hours), dtype=np.float64)
+    elif pay is None:
+        # A contract with no price is money alone: `value` hours at 1 an hour, no hours shown.
+        value = np.asarray(v.get("contract", job.value), dtype=np.float64)
+        wall = 0.0 if s.wall_hours is None else s.wall_hours
+        money = model.evaluate_hours(value, wall, 1.0, **subsidy)
+        return {k: money[k] for k in ("gross", "subsidy", "net", "effective_rate")}
     else:
         assert isinstance(job, model.ContractJob) and pay is not None
         hours = np.asarray(v.get("contract", job.value)) / pay
