@@ -346,7 +346,7 @@ def terms_from_programme(
             Assumption(
                 "programme year",
                 f"calendar years from the job's start ({calendar.start}): spend is split"
-                " between them evenly over the wall time, and the yearly limits apply in each",
+                " between them evenly over the job's duration, and the yearly limits apply in each",
                 Basis.DERIVED,
                 "the texts grant yearly sums by budget year",
             )
