@@ -285,7 +285,14 @@ def resolve(request: Request) -> Scenario:
     notes.extend(money.used.values())
     stale = [point, programme, *money.rates]
     warned = [w for item in stale if item is not None for w in staleness_warnings(item)]
-    if r.run is not None and kind in ("train", "serve", "reach") and job is not None:
+    if (
+        r.run is not None
+        and kind in ("train", "serve", "reach")
+        and job is not None
+        and (
+            rate is None or rate.serving is None  # a serving curve is a model, not a primitive
+        )
+    ):
         primitive = primitive_warning(r)
         if primitive:
             notes.append(Assumption("workload", primitive, Basis.NOT_APPLIED, r.name("run")))
