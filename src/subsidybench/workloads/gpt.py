@@ -31,7 +31,6 @@ from subsidybench.workloads.base import (
     Step,
     Workload,
     maybe_compile,
-    positive,
     register,
 )
 from subsidybench.workloads.training import Batch, Trains
@@ -79,9 +78,7 @@ class GptShape(DecoderWork, Workload):
     vocab: int = 8192
 
     def __post_init__(self) -> None:
-        positive(self, "batch", "seq", "layers", "heads", "dim", "vocab")
-        if self.dim % self.heads:
-            raise ValueError(f"dim ({self.dim}) must be a multiple of heads ({self.heads})")
+        self.check_sizes("vocab")
 
     def matmul_parameters(self) -> int:
         """N of the FLOP formula: every parameter but the position table (a lookup, no FLOPs)."""

@@ -36,7 +36,6 @@ from subsidybench.workloads.base import (
     Step,
     Workload,
     maybe_compile,
-    positive,
     random_tensor,
     register,
 )
@@ -80,9 +79,7 @@ class LlamaShape(DecoderWork, Workload):
     """Layers of the whole model whose figures are derived from the measured `layers`."""
 
     def __post_init__(self) -> None:
-        positive(self, "batch", "seq", "layers", "heads", "dim", "ffn", "model_layers")
-        if self.dim % self.heads:
-            raise ValueError(f"dim ({self.dim}) must be a multiple of heads ({self.heads})")
+        self.check_sizes("ffn", "model_layers")
         if (self.dim // self.heads) % 2:
             raise ValueError(f"head size ({self.dim // self.heads}) must be even for rotary")
 

@@ -70,6 +70,7 @@ class DecoderWork:
     stays comparable with published figures."""
 
     layers: int
+    heads: int
     dim: int
     seq: int
     batch: int
@@ -78,6 +79,12 @@ class DecoderWork:
 
     def matmul_parameters(self) -> int:
         raise NotImplementedError
+
+    def check_sizes(self, *more: str) -> None:
+        """For __post_init__: positive sizes, and heads that divide the width."""
+        positive(self, "batch", "seq", "layers", "heads", "dim", *more)
+        if self.dim % self.heads:
+            raise ValueError(f"dim ({self.dim}) must be a multiple of heads ({self.heads})")
 
     def attention_flops(self, context: int) -> int:
         """Forward attention FLOPs of one token against `context` keys: QK^T and AV, all layers."""
