@@ -94,6 +94,7 @@ from subsidybench.cli import gate as _gate  # noqa: E402
 from subsidybench.cli import history as _history  # noqa: E402
 from subsidybench.cli import ingest as _ingest  # noqa: E402
 from subsidybench.cli import profiles as _profiles  # noqa: E402
+from subsidybench.cli import published as _published  # noqa: E402
 from subsidybench.cli import report as _report  # noqa: E402
 from subsidybench.cli import run as _run  # noqa: E402
 from subsidybench.cli import show as _show  # noqa: E402
@@ -105,6 +106,7 @@ app.command()(_run.suites)
 app.command()(_show.show)
 app.command()(_devices.devices)
 app.add_typer(_profiles.app, name="profiles")
+app.add_typer(_published.app, name="published")
 app.add_typer(_cost.app)  # `subsidybench cost`: a single command, merged into the root
 app.add_typer(_subsidies.app, name="subsidies")
 app.add_typer(_catalogue.app, name="catalogue")

@@ -108,6 +108,24 @@ def cost_command(
         "estimate, labelled so, with its basis).",
         WORK,
     ),
+    published: str | None = opt(
+        "--published",
+        "Cost at a published result's rate ('subsidybench published list'): basis published,"
+        " its source and conditions printed.",
+        WORK,
+    ),
+    model: str | None = opt(
+        "--model",
+        "The job's model (e.g. deepseek-r1): with --profile alone, takes the one published"
+        " result for it there (--tpot-ms picks among decode results).",
+        WORK,
+    ),
+    vs: str | None = opt(
+        "--vs",
+        "A priced device profile: answer the rent at which --profile matches it on this job,"
+        " each with its own programme terms.",
+        DEVICE,
+    ),
     tokens_per_user: float | None = opt(
         "--tokens-per-user", "Serving SLO: at least this many tokens/s per user.", SLO
     ),
@@ -243,6 +261,9 @@ def cost_command(
         metric=metric,
         force=force,
         estimate_on=estimate_on,
+        published=published,
+        model=model,
+        vs=vs,
         tokens_per_user=tokens_per_user,
         ttft_ms=ttft_ms,
         tpot_ms=tpot_ms,
@@ -296,6 +317,14 @@ def cost_command(
 
             frame = pd.DataFrame([show.flat(e.to_dict()) for e in ranked])
         show.write(json_path, csv_path, doc, frame)
+        return
+    if vs is not None:
+        from subsidybench.cost.parity import parity
+        from subsidybench.report.parity_view import print_parity
+
+        answer_vs = parity(request)
+        print_parity(answer_vs)
+        show.write(json_path, None, {"kind": "parity", **answer_vs.to_dict()}, None)
         return
     scenario = resolve(request)
     for line in scenario.warnings:

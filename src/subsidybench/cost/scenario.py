@@ -122,7 +122,7 @@ def resolve(request: Request) -> Scenario:
     notes: list[Assumption] = []
     device = _device(r)
     if device is not None:
-        where = r.name("estimate_on" if r.estimate_on else "profile")
+        where = r.name("estimate_on" if r.estimate_on else "profile" if r.profile else "published")
         notes.append(Assumption("device", f"{device.label} [{device.id}]", Basis.DATA, where))
 
     # Chip origin.
@@ -194,6 +194,10 @@ def resolve(request: Request) -> Scenario:
     # Throughput, peak and cluster.
     peak = _peak(r, device)
     rate = resolve_throughput(r, device, peak, _train_job(r) if r.train is not None else None)
+    if rate is None and kind in ("train", "serve"):
+        from subsidybench.cost.published import needs_throughput
+
+        raise needs_throughput(device, r)
     job = _job(r, kind, rate)
     if rate is not None and rate.implied:
         kind = "train"
@@ -300,7 +304,9 @@ def _kind(r: Request) -> str:
 
 
 def _device(r: Request) -> Device | None:
-    name = r.estimate_on or r.profile
+    from subsidybench.cost.published import published_device
+
+    name = r.estimate_on or r.profile or published_device(r)
     if r.estimate_on and r.profile and r.profile != r.estimate_on:
         raise UserError(
             f"{r.name('estimate_on')} names the device costed; --profile {r.profile} is another"
