@@ -119,8 +119,9 @@ class PublishedResult:
                 raise ValueError(f"{name}: use lower-case letters, digits, '.', '-', '_'")
         for name in ("title", "publisher", "source", "as_published", "precision", "parallelism"):
             if not getattr(self, name).strip():
-                raise ValueError(f"{name}: must not be empty (write 'not stated' if the source"
-                                 " does not say)")
+                raise ValueError(
+                    f"{name}: must not be empty (write 'not stated' if the source does not say)"
+                )
         if self.metric not in _METRICS[self.phase]:
             allowed = ", ".join(sorted(m.value for m in _METRICS[self.phase]))
             raise ValueError(f"metric: a {self.phase} result states {allowed}, not {self.metric}")
@@ -187,8 +188,9 @@ def _read(path: Path) -> PublishedResult:
         checked = read_date(f, "checked")
         for key, date in (("published", published), ("checked", checked)):
             if date > today:
-                raise f.error(key, f"{date} is in the future: a figure cannot be read before it"
-                              " is published")
+                raise f.error(
+                    key, f"{date} is in the future: a figure cannot be read before it is published"
+                )
         count = f.int("hardware_count") if f.has("hardware_count") else None
         return PublishedResult(
             id=path.stem,

@@ -215,7 +215,9 @@ def _vs_request(r: Request, kind: str) -> tuple[Request, str]:
 
         model = load_published(r.published, r.profiles_dirs).model
     if model is None:
-        raise UserError("--vs on a training or serving job needs a rate: --published/--model or --mfu")
+        raise UserError(
+            "--vs on a training or serving job needs a rate: --published/--model or --mfu"
+        )
     basis = f"published {model} results on each device"
     return dataclasses.replace(r, **common, model=model), basis
 

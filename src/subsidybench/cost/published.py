@@ -110,7 +110,9 @@ def published_throughput(r: Request, device: Any, peak: Peak | None) -> Throughp
             " cost it on that profile, or pass --force to price it as if it were this device"
         )
     if r.model is not None and r.model != result.model:
-        raise UserError(f"{result.id} is a {result.model} result, not {r.model} ({r.name('model')})")
+        raise UserError(
+            f"{result.id} is a {result.model} result, not {r.model} ({r.name('model')})"
+        )
     source = result.provenance()
     if r.force and device is not None and device.id not in (result.device, result.system):
         source += f"; FORCED onto {device.id}"
@@ -153,8 +155,10 @@ def evidence(device: str, dirs: Sequence[Path] = (), vendor: str = "") -> list[s
 
     everything = list_published(dirs)
     own = for_device(device, dirs, everything)
-    lines = [f"published: {x.id}: {x.figure_text()} ({x.model}, {x.phase}; {x.condition_text()})"
-             for x in own]
+    lines = [
+        f"published: {x.id}: {x.figure_text()} ({x.model}, {x.phase}; {x.condition_text()})"
+        for x in own
+    ]
     mfus = [x for x in everything if x.metric is Metric.MFU and x not in own]
     for x in mfus:
         if vendor and load_profile(x.device, dirs).vendor == vendor:
