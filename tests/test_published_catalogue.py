@@ -292,3 +292,18 @@ def test_phases_and_metrics_agree() -> None:
             assert r.metric.value in ("mfu", "train_tokens_per_s")
         else:
             assert r.metric.value.endswith("tokens_per_s")
+
+
+def test_a_comparison_file_takes_published_rates(tmp_path: Path) -> None:
+    # Both options at 2 USD per device-hour: the ranking follows the two published decode rates.
+    options = tmp_path / "options.toml"
+    options.write_text(
+        '[[option]]\nlabel = "cm384"\nprofile = "ascend-910c"\n'
+        'published = "cm384-deepseek-r1-decode-tpot50"\nprice = 2.0\ncurrency = "USD"\n\n'
+        '[[option]]\nlabel = "h800"\nprofile = "h800"\npublished = "deepseek-h800-decode"\n'
+    )
+    code, out, err = invoke("cost", "--serve", "1e9", "--compare", str(options))
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if line.startswith(("│ 1", "│ 2"))]
+    assert "cm384" in rows[0] and "h800" in rows[1]
+    assert f"{2e3 / 1943 / 3.6:.4f}" in rows[0]  # net per million tokens: 2 USD / rate

@@ -37,6 +37,7 @@ _KEYS = {
     "tflops",
     "tokens_per_s",
     "mfu",
+    "published",
     "peak_tflops",
     "dtype",
     "domestic",
@@ -63,6 +64,8 @@ class OptionSpec:
     tflops: float | None = None
     tokens_per_s: float | None = None
     mfu: float | None = None
+    published: str | None = None
+    """A published result's id (catalogue.published): its rate, basis published."""
     peak_tflops: float | None = None
     dtype: str = "bf16"
     domestic: bool | None = None
@@ -73,9 +76,10 @@ class OptionSpec:
     scaling_efficiency: float | None = None
 
     def __post_init__(self) -> None:
-        rates = [x for x in (self.run, self.tflops, self.tokens_per_s, self.mfu) if x is not None]
+        given = (self.run, self.tflops, self.tokens_per_s, self.mfu, self.published)
+        rates = [x for x in given if x is not None]
         if len(rates) != 1:
-            raise ValueError("give one throughput: run, tflops, tokens_per_s or mfu")
+            raise ValueError("give one throughput: run, tflops, tokens_per_s, mfu or published")
         if self.price is None and self.profile is None:
             raise ValueError("give a price (with currency) or a profile with a rent")
         if self.price is not None and self.currency is None:
@@ -113,6 +117,7 @@ def load_options(path: Path) -> tuple[OptionSpec, ...]:
                 tflops=o.float("tflops", None),
                 tokens_per_s=o.float("tokens_per_s", None),
                 mfu=o.float("mfu", None),
+                published=o.str("published", None),
                 peak_tflops=o.float("peak_tflops", None),
                 dtype=o.str("dtype", "bf16"),
                 domestic=o.bool("domestic", None),
@@ -158,6 +163,7 @@ def option_request(spec: OptionSpec, base: Any, path: Path, currency: str | None
         tflops=_axis(spec.tflops),
         tokens_per_s=_axis(spec.tokens_per_s),
         mfu=_axis(spec.mfu),
+        published=spec.published,
         peak_tflops=spec.peak_tflops,
         dtype=spec.dtype,
         domestic=spec.domestic,
@@ -174,7 +180,10 @@ def option_scenarios(request: Any, path: Path) -> list[Any]:
     """One resolved Scenario per [[option]] of a comparison file, for the job the flags give."""
     from subsidybench.cost.scenario import resolve
 
-    device_flags = ("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu", "profile")
+    device_flags = (
+        *("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu", "profile", "published"),
+        *("model", "vs"),
+    )
     money_flags = ("price", "capex", "subsidy", "rate", "reach", "scaling_from", "estimate_on")
     clash = [request.name(k) for k in (*device_flags, *money_flags) if request.given(k)]
     if clash:

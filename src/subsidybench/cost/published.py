@@ -149,13 +149,29 @@ def published_device(r: Request) -> str | None:
 
 
 def evidence(device: str, dirs: Sequence[Path] = (), vendor: str = "") -> list[str]:
-    """What the catalogue knows about `device`'s rate, one line each: its published results,
-    then published training MFUs at scale on other devices of its vendor (its class)."""
+    """What the catalogue knows about `device`'s rate, one line each: matmul rates others
+    measured on it (an upper bound for an MFU, not one), its published results, then published
+    training MFUs at scale on other devices of its vendor (its class)."""
+    from subsidybench.catalogue import paths
     from subsidybench.catalogue.profiles import load_profile
 
+    lines = []
+    if device in paths.files("devices", dirs):
+        profile = load_profile(device, dirs)
+        for dtype, fig in profile.measured_matmul_tflops.items():
+            if fig.value is None:
+                continue
+            peak = profile.peak(dtype)
+            share = ""
+            if peak is not None and peak.value:
+                share = f" = {fig.value / peak.value:.0%} of the {dtype} peak"
+            lines.append(
+                f"measured (matmul, by others): {dtype} {fig.value:g} TFLOP/s{share}, an upper"
+                f" bound for an MFU, not one ({fig.source})"
+            )
     everything = list_published(dirs)
     own = for_device(device, dirs, everything)
-    lines = [
+    lines += [
         f"published: {x.id}: {x.figure_text()} ({x.model}, {x.phase}; {x.condition_text()})"
         for x in own
     ]
