@@ -307,3 +307,16 @@ def test_a_comparison_file_takes_published_rates(tmp_path: Path) -> None:
     rows = [line for line in out.splitlines() if line.startswith(("│ 1", "│ 2"))]
     assert "cm384" in rows[0] and "h800" in rows[1]
     assert f"{2e3 / 1943 / 3.6:.4f}" in rows[0]  # net per million tokens: 2 USD / rate
+
+
+def test_a_published_rate_at_scale_is_not_scaled_again() -> None:
+    # 1,943 tokens/s per NPU is per device inside the CloudMatrix 384 it was published on: a
+    # whole system serves 384 x 1,943 tokens/s with no scaling efficiency asked for.
+    code, out, err = invoke(
+        *("cost", "--serve", "1e12", "--profile", "cloudmatrix-384"),
+        *("--published", "cm384-deepseek-r1-decode-tpot50", "--price", "2", "--currency", "USD"),
+    )
+    assert code == 0, err
+    hours = 1e12 / (1943 * 384) / 3600
+    assert f"({hours:,.1f} h) on 384 device(s)" in out
+    assert "the published rate is per device at its own scale" in " ".join(out.split())

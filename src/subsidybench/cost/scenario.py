@@ -11,7 +11,7 @@ and the Assumptions they rest on, each with its basis; cost.evaluate turns it in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -202,9 +202,17 @@ def resolve(request: Request) -> Scenario:
     if rate is not None and rate.implied:
         kind = "train"
     scaled = rate is not None and not rate.implied
+    # A published rate is per device inside the cluster it was published on: its scaling is
+    # already in it, so it is not scaled again unless the user says how (cost.published).
+    at_scale = scaled and rate is not None and rate.basis is Basis.PUBLISHED
+    at_scale = at_scale and r.scaling_efficiency is None and r.scaling_from is None
+    asked = replace(r, scaling_efficiency=np.array([1.0])) if at_scale else r
     devices, devices_given, efficiency, eff_basis, eff_source = _cluster(
-        r, kind, scaled, notes, device
+        asked, kind, scaled, notes, device
     )
+    if at_scale:
+        eff_basis = Basis.PUBLISHED
+        eff_source = "1: the published rate is per device at its own scale (its conditions)"
     wall = None
     if r.duration_days is not None:
         if kind in ("train", "serve") and not (rate is not None and rate.implied):
