@@ -320,3 +320,32 @@ def test_a_published_rate_at_scale_is_not_scaled_again() -> None:
     hours = 1e12 / (1943 * 384) / 3600
     assert f"({hours:,.1f} h) on 384 device(s)" in out
     assert "the published rate is per device at its own scale" in " ".join(out.split())
+
+
+def test_report_gives_the_parity_rent_of_an_estimate_target(run_file: Path, tmp_path: Path) -> None:
+    # An H100 run priced at 2 USD, estimated on the 910B (no rent): the note gives the rent at
+    # which the 910B's estimated rate costs the same per FLOP of the reference workload.
+    from subsidybench.results.record import load_run, save_run
+
+    path = tmp_path / "h100.json"
+    save_run(dataclasses.replace(load_run(run_file), profile="h100-sxm"), path)
+    out_dir = tmp_path / "rep"
+    code, _, err = invoke(
+        *("report", str(path), "--estimate-on", "ascend-910b", "--price", "h100=2"),
+        *("--currency", "USD", "--out", str(out_dir)),
+    )
+    assert code == 0, err
+    text = " ".join((out_dir / "report.md").read_text().split())
+    m = re.search(r"ascend-910b matches h100-sxm at ([\d.,]+) USD per device-hour", text)
+    assert m is not None, text[-2000:]
+    assert "per FLOP of gemm-bf16" in text
+    # Same workload, no programme: parity = 2 USD x (estimated 910B rate / measured H100 rate).
+    from subsidybench.cost.request import Request as R
+    from subsidybench.cost.scenario import resolve
+
+    est = resolve(
+        R(hours=np.array([1.0]), run=path, workload="gemm-bf16", estimate_on="ascend-910b")
+    )
+    own = resolve(R(hours=np.array([1.0]), run=path, workload="gemm-bf16", profile="h100-sxm"))
+    ratio = est.throughput.one().per_second / own.throughput.one().per_second
+    assert float(m.group(1).replace(",", "")) == pytest.approx(2 * ratio, rel=1e-3)

@@ -150,22 +150,14 @@ def parity(r: Request) -> Parity:
     def gap(rent: float) -> float:
         return per_unit(at(rent), weight_a) - target
 
-    # Scan a log grid for sign changes, then refine each by bisection: a programme with a
-    # time window makes the cost per unit rise and fall with the rent, so one bisection could
-    # miss a crossing.
-    grid = np.geomspace(_LOW, _HIGH, _GRID)
-    gaps = [gap(float(x)) for x in grid]
-    crossings = []
-    for i in range(len(grid) - 1):
-        if (gaps[i] > 0) != (gaps[i + 1] > 0):
-            crossings.append(_bisect(gap, float(grid[i]), float(grid[i + 1]), gaps[i] > 0))
+    crossings, cheaper_at_low = _solve(gap)
     first = crossings[0] if crossings else None
     return Parity(
         r.profile,
         r.vs,
         currency,
-        tuple(crossings),
-        gaps[0] <= 0,
+        crossings,
+        cheaper_at_low,
         vs_rent,
         vs_scenario.price_source,
         _unit(kind),
@@ -173,6 +165,67 @@ def parity(r: Request) -> Parity:
         vs_answer,
         None if first is None else at(first),
     )
+
+
+def parity_of_estimate(base: Request, target: str) -> Parity:
+    """The rent at which `target`, at the rate of `base`'s run scaled to it by the roofline
+    (an estimate), costs the same per FLOP as the run's own priced device (`base`, one question
+    of `report`'s costs table). For a report's estimate target that has no rent."""
+    vs_answer, vs_scenario = _answer(base)
+    if vs_scenario.rent is None or vs_answer.net is None or not vs_answer.flops_per_s:
+        raise UserError(f"{base.label}: no priced rate to match")
+    currency = vs_scenario.currency
+    assert currency is not None
+
+    def per_flop(e: Estimate) -> float:
+        assert e.net is not None and e.flops_per_s
+        return e.net / (e.device_hours * e.flops_per_s)
+
+    target_cost = per_flop(vs_answer)
+
+    def at(rent: float) -> Estimate:
+        trial = dataclasses.replace(
+            base,
+            profile=None,
+            estimate_on=target,
+            price=np.array([rent]),
+            currency=currency,
+            price_source=f"the parity rent against {base.label} (solved for)",
+            uncertain={},
+        )
+        return _answer(trial)[0]
+
+    crossings, cheaper_at_low = _solve(lambda rent: per_flop(at(rent)) - target_cost)
+    vs_rent = float(np.asarray(vs_scenario.rent).reshape(-1)[0])
+    first = crossings[0] if crossings else None
+    return Parity(
+        target,
+        vs_scenario.device.id if vs_scenario.device is not None else base.label,
+        currency,
+        crossings,
+        cheaper_at_low,
+        vs_rent,
+        vs_scenario.price_source,
+        "FLOP of the same workload",
+        "the measured rate against its roofline estimate on the target (an estimate)",
+        vs_answer,
+        None if first is None else at(first),
+    )
+
+
+def _solve(gap: Any) -> tuple[tuple[float, ...], bool]:
+    """The rents where `gap` changes sign, and whether it is at or below 0 at the lowest rent.
+
+    A log grid is scanned for sign changes, then each is refined by bisection: a programme with
+    a time window makes the cost per unit rise and fall with the rent, so one bisection could
+    miss a crossing."""
+    grid = np.geomspace(_LOW, _HIGH, _GRID)
+    gaps = [gap(float(x)) for x in grid]
+    crossings = []
+    for i in range(len(grid) - 1):
+        if (gaps[i] > 0) != (gaps[i + 1] > 0):
+            crossings.append(_bisect(gap, float(grid[i]), float(grid[i + 1]), gaps[i] > 0))
+    return tuple(crossings), gaps[0] <= 0
 
 
 def _bisect(gap: Any, low: float, high: float, positive_low: bool) -> float:
