@@ -186,33 +186,48 @@ def test_training_on_a_published_mfu() -> None:
 
 def test_parity_rent_of_a_contract_against_a_priced_h20() -> None:
     # The issue's second reproducer: the 910B has no rent; the H20 has one (GPU price index).
+    # Shanghai's small-firm rate is the same for both chips, so the same work costs the same net
+    # at the same rent: parity is the H20's own 7.5 CNY.
     code, out, err = invoke(
         *("cost", "--contract", "2.4e6", "--currency", "CNY", "--subsidy"),
         *("shanghai-2025-compute", "--small-firm", "--devices", "32"),
         *("--profile", "ascend-910b", "--vs", "h20"),
     )
     assert code == 0, err
-    assert "ascend-910b matches h20 at" in out and "CNY per device-hour" in out
+    assert "ascend-910b matches h20 at 7.5 CNY per device-hour" in out
     assert "h20: rent 7.5 CNY per device-hour" in out and "gpu-price-index" in out
     assert "a device-hour of each taken as the same work" in out
+    assert "the 320,000 device-hours of h20 the job buys there" in out
 
 
-def test_at_the_parity_rent_both_cost_the_same_per_device_hour() -> None:
-    r = Request(
+def _contract(programme: str, **kw) -> Request:
+    return Request(
         contract=np.array([2.4e6]),
         currency="CNY",
-        subsidy="shanghai-2025-compute",
-        small_firm=True,
+        subsidy=programme,
         devices=np.array([32.0]),
         profile="ascend-910b",
         vs="h20",
+        **kw,
     )
-    p = parity(r)
-    assert p.rent is not None and p.answer is not None
+
+
+def test_at_the_parity_rent_the_same_work_costs_the_same_net() -> None:
+    p = parity(_contract("shanghai-2025-compute", small_firm=True))
+    assert p.crossings == pytest.approx((7.5,), rel=1e-6)
     a, b = p.answer, p.vs_answer
-    assert a.net / a.device_hours == pytest.approx(b.net / b.device_hours, rel=1e-6)
-    # The same programme terms on both sides: equal rents buy the same hours, so they cross there.
-    assert any(x == pytest.approx(7.5, rel=1e-6) for x in p.crossings)
+    assert a is not None and a.device_hours == pytest.approx(b.device_hours)
+    assert a.net == pytest.approx(b.net, rel=1e-6)
+
+
+def test_a_domestic_rate_raises_the_parity_rent() -> None:
+    # Hangzhou's programme pays a domestic chip more: the 910B matches the H20 at a higher rent,
+    # where the same work nets the same after each chip's own rate.
+    p = parity(_contract("hangzhou-2024"))
+    a, b = p.answer, p.vs_answer
+    assert p.rent is not None and p.rent > 7.5 and a is not None
+    assert a.gross is not None and b.gross is not None and a.net and b.net
+    assert p.rent == pytest.approx(7.5 * (b.net / b.gross) / (a.net / a.gross), rel=1e-6)
 
 
 def test_parity_without_a_subsidy_is_the_rent_times_the_rate_ratio() -> None:

@@ -4,10 +4,10 @@ Where the catalogue has no rent for a device (an Ascend 910B), refusing to cost 
 answers nothing; the question a buyer has is "at what rent is it as good as the one I was
 quoted?". `parity` costs the same job on the priced device (`--vs`) and on the unpriced one, each
 through the one resolver (cost.scenario) with its own chip origin and so its own programme terms,
-and solves for the rent at which both cost the same per unit of work. A training or serving job
-compares net cost for the same job (each side's rate from the same kind of evidence); hours and
-contracts compare net cost per device-hour, weighed by the two devices' published rates for
---model where given, else with a device-hour of each taken as the same work (said so).
+and solves for the rent at which both cost the same net for the same work. A training or serving
+job is the same job on both (each side's rate from the same kind of evidence); hours and
+contracts become the device-hours the priced side buys, converted by the two devices' published
+rates for --model where given, else with a device-hour of each taken as the same work (said so).
 """
 
 from __future__ import annotations
@@ -127,18 +127,22 @@ def parity(r: Request) -> Parity:
     assert currency is not None
     vs_rent = float(np.asarray(vs_scenario.rent).reshape(-1)[0])
     weight_a, weight_b = _weights(r, kind)
-
-    def per_unit(e: Estimate, weight: float) -> float:
-        assert e.net is not None
-        if kind == "money":
-            return e.net / (e.device_hours * weight)
-        return e.net
-
-    target = per_unit(vs_answer, weight_b)
+    base, unit = r, _unit(kind)
+    if kind == "money":
+        # The same work on each side: the device-hours the priced side's hours or contract buy,
+        # in the unpriced device's hours (its published rate against the other's, else one to
+        # one). A contract is money, not work: at a fixed value a dearer rent buys fewer hours.
+        hours = vs_answer.device_hours * weight_b / weight_a
+        base = dataclasses.replace(r, hours=np.array([hours]), contract=None)
+        unit = (
+            f"the same work: the {vs_answer.device_hours:,.6g} device-hours of {r.vs} the job"
+            f" buys there, {hours:,.6g} of {r.profile}"
+        )
+    target = vs_answer.net
 
     def at(rent: float) -> Estimate:
         trial = dataclasses.replace(
-            r,
+            base,
             vs=None,
             price=np.array([rent]),
             currency=currency,
@@ -148,7 +152,9 @@ def parity(r: Request) -> Parity:
         return _answer(trial)[0]
 
     def gap(rent: float) -> float:
-        return per_unit(at(rent), weight_a) - target
+        net = at(rent).net
+        assert net is not None
+        return net - target
 
     crossings, cheaper_at_low = _solve(gap)
     first = crossings[0] if crossings else None
@@ -160,7 +166,7 @@ def parity(r: Request) -> Parity:
         cheaper_at_low,
         vs_rent,
         vs_scenario.price_source,
-        _unit(kind),
+        unit,
         work_basis,
         vs_answer,
         None if first is None else at(first),
@@ -240,7 +246,7 @@ def _bisect(gap: Any, low: float, high: float, positive_low: bool) -> float:
 
 
 def _unit(kind: str) -> str:
-    return "device-hour of equal work" if kind == "money" else "the same job"
+    return "the same job" if kind != "money" else "the same device-hours"
 
 
 def _vs_request(r: Request, kind: str) -> tuple[Request, str]:

@@ -31,7 +31,7 @@ def print_parity(p: Parity) -> None:
             "more than one crossing: the programme's terms are not monotone in the rent (a"
             " time-limited rate: a dearer rent ends a fixed contract sooner, inside its window)"
         )
-    typer.echo(f"compared per {p.per_unit}; work: {p.work_basis}")
+    typer.echo(f"compared on {p.per_unit}; work: {p.work_basis}")
     vs_rent = f"{p.vs_rent:,.4g} {p.currency} per device-hour, {p.vs_rent_source}"
     for line in _side(p.vs, vs_rent, p.vs_answer, p.currency):
         typer.echo(line)
