@@ -39,9 +39,8 @@ class Parity:
     vs: str
     currency: str
     crossings: tuple[float, ...]
-    """Rents per device-hour of `device` at which both cost the same per unit, rising. More
-    than one where a programme's terms are not monotone in the rent (a 12-month 100% window:
-    a dearer rent ends a fixed contract sooner, inside the window)."""
+    """Rents per device-hour of `device` at which both cost the same net, rising. More than one
+    where a programme's subsidy does not grow steadily with the spend (a cap, a tier)."""
     cheaper_at_low: bool
     """Whether `device` is the cheaper one below the first crossing."""
     vs_rent: float

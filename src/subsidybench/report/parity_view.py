@@ -28,8 +28,8 @@ def print_parity(p: Parity) -> None:
     typer.echo(p.line())
     if len(p.crossings) > 1:
         typer.echo(
-            "more than one crossing: the programme's terms are not monotone in the rent (a"
-            " time-limited rate: a dearer rent ends a fixed contract sooner, inside its window)"
+            "more than one crossing: the programme's subsidy does not grow steadily with the"
+            " spend (a cap or a tier), so which device is cheaper changes more than once"
         )
     typer.echo(f"compared on {p.per_unit}; work: {p.work_basis}")
     vs_rent = f"{p.vs_rent:,.4g} {p.currency} per device-hour, {p.vs_rent_source}"
