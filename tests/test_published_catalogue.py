@@ -251,7 +251,7 @@ def test_parity_refuses_what_it_cannot_weigh() -> None:
     with pytest.raises(UserError, match="drop --price"):
         parity(dataclasses.replace(base, tokens_per_s=None, price=np.array([1.0])))
     with pytest.raises(UserError, match="no rent in the catalogue"):
-        parity(Request(hours=np.array([100.0]), profile="h800", vs="ascend-910b", currency="USD"))
+        parity(Request(hours=np.array([100.0]), profile="h800", vs="ascend-910b"))
 
 
 def test_seed_claim_910c_about_65_percent_of_h100() -> None:

@@ -147,6 +147,8 @@ def parity(r: Request) -> Parity:
             currency=currency,
             price_source=f"the parity rent against {r.vs} (solved for)",
             model=None if kind == "money" else r.model,
+            market=None,  # --market and --rent choose the priced side's rent
+            rent_id=None,
         )
         return _answer(trial)[0]
 
@@ -197,6 +199,8 @@ def parity_of_estimate(base: Request, target: str) -> Parity:
             currency=currency,
             price_source=f"the parity rent against {base.label} (solved for)",
             uncertain={},
+            market=None,
+            rent_id=None,
         )
         return _answer(trial)[0]
 
