@@ -65,7 +65,7 @@ def test_missing_inputs_name_the_flag() -> None:
     code, _, err = invoke("cost", "--train", "7e9:2e12", "--price", "2", "--currency", "USD")
     assert code == 1
     assert err.strip().count("\n") == 0
-    assert "--run, --tflops, --hardware-tflops, --tokens-per-s or --mfu" in err
+    assert "--run, --tflops, --hardware-tflops, --tokens-per-s, --mfu, or --published ID" in err
     code, _, err = invoke("cost", "--contract", "1e6", "--tflops", "400")
     assert code == 1 and "--contract: give the contract's currency (--currency CNY)" in err
     code, _, err = invoke("cost", "--tflops", "400", "--price", "2", "--currency", "USD")

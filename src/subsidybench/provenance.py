@@ -29,6 +29,7 @@ class Basis(StrEnum):
     ESTIMATE = "estimate"  # an analyst's or our own estimate; the note says how it was reached
     MEASURED = "measured"  # measured by someone, with a public record of how
     DERIVED = "derived"  # computed from other figures; the note shows the arithmetic
+    PUBLISHED = "published"  # measured and published by someone else; not timed by this tool
     UNKNOWN = "unknown"  # not known: printed as unknown, never guessed
     # Only an answer's inputs have these: they say who supplied the value, not how it was found.
     GIVEN = "given by hand"  # a flag or a file the user wrote

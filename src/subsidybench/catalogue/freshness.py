@@ -108,6 +108,7 @@ def check_catalogue(
     flags: list[Flag] = []
     unknowns: Counter[str] = Counter()
     devices = list_profiles(extra_dirs)
+    by_id = {d.id: d for d in devices}
     systems = list_systems(extra_dirs)
     programmes = list_programmes(extra_dirs)
     for d in devices:
@@ -145,6 +146,19 @@ def check_catalogue(
         ]
         unknowns["programme terms"] += sum(t.state is TermState.UNKNOWN for t in terms)
         unknowns["programme dates"] += sum(v == "unknown" for v in (p.valid_from, p.valid_until))
+    from subsidybench.catalogue.published import list_published
+
+    published = list_published(extra_dirs)
+    for r in published:
+        age = _age(r.checked, today)
+        if age is not None and age > max_age_days:
+            flags.append(
+                Flag(
+                    FlagKind.STALE_FIGURE,
+                    f"published/{r.id}",
+                    f"last checked {r.checked}, {age} days ago; read its source again",
+                )
+            )
     for rate in list_rates(extra_dirs):
         warning = staleness_warnings(rate, today, max_age_days)
         if warning:
@@ -157,6 +171,10 @@ def check_catalogue(
         "programmes": len(programmes),
         "devices with a CNY rent": sum(d.rent_per_hour("CNY") is not None for d in devices),
         "devices with a USD rent": sum(d.rent_per_hour("USD") is not None for d in devices),
+        "published results": len(published),
+        "published on domestic devices": sum(
+            bool(by_id[r.device].domestic) for r in published if r.device in by_id
+        ),
     }
     return CatalogueCheck(today, max_age_days, tuple(flags), unknowns, counts)
 

@@ -42,6 +42,7 @@ COMMANDS: dict[str, Entry] = {
             "profiles": Command(_M + "profiles:app", "Device profiles: peaks, memory, rent."),
             "subsidies": Command(_M + "subsidies:app", "Subsidy programmes: rates, caps, pools."),
             "check": Command(_M + "catalogue:check", "Flag stale, expired, unknown, unpriced."),
+            "published": Command(_M + "published:app", "Published results and claims on them."),
         },
     ),
     "store": Family(
@@ -68,6 +69,7 @@ COMMANDS: dict[str, Entry] = {
     "history": Command(_M + "history:app", "Trends.", True, "store history"),
     "gate": Command(_M + "gate:app", "A CI gate.", True, "store gate"),
     "verify": Command(_M + "evidence:app.verify", "Check a bundle.", True, "evidence verify"),
+    "published": Command(_M + "published:app", "Published results.", True, "catalogue published"),
 }
 
 

@@ -72,6 +72,9 @@ def cost_command(**given: Any) -> None:
     needs_openpyxl(xlsx_path)
     m = messages(out["lang"], out["units"])
     request = door.request_of(read)
+    if request.vs is not None:
+        parity_answer(request, json_path)
+        return
     if out["compare"] is not None:
         no_xlsx(xlsx_path, "a ranking")
     outcome = door.answer(request, compare=out["compare"])
@@ -120,6 +123,17 @@ def cost_command(**given: Any) -> None:
     announce(written)
     show.print_estimate(outcome.result, m)
     show.print_ranges(outcome.spread, m)
+
+
+def parity_answer(request: Any, json_path: Path | None) -> None:
+    """`--vs PROFILE`: the rent at which --profile matches a priced device (cost.parity)."""
+    from subsidybench.cost.parity import parity
+    from subsidybench.report import cost_answer as show
+    from subsidybench.report.parity_view import print_parity
+
+    found = parity(request)
+    announce(show.write(json_path, None, {"kind": "parity", **found.to_dict()}, None))
+    print_parity(found)
 
 
 def announce(paths: list[Path]) -> None:

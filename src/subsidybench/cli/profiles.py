@@ -88,6 +88,12 @@ def show(
     console = _console()
     for part in profile_details(p):
         console.print(part, highlight=False)
+    from subsidybench.cost.published import evidence
+
+    lines = evidence(p.id, profiles_dir or [], p.vendor)
+    console.print("Evidence for a rate (to choose --mfu or --published):", highlight=False)
+    for line in lines or ["no published result for this device or its vendor's devices"]:
+        console.print(f"  {line}", highlight=False, markup=False)
     if p.cpu is not None:
         model = cpu_model()
         try:

@@ -180,6 +180,14 @@ INPUTS: tuple[Input, ...] = (
     Input("mfu", V, W, "Model-FLOPs utilisation (0-1] of the dense --dtype peak.",
           "模型 FLOPs 利用率 (0-1]，相对 --dtype 稠密峰值。", "share",
           _share("a share of the peak"), True, True, option_key=True),
+    Input("published", T, W, "Cost at a published result's rate ('subsidybench published list'):"
+          " basis published, its source and conditions printed.", "按公开发表结果的速率计价（见"
+          " subsidybench published list）：依据为公开发表，注明来源与条件。", option_key=True,
+          page=False),
+    Input("model", T, W, "The job's model (e.g. deepseek-r1): with --profile alone, takes the one"
+          " published result for it there (--tpot-ms picks among decode results).",
+          "作业的模型（如 deepseek-r1）：仅配合 --profile 时取该设备上此模型唯一的公开结果"
+          "（--tpot-ms 在解码结果中挑选）。", page=False),
     Input("peak_tflops", N, W, "Peak TFLOP/s (default: profile).", "峰值 TFLOP/s（默认取档案）。",
           "TFLOP/s", bounds.PEAK_TFLOPS, option_key=True),
     Input("dtype", T, W, "The peak MFU is against (papers: bf16).", "MFU 所对的峰值精度（论文多用"
@@ -220,6 +228,9 @@ INPUTS: tuple[Input, ...] = (
           page=False),
     Input("price", V, D, "Rent per device-hour.", "每设备小时租金。", "money/device-hour",
           bounds.MONEY, True, True, option_key=True),
+    Input("vs", T, D, "A priced device profile: answer the rent at which --profile matches it"
+          " on this job, each with its own programme terms.", "已定价的设备档案：求 --profile 在本"
+          "作业上与之持平的租金（各按自身补贴条款）。", catalogue="devices", page=False),
     Input("market", T, D, "Take the --profile's rent in this market: cn (quoted in CNY), us (in "
           "USD). Default: on-demand first, then the newest, in any market; the answer names the "
           "rent taken and lists the others.", "取 --profile 在此市场的租金：cn（人民币报价）、us"

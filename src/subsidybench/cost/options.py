@@ -46,9 +46,10 @@ class OptionSpec:
         return self.values.get(key, OPTION_DEFAULTS.get(key, BY_NAME[key].default))
 
     def __post_init__(self) -> None:
-        rates = [k for k in ("run", "tflops", "tokens_per_s", "mfu") if self.get(k) is not None]
+        kinds = ("run", "tflops", "tokens_per_s", "mfu", "published")
+        rates = [k for k in kinds if self.get(k) is not None]
         if len(rates) != 1:
-            raise ValueError("give one throughput: run, tflops, tokens_per_s or mfu")
+            raise ValueError("give one throughput: run, tflops, tokens_per_s, mfu or published")
         if self.get("price") is None and self.get("profile") is None:
             raise ValueError("give a price (with currency) or a profile with a rent")
         if self.get("price") is not None and self.get("currency") is None:
@@ -126,7 +127,10 @@ def option_scenarios(
     page gives them), for the job the flags give."""
     from subsidybench.cost.scenario import resolve
 
-    device_flags = ("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu", "profile")
+    device_flags = (
+        *("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu", "profile", "published"),
+        *("model", "vs"),
+    )
     money_flags = ("price", "capex", "subsidy", "rate", "reach", "scaling_from", "estimate_on")
     clash = [request.name(k) for k in (*device_flags, *money_flags) if request.given(k)]
     if clash:
@@ -138,7 +142,9 @@ def option_scenarios(
         request.one(key)  # one value each: a ranking is not a sweep
     if path is not None:
         specs = load_options(path)
-    currency = request.report_currency or next((s.currency for s in specs if s.currency), None)
+    currency = request.report_currency or next(
+        (s.get("currency") for s in specs if s.get("currency")), None
+    )
     scenarios = []
     for spec in specs:
         scenario = resolve(option_request(spec, request, path or Path("options"), currency))

@@ -61,6 +61,12 @@ class Request:
     peak_tflops: float | None = None
     dtype: str = "bf16"
     estimate_on: str | None = None
+    published: str | None = None
+    """A published result (catalogue id or path) whose rate is costed (cost.published)."""
+    model: str | None = None
+    """The job's model: picks the one published result for it on the device (cost.published)."""
+    vs: str | None = None
+    """A priced device profile: answer the rent at which this device matches it (cost.parity)."""
     # A serving curve's SLO (cost.serving): the goodput point is costed.
     tokens_per_user: float | None = None
     ttft_ms: float | None = None

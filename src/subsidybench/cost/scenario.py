@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,7 @@ def resolve(request: Request) -> Scenario:
     notes: list[Assumption] = []
     device = _device(r)
     if device is not None:
-        where = r.name("estimate_on" if r.estimate_on else "profile")
+        where = r.name("estimate_on" if r.estimate_on else "profile" if r.profile else "published")
         notes.append(Assumption("device", f"{device.label} [{device.id}]", Basis.DATA, where))
 
     # Chip origin.
@@ -211,13 +211,25 @@ def resolve(request: Request) -> Scenario:
     # Throughput, peak and cluster.
     peak = _peak(r, device)
     rate = resolve_throughput(r, device, peak, _train_job(r) if r.train is not None else None)
+    if rate is None and kind in ("train", "serve"):
+        from subsidybench.cost.published import needs_throughput
+
+        raise needs_throughput(device, r)
     job = _job(r, kind, rate)
     if rate is not None and rate.implied:
         kind = "train"
     scaled = rate is not None and not rate.implied
+    # A published rate is per device inside the cluster it was published on: its scaling is
+    # already in it, so it is not scaled again unless the user says how (cost.published).
+    at_scale = scaled and rate is not None and rate.basis is Basis.PUBLISHED
+    at_scale = at_scale and r.scaling_efficiency is None and r.scaling_from is None
+    asked = replace(r, scaling_efficiency=np.array([1.0])) if at_scale else r
     devices, devices_given, efficiency, eff_basis, eff_source = _cluster(
-        r, kind, scaled, notes, device
+        asked, kind, scaled, notes, device
     )
+    if at_scale:
+        eff_basis = Basis.PUBLISHED
+        eff_source = "1: the published rate is per device at its own scale (its conditions)"
     wall = None
     if r.duration_days is not None:
         if kind in ("train", "serve") and not (rate is not None and rate.implied):
@@ -366,7 +378,9 @@ def _kind(r: Request) -> str:
 
 
 def _device(r: Request) -> Device | None:
-    name = r.estimate_on or r.profile
+    from subsidybench.cost.published import published_device
+
+    name = r.estimate_on or r.profile or published_device(r)
     if r.estimate_on and r.profile and r.profile != r.estimate_on:
         raise UserError(
             f"{r.name('estimate_on')} names the device costed; --profile {r.profile} is another"

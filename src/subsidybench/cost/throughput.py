@@ -48,6 +48,8 @@ class Throughput:
     hardware_per_model: float | None = None
     """Hardware FLOPs per model FLOP, where the rate was given in hardware FLOPs (8/6 for full
     recomputation): the cluster's hardware rate is printed beside its model rate."""
+    conditions: str = ""
+    """What the rate holds under (a published decode rate at TPOT <= 50 ms), printed beside it."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.per_second) and self.per_second > 0):
@@ -56,9 +58,10 @@ class Throughput:
             raise ValueError("a throughput must say where it comes from")
 
     def describe(self) -> str:
+        at = f" at {self.conditions}" if self.conditions else ""
         if self.unit is WorkUnit.FLOPS:
-            return f"{self.per_second / TERA:,.4g} TFLOP/s per device"
-        return f"{self.per_second:,.4g} tokens/s per device"
+            return f"{self.per_second / TERA:,.4g} TFLOP/s per device{at}"
+        return f"{self.per_second:,.4g} tokens/s per device{at}"
 
     def assumptions(self) -> list[Assumption]:
         return [Assumption("throughput", self.describe(), self.basis, self.source)]
@@ -191,17 +194,29 @@ class ThroughputAxis:
     hardware_per_model: float | None = None
     serving: Any = None
     """The serving curve and point (cost.serving.ServingPick) when the rate is a curve's."""
+    conditions: str = ""
+    """A published rate's conditions (cost.published), printed beside the rate."""
 
     def one(self) -> Throughput:
         """The single throughput (first value), for a single answer."""
         if self.mfu is not None:
             assert self.peak is not None
             mfu = float(self.mfu[0])
-            source = f"MFU {mfu:.0%} (given) x {self.peak.describe()} ({self.peak.source})"
-            return Throughput(mfu * self.peak.tflops * TERA, self.unit, self.basis, source)
+            published = self.basis is Basis.PUBLISHED
+            share = f"{mfu:.1%} (published)" if published else f"{mfu:.0%} (given)"
+            source = f"MFU {share} x {self.peak.describe()} ({self.peak.source})"
+            if published:
+                source = f"{source}; {self.source}"
+            per_second = mfu * self.peak.tflops * TERA
+            return Throughput(per_second, self.unit, self.basis, source, None, self.conditions)
         assert self.per_second is not None
         return Throughput(
-            float(self.per_second[0]), self.unit, self.basis, self.source, self.hardware_per_model
+            float(self.per_second[0]),
+            self.unit,
+            self.basis,
+            self.source,
+            self.hardware_per_model,
+            self.conditions,
         )
 
 
@@ -211,11 +226,13 @@ def resolve_throughput(
     """The throughput per device a question gives (one source of it at most), resolved."""
     given = [
         k
-        for k in ("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu")
+        for k in ("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu", "published")
         if getattr(r, k) is not None
     ]
     if r.train is not None and r.hours is not None:
         given.append("hours")
+    if not given and r.model is not None:
+        given.append("published")  # --model alone: the one published result for it (cost.published)
     if len(given) > 1:
         raise UserError(f"give one throughput, not {' and '.join(r.name(k) for k in given)}")
     if r.estimate_on is not None and r.run is None:
@@ -249,6 +266,10 @@ def resolve_throughput(
         return ThroughputAxis(
             one.unit, one.basis, one.source, per_second=np.array([one.per_second])
         )
+    if what == "published":
+        from subsidybench.cost.published import published_throughput
+
+        return published_throughput(r, device, peak)
     from subsidybench.cost.serving import check_flags
 
     check_flags(r, serving=False)

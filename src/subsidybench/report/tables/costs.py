@@ -66,6 +66,7 @@ def priced_runs(
                 f" on profile {spec.target!r} (runs: {', '.join(lr.label for lr in runs)})"
             )
     found: list[tuple[LabelledRun, str | None, Any, str, str | None]] = []
+    no_rent: list[tuple[LabelledRun, str]] = []
     for lr in runs:
         targets: list[str | None] = [lr.run.profile]
         if lr.run.profile is not None:
@@ -90,6 +91,8 @@ def priced_runs(
             elif device is None or (rent := device.rent()) is None:
                 where = f"profile {device.id} has no rent" if device is not None else "no profile"
                 notes.append(f"{label}: not costed: {where}; give --price {label}=AMOUNT")
+                if estimate and device is not None:
+                    no_rent.append((lr, target))
             else:
                 found.append((lr, target, rent, "", label))
     priced_labels = {label for *_, label in found}
@@ -129,7 +132,30 @@ def priced_runs(
             uncertain={"price": price.spread} if given and price.spread is not None else {},
         )
         priced.append(Priced(lr, target, request))
+    notes.extend(_parity_notes(no_rent, priced, options))
     return currency, priced
+
+
+def _parity_notes(
+    no_rent: Sequence[tuple[LabelledRun, str]], priced: Sequence[Priced], options: ReportOptions
+) -> list[str]:
+    """For an estimate target with no rent: the rent at which it matches the run's own priced
+    device per FLOP of the reference workload (cost.parity), one note each."""
+    from subsidybench.cost.parity import parity_of_estimate
+    from subsidybench.results.query import reference_result
+
+    out = []
+    for lr, target in no_rent:
+        own = next((p for p in priced if p.lr is lr and not p.estimated), None)
+        reference = reference_result(lr.run, options.sweep_workload)
+        if own is None or reference is None:
+            continue
+        try:
+            found = parity_of_estimate(replace(own.request, workload=reference.id), target)
+        except UserError:
+            continue
+        out.append(f"{lr.label} on {target} (estimate): {found.line()}, per FLOP of {reference.id}")
+    return out
 
 
 def costs_table(
