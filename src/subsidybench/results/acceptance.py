@@ -335,9 +335,12 @@ def check_clause(
     )
 
 
-def accept(contract: Contract, runs: Sequence[tuple[str, RunResult]]) -> Acceptance:
-    """Every clause of `contract` against `runs` (label, run), their samples pooled."""
-    notes = []
+def accept(
+    contract: Contract, runs: Sequence[tuple[str, RunResult]], notes: Sequence[str] = ()
+) -> Acceptance:
+    """Every clause of `contract` against `runs` (label, run), their samples pooled; `notes`
+    (runs left out as repeats, results forced) go with the verdict."""
+    notes = list(notes)
     names = sorted({run.device.name for _, run in runs})
     if len(names) > 1:
         notes.append(

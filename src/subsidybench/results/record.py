@@ -100,6 +100,12 @@ class WorkloadResult:
     """Share of the host's CPU other processes used while this was timed (None: not known)."""
     energy: Energy | None = None
     """What the device drew over the timed blocks (None: energy was not read)."""
+    host_load_judged: bool | None = None
+    """Whether `foreign_cpu` counts in the verdict (one process on a CPU); None: a file from
+    before this was stored, judged by the run's device and group (results.trust)."""
+    not_device: tuple[str, ...] = ()
+    """Why the figure is not the device's own (a test hook, an emulated dtype): costs,
+    acceptance and evidence refuse it unless forced."""
 
     def __post_init__(self) -> None:
         measured = (self.work, self.measurement, self.verdict, self.policy)
@@ -173,6 +179,10 @@ class WorkloadResult:
             d["metrics"] = dict(self.metrics)
         if self.energy is not None:
             d["energy"] = self.energy.to_dict()
+        if self.host_load_judged is not None:
+            d["host_load_judged"] = self.host_load_judged
+        if self.not_device:
+            d["not_device_figure"] = list(self.not_device)
         return d
 
     @classmethod
@@ -217,11 +227,29 @@ class WorkloadResult:
                 compiled=f.bool("compiled", False),
                 foreign_cpu=f.float("foreign_cpu", None, within=bounds.SHARE),
                 energy=Energy.from_fields(f.table("energy")) if f.has("energy") else None,
+                host_load_judged=f.bool("host_load_judged", None),
+                not_device=not_device_reasons(f),
             ),
         )
         from subsidybench.results.trust import recheck
 
         return recheck(result, f)
+
+
+# What a test hook (measure/planted.py) writes in a result's note. Files from before results
+# carried `not_device_figure` said it only there: such a file is still read as a hook's figure.
+HOOK_NOTE = "a test hook, not the device's figure"
+
+
+def not_device_reasons(f: Fields) -> tuple[str, ...]:
+    reasons = f.list("not_device_figure", [])
+    for i, why in enumerate(reasons):
+        if not isinstance(why, str) or not why:
+            raise f.error(f"not_device_figure[{i}]", "expected a reason (text)")
+    note = f.str("reason", "")
+    if not reasons and HOOK_NOTE in note:
+        reasons = [part for part in note.split("; ") if HOOK_NOTE in part]
+    return tuple(reasons)
 
 
 def measurement_dict(m: Measurement) -> dict[str, Any]:

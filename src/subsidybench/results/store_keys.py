@@ -7,15 +7,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from subsidybench.errors import UserError
 from subsidybench.results.record import Environment, RunResult
 
 _DEFAULT_NAME = "history.sqlite"
+T = TypeVar("T")
 
 
 def default_location() -> Path:
@@ -106,6 +108,29 @@ def run_identity(run: RunResult) -> str:
         ],
     }
     return hashlib.sha256(_canonical(doc).encode()).hexdigest()
+
+
+def distinct(
+    items: Sequence[T], run_of: Callable[[T], RunResult], name_of: Callable[[T], str]
+) -> tuple[list[T], list[str]]:
+    """`items` with each run once, by identity, and a note for every repeat left out.
+
+    A run named twice, or as a copy or a link, holds the same samples: pooled twice it would
+    count each sample twice and make any promise look shown.
+    """
+    first: dict[str, str] = {}
+    kept, notes = [], []
+    for item in items:
+        identity = run_identity(run_of(item))
+        if identity in first:
+            notes.append(
+                f"{name_of(item)} is the same run as {first[identity]} (the same samples):"
+                " counted once"
+            )
+            continue
+        first[identity] = name_of(item)
+        kept.append(item)
+    return kept, notes
 
 
 def _canonical(doc: Any) -> str:
