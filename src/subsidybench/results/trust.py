@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from subsidybench import bounds
 from subsidybench.datafile import Fields
 from subsidybench.errors import UserError
 from subsidybench.timing import METHOD_VERSION, Measurement, TimingPolicy, Verdict, judge
@@ -118,5 +119,23 @@ def rejudge(run: RunResult) -> RunResult:
                     again.reasons
                 )
                 r = replace(r, verdict=Verdict(False, (why,)))
+            elif why := past_peak(r, run):
+                r = replace(r, verdict=Verdict(False, (why,)))
         results.append(r)
     return replace(run, results=tuple(results))
+
+
+def past_peak(r: WorkloadResult, run: RunResult) -> str | None:
+    """Why `r`'s rate cannot be, against the peak the run file states for its dtype, or None."""
+    peak = run.peak_tflops.get(r.dtype)
+    rate = r.flops_per_s
+    if peak is None or not peak.value or not rate:
+        return None
+    share = rate / (peak.value * 1e12)
+    if share <= bounds.PEAK_OVERSHOOT:
+        return None
+    return (
+        f"{rate / 1e12:,.4g} TFLOP/s is {share:.0%} of the run's {r.dtype} peak"
+        f" ({peak.value:,.4g} TFLOP/s), past what a device does (at most"
+        f" {bounds.PEAK_OVERSHOOT:.0%} with a boost clock): the peak or the work per step is wrong"
+    )
