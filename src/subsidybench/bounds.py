@@ -88,6 +88,9 @@ SHARE = Range(0.0, 1.0, "a share of the host's CPU")
 
 # --- flags ----------------------------------------------------------------------------------
 # The timing loop stops at max_samples long before an hour, so a larger budget is a typo.
+# Each round prepares every workload afresh and takes at least two samples of it: 100 rounds of
+# the ci suite is already ~20 minutes of preparing; 100000 would never end.
+ROUNDS = Range(1, 100, "interleaved rounds", integer=True)
 BUDGET_S = Range(0.0, 3600.0, "seconds of timed blocks per workload", low_open=True)
 TIMEOUT_S = Range(0.0, 86400.0, "seconds a rank waits for the others", low_open=True)
 ALPHA = Range(0.0, 1.0, "a significance level", low_open=True, high_open=True)

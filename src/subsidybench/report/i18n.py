@@ -27,6 +27,8 @@ LANG_ENV = "SUBSIDYBENCH_LANG"
 UNITS = ("plain", "wan", "yi", "auto")
 _DIR = Path(__file__).with_name("messages")
 _SCALE = {"wan": 1e4, "yi": 1e8}
+SIGNIFICANT = 4
+"""Digits a scaled amount keeps at least (the digits of 1,234 in plain units)."""
 
 
 def language(flag: str | None) -> str:
@@ -114,7 +116,11 @@ class Messages:
         if unit == "plain":
             return f"{value:,.{decimals}f} {self.currency(code)}".rstrip()
         scaled = value / _SCALE[unit]
-        return self(f"money.{unit}", value=f"{scaled:,.2f}", currency=self.currency(code))
+        # Two decimals, or as many as four significant digits need: 58,333 USD is 0.0005833 亿,
+        # never "0.00 亿" (an amount that reads as nothing).
+        lead = math.floor(math.log10(abs(scaled))) if scaled else 0
+        places = max(2, SIGNIFICANT - 1 - lead)
+        return self(f"money.{unit}", value=f"{scaled:,.{places}f}", currency=self.currency(code))
 
     def price(self, value: float | None, code: str | None) -> str:
         """A price (per hour, per unit of work): never scaled to 万."""

@@ -68,9 +68,13 @@ def read_bundle(path: Path) -> dict[str, bytes]:
     limits, before reading any member's contents.
     """
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except OSError as e:
         raise UserError(f"{path}: {e.strerror}") from None
+    # Checked before opening: opening a FIFO waits for a writer, and /dev/zero never ends.
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(f"{path}: not a regular file (a directory, FIFO or device)")
+    size = info.st_size
     if size > MAX_BUNDLE_BYTES:
         raise UserError(
             f"{path}: {size:,} bytes, larger than a bundle may be ({MAX_BUNDLE_BYTES:,})"

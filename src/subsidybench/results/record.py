@@ -344,6 +344,12 @@ class RunResult:
     def __post_init__(self) -> None:
         if self.rounds < 1:
             raise ValueError(f"rounds must be >= 1, got {self.rounds}")
+        # One result per id: a run measures each task once (its rounds merge into it), and a
+        # repeat would be counted twice wherever results are pooled or stored.
+        ids = [r.id for r in self.results]
+        if len(set(ids)) < len(ids):
+            twice = next(i for i in ids if ids.count(i) > 1)
+            raise ValueError(f"results: {twice} appears twice")
 
     stopped: str | None = None
     """Why an interrupted run stopped (a signal, a save that failed); None otherwise."""
@@ -472,11 +478,11 @@ def _policy(p: Fields) -> TimingPolicy:
 
 def save_run(run: RunResult, path: Path, *, exclusive: bool = False, what: str = "") -> None:
     """Write atomically (datafile.write_atomic): a crash mid-write leaves the previous complete
-    file, never half of one. `exclusive` refuses a path that exists, atomically: the first save
-    of a run claims its file, so two runs given one --out cannot both write it. `what` names
-    the flag in errors, when the path came from one."""
+    file, never half of one; a missing folder is refused. `exclusive` refuses a path that
+    exists, atomically: the first save of a run claims its file, so two runs given one --out
+    cannot both write it. `what` names the flag in errors, when the path came from one."""
     text = json.dumps(run.to_dict(), indent=2, allow_nan=False) + "\n"
-    write_atomic(path, text, what, exclusive=exclusive, parents=True)
+    write_atomic(path, text, what, exclusive=exclusive)
 
 
 def load_run(path: Path) -> RunResult:
