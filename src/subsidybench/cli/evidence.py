@@ -87,9 +87,11 @@ def verify(
     for why in result.not_device:
         typer.echo(f"NOT A DEVICE FIGURE {why}")
     for problem in result.problems:
-        typer.echo(f"MISMATCH {problem}", err=True)
+        typer.echo(f"MISMATCH {problem}")
     if not result.ok:
-        typer.echo(f"NOT verified: {len(result.problems)} problem(s)", err=True)
+        typer.echo(
+            f"error: NOT verified: {len(result.problems)} problem(s), listed above", err=True
+        )
         raise typer.Exit(EXIT_NOT_VERIFIED)
     typer.echo(
         "the manifest is not signed: whoever edits a file can rewrite it, so this shows that the"

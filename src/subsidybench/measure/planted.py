@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 
 from subsidybench.errors import UserError
-from subsidybench.results.record import HOOK_NOTE
+from subsidybench.results.trust import HOOK_NOTE
 from subsidybench.workloads.base import Step
 
 ENV = "SUBSIDYBENCH_PLANTED_SLOWDOWN"

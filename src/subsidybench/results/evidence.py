@@ -47,6 +47,7 @@ from subsidybench.results.scaling import (
     bus_bandwidth,
 )
 from subsidybench.results.trust import not_device_figures, verdict_of
+from subsidybench.timing import Verdict
 from subsidybench.work import Work
 
 # Limits on what a bundle may hold. A claim's run files are tens to hundreds of KiB each and its
@@ -185,17 +186,23 @@ def _figure_problems(
         ):
             if key in through:
                 check(f"throughput.{key}", through[key], computed_rate)
-    if r.verdict is not None and r.policy is not None:
+    # The verdict the file stores, not the loader's: the loader may have judged it again.
+    stored_verdict = raw.get("verdict")
+    if isinstance(stored_verdict, Mapping) and r.verdict is not None and r.policy is not None:
         # One rule on the stored figures (results.trust); a file from before the result stored
         # whether the host's load counted may have been judged either way.
         count += 1
         judged = (True, False) if r.host_load_judged is None else (r.host_load_judged,)
         options = {verdict_of(m, r.policy, r.foreign_cpu, h, method) for h in judged}
-        if r.verdict not in options:
+        reasons = stored_verdict.get("reasons")
+        stored = Verdict(
+            stored_verdict.get("valid") is True, tuple(reasons) if isinstance(reasons, list) else ()
+        )
+        if stored not in options:
             problems.append(
                 Problem(
                     member,
-                    f"{r.id}: verdict is {r.verdict!s}, the raw samples give "
+                    f"{r.id}: verdict is {stored!s}, the raw samples give "
                     + " or ".join(str(v) for v in options),
                 )
             )

@@ -187,6 +187,8 @@ class WorkloadResult:
 
     @classmethod
     def from_fields(cls, f: Fields) -> WorkloadResult:
+        from subsidybench.results.trust import not_device_reasons, recheck
+
         params = f.table("params", {})
         work = measurement = verdict = None
         if f.has("work"):
@@ -231,25 +233,7 @@ class WorkloadResult:
                 not_device=not_device_reasons(f),
             ),
         )
-        from subsidybench.results.trust import recheck
-
         return recheck(result, f)
-
-
-# What a test hook (measure/planted.py) writes in a result's note. Files from before results
-# carried `not_device_figure` said it only there: such a file is still read as a hook's figure.
-HOOK_NOTE = "a test hook, not the device's figure"
-
-
-def not_device_reasons(f: Fields) -> tuple[str, ...]:
-    reasons = f.list("not_device_figure", [])
-    for i, why in enumerate(reasons):
-        if not isinstance(why, str) or not why:
-            raise f.error(f"not_device_figure[{i}]", "expected a reason (text)")
-    note = f.str("reason", "")
-    if not reasons and HOOK_NOTE in note:
-        reasons = [part for part in note.split("; ") if HOOK_NOTE in part]
-    return tuple(reasons)
 
 
 def measurement_dict(m: Measurement) -> dict[str, Any]:
@@ -416,27 +400,34 @@ class RunResult:
             )
         suite = f.table("suite")
         dev = f.table("device")
-        run = cls(
-            suite=suite.str("name"),
-            suite_version=suite.int("version"),
-            device=DeviceRecord(
-                type=dev.str("type"), index=dev.int("index", None), name=dev.str("name")
+        run = checked(
+            f,
+            lambda: cls(
+                suite=suite.str("name"),
+                suite_version=suite.int("version"),
+                device=DeviceRecord(
+                    type=dev.str("type"), index=dev.int("index", None), name=dev.str("name")
+                ),
+                environment=Environment.from_fields(f.table("environment")),
+                started=f.str("started"),
+                state=f.choice("state", {s.value: s for s in RunState}),
+                finished=f.str("finished", None),
+                profile=f.str("profile", None),
+                peak_tflops=_peaks(f.table("peak_tflops", {})),
+                results=tuple(WorkloadResult.from_fields(r) for r in f.tables("results")),
+                method_version=f.int("method_version"),
+                rounds=f.int("rounds"),
+                distributed=(
+                    Distributed.from_fields(f.table("distributed"))
+                    if f.has("distributed")
+                    else None
+                ),
+                energy=EnergySetup.from_fields(f.table("energy")) if f.has("energy") else None,
+                stopped=f.str("stopped", None),
+                reference=(
+                    Reference.from_fields(f.table("reference")) if f.has("reference") else None
+                ),
             ),
-            environment=Environment.from_fields(f.table("environment")),
-            started=f.str("started"),
-            state=f.choice("state", {s.value: s for s in RunState}),
-            finished=f.str("finished", None),
-            profile=f.str("profile", None),
-            peak_tflops=_peaks(f.table("peak_tflops", {})),
-            results=tuple(WorkloadResult.from_fields(r) for r in f.tables("results")),
-            method_version=f.int("method_version"),
-            rounds=f.int("rounds"),
-            distributed=(
-                Distributed.from_fields(f.table("distributed")) if f.has("distributed") else None
-            ),
-            energy=EnergySetup.from_fields(f.table("energy")) if f.has("energy") else None,
-            stopped=f.str("stopped", None),
-            reference=(Reference.from_fields(f.table("reference")) if f.has("reference") else None),
         )
         from subsidybench.results.trust import rejudge
 
