@@ -24,7 +24,7 @@ from subsidybench import __version__
 from subsidybench.catalogue import paths as catalogue
 from subsidybench.datafile import read_bytes, write_atomic
 from subsidybench.errors import UserError
-from subsidybench.report.files import write_report
+from subsidybench.report.files import text_files, write_report
 from subsidybench.report.tables import (
     LabelledRun,
     ReportOptions,
@@ -229,11 +229,6 @@ def remade_work(r: WorkloadResult) -> Work | None:
         return None
 
 
-# The report's files that are made byte for byte again from the same inputs; the html embeds
-# rendered charts and the xlsx a creation time, which are checked by their hashes only.
-REMADE = (".md", ".csv")
-
-
 def remade_report(
     members: Mapping[str, bytes], manifest: Manifest
 ) -> tuple[list[Problem], list[str]]:
@@ -258,8 +253,10 @@ def remade_report(
             path = tmp / "runs" / str(i) / r.file
             path.parent.mkdir(parents=True)
             path.write_bytes(members[r.member])
-            runs.append(LabelledRun(r.label, str(path), load_run(path)))
         try:
+            for i, r in enumerate(made.runs):
+                path = tmp / "runs" / str(i) / r.file
+                runs.append(LabelledRun(r.label, str(path), load_run(path)))
             programme = load_programme(manifest.subsidy, dirs) if manifest.subsidy else None
             prices = tuple(parse_price(p, made.currency) for p in made.prices)
             report = build_report(
@@ -267,26 +264,18 @@ def remade_report(
                 ReportOptions(prices, programme, currency=made.currency, profiles_dirs=dirs),
                 generated=manifest.created,
             )
-            written = write_report(report, tmp / "out")
+            texts = text_files(report)
         except UserError as e:
             return [Problem("report", f"cannot be made again from the bundle: {e}")], []
-        problems, left = [], []
-        bundled = {e.path for e in manifest.files if e.role == Role.REPORT}
-        for path in written:
-            member = f"report/{path.name}"
-            if path.suffix not in REMADE:
-                if member in bundled:
-                    left.append(member)
-                continue
-            if members.get(member) != path.read_bytes():
-                problems.append(
-                    Problem(member, "differs from the report the bundled runs and files give")
-                )
-            bundled.discard(member)
-        problems += [
-            Problem(m, "not a file the report makes")
-            for m in sorted(bundled)
-            if Path(m).suffix in REMADE
-        ]
-        unremade = sorted(left)
-        return problems, [f"the report's {', '.join(unremade)} (hash only)"] if unremade else []
+    bundled = {e.path for e in manifest.files if e.role == Role.REPORT}
+    problems = [
+        Problem(f"report/{name}", "differs from the report the bundled runs and files give")
+        for name, text in texts.items()
+        if members.get(f"report/{name}") != text.encode()
+    ]
+    left = sorted(bundled - {f"report/{name}" for name in texts})
+    problems += [
+        Problem(m, "not a file the report makes") for m in left if m.endswith((".md", ".csv"))
+    ]
+    hashed = [m for m in left if not m.endswith((".md", ".csv"))]
+    return problems, [f"the report's {', '.join(hashed)} (hash only)"] if hashed else []
