@@ -43,10 +43,8 @@ from subsidybench.results.manifest import (
     member_problem,
     sha256,
 )
-from subsidybench.results.record import WorkloadResult
 from subsidybench.results.store_keys import distinct
 from subsidybench.results.trust import refuse_not_device
-from subsidybench.work import Work
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,19 +212,6 @@ def check_catalogue_file(member: str, role: str, data: bytes) -> str | None:
     except UserError as e:
         return f"does not read as a catalogue file: {e}"
     return None
-
-
-def remade_work(r: WorkloadResult) -> Work | None:
-    """A result's work per step from its workload and parameters, as the runner counts it; None
-    for a workload this subsidybench does not know (a newer one, or an ingested benchmark)."""
-    from subsidybench.workloads import WORKLOADS, make_workload
-
-    if r.workload not in WORKLOADS:
-        return None
-    try:
-        return make_workload(r.workload, r.params, r.id).work(r.dtype)
-    except (UserError, ValueError, TypeError):
-        return None
 
 
 def remade_report(

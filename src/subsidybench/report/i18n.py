@@ -27,8 +27,8 @@ LANG_ENV = "SUBSIDYBENCH_LANG"
 UNITS = ("plain", "wan", "yi", "auto")
 _DIR = Path(__file__).with_name("messages")
 _SCALE = {"wan": 1e4, "yi": 1e8}
-SIGNIFICANT = 4
-"""Digits a scaled amount keeps at least (the digits of 1,234 in plain units)."""
+SIGNIFICANT = 3
+"""Significant digits a scaled amount keeps at least (1.23 亿: two decimals, as plain amounts)."""
 
 
 def language(flag: str | None) -> str:
@@ -116,7 +116,7 @@ class Messages:
         if unit == "plain":
             return f"{value:,.{decimals}f} {self.currency(code)}".rstrip()
         scaled = value / _SCALE[unit]
-        # Two decimals, or as many as four significant digits need: 58,333 USD is 0.0005833 亿,
+        # Two decimals, or as many as three significant digits need: 58,333 USD is 0.000583 亿,
         # never "0.00 亿" (an amount that reads as nothing).
         lead = math.floor(math.log10(abs(scaled))) if scaled else 0
         places = max(2, SIGNIFICANT - 1 - lead)
