@@ -27,8 +27,6 @@ LANG_ENV = "SUBSIDYBENCH_LANG"
 UNITS = ("plain", "wan", "yi", "auto")
 _DIR = Path(__file__).with_name("messages")
 _SCALE = {"wan": 1e4, "yi": 1e8}
-SIGNIFICANT = 3
-"""Significant digits a scaled amount keeps at least (1.23 亿: two decimals, as plain amounts)."""
 
 
 def language(flag: str | None) -> str:
@@ -113,20 +111,20 @@ class Messages:
         unit = self.units
         if unit == "auto":
             unit = "yi" if abs(value) >= 1e8 else "wan" if abs(value) >= 1e4 else "plain"
+        from subsidybench.digits import money
+
         if unit == "plain":
-            return f"{value:,.{decimals}f} {self.currency(code)}".rstrip()
+            return f"{money(value, decimals)} {self.currency(code)}".rstrip()
         scaled = value / _SCALE[unit]
-        # Two decimals, or as many as three significant digits need: 58,333 USD is 0.000583 亿,
-        # never "0.00 亿" (an amount that reads as nothing).
-        lead = math.floor(math.log10(abs(scaled))) if scaled else 0
-        places = max(2, SIGNIFICANT - 1 - lead)
-        return self(f"money.{unit}", value=f"{scaled:,.{places}f}", currency=self.currency(code))
+        return self(f"money.{unit}", value=money(scaled), currency=self.currency(code))
 
     def price(self, value: float | None, code: str | None) -> str:
         """A price (per hour, per unit of work): never scaled to 万."""
         if value is None or not math.isfinite(value):
             return self("money.none")
-        return f"{value:,.2f} {self.currency(code)}".rstrip()
+        from subsidybench.digits import money
+
+        return f"{money(value)} {self.currency(code)}".rstrip()
 
 
 def messages(lang: str | None = None, units: str | None = None) -> Messages:
