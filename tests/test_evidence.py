@@ -65,7 +65,7 @@ def _rezip(src: Path, dst: Path, changes: dict[str, bytes], *, update_manifest: 
 def test_bundle_holds_runs_environment_report_catalogue(bundle: Path) -> None:
     members = read_bundle(bundle)
     manifest = json.loads(members[MANIFEST])
-    assert manifest["format"] == "subsidybench-evidence" and manifest["schema_version"] == 1
+    assert manifest["format"] == "subsidybench-evidence" and manifest["schema_version"] == 2
     assert manifest["subsidy"] == "shanghai-2025-compute"
     roles = {e["path"]: e["role"] for e in manifest["files"]}
     assert roles["runs/cpu-run.json"] == "run"

@@ -442,20 +442,21 @@ def test_cli_show_unknown_name_is_a_one_line_error():
 def test_cli_validate_catalogue_and_paths(tmp_path):
     result = cli("profiles", "validate")
     assert result.exit_code == 0, result.output + result.stderr
-    assert f"OK: {len(list_profiles())} profiles valid" in result.output
+    assert f"{len(list_profiles())} devices" in result.output and "OK: " in result.output
+    assert "subsidies" in result.output and "fx" in result.output  # every kind is read
 
     good = write_profile(tmp_path, "good", MINIMAL)
     result = cli("profiles", "validate", str(good))
-    assert result.exit_code == 0 and "OK: 1 profiles valid" in result.output
+    assert result.exit_code == 0 and "OK: 1 devices file valid" in result.output
 
     bad = write_profile(tmp_path, "bad", MINIMAL.replace('value = 100, basis = "vendor"', "x = 1"))
     result = cli("profiles", "validate", str(tmp_path))  # a catalogue root with devices/
     assert result.exit_code == 1
     assert f"{bad}: peak_tflops.bf16" in result.stderr
-    assert "1 of 2 profiles invalid" in result.stderr
+    assert "1 of 2 catalogue files invalid" in result.stderr
 
     result = cli("profiles", "validate", str(tmp_path / "devices"))  # the folder itself
-    assert result.exit_code == 1 and "1 of 2 profiles invalid" in result.stderr
+    assert result.exit_code == 1 and "1 of 2 catalogue files invalid" in result.stderr
 
     result = cli("profiles", "validate", "--profiles-dir", str(tmp_path))  # whole catalogue
     assert result.exit_code == 1 and f"{bad}: peak_tflops.bf16" in result.stderr

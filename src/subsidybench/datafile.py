@@ -38,6 +38,9 @@ MAX_DEPTH = 64
 is not one of ours, and Python's parsers would otherwise end in RecursionError."""
 
 
+_CHUNK = 8 << 20
+
+
 def max_file_bytes() -> int:
     """The size limit for one data file, raised with SUBSIDYBENCH_MAX_FILE_MB."""
     text = os.environ.get(MAX_FILE_MB_ENV)
@@ -79,14 +82,19 @@ def read_bytes(path: Path) -> bytes:
     )
     if info.st_size > limit:
         raise too_big
+    # Read in pieces up to one byte past the limit: f.read(limit + 1) allocates the whole
+    # limit at once (30000 MB: MemoryError) however small the file.
+    chunks, held = [], 0
     try:
         with path.open("rb") as f:
-            data = f.read(limit + 1)
+            while held <= limit and (chunk := f.read(min(limit + 1 - held, _CHUNK))):
+                chunks.append(chunk)
+                held += len(chunk)
     except OSError as e:
         raise _os_error(path, e, "read it") from None
-    if len(data) > limit:  # grew since the stat
+    if held > limit:  # grew since the stat
         raise too_big
-    return data
+    return b"".join(chunks)
 
 
 def read_text(path: Path) -> str:

@@ -237,16 +237,32 @@ def read_figure(
     return Figure(value, basis, source, note, date)
 
 
+def latest_date() -> datetime.date:
+    """The latest day a price or source can have been seen: today somewhere on Earth (UTC+14)."""
+    return (datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=14)).date()
+
+
+def not_ahead(t: Fields, key: str, date: datetime.date) -> str:
+    """`date` as ISO text, unless it lies in the future: a price or a source is dated when it was
+    seen or published, and a future date would win as "the newest" over every real one."""
+    if date > latest_date():
+        raise t.error(key, f"{date.isoformat()} is in the future: date it when it was seen")
+    return date.isoformat()
+
+
 def read_date(t: Fields, key: str) -> str:
-    """An ISO date, written as a TOML date or a quoted YYYY-MM-DD string."""
+    """An ISO date, written as a TOML date or a quoted YYYY-MM-DD string, not in the future (the
+    date a price, figure or source was seen)."""
     date = t.data.get(key)
     if isinstance(date, datetime.date) and not isinstance(date, datetime.datetime):
-        return date.isoformat()
+        return not_ahead(t, key, date)
     if isinstance(date, str):
         try:
-            return datetime.date.fromisoformat(date).isoformat()
+            parsed = datetime.date.fromisoformat(date)
         except ValueError:
             pass
+        else:
+            return not_ahead(t, key, parsed)
     raise t.error(key, f"expected an ISO date (YYYY-MM-DD), got {date!r}")
 
 

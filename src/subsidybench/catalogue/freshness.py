@@ -32,6 +32,7 @@ class FlagKind:
     EXPIRED = "expired programme"
     NO_PRICE = "no price"
     STALE_FX = "stale exchange rate"
+    AFTER_TODAY = "dated after today"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,23 @@ def _price_flags(where: str, prices: Sequence[PricePoint], today, max_age) -> li
     return out
 
 
+def _after(where: str, dated: Sequence[tuple[str, str]], today: datetime.date) -> list[Flag]:
+    """A flag for each (what, ISO date or period) after `today`: judged as of a past day, a
+    figure seen later was not known then, and a programme starting later did not yet pay."""
+    late = [(w, d) for w, d in dated if d[:4].isdigit() and d > today.isoformat()[: len(d)]]
+    if not late:
+        return []
+    names = ", ".join(w for w, _ in late[:4]) + (", ..." if len(late) > 4 else "")
+    latest = max(d for _, d in late)
+    return [
+        Flag(
+            FlagKind.AFTER_TODAY,
+            where,
+            f"{len(late)} dated after {today} (latest {latest}): {names}",
+        )
+    ]
+
+
 def check_catalogue(
     today: datetime.date | None = None,
     max_age_days: int = MAX_AGE_DAYS,
@@ -117,6 +135,8 @@ def check_catalogue(
         unknowns["device figures"] += sum(not f.known for _, f in figures)
         flags += _figure_flags(where, figures, today, max_age_days)
         flags += _price_flags(where, d.prices, today, max_age_days)
+        prices = [(f"{p.kind} {p}", p.date) for p in d.prices]
+        flags += _after(where, [(n, f.date) for n, f in figures] + prices, today)
         # A CPU profile describes the machine it runs on: it is measured, not bought.
         if not d.prices and d.cpu is None:
             # Where it was looked for is long: `profiles show` prints it.
@@ -128,12 +148,16 @@ def check_catalogue(
         unknowns["system figures"] += sum(not f.known for _, f in figures)
         flags += _figure_flags(where, figures, today, max_age_days)
         flags += _price_flags(where, s.prices, today, max_age_days)
+        prices = [(f"{p.kind} {p}", p.date) for p in s.prices]
+        flags += _after(where, [(n, f.date) for n, f in figures] + prices, today)
         if not s.prices:
             flags.append(Flag(FlagKind.NO_PRICE, where, "no price per system-hour or system"))
     for p in programmes:
         where = f"subsidies/{p.id}"
         if p.expired(today):
             flags.append(Flag(FlagKind.EXPIRED, where, f"ended {p.valid_until}"))
+        dated = [("valid_from", p.valid_from)]
+        flags += _after(where, dated + [(f"source {s.url}", s.published) for s in p.sources], today)
         terms = [
             p.pool,
             p.rates.base,
@@ -160,6 +184,7 @@ def check_catalogue(
                 )
             )
     for rate in list_rates(extra_dirs):
+        flags += _after(f"fx/{rate.base}-{rate.quote}".lower(), [("rate", rate.date)], today)
         warning = staleness_warnings(rate, today, max_age_days)
         if warning:
             flags.append(

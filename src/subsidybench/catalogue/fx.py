@@ -16,6 +16,7 @@ from pathlib import Path
 from subsidybench.catalogue import paths as catalogue
 from subsidybench.datafile import Fields, read_toml
 from subsidybench.errors import UserError
+from subsidybench.provenance import read_date
 
 KIND = "fx"
 
@@ -63,7 +64,7 @@ def load_fx(
     for base, quote in ((source, target), (target, source)):
         name = f"{base}-{quote}".lower()
         if name in known:
-            rate = _read(known[name])
+            rate = read_rate(known[name])
             if override is not None:
                 return FxRate(
                     rate.base, rate.quote, override, "given", "given by hand (--fx)", "--fx"
@@ -77,7 +78,8 @@ def load_fx(
     )
 
 
-def _read(path: Path) -> FxRate:
+def read_rate(path: Path) -> FxRate:
+    """One exchange-rate file, validated."""
     f = Fields(read_toml(path), str(path))
     f.reject_unknown({"base", "quote", "rate", "date", "basis", "source"})
     rate = f.float("rate")
@@ -86,6 +88,7 @@ def _read(path: Path) -> FxRate:
     date = f.str("date")
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
         raise f.error("date", f"expected YYYY-MM-DD, got {date!r}")
+    date = read_date(f, "date")
     base, quote = f.str("base"), f.str("quote")
     for key, code in (("base", base), ("quote", quote)):
         if not re.fullmatch(r"[A-Z]{3}", code):
@@ -97,4 +100,4 @@ def _read(path: Path) -> FxRate:
 
 def list_rates(extra_dirs: Sequence[Path] = ()) -> list[FxRate]:
     """Every exchange-rate file in the catalogue (user directories first)."""
-    return [_read(path) for _, path in sorted(catalogue.files(KIND, extra_dirs).items())]
+    return [read_rate(path) for _, path in sorted(catalogue.files(KIND, extra_dirs).items())]

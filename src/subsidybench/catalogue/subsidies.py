@@ -25,6 +25,7 @@ from subsidybench.bounds import Range
 from subsidybench.catalogue import paths as catalogue
 from subsidybench.datafile import Fields, read_toml
 from subsidybench.errors import UserError
+from subsidybench.provenance import not_ahead
 
 KIND = "subsidies"
 
@@ -425,9 +426,11 @@ def _source(f: Fields) -> Source:
     url = f.str("url")
     if not url.startswith(("http://", "https://")):
         raise f.error("url", f"expected an http(s) address, got {url!r}")
-    return Source(
-        url=url, title=f.str("title"), published=_date(f, "published"), says=f.str("says")
-    )
+    published = _date(f, "published")
+    if published != "unknown":  # its first day: a source cannot be published after today
+        first = [int(p) for p in published.split("-")] + [1, 1]
+        not_ahead(f, "published", datetime.date(*first[:3]))
+    return Source(url=url, title=f.str("title"), published=published, says=f.str("says"))
 
 
 def parse_programme(

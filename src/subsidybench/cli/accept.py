@@ -22,12 +22,20 @@ def accept(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the verdicts as JSON to this file.")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Use results that are not device figures (a test hook, an emulated dtype),"
+            " marked as forced.",
+        ),
+    ] = False,
 ) -> None:
     """Check a contract clause by clause against runs; exit 3 when a clause fails.
 
     Each measured figure is tested against its promise by a one-sided sign test on the runs'
     pooled raw samples (one per timed block); a clause nothing measured fails unless the
-    contract marks it optional.
+    contract marks it optional. A run named twice (or a copy of it) is counted once.
     """
     from rich.markup import escape
 
@@ -37,11 +45,15 @@ def accept(
     from subsidybench.results.compare import labels_for
     from subsidybench.results.contract import load_contract
     from subsidybench.results.record import load_run
+    from subsidybench.results.store_keys import distinct
+    from subsidybench.results.trust import refuse_not_device
 
     terms = load_contract(contract)
     labels = labels_for([str(p) for p in files])
-    runs = [(label, load_run(p)) for label, p in zip(labels, files, strict=True)]
-    result = check(terms, runs)
+    named = [(label, load_run(p)) for label, p in zip(labels, files, strict=True)]
+    runs, repeats = distinct(named, lambda x: x[1], lambda x: x[0])
+    forced = refuse_not_device(runs, force)
+    result = check(terms, runs, notes=(*repeats, *forced))
     if json_path is not None:  # written before printing: a closed stdout never costs it
         from subsidybench.cli.output import wrote
         from subsidybench.datafile import write_atomic

@@ -80,6 +80,7 @@ def compare(
         typer.Option(
             "--min-effect",
             metavar="PCT",
+            callback=bounds.option("--min-effect", bounds.PERCENT),
             help="Smallest change called, in per cent: smaller significant differences are"
             " shown as 'small'. Default 5 (see README, Comparing runs).",
         ),

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from subsidybench import bounds
 from subsidybench.cli.compare import EXIT_REGRESSION
 from subsidybench.cli.store import StoreOption
 from subsidybench.errors import UserError
@@ -19,9 +20,21 @@ def gate(
     store: StoreOption = None,
     threshold: Annotated[
         float,
-        typer.Option("--threshold", metavar="PCT", help="Slowdown that fails, per cent."),
+        typer.Option(
+            "--threshold",
+            metavar="PCT",
+            callback=bounds.option("--threshold", bounds.PERCENT),
+            help="Slowdown that fails, per cent.",
+        ),
     ] = 10.0,
-    alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the test.")] = 0.05,
+    alpha: Annotated[
+        float,
+        typer.Option(
+            "--alpha",
+            callback=bounds.option("--alpha", bounds.ALPHA),
+            help="Significance level of the test.",
+        ),
+    ] = 0.05,
     history: Annotated[
         int,
         typer.Option(

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from subsidybench import bounds
 from subsidybench.cli.store import StoreOption
 from subsidybench.errors import UserError
 
@@ -27,11 +28,21 @@ def history(
     window: Annotated[
         int, typer.Option("--window", help="Runs on each side of a candidate step.")
     ] = 6,
-    alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the test.")] = 0.01,
+    alpha: Annotated[
+        float,
+        typer.Option(
+            "--alpha",
+            callback=bounds.option("--alpha", bounds.ALPHA),
+            help="Significance level of the test.",
+        ),
+    ] = 0.01,
     min_step: Annotated[
         float,
         typer.Option(
-            "--min-step", metavar="PCT", help="Smallest step called, per cent of the median."
+            "--min-step",
+            metavar="PCT",
+            callback=bounds.option("--min-step", bounds.PERCENT),
+            help="Smallest step called, per cent of the median.",
         ),
     ] = 5.0,
     json_path: Annotated[

@@ -50,12 +50,23 @@ def ingest(
 
     if store is None and (commit is not None or when is not None):
         raise UserError("--commit and --time go with --store")
+    if store is not None:  # every flag is checked before anything is written
+        from subsidybench.results.store_keys import parse_time, store_url
+
+        store_url(store)
+        if when is not None:
+            parse_time(when, "--time")
     target = out or Path("runs") / f"{file.stem}.run.json"
     flag = "--out" if out is not None else ""
     if target.exists() and not force:
         where = f"--out: {target}" if out is not None else f"{target} (the default --out)"
         raise UserError(f"{where} exists; choose another path or pass --force")
     run = load_pytest_benchmark(file)
+    if out is None:  # the default folder is the tool's to make; a folder --out names is not
+        try:
+            target.parent.mkdir(exist_ok=True)
+        except OSError as e:
+            raise UserError(f"cannot create {target.parent}: {e.strerror or e}") from None
     save_run(run, target, exclusive=not force, what=flag)
     console = render_console()
     console.print(run_header(run, str(target)))

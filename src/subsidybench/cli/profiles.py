@@ -7,15 +7,15 @@ without an accelerator or torch.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from subsidybench.catalogue import paths as catalogue
 from subsidybench.catalogue.cpupeak import machine_peaks
-from subsidybench.catalogue.profiles import KIND, list_profiles, load_profile
+from subsidybench.catalogue.profiles import list_profiles, load_profile
 from subsidybench.cli.options import ProfilesDir
 from subsidybench.cpuinfo import cpu_model
 from subsidybench.errors import UserError
@@ -105,48 +105,38 @@ def show(
             console.print(figure_table(f"Derived on this machine ({model})", rows))
 
 
-def _files(paths: list[Path]) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            folder = path / KIND if (path / KIND).is_dir() else path
-            found.extend(sorted(folder.glob("*.toml")))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise UserError(f"{path}: no such file or directory")
-    return found
-
-
 @app.command()
 def validate(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Profile files, or directories of them (a catalogue root with devices/ or the"
-            " devices folder itself). Default: the whole catalogue."
+            help="Catalogue files, or directories of them (a catalogue root with devices/,"
+            " systems/, subsidies/ and fx/, or one such folder). Default: the whole catalogue."
         ),
     ] = None,
     profiles_dir: ProfilesDir = None,
 ) -> None:
-    """Check profiles: every field known, every figure sourced, every value sane."""
+    """Check catalogue files of every kind: every field known, every figure sourced and dated no
+    later than today, every value sane."""
+    from subsidybench.catalogue.validate import catalogue_files, given_files, read
+
     extra = profiles_dir or []
-    files = _files(paths) if paths else list(catalogue.files(KIND, extra).values())
+    files = given_files(paths) if paths else catalogue_files(extra)
     if not files:
-        raise UserError("no profile files found")
+        raise UserError("no catalogue files found")
     if len(files) == 1:  # one file: its error is the one line
-        path = files[0]
-        load_profile(str(path) if os.sep in str(path) else f".{os.sep}{path}", extra)
-        typer.echo("OK: 1 profiles valid")
+        read(*files[0], extra)
+        typer.echo(f"OK: 1 {files[0][0]} file valid")
         return
     bad = 0
-    for path in files:
+    for kind, path in files:
         try:
-            # A path that is neither *.toml nor has a separator would be read as a name.
-            load_profile(str(path) if os.sep in str(path) else f".{os.sep}{path}", extra)
+            read(kind, path, extra)
         except UserError as e:
             bad += 1
             typer.echo(f"error: {e}", err=True)
+    kinds = Counter(kind for kind, _ in files)
+    each = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
     if bad:
-        raise UserError(f"{bad} of {len(files)} profiles invalid")
-    typer.echo(f"OK: {len(files)} profiles valid")
+        raise UserError(f"{bad} of {len(files)} catalogue files invalid ({each})")
+    typer.echo(f"OK: {len(files)} catalogue files valid ({each})")

@@ -100,10 +100,10 @@ def run(
     rounds: Annotated[
         int | None,
         typer.Option(
-            min=1,
-            help="Interleaved rounds: every workload is timed this many times over the run, each"
-            " for budget/rounds, so its samples span the run's conditions (default: the suite's,"
-            " 3 for the built-in suites).",
+            callback=bounds.option("--rounds", bounds.ROUNDS),
+            help="Interleaved rounds (1 to 100): every workload is timed this many times over the"
+            " run, each for budget/rounds, so its samples span the run's conditions (default:"
+            " the suite's, 3 for the built-in suites).",
         ),
     ] = None,
     profiles_dir: ProfilesDir = None,
@@ -290,6 +290,10 @@ def _result_path(out: Path | None, name: str, check: bool = True) -> Path:
             raise UserError(
                 f"{out} exists: another run started in the same second; start again, or give --out"
             )
+        try:  # the default folder is the tool's to make; a folder --out names is the user's
+            out.parent.mkdir(exist_ok=True)
+        except OSError as e:
+            raise UserError(f"cannot create {out.parent}: {e.strerror or e}") from None
         return out
     if check and out.exists():
         raise UserError(f"--out: {out} exists; choose another path or move it away")

@@ -129,10 +129,17 @@ def from_run(
             f"{where}: {result.id}: {result.verdict}; a cost on it would not hold "
             "(pass --force to cost it anyway, marked as forced)"
         )
+    if result.not_device and not force:
+        raise UserError(
+            f"{where}: {result.id}: not a device figure ({'; '.join(result.not_device)}); "
+            "pass --force to cost it anyway, marked as forced"
+        )
     device = f"{run.device.name} ({run.device})"
     source = f"measured: run {where} workload {result.id} on {device}"
     if result.verdict is not None and not result.verdict.valid:
         source += f"; FORCED despite verdict {result.verdict}"
+    if result.not_device:
+        source += f"; FORCED: not a device figure ({'; '.join(result.not_device)})"
     if unit is WorkUnit.FLOPS:
         rate = result.flops_per_s
         if not rate:

@@ -17,9 +17,13 @@ import time
 from dataclasses import replace
 
 from subsidybench.errors import UserError
+from subsidybench.results.trust import HOOK_NOTE
 from subsidybench.workloads.base import Step
 
 ENV = "SUBSIDYBENCH_PLANTED_SLOWDOWN"
+MAX_FRACTION = 10.0
+"""A step made 11x longer is far past any slowdown a comparison is checked against; more only
+turns the hook into a hang (1e308 spins for ever)."""
 
 
 def fraction(task_id: str, environ: dict[str, str] | None = None) -> float | None:
@@ -35,13 +39,15 @@ def fraction(task_id: str, environ: dict[str, str] | None = None) -> float | Non
             amount = math.nan
         if not sep or not prefix.strip() or not math.isfinite(amount) or amount <= 0:
             raise UserError(f"{ENV}: {part!r} is not WORKLOAD=FRACTION (softmax=0.10)")
+        if amount > MAX_FRACTION:
+            raise UserError(f"{ENV}: {part!r}: a slowdown is at most {MAX_FRACTION:g} (x11)")
         if task_id.startswith(prefix.strip()):
             return amount
     return None
 
 
 def note(amount: float) -> str:
-    return f"planted slowdown of {amount:.0%} ({ENV}): a test hook, not the device's figure"
+    return f"planted slowdown of {amount:.0%} ({ENV}): {HOOK_NOTE}"
 
 
 def slowed(step: Step, amount: float) -> Step:

@@ -33,12 +33,13 @@ from subsidybench.measure.energy import EnergySession, Meter, start_session
 from subsidybench.measure.environment import capture
 from subsidybench.measure.tasks import Prepared, Task, plan
 from subsidybench.results import rounds as rounds_
+from subsidybench.results import trust
 from subsidybench.results.context import DeviceRecord, Distributed
 from subsidybench.results.energy import EnergySetup
 from subsidybench.results.record import RunResult, RunState, Status, WorkloadResult, save_run
 from subsidybench.results.scaling import BUS_BANDWIDTH_METRIC, bus_bandwidth
 from subsidybench.suites import Suite
-from subsidybench.timing import CPU_MIN_BLOCK_S, Measurement, TimingPolicy, TooSlow, judge, measure
+from subsidybench.timing import CPU_MIN_BLOCK_S, Measurement, TimingPolicy, TooSlow, measure
 from subsidybench.workloads.base import SanityError, SkipWorkload
 
 
@@ -209,6 +210,7 @@ def run_tasks(
     interrupted, is tried, and SaveFailed carries every finished result.
     """
     observer = observer or Silent()
+    planted.fraction("")  # a bad or unbounded test hook is refused before anything runs
     leader = ranks.rank == 0
     device = ranks.device
     ranks.make_members([t.world_size for t in tasks])
@@ -369,9 +371,12 @@ def _once(
     if support.support is Support.EMULATED and not include_emulated:
         return replace(base, reason=f"{support.reason}; skipped (--include-emulated times it)")
     note = support.reason if support.support is not Support.NATIVE else ""
+    # What makes the figure other than the device's own, kept with it (results.trust).
+    not_device = [f"emulated: {support.reason}"] if support.support is Support.EMULATED else []
     slowdown = planted.fraction(task.id)
     if slowdown is not None:
         note = "; ".join(filter(None, (note, planted.note(slowdown))))
+        not_device.append(planted.note(slowdown))
     if getattr(task, "compiled", False) and (why_not := device.compile_support()):
         return replace(base, reason=why_not)
 
@@ -421,6 +426,11 @@ def _once(
                 raise GroupBroken(one_line(e)) from e
             return replace(base, status=Status.FAILED, reason=f"{type(e).__name__}: {e}")
         foreign = hostload.foreign_share(before, hostload.sample(), hostload.host_cpus())
+        busy = foreign is not None and foreign > task.policy.max_foreign_cpu
+        if device.type != "cpu" and members.size == 1 and busy:
+            # Not in an accelerator's verdict, but its launches share the host with those
+            # processes: the figure is marked, not silently kept as the device's.
+            not_device.append(f"other processes used {foreign:.0%} of the host CPU meanwhile")
         metrics: dict[str, float] = {}
         failure = None
         try:
@@ -445,8 +455,10 @@ def _once(
             reason=note,
             work=work,
             measurement=measurement,
-            verdict=judge(measurement, task.policy, foreign if judge_host else None),
+            verdict=trust.verdict_of(measurement, task.policy, foreign, judge_host),
             foreign_cpu=foreign,
+            host_load_judged=judge_host,
+            not_device=tuple(not_device),
             policy=task.policy,
             peak_memory_bytes=device.peak_memory(),
             metrics=metrics,

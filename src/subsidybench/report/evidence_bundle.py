@@ -11,29 +11,40 @@ into the report's currency. Torch-free.
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from subsidybench import __version__
 from subsidybench.catalogue import paths as catalogue
+from subsidybench.datafile import read_bytes, write_atomic
 from subsidybench.errors import UserError
-from subsidybench.report.files import write_report
-from subsidybench.report.tables import ReportOptions, build_report, label_runs, parse_price
-from subsidybench.results.evidence import (
+from subsidybench.report.files import text_files, write_report
+from subsidybench.report.tables import (
+    LabelledRun,
+    ReportOptions,
+    build_report,
+    label_runs,
+    parse_price,
+)
+from subsidybench.results.manifest import (
     MANIFEST,
     Manifest,
     ManifestEntry,
+    Problem,
+    ReportMade,
+    ReportRun,
     Role,
     member_problem,
     sha256,
 )
+from subsidybench.results.store_keys import distinct
+from subsidybench.results.trust import refuse_not_device
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +97,14 @@ def write_bundle(
     created: str | None = None,
     prices: Sequence[str] = (),
     currency: str | None = None,
+    force: bool = False,
 ) -> Bundle:
     """Bundle `run_paths`, their report (priced as `prices`, the report's --price texts, else at
     the profiles' rents; costed under `subsidy` if given) and catalogue files.
 
-    Refuses to replace an existing `out`: a bundle filed with a claim is not overwritten.
+    Refuses to replace an existing `out`: a bundle filed with a claim is not overwritten. A run
+    given twice (or a copy) is bundled once; results that are not device figures are refused
+    unless `force`.
     """
     if out.exists():
         raise UserError(
@@ -98,7 +112,9 @@ def write_bundle(
         )
     if out.suffix.lower() != ".zip":
         raise UserError(f"--out: {out}: a bundle is a .zip file")
-    runs = label_runs(list(run_paths))
+    given = (tuple(prices), currency)
+    runs, repeats = distinct(label_runs(list(run_paths)), lambda r: r.run, lambda r: r.label)
+    forced = refuse_not_device([(r.label, r.run) for r in runs], force)
     programme = None
     if subsidy is not None:
         from subsidybench.catalogue.subsidies import load_programme
@@ -115,15 +131,17 @@ def write_bundle(
         ),
         generated=created,
     )
-    notes = list(report.notes)
+    notes = [*repeats, *forced, *report.notes]
     members: list[tuple[str, str, bytes]] = []
     names: set[str] = set()
+    made: list[ReportRun] = []
     for lr in runs:
         stem = _safe_name(lr.label)
         while stem in names:
             stem += "_"
         names.add(stem)
-        members.append((f"runs/{stem}.json", Role.RUN, Path(lr.path).read_bytes()))
+        members.append((f"runs/{stem}.json", Role.RUN, read_bytes(Path(lr.path))))
+        made.append(ReportRun(f"runs/{stem}.json", lr.label, _safe_name(Path(lr.path).name)))
         env = json.dumps(lr.run.environment.to_dict(), indent=2) + "\n"
         members.append((f"environment/{stem}.json", Role.ENVIRONMENT, env.encode()))
     with tempfile.TemporaryDirectory(prefix="subsidybench-evidence-") as tmp:
@@ -144,6 +162,7 @@ def write_bundle(
         created=created,
         subsidy=programme.id if programme else None,
         files=tuple(ManifestEntry(m, role, sha256(data), len(data)) for m, role, data in members),
+        report=ReportMade(given[0], given[1], tuple(made)),
     )
     _write_zip(out, [(MANIFEST, _manifest_bytes(manifest))] + [(m, d) for m, _, d in members])
     return Bundle(out, manifest, tuple(notes))
@@ -154,18 +173,15 @@ def _manifest_bytes(manifest: Manifest) -> bytes:
 
 
 def _write_zip(out: Path, members: Sequence[tuple[str, bytes]]) -> None:
-    """Write atomically: a crash leaves no half bundle under the final name."""
-    if out.parent and not out.parent.is_dir():
-        raise UserError(f"--out: {out.parent} is not a directory")
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
+    """Write atomically and claim `out` exclusively: a crash leaves no half bundle under the
+    final name, and of two commands given one --out only the first writes it."""
+
+    def write(path: Path) -> None:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in members:
                 zf.writestr(name, data)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_atomic(out, write, "--out", exclusive=True)
 
 
 def check_catalogue_file(member: str, role: str, data: bytes) -> str | None:
@@ -196,3 +212,55 @@ def check_catalogue_file(member: str, role: str, data: bytes) -> str | None:
     except UserError as e:
         return f"does not read as a catalogue file: {e}"
     return None
+
+
+def remade_report(
+    members: Mapping[str, bytes], manifest: Manifest
+) -> tuple[list[Problem], list[str]]:
+    """The bundle's report made again from its runs and catalogue files, as `evidence` made it,
+    against the bundled one: (problems, what was not remade)."""
+    from subsidybench.catalogue.subsidies import load_programme
+    from subsidybench.results.record import load_run
+
+    made = manifest.report
+    assert made is not None
+    with tempfile.TemporaryDirectory(prefix="subsidybench-verify-") as tmpdir:
+        tmp = Path(tmpdir)
+        for e in manifest.files:
+            if e.role in (Role.PROFILE, Role.PROGRAMME, Role.FX):
+                (tmp / e.path).parent.mkdir(parents=True, exist_ok=True)
+                (tmp / e.path).write_bytes(members[e.path])
+        dirs = (tmp / "catalogue",)
+        runs = []
+        for i, r in enumerate(made.runs):
+            if r.member not in members or "/" in r.file or member_problem(r.file):
+                return [Problem(MANIFEST, f"report: run {r.member!r} is not a bundled run")], []
+            path = tmp / "runs" / str(i) / r.file
+            path.parent.mkdir(parents=True)
+            path.write_bytes(members[r.member])
+        try:
+            for i, r in enumerate(made.runs):
+                path = tmp / "runs" / str(i) / r.file
+                runs.append(LabelledRun(r.label, str(path), load_run(path)))
+            programme = load_programme(manifest.subsidy, dirs) if manifest.subsidy else None
+            prices = tuple(parse_price(p, made.currency) for p in made.prices)
+            report = build_report(
+                runs,
+                ReportOptions(prices, programme, currency=made.currency, profiles_dirs=dirs),
+                generated=manifest.created,
+            )
+            texts = text_files(report)
+        except UserError as e:
+            return [Problem("report", f"cannot be made again from the bundle: {e}")], []
+    bundled = {e.path for e in manifest.files if e.role == Role.REPORT}
+    problems = [
+        Problem(f"report/{name}", "differs from the report the bundled runs and files give")
+        for name, text in texts.items()
+        if members.get(f"report/{name}") != text.encode()
+    ]
+    left = sorted(bundled - {f"report/{name}" for name in texts})
+    problems += [
+        Problem(m, "not a file the report makes") for m in left if m.endswith((".md", ".csv"))
+    ]
+    hashed = [m for m in left if not m.endswith((".md", ".csv"))]
+    return problems, [f"the report's {', '.join(hashed)} (hash only)"] if hashed else []

@@ -28,7 +28,6 @@ def write_report(report: Report, out_dir: Path, m: Messages = ENGLISH) -> list[P
             " pip install 'subsidybench[report]'"
         ) from None
     from subsidybench.report.render_html import render_html
-    from subsidybench.report.render_md import render_markdown
 
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out: {out_dir} is a file, not a directory")
@@ -38,14 +37,25 @@ def write_report(report: Report, out_dir: Path, m: Messages = ENGLISH) -> list[P
         raise UserError(f"--out: cannot create {out_dir}: {e.strerror or e}") from None
     # Each file is written whole or not at all (datafile.write_atomic): a failure part-way
     # leaves the previous report's file, never a truncated one.
+    texts = text_files(report, m)
     files: list[tuple[Path, str | Callable[[Path], None]]] = [
-        (out_dir / f"{STEM}.md", render_markdown(report, m)),
+        (out_dir / f"{STEM}.md", texts.pop(f"{STEM}.md")),
         (out_dir / f"{STEM}.html", render_html(report, render_charts(report, m), m)),
     ]
-    for name, table in report.tables().items():
-        if not table.empty:
-            files.append((out_dir / f"{name}.csv", table.to_csv(index=False)))
+    files += [(out_dir / name, text) for name, text in texts.items()]
     files.append((out_dir / f"{STEM}.xlsx", lambda path: write_xlsx(report, path, m)))
     for path, content in files:
         write_atomic(path, content, "--out")
     return [path for path, _ in files]
+
+
+def text_files(report: Report, m: Messages = ENGLISH) -> dict[str, str]:
+    """The report's text files by name, as write_report writes them: the markdown and one csv
+    per table (`verify` makes these again; the html and xlsx cost charts and a workbook)."""
+    from subsidybench.report.render_md import render_markdown
+
+    out = {f"{STEM}.md": render_markdown(report, m)}
+    for name, table in report.tables().items():
+        if not table.empty:
+            out[f"{name}.csv"] = table.to_csv(index=False)
+    return out

@@ -22,6 +22,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from subsidybench import __version__
+from subsidybench.datafile import write_atomic
+from subsidybench.errors import UserError
 from subsidybench.report.charts import figure_svg
 from subsidybench.report.display import short_id
 from subsidybench.report.render_html import html_page
@@ -227,6 +229,33 @@ def _steps_table(steps: list[Step], frame: pd.DataFrame, link: bool) -> list[str
     return out
 
 
+MARKER = ".subsidybench-history"
+"""Left in a site's directory: a later `history --out` may write there again, and nowhere else
+that holds files."""
+
+
+def claim_site(out: Path) -> None:
+    """Make `out` the site's directory: a new one (its parent must exist, as for every --out),
+    an empty one, or one a previous site was written to (it holds the marker). A directory of
+    the user's own files is refused: writing index.html there would replace theirs."""
+    if not out.parent.is_dir():
+        raise UserError(f"--out: {out.parent}: no such directory (create it first)")
+    try:
+        out.mkdir(exist_ok=True)
+        held = sorted(p.name for p in out.iterdir())
+    except OSError as e:
+        raise UserError(f"--out: {out}: {e.strerror or e}") from None
+    if held and MARKER not in held:
+        names = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
+        raise UserError(
+            f"--out: {out} holds files a history site did not write ({names}): give a new or"
+            " empty directory"
+        )
+    write_atomic(
+        out / MARKER, "subsidybench history site: `history --out` may rewrite it\n", "--out"
+    )
+
+
 def render_site(
     frame: pd.DataFrame,
     steps: list[Step],
@@ -236,7 +265,7 @@ def render_site(
     source: str,
 ) -> Site:
     """Write index.html and one page per machine into `out`; returns what was written."""
-    out.mkdir(parents=True, exist_ok=True)
+    claim_site(out)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     meta = (
         f'<p class="meta">Generated {escape(generated)} by subsidybench {escape(__version__)}'
@@ -289,11 +318,11 @@ def render_site(
             ]
             n_charts += 1
         page = out / _page_name(machine)
-        page.write_text(html_page(f"History: {label}", body, _CSS), encoding="utf-8")
+        write_atomic(page, html_page(f"History: {label}", body, _CSS), "--out")
         pages.append(page)
     if len(machines):
         index.append("</tbody></table></div>")
     index += ["<h2>Steps found</h2>", *_steps_table(steps, frame, link=True)]
     page = out / "index.html"
-    page.write_text(html_page("Benchmark history", index, _CSS), encoding="utf-8")
+    write_atomic(page, html_page("Benchmark history", index, _CSS), "--out")
     return Site(pages=(page, *pages), charts=n_charts)

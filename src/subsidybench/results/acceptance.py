@@ -278,6 +278,11 @@ def _evidence(clause: Clause, runs: Sequence[tuple[str, RunResult]], notes: list
             use = utilisation(run).get(r.id) if r is not None else None
             if r is not None and (use is None or use.peak is None or not use.peak.value):
                 notes.append(f"{label}: {r.id} not used: the run's profile has no {r.dtype} peak")
+            elif use is not None and use.of_peak is not None and use.of_peak > 1:
+                notes.append(
+                    f"{label}: {r.id} not used: an MFU of {use.of_peak:.0%} cannot be (at most"
+                    f" 100%): the run's peak ({use.peak.value:g} TFLOP/s) or its work is wrong"
+                )
             elif r is not None and use is not None and use.peak is not None and r.work:
                 peak = use.peak.value * 1e12
                 values.extend(_rates(r, r.work.flops, peak))
@@ -335,9 +340,12 @@ def check_clause(
     )
 
 
-def accept(contract: Contract, runs: Sequence[tuple[str, RunResult]]) -> Acceptance:
-    """Every clause of `contract` against `runs` (label, run), their samples pooled."""
-    notes = []
+def accept(
+    contract: Contract, runs: Sequence[tuple[str, RunResult]], notes: Sequence[str] = ()
+) -> Acceptance:
+    """Every clause of `contract` against `runs` (label, run), their samples pooled; `notes`
+    (runs left out as repeats, results forced) go with the verdict."""
+    notes = list(notes)
     names = sorted({run.device.name for _, run in runs})
     if len(names) > 1:
         notes.append(

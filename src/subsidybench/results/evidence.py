@@ -16,10 +16,8 @@ samples are what a device measured: that needs the run to be taken again. Torch-
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import re
 import stat
 import tempfile
 import tomllib
@@ -32,6 +30,14 @@ from typing import Any
 from subsidybench.datafile import Fields
 from subsidybench.errors import UserError
 from subsidybench.results.context import Environment
+from subsidybench.results.manifest import (
+    MANIFEST,
+    Manifest,
+    Problem,
+    Role,
+    member_problem,
+    sha256,
+)
 from subsidybench.results.record import RunResult, WorkloadResult, load_run
 from subsidybench.results.scaling import (
     BUS_BANDWIDTH_METRIC,
@@ -40,28 +46,9 @@ from subsidybench.results.scaling import (
     Collective,
     bus_bandwidth,
 )
-from subsidybench.timing import judge
-
-# The manifest's format. History:
-#   1: format, schema_version, toolkit_version, created, subsidy, files [{path, role, sha256,
-#      bytes}].
-MANIFEST_VERSION = 1
-FORMAT = "subsidybench-evidence"
-MANIFEST = "manifest.json"
-
-
-class Role:
-    """What a member of the bundle is (a plain namespace: the manifest stores the strings)."""
-
-    RUN = "run"
-    ENVIRONMENT = "environment"
-    REPORT = "report"
-    PROFILE = "profile"
-    PROGRAMME = "programme"
-    FX = "fx"
-
-
-ROLES = {Role.RUN, Role.ENVIRONMENT, Role.REPORT, Role.PROFILE, Role.PROGRAMME, Role.FX}
+from subsidybench.results.trust import not_device_figures, verdict_of
+from subsidybench.timing import Verdict
+from subsidybench.work import Work
 
 # Limits on what a bundle may hold. A claim's run files are tens to hundreds of KiB each and its
 # report a few MiB; these leave room for hundreds of runs and refuse a zip bomb before it inflates.
@@ -74,25 +61,6 @@ MAX_TOTAL_BYTES = 512 << 20
 # bit on one machine; a file from another numpy may differ in the last few bits of a mean.
 REL_TOLERANCE = 1e-9
 
-_SAFE_PART = re.compile(r"^[A-Za-z0-9._+-]+$")
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def member_problem(name: str) -> str | None:
-    """Why `name` may not be a member of a bundle, or None: only plain relative paths of plain
-    characters, nothing that could leave a directory it were extracted into."""
-    if not name or name.startswith(("/", "\\")) or "\\" in name:
-        return "an absolute path or a backslash"
-    parts = name.rstrip("/").split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        return "a path with '..', '.' or an empty part"
-    if ":" in parts[0] or any(not _SAFE_PART.match(p) for p in parts):
-        return "characters other than letters, digits and . _ + -"
-    return None
-
 
 def read_bundle(path: Path) -> dict[str, bytes]:
     """Every file member of the zip at `path`, by name, read in memory within the limits.
@@ -101,9 +69,13 @@ def read_bundle(path: Path) -> dict[str, bytes]:
     limits, before reading any member's contents.
     """
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except OSError as e:
         raise UserError(f"{path}: {e.strerror}") from None
+    # Checked before opening: opening a FIFO waits for a writer, and /dev/zero never ends.
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(f"{path}: not a regular file (a directory, FIFO or device)")
+    size = info.st_size
     if size > MAX_BUNDLE_BYTES:
         raise UserError(
             f"{path}: {size:,} bytes, larger than a bundle may be ({MAX_BUNDLE_BYTES:,})"
@@ -153,88 +125,16 @@ def read_bundle(path: Path) -> dict[str, bytes]:
 
 
 @dataclass(frozen=True, slots=True)
-class ManifestEntry:
-    path: str
-    role: str
-    sha256: str
-    bytes: int
-
-    def __post_init__(self) -> None:
-        if why := member_problem(self.path):
-            raise ValueError(f"path {self.path!r}: {why}")
-        if self.role not in ROLES:
-            raise ValueError(f"role {self.role!r} is not one of: {', '.join(sorted(ROLES))}")
-        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
-            raise ValueError("sha256 must be 64 lower-case hex digits")
-        if self.bytes < 0:
-            raise ValueError("bytes must be >= 0")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "role": self.role, "sha256": self.sha256, "bytes": self.bytes}
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    toolkit_version: str
-    created: str
-    files: tuple[ManifestEntry, ...]
-    subsidy: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "schema_version": MANIFEST_VERSION,
-            "toolkit_version": self.toolkit_version,
-            "created": self.created,
-            "subsidy": self.subsidy,
-            "files": [e.to_dict() for e in self.files],
-        }
-
-    @classmethod
-    def from_dict(cls, data: object, source: str) -> Manifest:
-        f = Fields(data, source)
-        f.reject_unknown(
-            {"format", "schema_version", "toolkit_version", "created", "subsidy"} | {"files"}
-        )
-        if f.str("format") != FORMAT:
-            raise f.error("format", f"expected {FORMAT!r}")
-        version = f.int("schema_version")
-        if version != MANIFEST_VERSION:
-            raise f.error(
-                "schema_version", f"{version}: this subsidybench reads {MANIFEST_VERSION}"
-            )
-        entries = []
-        for e in f.tables("files"):
-            e.reject_unknown({"path", "role", "sha256", "bytes"})
-            try:
-                entries.append(
-                    ManifestEntry(e.str("path"), e.str("role"), e.str("sha256"), e.int("bytes"))
-                )
-            except ValueError as err:
-                raise UserError(f"{source}: {e.prefix.rstrip('.')}: {err}") from None
-        return cls(
-            f.str("toolkit_version"), f.str("created"), tuple(entries), f.str("subsidy", None)
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing that does not verify: which member, where in it, and what."""
-
-    member: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.member}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
 class Verification:
     manifest: Manifest
     problems: tuple[Problem, ...]
     hashes_checked: int
     runs_loaded: int
     figures_recomputed: int
+    unchecked: tuple[str, ...] = ()
+    """What verifying could not recompute (checked by its hash only), and why."""
+    not_device: tuple[str, ...] = ()
+    """Bundled results that are not device figures (a test hook, an emulated dtype)."""
 
     @property
     def ok(self) -> bool:
@@ -250,7 +150,7 @@ def _close(stored: object, computed: float | int | None) -> bool:
 
 
 def _figure_problems(
-    member: str, raw: Mapping[str, Any], r: WorkloadResult
+    member: str, raw: Mapping[str, Any], r: WorkloadResult, method: int
 ) -> tuple[list[Problem], int]:
     """Stored figures of one result against the same figures recomputed from its raw samples."""
     problems: list[Problem] = []
@@ -286,16 +186,23 @@ def _figure_problems(
         ):
             if key in through:
                 check(f"throughput.{key}", through[key], computed_rate)
-    if r.verdict is not None and r.policy is not None:
-        # The runner judges a CPU run alone with the host's load and a group without it: the
-        # stored verdict must be one of the two the samples and policy give.
+    # The verdict the file stores, not the loader's: the loader may have judged it again.
+    stored_verdict = raw.get("verdict")
+    if isinstance(stored_verdict, Mapping) and r.verdict is not None and r.policy is not None:
+        # One rule on the stored figures (results.trust); a file from before the result stored
+        # whether the host's load counted may have been judged either way.
         count += 1
-        options = {judge(m, r.policy, None), judge(m, r.policy, r.foreign_cpu)}
-        if r.verdict not in options:
+        judged = (True, False) if r.host_load_judged is None else (r.host_load_judged,)
+        options = {verdict_of(m, r.policy, r.foreign_cpu, h, method) for h in judged}
+        reasons = stored_verdict.get("reasons")
+        stored = Verdict(
+            stored_verdict.get("valid") is True, tuple(reasons) if isinstance(reasons, list) else ()
+        )
+        if stored not in options:
             problems.append(
                 Problem(
                     member,
-                    f"{r.id}: verdict is {r.verdict!s}, the raw samples give "
+                    f"{r.id}: verdict is {stored!s}, the raw samples give "
                     + " or ".join(str(v) for v in options),
                 )
             )
@@ -336,13 +243,48 @@ def _toml_problem(member: str, role: str, data: bytes) -> str | None:
     return None
 
 
+WorkCheck = Callable[[WorkloadResult], Work | None]
+"""A result's work per step made again from its workload and parameters (None: not a workload
+this subsidybench knows)."""
+ReportCheck = Callable[[Mapping[str, bytes], Manifest], tuple[list[Problem], list[str]]]
+"""(problems, what could not be remade) of the bundle's report made again from its runs."""
+
+
+def _work_problems(member: str, run: RunResult, check_work: WorkCheck) -> tuple[list[Problem], int]:
+    problems, count = [], 0
+    for r in run.results:
+        if not r.ok or r.work is None:
+            continue
+        again = check_work(r)
+        if again is None:
+            continue
+        count += 1
+        for name in ("flops", "bytes", "items"):
+            stored = getattr(r.work, name)
+            if not _close(stored, getattr(again, name)):
+                problems.append(
+                    Problem(
+                        member,
+                        f"{r.id}: work.{name} per step is {stored:g}; {r.workload} with these"
+                        f" parameters does {getattr(again, name):g}",
+                    )
+                )
+    return problems, count
+
+
 def verify_members(
-    members: Mapping[str, bytes], source: str, check_catalogue: CatalogueCheck = _toml_problem
+    members: Mapping[str, bytes],
+    source: str,
+    check_catalogue: CatalogueCheck = _toml_problem,
+    check_work: WorkCheck | None = None,
+    check_report: ReportCheck | None = None,
 ) -> Verification:
     """Check a bundle already read by `read_bundle`; `source` names it in messages.
 
     `check_catalogue` reads each catalogue file; the default only parses it as TOML (the
-    catalogue's own readers sit in a later stage: report.evidence_bundle passes them in).
+    catalogue's own readers sit in a later stage: report.evidence_bundle passes them in, with
+    `check_work` and `check_report`, which make each result's work and the report again).
+    What is not made again is listed in `unchecked`: it is checked by its hash only.
     """
     if MANIFEST not in members:
         raise UserError(f"{source}: no {MANIFEST}: not an evidence bundle")
@@ -357,6 +299,8 @@ def verify_members(
         problems.append(Problem(name, "in the bundle but not in the manifest"))
     hashes = runs = figures = 0
     run_environments: dict[str, Any] = {}
+    unchecked: list[str] = []
+    not_device: list[str] = []
     with tempfile.TemporaryDirectory(prefix="subsidybench-verify-") as tmpdir:
         tmp = Path(tmpdir)
         for entry in manifest.files:
@@ -383,9 +327,14 @@ def verify_members(
                 raw = json.loads(data)
                 run_environments[Path(entry.path).stem] = raw.get("environment")
                 for raw_result, result in zip(raw.get("results", []), run.results, strict=True):
-                    found, n = _figure_problems(entry.path, raw_result, result)
+                    found, n = _figure_problems(entry.path, raw_result, result, run.method_version)
                     problems.extend(found)
                     figures += n
+                if check_work is not None:
+                    found, n = _work_problems(entry.path, run, check_work)
+                    problems.extend(found)
+                    figures += n
+                not_device.extend(f"{entry.path}: {why}" for why in not_device_figures(run))
             elif entry.role in (Role.PROFILE, Role.PROGRAMME, Role.FX) and (
                 why := check_catalogue(entry.path, entry.role, data)
             ):
@@ -402,9 +351,29 @@ def verify_members(
                 continue
             if stem in run_environments and env != run_environments[stem]:
                 problems.append(Problem(entry.path, f"differs from the environment in run {stem}"))
-    return Verification(manifest, tuple(problems), hashes, runs, figures)
+    if not runs:
+        problems.append(Problem(MANIFEST, "no run file loads: a bundle of no run proves nothing"))
+    if check_work is None:
+        unchecked.append("each result's work per step (not made again from its workload)")
+    reports = sorted(e.path for e in manifest.files if e.role == Role.REPORT)
+    if check_report is None or manifest.report is None:
+        if reports:
+            why = "made before bundles said how" if manifest.report is None else "not remade"
+            unchecked.append(f"the report ({why}): {', '.join(reports)}")
+    elif runs and not any(p.member != MANIFEST for p in problems):
+        found, left = check_report(members, manifest)
+        problems.extend(found)
+        unchecked.extend(left)
+    return Verification(
+        manifest, tuple(problems), hashes, runs, figures, tuple(unchecked), tuple(not_device)
+    )
 
 
-def verify_bundle(path: Path, check_catalogue: CatalogueCheck = _toml_problem) -> Verification:
+def verify_bundle(
+    path: Path,
+    check_catalogue: CatalogueCheck = _toml_problem,
+    check_work: WorkCheck | None = None,
+    check_report: ReportCheck | None = None,
+) -> Verification:
     """Read the bundle at `path` safely and verify it."""
-    return verify_members(read_bundle(path), str(path), check_catalogue)
+    return verify_members(read_bundle(path), str(path), check_catalogue, check_work, check_report)

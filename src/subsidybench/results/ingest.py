@@ -43,7 +43,8 @@ from subsidybench.results.record import (
     Status,
     WorkloadResult,
 )
-from subsidybench.timing import Measurement, TimingPolicy, judge
+from subsidybench.results.trust import verdict_of
+from subsidybench.timing import Measurement, TimingPolicy
 from subsidybench.work import Work
 
 SECTION = "subsidybench"
@@ -282,7 +283,8 @@ def _round_result(b: Fields, tool: str) -> WorkloadResult:
             status=Status.OK,
             measurement=measurement,
             # bench/ runs on the CPU only, where other processes compete with the workload.
-            verdict=judge(measurement, policy, foreign),
+            verdict=verdict_of(measurement, policy, foreign, host_load_judged=True),
+            host_load_judged=True,
             **base,
         )
     except ValueError as e:

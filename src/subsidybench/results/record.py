@@ -100,6 +100,12 @@ class WorkloadResult:
     """Share of the host's CPU other processes used while this was timed (None: not known)."""
     energy: Energy | None = None
     """What the device drew over the timed blocks (None: energy was not read)."""
+    host_load_judged: bool | None = None
+    """Whether `foreign_cpu` counts in the verdict (one process on a CPU); None: a file from
+    before this was stored, judged by the run's device and group (results.trust)."""
+    not_device: tuple[str, ...] = ()
+    """Why the figure is not the device's own (a test hook, an emulated dtype): costs,
+    acceptance and evidence refuse it unless forced."""
 
     def __post_init__(self) -> None:
         measured = (self.work, self.measurement, self.verdict, self.policy)
@@ -173,10 +179,16 @@ class WorkloadResult:
             d["metrics"] = dict(self.metrics)
         if self.energy is not None:
             d["energy"] = self.energy.to_dict()
+        if self.host_load_judged is not None:
+            d["host_load_judged"] = self.host_load_judged
+        if self.not_device:
+            d["not_device_figure"] = list(self.not_device)
         return d
 
     @classmethod
     def from_fields(cls, f: Fields) -> WorkloadResult:
+        from subsidybench.results.trust import not_device_reasons, recheck
+
         params = f.table("params", {})
         work = measurement = verdict = None
         if f.has("work"):
@@ -217,10 +229,10 @@ class WorkloadResult:
                 compiled=f.bool("compiled", False),
                 foreign_cpu=f.float("foreign_cpu", None, within=bounds.SHARE),
                 energy=Energy.from_fields(f.table("energy")) if f.has("energy") else None,
+                host_load_judged=f.bool("host_load_judged", None),
+                not_device=not_device_reasons(f),
             ),
         )
-        from subsidybench.results.trust import recheck
-
         return recheck(result, f)
 
 
@@ -316,6 +328,12 @@ class RunResult:
     def __post_init__(self) -> None:
         if self.rounds < 1:
             raise ValueError(f"rounds must be >= 1, got {self.rounds}")
+        # One result per id: a run measures each task once (its rounds merge into it), and a
+        # repeat would be counted twice wherever results are pooled or stored.
+        ids = [r.id for r in self.results]
+        if len(set(ids)) < len(ids):
+            twice = next(i for i in ids if ids.count(i) > 1)
+            raise ValueError(f"results: {twice} appears twice")
 
     stopped: str | None = None
     """Why an interrupted run stopped (a signal, a save that failed); None otherwise."""
@@ -382,27 +400,34 @@ class RunResult:
             )
         suite = f.table("suite")
         dev = f.table("device")
-        run = cls(
-            suite=suite.str("name"),
-            suite_version=suite.int("version"),
-            device=DeviceRecord(
-                type=dev.str("type"), index=dev.int("index", None), name=dev.str("name")
+        run = checked(
+            f,
+            lambda: cls(
+                suite=suite.str("name"),
+                suite_version=suite.int("version"),
+                device=DeviceRecord(
+                    type=dev.str("type"), index=dev.int("index", None), name=dev.str("name")
+                ),
+                environment=Environment.from_fields(f.table("environment")),
+                started=f.str("started"),
+                state=f.choice("state", {s.value: s for s in RunState}),
+                finished=f.str("finished", None),
+                profile=f.str("profile", None),
+                peak_tflops=_peaks(f.table("peak_tflops", {})),
+                results=tuple(WorkloadResult.from_fields(r) for r in f.tables("results")),
+                method_version=f.int("method_version"),
+                rounds=f.int("rounds"),
+                distributed=(
+                    Distributed.from_fields(f.table("distributed"))
+                    if f.has("distributed")
+                    else None
+                ),
+                energy=EnergySetup.from_fields(f.table("energy")) if f.has("energy") else None,
+                stopped=f.str("stopped", None),
+                reference=(
+                    Reference.from_fields(f.table("reference")) if f.has("reference") else None
+                ),
             ),
-            environment=Environment.from_fields(f.table("environment")),
-            started=f.str("started"),
-            state=f.choice("state", {s.value: s for s in RunState}),
-            finished=f.str("finished", None),
-            profile=f.str("profile", None),
-            peak_tflops=_peaks(f.table("peak_tflops", {})),
-            results=tuple(WorkloadResult.from_fields(r) for r in f.tables("results")),
-            method_version=f.int("method_version"),
-            rounds=f.int("rounds"),
-            distributed=(
-                Distributed.from_fields(f.table("distributed")) if f.has("distributed") else None
-            ),
-            energy=EnergySetup.from_fields(f.table("energy")) if f.has("energy") else None,
-            stopped=f.str("stopped", None),
-            reference=(Reference.from_fields(f.table("reference")) if f.has("reference") else None),
         )
         from subsidybench.results.trust import rejudge
 
@@ -444,11 +469,11 @@ def _policy(p: Fields) -> TimingPolicy:
 
 def save_run(run: RunResult, path: Path, *, exclusive: bool = False, what: str = "") -> None:
     """Write atomically (datafile.write_atomic): a crash mid-write leaves the previous complete
-    file, never half of one. `exclusive` refuses a path that exists, atomically: the first save
-    of a run claims its file, so two runs given one --out cannot both write it. `what` names
-    the flag in errors, when the path came from one."""
+    file, never half of one; a missing folder is refused. `exclusive` refuses a path that
+    exists, atomically: the first save of a run claims its file, so two runs given one --out
+    cannot both write it. `what` names the flag in errors, when the path came from one."""
     text = json.dumps(run.to_dict(), indent=2, allow_nan=False) + "\n"
-    write_atomic(path, text, what, exclusive=exclusive, parents=True)
+    write_atomic(path, text, what, exclusive=exclusive)
 
 
 def load_run(path: Path) -> RunResult:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from subsidybench.results.record import RunResult, WorkloadResult
-from subsidybench.timing import TimingPolicy, judge
+from subsidybench.results.trust import verdict_of
+from subsidybench.timing import TimingPolicy
 
 
 def policy(task_policy: TimingPolicy, rounds: int, earlier: WorkloadResult | None) -> TimingPolicy:
@@ -58,8 +59,10 @@ def merged(
         later,
         energy=energy,
         measurement=measurement,
-        verdict=judge(measurement, later.policy, foreign if judge_host else None),
+        verdict=verdict_of(measurement, later.policy, foreign, judge_host),
         foreign_cpu=foreign,
+        host_load_judged=judge_host,
+        not_device=tuple(dict.fromkeys(earlier.not_device + later.not_device)),
         peak_memory_bytes=max(memory) if memory else None,
     )
 

@@ -227,16 +227,34 @@ class Store:
                     conn.execute(
                         self._meta.insert().values(key="store_version", value=str(STORE_VERSION))
                     )
+                elif not str(row.value).isdigit():
+                    raise UserError(
+                        f"store {self.where}: meta.store_version is {row.value!r}, not a layout"
+                        " version: not a subsidybench store"
+                    )
                 elif int(row.value) > STORE_VERSION:
                     raise UserError(
                         f"store {self.where}: layout version {row.value} is newer than this"
                         f" subsidybench reads ({STORE_VERSION}); upgrade it"
                     )
+                self._check_tables(conn)
 
         try:
             self._retrying(create)
         except sa.exc.DBAPIError as e:  # no server, wrong password, not a database file
             raise self._user_error(e) from None
+
+    def _check_tables(self, conn: Any) -> None:
+        """Refuse a database whose tables of our names are someone else's (create_all leaves an
+        existing table as it is, and every query on it would then fail)."""
+        inspector = self._sa.inspect(conn)
+        for table in (self._meta, self._machines, self._runs, self._results):
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            if missing := [c.name for c in table.columns if c.name not in have]:
+                raise UserError(
+                    f"store {self.where}: table {table.name} is not a subsidybench table (no"
+                    f" column {', '.join(missing[:3])}): give another --store"
+                )
 
     # Writing
 
@@ -298,12 +316,13 @@ class Store:
                 if rows:
                     conn.execute(self._results.insert(), rows)
                 return Added(source, identity, fp, int(run_id), new=True)
-        except sa.exc.IntegrityError:
+        except sa.exc.IntegrityError as e:
             # Another writer stored the same run between our check and our insert.
             with self._engine.connect() as conn:
                 row = conn.execute(sa.select(runs.c.id).where(runs.c.identity == identity)).first()
-            if row is None:
-                raise
+            if row is None:  # not a race: the run itself breaks a constraint
+                why = " ".join(str(e.orig).split())
+                raise UserError(f"{source}: cannot be stored: {why}") from None
             return Added(source, identity, fp, row.id, new=False)
 
     def _ensure_machine(self, conn: Any, machine: Machine) -> None:

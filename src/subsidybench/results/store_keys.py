@@ -7,15 +7,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 from subsidybench.errors import UserError
 from subsidybench.results.record import Environment, RunResult
 
 _DEFAULT_NAME = "history.sqlite"
+T = TypeVar("T")
 
 
 def default_location() -> Path:
@@ -26,19 +29,30 @@ def default_location() -> Path:
 
 def store_url(location: str | Path | None) -> str:
     """A --store value as an SQLAlchemy URL: a URL as given, a path as a SQLite file."""
+    given = location is not None
     if location is None:
         location = default_location()
     text = str(location)
     if "://" in text:
+        scheme, rest = text.split("://", 1)
+        database = rest.removeprefix("/").split("?", 1)[0]
+        if scheme.startswith("sqlite") and database in ("", ":memory:"):
+            raise UserError(
+                f"--store: {text} is a database in memory, lost when the command ends: give a"
+                " file (a path, or sqlite:///PATH)"
+            )
         return text
     path = Path(text).expanduser()
     if path.is_dir():
         raise UserError(f"--store: {path} is a directory; give a file such as {path / 'h.sqlite'}")
-    try:
+    if given and not path.parent.is_dir():  # as for every path a user gives: never made here
+        raise UserError(f"--store: {path.parent}: no such directory (create it first)")
+    try:  # the default's folder is the tool's own to make
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UserError(f"--store: cannot create {path.parent}: {e.strerror}") from None
-    return f"sqlite:///{path.resolve()}"
+    # Quoted: a URL reads "?" as its query and "#" as its fragment ('h?x.sqlite' would be 'h').
+    return f"sqlite:///{quote(str(path.resolve()), safe='/')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +120,29 @@ def run_identity(run: RunResult) -> str:
         ],
     }
     return hashlib.sha256(_canonical(doc).encode()).hexdigest()
+
+
+def distinct(
+    items: Sequence[T], run_of: Callable[[T], RunResult], name_of: Callable[[T], str]
+) -> tuple[list[T], list[str]]:
+    """`items` with each run once, by identity, and a note for every repeat left out.
+
+    A run named twice, or as a copy or a link, holds the same samples: pooled twice it would
+    count each sample twice and make any promise look shown.
+    """
+    first: dict[str, str] = {}
+    kept, notes = [], []
+    for item in items:
+        identity = run_identity(run_of(item))
+        if identity in first:
+            notes.append(
+                f"{name_of(item)} is the same run as {first[identity]} (the same samples):"
+                " counted once"
+            )
+            continue
+        first[identity] = name_of(item)
+        kept.append(item)
+    return kept, notes
 
 
 def _canonical(doc: Any) -> str:

@@ -6,12 +6,14 @@ is caught here, so a cost never rests on a verdict its samples do not support. T
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from subsidybench import bounds
 from subsidybench.datafile import Fields
-from subsidybench.timing import Measurement, TimingPolicy, Verdict, judge
+from subsidybench.errors import UserError
+from subsidybench.timing import METHOD_VERSION, Measurement, TimingPolicy, Verdict, judge
 
 if TYPE_CHECKING:
     from subsidybench.results.record import RunResult, WorkloadResult
@@ -33,6 +35,22 @@ def _disagree(stored: float, computed: float | None) -> bool:
     if computed is None:
         return True
     return not math.isclose(stored, computed, rel_tol=_RTOL, abs_tol=1e-300)
+
+
+# What a test hook (measure/planted.py) writes in a result's note. Files from before results
+# carried `not_device_figure` said it only there: such a file is still read as a hook's figure.
+HOOK_NOTE = "a test hook, not the device's figure"
+
+
+def not_device_reasons(f: Fields) -> tuple[str, ...]:
+    reasons = f.list("not_device_figure", [])
+    for i, why in enumerate(reasons):
+        if not isinstance(why, str) or not why:
+            raise f.error(f"not_device_figure[{i}]", "expected a reason (text)")
+    note = f.str("reason", "")
+    if not reasons and HOOK_NOTE in note:
+        reasons = [part for part in note.split("; ") if HOOK_NOTE in part]
+    return tuple(reasons)
 
 
 def recheck(r: WorkloadResult, f: Fields) -> WorkloadResult:
@@ -60,24 +78,80 @@ def recheck(r: WorkloadResult, f: Fields) -> WorkloadResult:
     return replace(r, verdict=Verdict(False, reasons))
 
 
+def verdict_of(
+    m: Measurement,
+    policy: TimingPolicy,
+    foreign_cpu: float | None,
+    host_load_judged: bool,
+    method_version: int = METHOD_VERSION,
+) -> Verdict:
+    """The one verdict rule, on the figures a result stores: the runner judges by it and a
+    loaded file is judged again by it, so "valid" after a run is "valid" in `show`."""
+    return JUDGES[method_version](m, policy, foreign_cpu if host_load_judged else None)
+
+
+def host_load_judged(r: WorkloadResult, run: RunResult) -> bool:
+    """As stored; a file from before it was stored: as the runner chose, a single process on a
+    CPU."""
+    if r.host_load_judged is not None:
+        return r.host_load_judged
+    return run.device.type == "cpu" and run.distributed is None
+
+
+def not_device_figures(run: RunResult) -> list[str]:
+    """Each result of `run` that is not the device's own figure, with why."""
+    return [f"{r.id}: {'; '.join(r.not_device)}" for r in run.results if r.ok and r.not_device]
+
+
+def refuse_not_device(runs: Sequence[tuple[str, RunResult]], force: bool) -> list[str]:
+    """Notes on results that are not device figures when `force`; else refuse (UserError).
+
+    A test hook, an emulated dtype or a foreign load shaped them: a payment or a claim resting
+    on them would rest on something other than the hardware.
+    """
+    found = [f"{label}: {why}" for label, run in runs for why in not_device_figures(run)]
+    if found and not force:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise UserError(
+            f"{found[0]}{more}: not a device figure; pass --force to use it anyway (marked)"
+        )
+    return [f"FORCED: not a device figure: {why}" for why in found]
+
+
 def rejudge(run: RunResult) -> RunResult:
     """Judge every measured result again from its raw samples, by its method's rule.
 
     A stored "valid" the samples do not support becomes invalid, saying so; a stored "invalid"
     stays (it may rest on what the file does not keep, and refusing costs nothing).
     """
-    rule = JUDGES[run.method_version]
-    # Host load counts only for a single process on a CPU, as the runner judges (runner.py).
-    host = run.device.type == "cpu" and run.distributed is None
     results = []
     for r in run.results:
         if r.ok and r.verdict is not None and r.verdict.valid:
             assert r.measurement is not None and r.policy is not None
-            again = rule(r.measurement, r.policy, r.foreign_cpu if host else None)
+            host = host_load_judged(r, run)
+            again = verdict_of(r.measurement, r.policy, r.foreign_cpu, host, run.method_version)
             if not again.valid:
                 why = "the file says valid, but its raw samples are not: " + "; ".join(
                     again.reasons
                 )
                 r = replace(r, verdict=Verdict(False, (why,)))
+            elif why := past_peak(r, run):
+                r = replace(r, verdict=Verdict(False, (why,)))
         results.append(r)
     return replace(run, results=tuple(results))
+
+
+def past_peak(r: WorkloadResult, run: RunResult) -> str | None:
+    """Why `r`'s rate cannot be, against the peak the run file states for its dtype, or None."""
+    peak = run.peak_tflops.get(r.dtype)
+    rate = r.flops_per_s
+    if peak is None or not peak.value or not rate:
+        return None
+    share = rate / (peak.value * 1e12)
+    if share <= bounds.PEAK_OVERSHOOT:
+        return None
+    return (
+        f"{rate / 1e12:,.4g} TFLOP/s is {share:.0%} of the run's {r.dtype} peak"
+        f" ({peak.value:,.4g} TFLOP/s), past what a device does (at most"
+        f" {bounds.PEAK_OVERSHOOT:.0%} with a boost clock): the peak or the work per step is wrong"
+    )

@@ -98,7 +98,7 @@ def parse_suite(f: Fields) -> Suite:
             description=f.str("description", ""),
             entries=tuple(entries),
             source=f.source,
-            rounds=f.int("rounds", 1),
+            rounds=bounds.ROUNDS.check(f.int("rounds", 1), f.where("rounds")),
         )
     except ValueError as e:
         raise UserError(f"{f.source}: {e}") from None
