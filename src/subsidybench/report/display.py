@@ -10,11 +10,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from subsidybench.report.i18n import ENGLISH, Messages
+from subsidybench.report.i18n import ENGLISH, Messages, reason
 from subsidybench.report.tables import Report
 from subsidybench.report.terminal import percent, seconds, si
 
 _LEGEND = ("measured", "derived", "given", "other")
+INVALID_MARK = "✗"
+"""Marks an invalid row in text renderings (Markdown); HTML greys the row and badges it red."""
 
 
 def basis_legend(m: Messages = ENGLISH) -> tuple[tuple[str, str], ...]:
@@ -37,6 +39,16 @@ class Section:
     numeric: tuple[bool, ...]
     """Which columns hold numbers (right-aligned)."""
     notes: tuple[str, ...] = ()
+    invalid: tuple[str, ...] = ()
+    """Per row: why its figures are invalid ("" for a valid row; empty: no row is invalid).
+    Every renderer sets such a row apart the same way (report.render_md, render_html)."""
+
+    def __post_init__(self) -> None:
+        if self.invalid and len(self.invalid) != len(self.rows):
+            raise ValueError(f"section {self.key}: one invalid flag per row")
+        widths = {len(row) for row in self.rows} | {len(self.headers), len(self.numeric)}
+        if len(widths) > 1:
+            raise ValueError(f"section {self.key}: rows, headers and numeric differ in width")
 
 
 def _missing(value: Any) -> bool:
@@ -113,6 +125,7 @@ def _runs(report: Report, m: Messages) -> Section:
 def _results(report: Report, m: Messages) -> Section:
     rows = []
     notes: list[str] = []
+    invalid: list[str] = []
 
     def note(text: str) -> str:
         notes.append(text)
@@ -122,14 +135,17 @@ def _results(report: Report, m: Messages) -> Section:
         if r.status != "ok":
             mark = note(f"{r.run}: {r.id}: {r.status}: {r.note}")
             rows.append((r.run, r.id, r.dtype, "", "", "", "", "", f"{r.status}{mark}", ""))
+            invalid.append("")
             continue
         headline = (
             si(r.flops_per_s, "FLOP/s") if not _missing(r.flops_per_s) else si(r.bytes_per_s, "B/s")
         )
+        why = "" if r.valid else reason(str(r.verdict), m)
+        invalid.append(why)
         if r.valid:
             verdict = m("word.valid")
         else:
-            verdict = m("word.invalid") + note(f"{r.run}: {r.id}: {r.verdict}")
+            verdict = m("word.invalid") + note(f"{r.run}: {r.id}: {m('word.invalid')}: {why}")
         if r.note:
             verdict += note(f"{r.run}: {r.id}: {r.note}")
         rows.append(
@@ -143,7 +159,7 @@ def _results(report: Report, m: Messages) -> Section:
                 headline,
                 si(r.items_per_s, f"{r.item_unit}/s"),
                 verdict,
-                m.basis(r.basis),
+                m.basis(r.basis) + ("" if r.valid else f" ({m('word.invalid')})"),
             )
         )
     heads = (
@@ -166,14 +182,19 @@ def _results(report: Report, m: Messages) -> Section:
         tuple(rows),
         (False, False, False, True, True, True, True, True, False, False),
         tuple(notes),
+        tuple(invalid) if any(invalid) else (),
     )
 
 
 def _utilisation(report: Report, m: Messages) -> Section:
     rows = []
     notes = []
+    flag = f" ({m('word.invalid')})"
+    verdicts = {(r.run, r.id): r.verdict for r in report.results.itertuples()}
+    invalid = []
     for u in report.utilisation.itertuples():
-        of_peak = percent(None if _missing(u.of_peak) else u.of_peak)
+        invalid.append("" if u.valid else reason(str(verdicts.get((u.run, u.id), "")), m))
+        of_peak = percent(None if _missing(u.of_peak) else u.of_peak) + ("" if u.valid else flag)
         if not _missing(u.of_peak) and u.of_peak > 1:
             notes.append(
                 m(
@@ -189,12 +210,12 @@ def _utilisation(report: Report, m: Messages) -> Section:
             (
                 u.run,
                 u.id,
-                si(u.flops_per_s, "FLOP/s") + ("" if u.valid else f" ({m('word.invalid')})"),
+                si(u.flops_per_s, "FLOP/s") + ("" if u.valid else flag),
                 _cell(u.peak_flops_per_s, lambda v: si(v, "FLOP/s")),
                 m.basis(u.peak_basis),
                 of_peak,
                 percent(None if _missing(u.of_best_matmul) else u.of_best_matmul),
-                u.basis,
+                m.basis(u.basis),
             )
         )
     heads = ("run", "workload", "achieved", "peak", "peak_basis", "of_peak", "of_best", "basis")
@@ -206,7 +227,17 @@ def _utilisation(report: Report, m: Messages) -> Section:
         tuple(rows),
         (False, False, True, True, False, True, True, False),
         tuple(notes),
+        tuple(invalid) if any(invalid) else (),
     )
+
+
+def _price(c: Any, m: Messages) -> str:
+    """The price as given: a range a~b with its midpoint (the figure costed), or one amount."""
+    basis = m.basis(c.price_basis)
+    if _missing(getattr(c, "price_low", None)):
+        return f"{money(c.price_per_hour)} ({basis})"
+    low, high = money(c.price_low), money(c.price_high)
+    return m("costs.price_range", low=low, high=high, mid=money(c.price_per_hour), basis=basis)
 
 
 def _costs(report: Report, m: Messages) -> Section | None:
@@ -218,7 +249,7 @@ def _costs(report: Report, m: Messages) -> Section | None:
             c.run,
             c.id,
             f"{c.flops_per_s / 1e12:,.4g}",
-            f"{money(c.price_per_hour)} ({m.basis(c.price_basis)})",
+            _price(c, m),
             f"{c.subsidy_rate:.0%} ({m.basis(c.rate_basis)})",
             money(c.net_price_per_hour),
             money(c.gross_per_pflop_hour),
@@ -318,9 +349,11 @@ def _ranges(report: Report, m: Messages) -> Section | None:
 
 def sections(report: Report, m: Messages = ENGLISH) -> list[Section]:
     """The report's sections in reading order; cost sections only where something was costed."""
+    from subsidybench.report.answer_view import answer_section
     from subsidybench.report.serving_view import serving_section
 
-    out = [_runs(report, m), _results(report, m), _utilisation(report, m)]
+    out = [answer_section(report, m), _runs(report, m), _results(report, m)]
+    out.append(_utilisation(report, m))
     parts = (_costs(report, m), serving_section(report), _ranges(report, m), _sweep(report, m))
     out.extend(s for s in parts if s is not None)
     out.append(_assumptions(report, m))

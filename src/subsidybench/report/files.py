@@ -27,6 +27,7 @@ def write_report(report: Report, out_dir: Path, m: Messages = ENGLISH) -> list[P
             f"reports need matplotlib and openpyxl ({e.name} is missing):"
             " pip install 'subsidybench[report]'"
         ) from None
+    from subsidybench.report.answer_view import answer_frame
     from subsidybench.report.render_html import render_html
     from subsidybench.report.render_md import render_markdown
 
@@ -42,6 +43,7 @@ def write_report(report: Report, out_dir: Path, m: Messages = ENGLISH) -> list[P
         (out_dir / f"{STEM}.md", render_markdown(report, m)),
         (out_dir / f"{STEM}.html", render_html(report, render_charts(report, m), m)),
     ]
+    files.append((out_dir / "answer.csv", answer_frame(report).to_csv(index=False)))
     for name, table in report.tables().items():
         if not table.empty:
             files.append((out_dir / f"{name}.csv", table.to_csv(index=False)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import string
 from dataclasses import dataclass
 from functools import cache
@@ -135,3 +136,34 @@ def messages(lang: str | None = None, units: str | None = None) -> Messages:
 
 
 ENGLISH = Messages()
+
+
+# The verdict reasons the timing rule writes (timing.judge, results.trust), as message keys with
+# their figures; a reason not listed here is shown as the run file states it.
+_REASONS = (
+    (re.compile(r"too few samples \((?P<n>\d+) < (?P<min>\d+)\)"), "few"),
+    (re.compile(r"blocks too short for the clock \((?P<ms>[\d.]+) ms\)"), "short"),
+    (re.compile(r"spread too wide \(IQR/median (?P<spread>\S+) > (?P<max>\S+)\)"), "spread"),
+    (
+        re.compile(r"the device could not be synchronized: times may be launch times only"),
+        "unsynced",
+    ),
+    (
+        re.compile(
+            r"machine busy: other processes used (?P<share>\S+) of the CPU \(> (?P<max>\S+)\)"
+        ),
+        "busy",
+    ),
+    (re.compile(r"the file says valid, but its raw samples are not: "), "file_valid"),
+)
+
+
+def reason(text: str, m: Messages = ENGLISH) -> str:
+    """A verdict's reason in the reader's language (each known clause translated)."""
+    text = text.removeprefix("invalid: ")
+    if m.lang == "en" or not text:
+        return text
+    out = text
+    for pattern, key in _REASONS:
+        out = pattern.sub(lambda g, key=key: m(f"reason.{key}", **g.groupdict()), out)
+    return out

@@ -57,11 +57,12 @@ def _rows(s: Scenario, e: Estimate, m: Messages) -> tuple[list[Cell], list[Cell]
     assert fx_rate is not None
     raw_price = e.price.amount / fx_rate**exponent
     inputs.append(Cell("price", raw_price, e.price.basis.value, e.price.source or "", "#,##0.0000"))
-    fx_source = next((a.source for a in s.assumptions if a.name == "exchange rate"), "")
-    pair = f"{s.fx_pair[1]} per {s.fx_pair[0]}" if s.fx_pair else "none"
-    inputs.append(
-        Cell("fx", fx_rate, "data file" if exponent else "none", f"{pair}; {fx_source}", "0.0000")
-    )
+    # The rate's own basis and source (a dated data file, or --fx by hand), never left blank.
+    fx = next((a for a in s.assumptions if a.name == "exchange rate"), None)
+    pair = f"{s.fx_pair[1]} per {s.fx_pair[0]}" if s.fx_pair else ""
+    fx_basis = fx.basis.value if fx is not None and exponent else "not applied"
+    fx_source = f"{pair}; {fx.source}" if fx is not None and exponent else m("xlsx.fx_none")
+    inputs.append(Cell("fx", fx_rate, fx_basis, fx_source, "0.0000"))
     terms = s.terms
     programme = s.programme.id if s.programme is not None else ""
     cap_exp = 0
@@ -211,6 +212,7 @@ def write_cost_sheet(ws: Any, s: Scenario, e: Estimate, m: Messages = ENGLISH) -
         ws[f"B{row}"].number_format = cell.number_format
         ws[f"C{row}"] = m("xlsx.formula")
         row += 1
+    ws.freeze_panes = "B4"  # the labels and the header row stay in view as the sheet scrolls
     ws.column_dimensions["A"].width = 38
     ws.column_dimensions["B"].width = 20
     ws.column_dimensions["C"].width = 16

@@ -131,19 +131,24 @@ class Report:
     programme_names: dict[str, str] = field(default_factory=dict)
     """The programme's name by language (en, zh where its file gives one)."""
     live: tuple[tuple[str, Any, Any], ...] = ()
-    ranges: tuple[tuple[str, Any], ...] = ()
-    """(run label, cost.uncertainty.Ranges or None) of each live sheet's answer."""
     """(run label, Scenario, Estimate) of each run's reference result: the workbook's live
     cost sheets and the report's ranges start from these."""
+    ranges: tuple[tuple[str, Any], ...] = ()
+    """(run label, cost.uncertainty.Ranges or None) of each live sheet's answer."""
+    answers: tuple[Any, ...] = ()
+    """report.tables.answer.Answer of each run and option: the report's first section."""
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Name -> table, in reading order (CSV files and workbook sheets take these names)."""
+        from subsidybench.report.tables.answer import ranges_table
+
         return {
             "runs": self.runs,
             "results": self.results,
             "utilisation": self.utilisation,
             "costs": self.costs,
             **({"serving": self.serving} if self.serving is not None else {}),
+            "ranges": ranges_table(self.ranges, self.currency),
             "sweep": self.sweep,
             "assumptions": self.assumptions,
         }
@@ -170,6 +175,7 @@ def build_report(
 
     from subsidybench.cost.serving import describe_slo
     from subsidybench.cost.uncertainty import ranges
+    from subsidybench.report.tables.answer import answers
     from subsidybench.report.tables.assumptions import assumptions_table
     from subsidybench.report.tables.costs import costs_table, priced_runs
     from subsidybench.report.tables.results import results_table
@@ -198,6 +204,7 @@ def build_report(
     cost_assumptions += serving_assumptions
     if title is None:
         title = "subsidybench report: " + ", ".join(lr.label for lr in runs)
+    spreads = tuple((label, ranges(s, seed=options.seed)) for label, s, _ in live)
     return Report(
         title=title,
         generated=generated or datetime.now(UTC).isoformat(timespec="seconds"),
@@ -216,7 +223,8 @@ def build_report(
         serving_slo="" if options.slo is None else describe_slo(options.slo),
         programme_names=_names(options.programme),
         live=tuple(live),
-        ranges=tuple((label, ranges(s, seed=options.seed)) for label, s, _ in live),
+        ranges=spreads,
+        answers=answers(runs, priced, costs, spreads, live, options),
     )
 
 
