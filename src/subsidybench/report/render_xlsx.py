@@ -176,7 +176,8 @@ def write_xlsx(report: Report, path: Path, m: Messages = ENGLISH) -> None:
 def _range_rows(ws: Any, frame: Any, m: Messages) -> None:
     """The Ranges sheet holds money, shares and counts in one column: format by the row's
     figure (the currency column says which are money)."""
-    for row, (figure, currency) in enumerate(zip(frame["figure"], frame["currency"], strict=True), start=2):
+    pairs = zip(frame["figure"], frame["currency"], strict=True)
+    for row, (figure, currency) in enumerate(pairs, start=2):
         if currency:
             fmt = money_format(currency, m)
         elif figure.endswith("rate") or figure == "mfu":
