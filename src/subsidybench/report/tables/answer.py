@@ -74,11 +74,13 @@ def answers(
     ranges: Sequence[tuple[str, Any]],
     live: Sequence[tuple[str, Any, Any]],
     options: ReportOptions,
+    caveats: Sequence[Caveat] = (),
     today: date | None = None,
 ) -> tuple[Answer, ...]:
-    """One answer per run and per --estimate-on option, in the order the runs were given."""
+    """One answer per run and per --estimate-on option, in the order the runs were given;
+    `caveats` apply to every one."""
     programme = options.programme
-    general: list[Caveat] = []
+    general: list[Caveat] = list(caveats)
     if programme is not None and programme.expired(today):
         general.append(
             Caveat("expired", (("programme", programme.id), ("until", str(programme.ends))))

@@ -126,9 +126,11 @@ def priced_runs(
             fx=options.fx,
             subsidy=options.programme,
             small_firm=options.small_firm,
+            duration_days=options.duration_days,
+            rate=None if options.rate is None else np.array([options.rate]),
             profiles_dirs=options.profiles_dirs,
             label=label or lr.label,
-            names={"price": "--price", "report_currency": "--in"},
+            names={"price": "--price", "report_currency": "--in", "duration_days": "--duration"},
             uncertain={"price": price.spread} if given and price.spread is not None else {},
         )
         priced.append(Priced(lr, target, request))
