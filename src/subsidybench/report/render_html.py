@@ -52,14 +52,19 @@ figcaption { font-size: 12px; color: #555; }
 @media (max-width: 640px) {
   body { padding: 12px; font-size: 15px; }
   h1 { font-size: 20px; }
-  table, thead, tbody, tr, td { display: block; width: 100%; box-sizing: border-box; }
-  thead { display: none; }
-  table { border: 0; }
-  tr { border: 1px solid #d0d0d0; border-radius: 4px; margin: 0 0 8px; }
-  td, td.num, td.run { border: 0; border-bottom: 1px solid #eee; text-align: left;
-       white-space: normal; min-width: 0; max-width: none; padding: 3px 8px; }
-  td::before { content: attr(data-label); display: block; font-size: 11px; color: #666; }
-  td:first-child { font-weight: 600; }
+  table.cards, .cards thead, .cards tbody, .cards tr, .cards td { display: block; width: 100%;
+       box-sizing: border-box; }
+  .cards thead { display: none; }
+  table.cards { border: 0; }
+  .cards tr { border: 1px solid #d0d0d0; border-radius: 4px; margin: 0 0 8px; }
+  .cards td, .cards td.num, .cards td.run { border: 0; border-bottom: 1px solid #eee;
+       text-align: left; white-space: normal; min-width: 0; max-width: none; padding: 3px 8px; }
+  .cards td::before { content: attr(data-label); display: block; font-size: 11px; color: #666; }
+  .cards td:first-child { font-weight: 600; }
+  /* Other tables scroll inside their box, their first column held in view. */
+  div.scroll th:first-child, div.scroll td:first-child { position: sticky; left: 0;
+       background: #fff; z-index: 1; max-width: 35vw; }
+  td.wl { min-width: 12em; }
   figure { margin: 8px 0 16px; }
 }
 """
@@ -126,7 +131,7 @@ def _section(section: Section, m: Messages) -> list[str]:
     if not section.rows:
         out.append(f"<p>{escape(m('report.none'))}</p></section>")
         return out
-    out.append('<div class="scroll"><table>')
+    out.append('<div class="scroll"><table class="cards">')
     out.append(
         "<thead><tr>"
         + "".join(f"<th>{escape(h)}</th>" for h in section.headers)
