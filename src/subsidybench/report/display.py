@@ -7,10 +7,11 @@ footnotes explain skipped, failed and invalid results. Torch- and matplotlib-fre
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from subsidybench.report.i18n import ENGLISH, Messages, reason
+from subsidybench.report.i18n import ENGLISH, Messages, reason, spread_text
 from subsidybench.report.tables import Report
 from subsidybench.report.terminal import percent, seconds, si
 
@@ -95,9 +96,9 @@ def _runs(report: Report, m: Messages) -> Section:
             _cell(r.machine_spread, lambda v: f"{v:.1%}")
             + " / "
             + _cell(r.machine_round_spread, lambda v: f"{v:.1%}"),
-            r.state,
+            m(f"state.{r.state}") if m.has(f"state.{r.state}") else r.state,
             r.started,
-            f"torch {r.torch}, {r.threads} threads",
+            m("runs.software", torch=r.torch, threads=r.threads),
         )
         for r in report.runs.itertuples()
     )
@@ -186,6 +187,25 @@ def _results(report: Report, m: Messages) -> Section:
     )
 
 
+# The utilisation table's bases (report.tables.utilisation) and their message keys.
+_UTIL_BASIS = {
+    "derived: measured rate / peak": "util.basis_peak",
+    "derived: measured rate / best matmul of the run": "util.basis_best",
+}
+
+
+def assumption_text(name: str, value: str, m: Messages) -> tuple[str, str]:
+    """An assumption's name and value in the reader's language: the ones the report itself
+    states (report.tables.assumptions) in words; others as the costing core wrote them."""
+    if name == "throughput" and value.startswith("median seconds per step"):
+        return m.input_name(name), m("assume.throughput")
+    peak = re.fullmatch(r"(\w+) dense peak", name)
+    if peak:
+        text = re.sub(r"\((.+)\)$", lambda g: f"({m.basis(g[1])})", value)
+        return m("assume.dense_peak", dtype=peak[1]), text
+    return m.input_name(name), value
+
+
 def _utilisation(report: Report, m: Messages) -> Section:
     rows = []
     notes = []
@@ -215,7 +235,7 @@ def _utilisation(report: Report, m: Messages) -> Section:
                 m.basis(u.peak_basis),
                 of_peak,
                 percent(None if _missing(u.of_best_matmul) else u.of_best_matmul),
-                m.basis(u.basis),
+                m(_UTIL_BASIS.get(u.basis, "")) if u.basis in _UTIL_BASIS else u.basis,
             )
         )
     heads = ("run", "workload", "achieved", "peak", "peak_basis", "of_peak", "of_best", "basis")
@@ -311,7 +331,7 @@ def _sweep(report: Report, m: Messages) -> Section | None:
 
 def _assumptions(report: Report, m: Messages) -> Section:
     rows = tuple(
-        (a.applies_to, m.input_name(a.name), a.value, m.basis(a.basis), a.source)
+        (a.applies_to, *assumption_text(a.name, a.value, m), m.basis(a.basis), a.source)
         for a in report.assumptions.itertuples()
     )
     return Section(
@@ -333,7 +353,7 @@ def _ranges(report: Report, m: Messages) -> Section | None:
         figure = r.figures.get("net_per_pflop_hour")
         if figure is None:
             continue
-        inputs = "; ".join(f"{s.label}: {s.describe}" for s in r.sources)
+        inputs = "; ".join(spread_text(f"{s.label}: {s.describe}", m) for s in r.sources)
         rows.append((label, *(money(v) for v in figure), inputs, str(r.seed)))
     cur = m.currency(report.currency)
     heads = ("run", "point", "p10", "p50", "p90", "spread_from", "seed")

@@ -167,3 +167,28 @@ def reason(text: str, m: Messages = ENGLISH) -> str:
     for pattern, key in _REASONS:
         out = pattern.sub(lambda g, key=key: m(f"reason.{key}", **g.groupdict()), out)
     return out
+
+
+# Where a range's spread comes from, as cost.uncertainty describes it (Spread.describe and the
+# bootstrap's sources), as message keys with their figures.
+_SPREADS = (
+    (re.compile(r"uniform (?P<low>\S+) to (?P<high>\S+)"), "uniform"),
+    (re.compile(r"triangular (?P<low>\S+) to (?P<high>\S+), mode (?P<mode>\S+)"), "triangular"),
+    (re.compile(r"bootstrap of (?P<n>[\d,]+) raw samples"), "bootstrap"),
+    (
+        re.compile(
+            r"(?P<runs>\d+) runs, their (?P<n>[\d,]+) raw samples resampled within each run"
+        ),
+        "bootstrap_runs",
+    ),
+    (re.compile(r"^measured throughput"), "measured_throughput"),
+)
+
+
+def spread_text(text: str, m: Messages = ENGLISH) -> str:
+    """A range's source ("--price: uniform 1.5 to 2.5") in the reader's language."""
+    if m.lang == "en":
+        return text
+    for pattern, key in _SPREADS:
+        text = pattern.sub(lambda g, key=key: m(f"spread.{key}", **g.groupdict()), text)
+    return text
