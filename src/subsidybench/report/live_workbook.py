@@ -209,7 +209,9 @@ def write_cost_sheet(ws: Any, s: Scenario, e: Estimate, m: Messages = ENGLISH) -
     for cell in outputs:
         ws[f"A{row}"] = m(f"xlsx.{cell.key}")
         ws[f"B{row}"] = cell.value.format(**where)
-        ws[f"B{row}"].number_format = cell.number_format
+        # Outputs are in the answer's currency: money shows it (inputs keep their own).
+        money = cell.number_format == "#,##0.00" and c
+        ws[f"B{row}"].number_format = f'#,##0.00 "{m.currency(c)}"' if money else cell.number_format
         ws[f"C{row}"] = m("xlsx.formula")
         row += 1
     ws.freeze_panes = "B4"  # the labels and the header row stay in view as the sheet scrolls

@@ -38,6 +38,8 @@ td { overflow-wrap: break-word; }
 section.answer { border: 1px solid #c7d2fe; background: #f5f7ff; border-radius: 6px;
        padding: 4px 16px 10px; }
 section.answer h2 { margin-top: 12px; }
+section.answer table { width: 100%; }
+section.answer td.num, section.answer td.run { white-space: normal; }
 ul.legend { font-size: 13px; }
 figure { margin: 12px 0 20px; }
 figure svg { max-width: 100%; height: auto; }
@@ -62,7 +64,8 @@ figcaption { font-size: 12px; color: #555; }
   .cards td::before { content: attr(data-label); display: block; font-size: 11px; color: #666; }
   .cards td:first-child { font-weight: 600; }
   /* Other tables scroll inside their box, their first column held in view. */
-  div.scroll th:first-child, div.scroll td:first-child { position: sticky; left: 0;
+  div.scroll table:not(.cards) th:first-child,
+  div.scroll table:not(.cards) td:first-child { position: sticky; left: 0;
        background: #fff; z-index: 1; max-width: 35vw; }
   td.wl { min-width: 12em; }
   figure { margin: 8px 0 16px; }
