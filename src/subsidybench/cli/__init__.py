@@ -25,7 +25,18 @@ EXIT_INTERRUPTED = 130
 class _Group(TyperGroup):
     """The top-level group: turns user mistakes into one-line messages instead of tracebacks."""
 
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        from subsidybench.cli.helptext import escape_tree
+
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            escape_tree(command)  # a command loaded late is escaped as it is found (once)
+        return command
+
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        from subsidybench.cli.helptext import escape_tree
+
+        escape_tree(self)  # help texts are prose: rich must not read markup or emoji in them
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
@@ -96,6 +107,7 @@ from subsidybench.cli import ingest as _ingest  # noqa: E402
 from subsidybench.cli import profiles as _profiles  # noqa: E402
 from subsidybench.cli import report as _report  # noqa: E402
 from subsidybench.cli import run as _run  # noqa: E402
+from subsidybench.cli import serve_bench as _serve_bench  # noqa: E402
 from subsidybench.cli import show as _show  # noqa: E402
 from subsidybench.cli import store as _store  # noqa: E402
 from subsidybench.cli import subsidies as _subsidies  # noqa: E402
@@ -116,8 +128,12 @@ app.add_typer(_history.app)  # `subsidybench history`
 app.add_typer(_gate.app)  # `subsidybench gate`
 app.add_typer(_accept.app)  # `subsidybench accept`
 app.add_typer(_evidence.app)  # `subsidybench evidence` and `verify`
+app.add_typer(_serve_bench.app)  # `subsidybench serve-bench`
 
 
 def main() -> None:
     """Console-script entry point."""
+    from subsidybench.cli.output import quiet_stdout
+
+    quiet_stdout()
     app()

@@ -6,7 +6,7 @@ import glob
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperCommand
@@ -109,7 +109,15 @@ def compare(
     ] = False,
     json_path: Annotated[
         Path | None,
-        typer.Option("--json", help="Also write the comparison as JSON to this file."),
+        typer.Option(
+            "--json", help="Also write the comparison as JSON to this file ('-': print it instead)."
+        ),
+    ] = None,
+    csv_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", help="Also write one row per workload as CSV to this file ('-': print it)."
+        ),
     ] = None,
 ) -> None:
     """Compare runs workload by workload, and say which differences are beyond the noise.
@@ -152,6 +160,8 @@ def compare(
         )
         for left, right in sides
     ]
+    if _write(comparisons, json_path, csv_path):
+        return  # printed as CSV or JSON instead of the tables
     failed = []
     for comparison in comparisons:
         _print(comparison)
@@ -167,11 +177,6 @@ def compare(
                         f" ({_interval(row.ci)}), more than {warn_on_regression:g}%",
                         err=True,
                     )
-    if json_path is not None:
-        doc = {"comparisons": [c.to_dict() for c in comparisons]}
-        from subsidybench.datafile import write_atomic
-
-        write_atomic(json_path, json.dumps(doc, indent=2, allow_nan=False) + "\n", "--json")
     if failed:
         for label, row in failed:
             typer.echo(
@@ -180,6 +185,40 @@ def compare(
                 err=True,
             )
         raise typer.Exit(EXIT_REGRESSION)
+
+
+def _write(comparisons: list[RunComparison], json_path: Path | None, csv_path: Path | None) -> bool:
+    """Write the files asked for, before any table (cli.output); True when one went to stdout."""
+    import sys
+
+    from subsidybench.cli.output import wrote
+    from subsidybench.datafile import write_atomic
+    from subsidybench.report.listing import records_text
+
+    if str(json_path) == "-" and str(csv_path) == "-":
+        raise UserError("--csv - and --json - both ask for stdout: write one of them to a file")
+    rows = [
+        {"baseline": c.baseline, "other": c.other, **row.to_dict()}
+        for c in comparisons
+        for row in (*c.rows, *([c.reference] if c.reference is not None else []))
+    ]
+    texts = {
+        path: text
+        for path, text in (
+            (json_path, json.dumps({"comparisons": [c.to_dict() for c in comparisons]}, indent=2)),
+            (csv_path, records_text(rows, "csv")),
+        )
+        if path is not None
+    }
+    for path, text in texts.items():
+        if str(path) != "-":
+            write_atomic(path, text.rstrip("\n") + "\n", "--json" if path is json_path else "--csv")
+            wrote(path)
+    for path, text in texts.items():
+        if str(path) == "-":
+            sys.stdout.write(text.rstrip("\n") + "\n")
+            return True
+    return False
 
 
 def _interval(ci: tuple[float, float] | None) -> str:
@@ -211,17 +250,12 @@ def _print(comparison: RunComparison) -> None:
         f" a change is called past {comparison.min_effect:.0%}",
         title_justify="left",
     )
-    table.add_column("workload", overflow="fold", min_width=20)
-    table.add_column(escape(comparison.baseline), justify="right")
-    table.add_column(escape(comparison.other), justify="right")
-    table.add_column("ratio", justify="right")
-    table.add_column(f"{confidence} CI", justify="right", no_wrap=True)
-    table.add_column("change", no_wrap=True)
-    notes: list[str] = []
     rows = list(comparison.rows)
     if comparison.reference is not None:
         # Last, apart: not a workload but the machine's own speed on either side.
         rows.append(comparison.reference)
+    _columns(table, comparison, rows, console.width)
+    notes: list[str] = []
     for row in rows:
         if row is comparison.reference:
             table.add_section()
@@ -240,6 +274,40 @@ def _print(comparison: RunComparison) -> None:
     console.print(table)
     for i, note in enumerate(notes, 1):
         console.print(f"[{i}] {escape(note)}", highlight=False)
+
+
+def _columns(table: Any, comparison: RunComparison, rows: list[Any], width: int) -> None:
+    """The columns at the terminal's width: no word cut ("not significant" wraps); only an id,
+    one long word, folds. The medians and the interval take what they need first."""
+    from rich.markup import escape
+
+    from subsidybench.report.listing import Column, allot
+    from subsidybench.report.terminal import seconds
+
+    confidence = f"{1 - comparison.alpha:.0%} CI"
+    headers = ("workload", comparison.baseline, comparison.other, "ratio", confidence, "change")
+    columns = [Column(str(i), h, (0, 4, 3, 2, 1, 0)[i]) for i, h in enumerate(headers)]
+    change = [w for row in rows for w in f"{row.describe()} [9]".split()]
+    # An id folds (it is one word); a median ("6.336 ms (n=39)") wraps at its spaces.
+    least = {"0": 12, "1": 9, "2": 9, "3": 5, "4": 11, "5": max(map(len, change), default=6)}
+    plain = [
+        {
+            "0": row.id,
+            "1": _median(seconds(row.baseline_median_s), row.baseline_n, row.baseline_groups),
+            "2": _median(seconds(row.other_median_s), row.other_n, row.other_groups),
+            "4": _interval(row.ci),
+            "5": f"{row.describe()} [9]",
+        }
+        for row in rows
+    ]
+    widths = allot(columns, plain, width, least)
+    for c in columns:
+        table.add_column(
+            escape(c.header),
+            justify="left" if c.key in "05" else "right",
+            overflow="fold",
+            width=widths.get(c.key),
+        )
 
 
 def _median(text: str, n: int, groups: int) -> str:

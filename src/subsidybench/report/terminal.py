@@ -57,7 +57,11 @@ def throughput(r: WorkloadResult) -> tuple[str, str]:
     w = r.work
     if w is None:
         return "-", "-"
-    headline = si(r.flops_per_s, "FLOP/s") if w.flops else si(r.bytes_per_s, "B/s")
+    # An endpoint's work is its tokens alone (no FLOPs or bytes are known of an engine's model).
+    if w.flops:
+        headline = si(r.flops_per_s, "FLOP/s")
+    else:
+        headline = si(r.bytes_per_s, "B/s") if w.bytes else "-"
     return headline, si(r.items_per_s, f"{w.item_unit}/s")
 
 
@@ -135,12 +139,14 @@ def run_table(
     columns = ["workload", "dtype", "median", "IQR", "n", *optional, "verdict"]
     widths = {c: max([len(c), *(_cell_width(row.get(c, "")) for row in rows)]) for c in columns}
     widths["workload"] = min(widths["workload"], 24)  # folds; parameters wrap on their line
+    dropped = []
     for name in _OPTIONAL:
         # Rich draws a border and a space either side of every cell: 3 columns per column.
         if width is None or sum(widths[c] + 3 for c in columns) + 1 <= width:
             break
         if name in columns:
             columns.remove(name)
+            dropped.append(name)
     table = Table(title=title, title_justify="left")
     for c in columns:
         if c == "workload":
@@ -150,6 +156,11 @@ def run_table(
     for row in rows:
         table.add_row(*(row.get(c, "") for c in columns))
     lines = [f"[{i}] {text}" for i, text in enumerate(notes, 1)] + sweep_lines(run)
+    if dropped:  # a column left out is said, never silently missing
+        lines.append(
+            f"not shown at {width} columns: {', '.join(dropped)} (show --csv has every column,"
+            " or widen the terminal: COLUMNS=N)"
+        )
     return table, lines + [escape(line) for line in reference_lines(run)]
 
 
