@@ -33,9 +33,11 @@ def find_chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """A headless chromium for the whole session; skips where there is none."""
+    """A headless chromium for one test module; skips where there is none. Not for the whole
+    session: Playwright's sync API runs an asyncio loop in the main thread while it is open, and
+    asyncio.run() in a later module (serve-bench's tests) would then refuse to start."""
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="no Playwright: pip install -e '.[dev]'"
     )

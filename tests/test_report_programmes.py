@@ -54,6 +54,7 @@ def test_shanghai_small_firm_for_a_year(run_file: Path, tmp_path: Path) -> None:
         md = (out / "report.md").read_text(encoding="utf-8")
         rows[days] = next(line for line in md.splitlines() if line.startswith("| run |"))
     assert "| 100% |" in rows["365"]
+    assert "the rate granted may be lower" in rows["365"]  # every stated rate is a maximum
     assert "| 65% |" in rows["730"]  # 365.25 of 730 days at 100%, the rest at 30%
 
 

@@ -207,6 +207,9 @@ def build_report(
         general.append(Caveat("not_rent", (("programme", programme.id), ("covers", covers))))
         notes.append(f"{programme.id} pays towards {covers}, not compute rent: not applied")
         options = replace(options, programme=None, small_firm=False)
+    elif programme is not None and options.rate is None:
+        # Every rate a programme's text states is a maximum ("最高"): the grant may be less.
+        general.append(Caveat("maximum", (("programme", programme.id),)))
     currency, priced = priced_runs(runs, options, notes)
     costs, sweeps, cost_assumptions, rates = pd.DataFrame(), pd.DataFrame(), [], {}
     live: list[tuple[str, Any, Any]] = []
