@@ -1,56 +1,95 @@
-"""A real browser for tests: the system's chromium (Debian: apt-get install chromium) driven by
-Playwright for Python. Playwright's own browser download is never used (`playwright install`
-needs the internet; CI and this project's machines reach only package registries), so the
-browser is the distribution's, found on PATH or named by SUBSIDYBENCH_CHROMIUM.
+"""A real browser for the tests: Debian's chromium, driven by Playwright for Python.
 
-Shared by every test that needs a page in a browser (the report, the history site, the web app):
-conftest.py exposes the `browser` fixture; `page_at` opens a page at a given width. Where no
-browser can be had, the tests skip, saying why.
+Playwright drives the system's chromium (`executable_path`); it never downloads a browser of its
+own (`playwright install` needs a host the tests may not reach). Where Playwright or chromium is
+missing, the tests that need them skip, saying which and how to get it. `browser` is the
+headless chromium, `page_at` a page of a given size that records (and refuses) every request
+leaving this machine, `sideways_scroll` how far a page scrolls sideways; `live_server` serves
+the page (subsidybench.ui) on 127.0.0.1 at a free port, in a thread of the test process.
+Shared by the report's, the history site's and the page's browser tests.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 CHROMIUM_ENV = "SUBSIDYBENCH_CHROMIUM"
+STARTUP_S = 60.0
+"""A bound on the server's start, not a measurement: a start takes well under a second."""
 PHONE = (390, 844)
-"""An iPhone 12-15's CSS viewport: the width the phone layout is held to."""
+"""An iPhone 12-15's CSS viewport: the width the phone layouts are held to."""
 DESKTOP = (1280, 900)
 
 
-def find_chromium() -> str | None:
-    """SUBSIDYBENCH_CHROMIUM, else chromium (Debian) or chromium-browser (Ubuntu) on PATH."""
-    named = os.environ.get(CHROMIUM_ENV)
-    if named:
-        return named if Path(named).exists() else None
+def chromium_path() -> str | None:
+    """The system's chromium: SUBSIDYBENCH_CHROMIUM, else chromium on the PATH."""
+    given = os.environ.get(CHROMIUM_ENV)
+    if given:
+        return given if os.access(given, os.X_OK) else None
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class LiveServer:
+    """The page's app under uvicorn on 127.0.0.1, in a thread; `url` is its root."""
+
+    def __init__(self) -> None:
+        uvicorn = pytest.importorskip("uvicorn", reason="the ui extra is not installed")
+        from subsidybench.cli.ui import free_port
+        from subsidybench.ui.app import create_app
+
+        self.app = create_app()
+        port = free_port("127.0.0.1")
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + STARTUP_S
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the page's server did not start")
+            time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=STARTUP_S)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    pytest.importorskip("starlette", reason="the ui extra is not installed")
+    server = LiveServer()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """A headless chromium for one test module; skips where there is none. Not for the whole
-    session: Playwright's sync API runs an asyncio loop in the main thread while it is open, and
-    asyncio.run() in a later module (serve-bench's tests) would then refuse to start."""
+    """A headless chromium for one test module, or a skip that says what is missing. Not for
+    the whole session: Playwright's sync API runs an asyncio loop in the main thread while it is
+    open, and asyncio.run() in a later module (serve-bench's tests) would refuse to start."""
     sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="no Playwright: pip install -e '.[dev]'"
+        "playwright.sync_api", reason="Playwright is not installed: pip install -e '.[dev]'"
     )
-    path = find_chromium()
+    path = chromium_path()
     if path is None:
-        pytest.skip(f"no chromium: apt-get install chromium (or set {CHROMIUM_ENV})")
-    with sync_api.sync_playwright() as pw:
+        pytest.skip(f"no chromium found (apt-get install chromium, or set {CHROMIUM_ENV})")
+    with sync_api.sync_playwright() as p:
         try:
-            instance = pw.chromium.launch(executable_path=path)
+            # --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
+            b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
         except sync_api.Error as e:
             pytest.skip(f"chromium at {path} does not start: {str(e).splitlines()[0]}")
-        yield instance
-        instance.close()
+        yield b
+        b.close()
 
 
 @contextmanager
@@ -63,8 +102,7 @@ def page_at(browser: Any, size: tuple[int, int] = DESKTOP, url: str | None = Non
 
     def route(r: Any) -> None:
         target = r.request.url
-        local = target.startswith(("file:", "data:", "about:", "http://127.0.0.1"))
-        if local:
+        if target.startswith(("file:", "data:", "about:", "http://127.0.0.1")):
             r.continue_()
         else:
             page.outside.append(target)
