@@ -72,7 +72,7 @@ def test_the_answer_comes_first(run_file: Path, tmp_path: Path) -> None:
 def test_a_price_range_is_shown_as_given(run_file: Path, tmp_path: Path) -> None:
     md = _report(str(run_file), "--price", "1.5~2.5", "--currency", "USD", out=tmp_path)
     assert "1.50 ~ 2.50 (range; midpoint costed) → 2.00" in _answer(md)
-    cost = next(line for line in md.splitlines() if line.startswith("| run | gemm-bf16 | 400 |"))
+    cost = next(line for line in md.splitlines() if line.startswith("| run | gemm-bf16 | 400 ("))
     assert "| 1.50 ~ 2.50 (given by hand; midpoint 2.00 costed) |" in cost
     assert "2 USD per device-hour (rent): the midpoint of 1.5~2.5 USD" in md
     assert "| --price 1.5~2.5 USD |" in md
