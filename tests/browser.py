@@ -2,8 +2,11 @@
 
 Playwright drives the system's chromium (`executable_path`); it never downloads a browser of its
 own (`playwright install` needs a host the tests may not reach). Where Playwright or chromium is
-missing, the tests that need them skip, saying which and how to get it. `live_server` serves the
-page (subsidybench.ui) on 127.0.0.1 at a free port, in a thread of the test process.
+missing, the tests that need them skip, saying which and how to get it. `browser` is the
+headless chromium, `page_at` a page of a given size that records (and refuses) every request
+leaving this machine, `sideways_scroll` how far a page scrolls sideways; `live_server` serves
+the page (subsidybench.ui) on 127.0.0.1 at a free port, in a thread of the test process.
+Shared by the report's, the history site's and the page's browser tests.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -20,6 +24,9 @@ import pytest
 CHROMIUM_ENV = "SUBSIDYBENCH_CHROMIUM"
 STARTUP_S = 60.0
 """A bound on the server's start, not a measurement: a start takes well under a second."""
+PHONE = (390, 844)
+"""An iPhone 12-15's CSS viewport: the width the phone layouts are held to."""
+DESKTOP = (1280, 900)
 
 
 def chromium_path() -> str | None:
@@ -64,9 +71,11 @@ def live_server() -> Iterator[LiveServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """A headless chromium, or a skip that says what is missing."""
+    """A headless chromium for one test module, or a skip that says what is missing. Not for
+    the whole session: Playwright's sync API runs an asyncio loop in the main thread while it is
+    open, and asyncio.run() in a later module (serve-bench's tests) would refuse to start."""
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="Playwright is not installed: pip install -e '.[dev]'"
     )
@@ -81,3 +90,33 @@ def browser() -> Iterator[Any]:
             pytest.skip(f"chromium at {path} does not start: {str(e).splitlines()[0]}")
         yield b
         b.close()
+
+
+@contextmanager
+def page_at(browser: Any, size: tuple[int, int] = DESKTOP, url: str | None = None) -> Iterator[Any]:
+    """A page of `size` (width, height in CSS pixels), at `url` if given; every request it makes
+    to anywhere but a file or 127.0.0.1 is recorded in page.outside (and aborted)."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    page.outside = []
+
+    def route(r: Any) -> None:
+        target = r.request.url
+        if target.startswith(("file:", "data:", "about:", "http://127.0.0.1")):
+            r.continue_()
+        else:
+            page.outside.append(target)
+            r.abort()
+
+    page.route("**/*", route)
+    try:
+        if url is not None:
+            page.goto(url)
+        yield page
+    finally:
+        context.close()
+
+
+def sideways_scroll(page: Any) -> int:
+    """How many CSS pixels the page scrolls sideways (0: it fits its viewport)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))

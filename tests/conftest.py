@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from browser import browser  # noqa: F401  (the shared real-browser fixture, tests/browser.py)
 from factories import environment
 
 from subsidybench.dtypes import DType

@@ -20,7 +20,17 @@ from subsidybench.report.render_md import render_markdown
 DATA = Path(__file__).parent / "data"
 GOLDEN_RUN = DATA / "run-v1.json"
 GOLDEN_MD = DATA / "run-v1.report.md"
-SHEETS = ["About", "Runs", "Results", "Utilisation", "Costs", "Sweep", "Assumptions"]
+SHEETS = [
+    "About",
+    "Answer",
+    "Runs",
+    "Results",
+    "Utilisation",
+    "Costs",
+    "Ranges",
+    "Sweep",
+    "Assumptions",
+]
 
 
 def _report(*args: str, out: Path) -> str:
@@ -38,7 +48,9 @@ def test_files_written(run_file: Path, tmp_path: Path) -> None:
             "report.md",
             "report.html",
             "report.xlsx",
-            *(f"{t}.csv" for t in ("runs", "results", "utilisation", "costs", "sweep")),
+            *(f"{t}.csv" for t in ("answer", "runs", "results", "utilisation", "costs")),
+            "ranges.csv",
+            "sweep.csv",
             "assumptions.csv",
         ]
     )
@@ -77,7 +89,9 @@ def test_external_references_are_found(snippet: str) -> None:
 def test_markdown_content(run_file: Path, tmp_path: Path) -> None:
     _report(str(run_file), "--price", "2", "--currency", "USD", out=tmp_path)
     md = (tmp_path / "report.md").read_text()
+    assert md.index("\n## The answer\n") < md.index("Every figure says what it rests on")
     for heading in (
+        "## The answer",
         "## Runs",
         "## Results",
         "## Utilisation",
@@ -89,8 +103,9 @@ def test_markdown_content(run_file: Path, tmp_path: Path) -> None:
     lines = md.splitlines()
     gemm = next(line for line in lines if line.startswith("| run | gemm-bf16 | bf16 | 10 ms"))
     assert "400 TFLOP/s" in gemm and "| valid | measured |" in gemm
-    noisy = next(line for line in lines if line.startswith("| run | noisy-bf16 |"))
-    assert "| invalid [" in noisy
+    # An invalid row is marked before its first cell and says so in its verdict and basis.
+    noisy = next(line for line in lines if line.startswith("| ✗ run | noisy-bf16 |"))
+    assert "| invalid [" in noisy and "| measured (invalid) |" in noisy
     assert any(
         line.startswith("| run | conv-fp8 | fp8 |") and "skipped [" in line for line in lines
     )
@@ -115,10 +130,10 @@ def test_workbook_sheets(run_file: Path, tmp_path: Path) -> None:
     # The tables, then one live cost sheet per run's reference result (test_live_workbook).
     assert book.sheetnames == [*SHEETS, "Live cost 1"]
     costs = pd.read_excel(tmp_path / "report.xlsx", sheet_name="Costs")
-    gemm = costs[costs["id"] == "gemm-bf16"].iloc[0]
-    assert gemm["net_per_pflop_hour"] == pytest.approx(5.0)  # a number, not text
+    gemm = costs[costs["workload"] == "gemm-bf16"].iloc[0]
+    assert gemm["net per PFLOP-hour"] == pytest.approx(5.0)  # a number, not text
     assumptions = pd.read_excel(tmp_path / "report.xlsx", sheet_name="Assumptions")
-    assert {"applies_to", "name", "value", "basis", "source"} <= set(assumptions.columns)
+    assert {"applies to", "name", "value", "basis", "source"} <= set(assumptions.columns)
     assert (assumptions["basis"] == "measured").any()
 
 
@@ -156,7 +171,10 @@ def test_without_a_price_there_is_no_cost(run_file: Path, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert "note: run: not costed: no profile; give --price run=AMOUNT" in result.stderr
     md = (tmp_path / "report.md").read_text()
-    assert "## Cost per unit of work" not in md and "No cost section" in md
+    assert "## Cost per unit of work" not in md
+    # The reason is the answer, at the top, not a line at the bottom of the page.
+    top = md[: md.index("## Runs")]
+    assert "Nothing in this report is costed: run: not costed: no price known" in top
     assert not (tmp_path / "costs.csv").exists()
 
 

@@ -11,6 +11,14 @@ import typer
 from subsidybench import bounds
 from subsidybench.cli.options import ProfilesDir
 
+
+def _duration_range() -> bounds.Range:
+    """The days `cost --duration` takes (cost.request), read when the flag is given."""
+    from subsidybench.cost.request import RANGES
+
+    return RANGES["duration_days"]
+
+
 app = typer.Typer(help="Write reports of runs.", no_args_is_help=True)
 
 
@@ -100,6 +108,24 @@ def report(
         int | None,
         typer.Option("--slo-percentile", help="Percentile the SLO holds at: 50, 90 or 99."),
     ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate",
+            callback=bounds.option("--rate", bounds.RATE),
+            help="Subsidy rate [0, 1] given by hand, replacing the programme's (needed where"
+            " its sources do not state one).",
+        ),
+    ] = None,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            "--duration",
+            callback=bounds.option("--duration", _duration_range),
+            help="Days the costed job runs, for programmes whose rate lasts part of a contract"
+            " (the rate then follows from the days inside its window).",
+        ),
+    ] = None,
     title: Annotated[str | None, typer.Option("--title", help="The report's title.")] = None,
     profiles_dir: ProfilesDir = None,
     lang: Annotated[
@@ -150,6 +176,8 @@ def report(
         estimate_on=tuple(t.strip() for t in (estimate_on or "").split(",") if t.strip()),
         slo=_slo(tokens_per_user, ttft_ms, tpot_ms, slo_percentile),
         seed=seed,
+        duration_days=duration,
+        rate=rate,
     )
     runs = label_runs(files)
     title = title or m("report.title", runs=", ".join(lr.label for lr in runs))

@@ -31,9 +31,27 @@ if TYPE_CHECKING:
 
 # Colour-blind-safe palette (Okabe and Ito, 2008), one colour per run.
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
-_BAR_HEIGHT_IN = 0.22
+# Charts are drawn for the page's width: 6.4 in (614 px) fills a phone's 366 px at 0.6, where
+# 9-point text still reads at 7 px; a desktop shows them at their own size.
+_WIDTH_IN = 6.4
+_BAR_HEIGHT_IN = 0.16
+_GROUP_GAP = 0.6
+"""The gap between two workloads' bars, in bar heights."""
+_TOP_AXIS_FROM = 12
+"""A bar chart of more bars than this repeats its value axis at the top."""
 # A value range wider than this many times is drawn on a log axis, or the small bars vanish.
 _LOG_RANGE = 50.0
+STYLE = {
+    "font.size": 9,
+    "axes.titlesize": 10.5,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "legend.fontsize": 8.5,
+    "axes.formatter.useoffset": False,
+    "axes.axisbelow": True,
+}
+"""Every chart's text sizes (report, serving and history charts), and no offset notation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +76,36 @@ def figure_svg(fig: Figure, key: str) -> str:
     return re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.DOTALL)
 
 
+def plain(value: float) -> str:
+    """2,000,000 / 1,500 / 0.25: thousands separated, never 2e+06."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.6g}"
+
+
+def plain_numbers(ax: Any, axis: str = "x") -> None:
+    """Tick labels as plain numbers with thousands separators: never an offset ("1e6" at the
+    axis end), never a power of ten a reader must apply in their head, on log axes too."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_formatter(FuncFormatter(lambda v, _: plain(v)))
+    if (ax.get_xscale() if axis == "x" else ax.get_yscale()) == "log":
+        target.set_minor_formatter(NullFormatter())
+
+
+def _slots(frame: pd.DataFrame, ids: list[str], runs: list[str]) -> dict[tuple[str, str], float]:
+    """Each bar's y: a workload's bars side by side, only for the runs that measured it (no
+    empty slot, so a bar never sits beside another workload's label), groups a gap apart."""
+    have = set(zip(frame["id"], frame["run"], strict=True))
+    y, out = 0.0, {}
+    for rid in ids:
+        present = [run for run in runs if (rid, run) in have]
+        for run in present:
+            out[(rid, run)] = y
+            y += 1.0
+        y += _GROUP_GAP
+    return out
+
+
 def _grouped_bars(
     frame: pd.DataFrame,
     value: str,
@@ -71,18 +119,19 @@ def _grouped_bars(
     reference: float | None = None,
     order: list[str] | None = None,
 ) -> str:
-    """Horizontal bars: one group per workload id, one bar per run; pale and hatched if invalid.
-    Groups follow `order` (ids as the runs list them), else their first appearance in `frame`."""
+    """Horizontal bars: one group per workload id, one bar per run that measured it; pale and
+    hatched if invalid. Groups follow `order` (ids as the runs list them), else their first
+    appearance in `frame`. The value axis is labelled at the top and the bottom."""
     runs = list(dict.fromkeys(frame["run"]))
     present = set(frame["id"])
     ids = [i for i in dict.fromkeys([*(order or []), *frame["id"]]) if i in present]
     n_runs = len(runs)
-    fig = Figure(figsize=(9.0, 1.2 + _BAR_HEIGHT_IN * len(ids) * max(n_runs, 1) + 0.2 * len(ids)))
+    slots = _slots(frame, ids, runs)
+    bars = len(slots)
+    fig = Figure(figsize=(_WIDTH_IN, 1.3 + _BAR_HEIGHT_IN * bars + 0.08 * len(ids)))
     ax = fig.add_subplot()
-    height = 0.8 / n_runs
     values = frame[value].astype(float) * scale
     any_invalid = False
-    row_of = {id_: k for k, id_ in enumerate(ids)}
     if "valid" not in frame:
         frame = frame.assign(valid=True)
     if low and high:
@@ -102,9 +151,9 @@ def _grouped_bars(
                     (part[high].astype(float) * scale - v).clip(lower=0.0).to_numpy(),
                 ]
             ax.barh(
-                [row_of[id_] + (i - (n_runs - 1) / 2) * height for id_ in part["id"]],
+                [slots[(id_, run)] for id_ in part["id"]],
                 v.to_numpy(),
-                height=height * 0.9,
+                height=0.85,
                 color=COLOURS[i % len(COLOURS)],
                 alpha=1.0 if valid else 0.35,
                 hatch=None if valid else "//",
@@ -113,15 +162,22 @@ def _grouped_bars(
                 error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#333333"},
             )
             any_invalid = any_invalid or not valid
-    ax.set_yticks(range(len(ids)), [short_id(i) for i in ids], fontsize=8)
+    centres = []
+    for rid in ids:
+        ys = [y for (i, _), y in slots.items() if i == rid]
+        centres.append(sum(ys) / len(ys))
+    ax.set_yticks(centres, [short_id(i) for i in ids])
+    ax.set_ylim(-0.7, max(slots.values()) + 0.7)
     ax.invert_yaxis()
     positive = values[values > 0]
     if len(positive) and positive.max() / positive.min() > _LOG_RANGE:
         ax.set_xscale("log")
     if reference is not None:
         ax.axvline(reference, color="#999999", linestyle="--", linewidth=1)
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_xlabel(xlabel, wrap=True)
+    ax.tick_params(axis="x", top=True, labeltop=bars > _TOP_AXIS_FROM)
+    plain_numbers(ax)
+    ax.set_title(title, loc="left")
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     # Legend entries drawn by hand: a run's first bar may be an invalid (pale) one.
@@ -132,10 +188,20 @@ def _grouped_bars(
     )
     if any_invalid:
         handles.append(Patch(facecolor="#dddddd", hatch="//", edgecolor="#333333", label="invalid"))
-    if handles:
-        ax.legend(handles=handles, fontsize=8, loc="best")
-    fig.tight_layout()
+    _legend_below(fig, handles)
     return figure_svg(fig, key)
+
+
+def _legend_below(fig: Figure, handles: list[Any]) -> None:
+    """The legend in a strip of its own under the axes (over the bars it would hide some, and
+    beside the title it would cover it), the axes laid out above it."""
+    if not handles:
+        fig.tight_layout()
+        return
+    columns = min(len(handles), 3)
+    strip = (0.25 * -(-len(handles) // columns) + 0.1) / fig.get_figheight()
+    fig.legend(handles=handles, loc="lower left", ncol=columns, frameon=False)
+    fig.tight_layout(rect=(0.0, strip, 1.0, 1.0))
 
 
 def _throughput(report: Report, m: Messages) -> list[Chart]:
@@ -222,13 +288,21 @@ def _cost(report: Report, m: Messages) -> Chart | None:
 
 
 def _sweep(report: Report, m: Messages) -> Chart | None:
+    """Net cost per PFLOP-hour against the subsidy rate, a line per run. Runs far apart in cost
+    (a GPU beside a CPU: 1,000x) get a panel each, so none lies flat along zero; every panel's
+    axis starts at 0, where a 100% subsidy ends."""
     if report.sweep.empty:
         return None
     frame = report.sweep
     cur = m.currency(report.currency)
-    fig = Figure(figsize=(9.0, 4.2))
-    ax = fig.add_subplot()
-    for i, run in enumerate(dict.fromkeys(frame["run"])):
+    runs = list(dict.fromkeys(frame["run"]))
+    tops = frame.groupby("run")["net_per_pflop_hour"].max()
+    apart = len(runs) > 1 and tops.min() > 0 and tops.max() / tops.min() > _LOG_RANGE
+    panels = len(runs) if apart else 1
+    fig = Figure(figsize=(_WIDTH_IN, 1.2 + (2.0 if apart else 3.2) * panels))
+    axes = fig.subplots(panels, 1, squeeze=False, sharex=True)[:, 0]
+    for i, run in enumerate(runs):
+        ax = axes[i if apart else 0]
         sub = frame[frame["run"] == run]
         colour = COLOURS[i % len(COLOURS)]
         ax.plot(
@@ -242,16 +316,18 @@ def _sweep(report: Report, m: Messages) -> Chart | None:
         rate = report.programme_rates.get(run)
         if rate is not None:
             ax.axvline(rate * 100, color=colour, linestyle=":", linewidth=1)
-    ax.set_xlabel(
+    for ax in axes:
+        ax.set_ylabel(m("chart.sweep_y", currency=cur))
+        ax.set_xlim(0, 100)
+        ax.set_ylim(bottom=0)
+        ax.grid(color="#dddddd", linewidth=0.6)
+        plain_numbers(ax, "y")
+        ax.legend(loc="upper right", frameon=False)
+    axes[-1].set_xlabel(
         m("chart.sweep_x")
         + (m("chart.sweep_dotted", programme=report.programme) if report.programme else "")
     )
-    ax.set_ylabel(m("chart.sweep_y", currency=cur))
-    ax.set_title(m("chart.sweep_title"), loc="left", fontsize=11)
-    ax.set_xlim(0, 100)
-    ax.set_ylim(bottom=0)
-    ax.grid(color="#dddddd", linewidth=0.6)
-    ax.legend(fontsize=8)
+    axes[0].set_title(m("chart.sweep_title"), loc="left")
     fig.tight_layout()
     return Chart("sweep", m("chart.sweep"), figure_svg(fig, "sweep"), m("chart.sweep_caption"))
 
@@ -287,11 +363,11 @@ def render_charts(report: Report, m: Messages = ENGLISH) -> list[Chart]:
     """Every chart the report's data supports, in reading order."""
     from subsidybench.report.serving_chart import serving_charts
 
-    settings: dict[str, Any] = {}
+    settings: dict[str, Any] = dict(STYLE)
     if m.lang == "zh":
         # Named families, not the generic "sans-serif": matplotlib falls back glyph by glyph
         # only along the font.family list, and a generic family resolves to one font.
-        settings = {"font.family": ["DejaVu Sans", _cjk_font()]}
+        settings["font.family"] = ["DejaVu Sans", _cjk_font()]
     with matplotlib.rc_context(settings):
         charts: list[Chart] = [*_throughput(report, m)]
         for make in (_of_peak, _cost, _sweep, _tornado):
@@ -304,32 +380,75 @@ def render_charts(report: Report, m: Messages = ENGLISH) -> list[Chart]:
 
 def _tornado(report: Report, m: Messages) -> Chart | None:
     """What moves each run's cost per PFLOP-hour most: each uncertain input from its P10 to its
-    P90, the others at P50 (cost.uncertainty), one panel per run's reference result."""
+    P90, the others at P50 (cost.uncertainty), one panel per run's reference result. Bars are
+    named as the assumptions name the input, and their ends carry the input's unit."""
     if not report.ranges:
         return None
     panels = [(label, r) for label, r in report.ranges if r is not None and r.tornado]
     if not panels:
         return None
+    scenarios = {label: s for label, s, _ in report.live}
     rows = sum(len(r.tornado) for _, r in panels)
-    fig = Figure(figsize=(9.0, 1.0 + 0.45 * rows + 0.6 * len(panels)))
+    fig = Figure(figsize=(_WIDTH_IN, 1.0 + 0.5 * rows + 0.7 * len(panels)))
     axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
     for ax, (label, r) in zip(axes, panels, strict=True):
+        keys = {src.label: src.key for src in r.sources}
+        scenario = scenarios.get(label)
         centre = r.figures[r.headline][2]
         for i, bar in enumerate(r.tornado):
             low, high = sorted((bar.at_low, bar.at_high))
             ax.barh(i, high - low, left=low, color=COLOURS[0], height=0.6)
-            ax.text(high, i, f"  {bar.low:,.4g} - {bar.high:,.4g}", va="center", fontsize=8)
+            ends = _input_range(keys.get(bar.label, ""), bar.low, bar.high, scenario, m)
+            ax.text(high, i, f"  {ends}", va="center", fontsize=8)
         ax.axvline(centre, color="#999999", linestyle="--", linewidth=1)
-        ends = [x for bar in r.tornado for x in (bar.at_low, bar.at_high)]
-        span = (max(ends) - min(ends)) or abs(centre) * 0.01 or 1.0
-        ax.set_xlim(min(ends) - 0.05 * span, max(ends) + 0.35 * span)  # room for the labels
-        ax.set_yticks(range(len(r.tornado)), [b.label for b in r.tornado], fontsize=8)
+        ends_x = [x for bar in r.tornado for x in (bar.at_low, bar.at_high)]
+        span = (max(ends_x) - min(ends_x)) or abs(centre) * 0.01 or 1.0
+        ax.set_xlim(min(ends_x) - 0.05 * span, max(ends_x) + 0.8 * span)  # room for the labels
+        names = [m.input_name(_INPUT_NAMES.get(keys.get(b.label, ""), b.label)) for b in r.tornado]
+        ax.set_yticks(range(len(r.tornado)), names)
         ax.invert_yaxis()
-        ax.set_title(f"{label}", loc="left", fontsize=10)
+        ax.set_title(f"{label}", loc="left")
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
-    axes[-1].set_xlabel(m("chart.tornado_x", currency=m.currency(report.currency)))
-    fig.suptitle(m("chart.tornado_title"), x=0.01, ha="left", fontsize=11)
+        ax.set_axisbelow(True)
+        plain_numbers(ax)
+        ax.set_xlabel(m("chart.tornado_x", currency=m.currency(report.currency)))
+    fig.suptitle(m("chart.tornado_title"), x=0.01, ha="left", fontsize=10.5)
     fig.tight_layout()
     return Chart(
         "tornado", m("chart.tornado"), figure_svg(fig, "tornado"), m("chart.tornado_caption")
     )
+
+
+# cost.uncertainty's input keys -> the assumptions' names (report.i18n translates those).
+_INPUT_NAMES = {
+    "price": "price",
+    "fx": "exchange rate",
+    "rate": "subsidy rate",
+    "hours": "device-hours",
+    "contract": "contract value",
+    "tflops": "throughput",
+    "tokens_per_s": "throughput",
+    "throughput": "throughput",
+    "mfu": "MFU",
+    "scaling_efficiency": "scaling efficiency",
+}
+
+
+def _input_range(key: str, low: float, high: float, scenario: Any, m: Messages) -> str:
+    """An input's P10 - P90 with its unit: 1.60 - 2.40 USD per device-hour, 1.36 - 1.37 TFLOP/s,
+    27% - 33%."""
+    if key in ("rate", "mfu", "scaling_efficiency"):
+        return f"{low:.1%} - {high:.1%}"
+    if key == "price":
+        currency = getattr(scenario, "price_currency", None) or ""
+        return m("chart.price_range", low=f"{low:,.2f}", high=f"{high:,.2f}", currency=currency)
+    unit = {
+        "tflops": "TFLOP/s",
+        "hours": m.input_name("device-hours"),
+        "contract": getattr(scenario, "currency", None) or "",
+    }.get(key, "")
+    if key == "throughput" and scenario is not None and scenario.throughput is not None:
+        from subsidybench.cost.throughput import WorkUnit
+
+        unit = "TFLOP/s" if scenario.throughput.unit is WorkUnit.FLOPS else "tokens/s"
+    return f"{low:,.4g} - {high:,.4g} {unit}".rstrip()

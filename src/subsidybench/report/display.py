@@ -7,14 +7,17 @@ footnotes explain skipped, failed and invalid results. Torch- and matplotlib-fre
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from subsidybench.report.i18n import ENGLISH, Messages
+from subsidybench.report.i18n import ENGLISH, Messages, reason, spread_text
 from subsidybench.report.tables import Report
 from subsidybench.report.terminal import percent, seconds, si
 
 _LEGEND = ("measured", "derived", "given", "other")
+INVALID_MARK = "✗"
+"""Marks an invalid row in text renderings (Markdown); HTML greys the row and badges it red."""
 
 
 def basis_legend(m: Messages = ENGLISH) -> tuple[tuple[str, str], ...]:
@@ -37,6 +40,16 @@ class Section:
     numeric: tuple[bool, ...]
     """Which columns hold numbers (right-aligned)."""
     notes: tuple[str, ...] = ()
+    invalid: tuple[str, ...] = ()
+    """Per row: why its figures are invalid ("" for a valid row; empty: no row is invalid).
+    Every renderer sets such a row apart the same way (report.render_md, render_html)."""
+
+    def __post_init__(self) -> None:
+        if self.invalid and len(self.invalid) != len(self.rows):
+            raise ValueError(f"section {self.key}: one invalid flag per row")
+        widths = {len(row) for row in self.rows} | {len(self.headers), len(self.numeric)}
+        if len(widths) > 1:
+            raise ValueError(f"section {self.key}: rows, headers and numeric differ in width")
 
 
 def _missing(value: Any) -> bool:
@@ -83,9 +96,9 @@ def _runs(report: Report, m: Messages) -> Section:
             _cell(r.machine_spread, lambda v: f"{v:.1%}")
             + " / "
             + _cell(r.machine_round_spread, lambda v: f"{v:.1%}"),
-            r.state,
+            m(f"state.{r.state}") if m.has(f"state.{r.state}") else r.state,
             r.started,
-            f"torch {r.torch}, {r.threads} threads",
+            m("runs.software", torch=r.torch, threads=r.threads),
         )
         for r in report.runs.itertuples()
     )
@@ -113,6 +126,7 @@ def _runs(report: Report, m: Messages) -> Section:
 def _results(report: Report, m: Messages) -> Section:
     rows = []
     notes: list[str] = []
+    invalid: list[str] = []
 
     def note(text: str) -> str:
         notes.append(text)
@@ -122,6 +136,7 @@ def _results(report: Report, m: Messages) -> Section:
         if r.status != "ok":
             mark = note(f"{r.run}: {r.id}: {r.status}: {r.note}")
             rows.append((r.run, r.id, r.dtype, "", "", "", "", "", f"{r.status}{mark}", ""))
+            invalid.append("")
             continue
         headline = (
             si(r.flops_per_s, "FLOP/s")
@@ -130,10 +145,12 @@ def _results(report: Report, m: Messages) -> Section:
             if not _missing(r.bytes_per_s) and r.bytes_per_s
             else "-"  # an endpoint's work: tokens only
         )
+        why = "" if r.valid else reason(str(r.verdict), m)
+        invalid.append(why)
         if r.valid:
             verdict = m("word.valid")
         else:
-            verdict = m("word.invalid") + note(f"{r.run}: {r.id}: {r.verdict}")
+            verdict = m("word.invalid") + note(f"{r.run}: {r.id}: {m('word.invalid')}: {why}")
         if r.note:
             verdict += note(f"{r.run}: {r.id}: {r.note}")
         rows.append(
@@ -147,7 +164,7 @@ def _results(report: Report, m: Messages) -> Section:
                 headline,
                 si(r.items_per_s, f"{r.item_unit}/s"),
                 verdict,
-                m.basis(r.basis),
+                m.basis(r.basis) + ("" if r.valid else f" ({m('word.invalid')})"),
             )
         )
     heads = (
@@ -170,14 +187,38 @@ def _results(report: Report, m: Messages) -> Section:
         tuple(rows),
         (False, False, False, True, True, True, True, True, False, False),
         tuple(notes),
+        tuple(invalid) if any(invalid) else (),
     )
+
+
+# The utilisation table's bases (report.tables.utilisation) and their message keys.
+_UTIL_BASIS = {
+    "derived: measured rate / peak": "util.basis_peak",
+    "derived: measured rate / best matmul of the run": "util.basis_best",
+}
+
+
+def assumption_text(name: str, value: str, m: Messages) -> tuple[str, str]:
+    """An assumption's name and value in the reader's language: the ones the report itself
+    states (report.tables.assumptions) in words; others as the costing core wrote them."""
+    if name == "throughput" and value.startswith("median seconds per step"):
+        return m.input_name(name), m("assume.throughput")
+    peak = re.fullmatch(r"(\w+) dense peak", name)
+    if peak:
+        text = re.sub(r"\((.+)\)$", lambda g: f"({m.basis(g[1])})", value)
+        return m("assume.dense_peak", dtype=peak[1]), text
+    return m.input_name(name), value
 
 
 def _utilisation(report: Report, m: Messages) -> Section:
     rows = []
     notes = []
+    flag = f" ({m('word.invalid')})"
+    verdicts = {(r.run, r.id): r.verdict for r in report.results.itertuples()}
+    invalid = []
     for u in report.utilisation.itertuples():
-        of_peak = percent(None if _missing(u.of_peak) else u.of_peak)
+        invalid.append("" if u.valid else reason(str(verdicts.get((u.run, u.id), "")), m))
+        of_peak = percent(None if _missing(u.of_peak) else u.of_peak) + ("" if u.valid else flag)
         if not _missing(u.of_peak) and u.of_peak > 1:
             notes.append(
                 m(
@@ -193,12 +234,12 @@ def _utilisation(report: Report, m: Messages) -> Section:
             (
                 u.run,
                 u.id,
-                si(u.flops_per_s, "FLOP/s") + ("" if u.valid else f" ({m('word.invalid')})"),
+                si(u.flops_per_s, "FLOP/s") + ("" if u.valid else flag),
                 _cell(u.peak_flops_per_s, lambda v: si(v, "FLOP/s")),
                 m.basis(u.peak_basis),
                 of_peak,
                 percent(None if _missing(u.of_best_matmul) else u.of_best_matmul),
-                u.basis,
+                m(_UTIL_BASIS.get(u.basis, "")) if u.basis in _UTIL_BASIS else u.basis,
             )
         )
     heads = ("run", "workload", "achieved", "peak", "peak_basis", "of_peak", "of_best", "basis")
@@ -210,7 +251,17 @@ def _utilisation(report: Report, m: Messages) -> Section:
         tuple(rows),
         (False, False, True, True, False, True, True, False),
         tuple(notes),
+        tuple(invalid) if any(invalid) else (),
     )
+
+
+def _price(c: Any, m: Messages) -> str:
+    """The price as given: a range a~b with its midpoint (the figure costed), or one amount."""
+    basis = m.basis(c.price_basis)
+    if _missing(getattr(c, "price_low", None)):
+        return f"{money(c.price_per_hour)} ({basis})"
+    low, high = money(c.price_low), money(c.price_high)
+    return m("costs.price_range", low=low, high=high, mid=money(c.price_per_hour), basis=basis)
 
 
 def _costs(report: Report, m: Messages) -> Section | None:
@@ -223,7 +274,7 @@ def _costs(report: Report, m: Messages) -> Section | None:
             c.id,
             # Measured or estimated (--estimate-on): the basis beside each figure, not the head.
             f"{c.flops_per_s / 1e12:,.4g} ({m.basis(c.throughput_basis)})",
-            f"{money(c.price_per_hour)} ({m.basis(c.price_basis)})",
+            _price(c, m),
             f"{c.subsidy_rate:.0%} ({m.basis(c.rate_basis)})",
             money(c.net_price_per_hour),
             money(c.gross_per_pflop_hour),
@@ -285,7 +336,7 @@ def _sweep(report: Report, m: Messages) -> Section | None:
 
 def _assumptions(report: Report, m: Messages) -> Section:
     rows = tuple(
-        (a.applies_to, m.input_name(a.name), a.value, m.basis(a.basis), a.source)
+        (a.applies_to, *assumption_text(a.name, a.value, m), m.basis(a.basis), a.source)
         for a in report.assumptions.itertuples()
     )
     return Section(
@@ -307,7 +358,7 @@ def _ranges(report: Report, m: Messages) -> Section | None:
         figure = r.figures.get("net_per_pflop_hour")
         if figure is None:
             continue
-        inputs = "; ".join(f"{s.label}: {s.describe}" for s in r.sources)
+        inputs = "; ".join(spread_text(f"{s.label}: {s.describe}", m) for s in r.sources)
         rows.append((label, *(money(v) for v in figure), inputs, str(r.seed)))
     cur = m.currency(report.currency)
     heads = ("run", "point", "p10", "p50", "p90", "spread_from", "seed")
@@ -323,9 +374,11 @@ def _ranges(report: Report, m: Messages) -> Section | None:
 
 def sections(report: Report, m: Messages = ENGLISH) -> list[Section]:
     """The report's sections in reading order; cost sections only where something was costed."""
+    from subsidybench.report.answer_view import answer_section
     from subsidybench.report.serving_view import serving_section
 
-    out = [_runs(report, m), _results(report, m), _utilisation(report, m)]
+    out = [answer_section(report, m), _runs(report, m), _results(report, m)]
+    out.append(_utilisation(report, m))
     parts = (_costs(report, m), serving_section(report), _ranges(report, m), _sweep(report, m))
     out.extend(s for s in parts if s is not None)
     out.append(_assumptions(report, m))

@@ -52,9 +52,11 @@ def write_report(report: Report, out_dir: Path, m: Messages = ENGLISH) -> list[P
 def text_files(report: Report, m: Messages = ENGLISH) -> dict[str, str]:
     """The report's text files by name, as write_report writes them: the markdown and one csv
     per table (`verify` makes these again; the html and xlsx cost charts and a workbook)."""
+    from subsidybench.report.answer_view import answer_frame
     from subsidybench.report.render_md import render_markdown
 
     out = {f"{STEM}.md": render_markdown(report, m)}
+    out["answer.csv"] = answer_frame(report).to_csv(index=False)
     for name, table in report.tables().items():
         if not table.empty:
             out[f"{name}.csv"] = table.to_csv(index=False)

@@ -24,7 +24,7 @@ from matplotlib.lines import Line2D
 from subsidybench import __version__
 from subsidybench.datafile import write_atomic
 from subsidybench.errors import UserError
-from subsidybench.report.charts import figure_svg
+from subsidybench.report.charts import figure_svg, plain_numbers
 from subsidybench.report.display import short_id
 from subsidybench.report.render_html import html_page
 from subsidybench.report.terminal import seconds
@@ -67,6 +67,19 @@ def _tick_label(row: Any) -> str:
     return f"{row.time:%m-%d %H:%M}"
 
 
+def _tick_labels(rows: list[Any]) -> list[str]:
+    """Each run's label; runs of one commit (a rerun, two machines' rounds) add their time, so
+    two ticks never read the same."""
+    labels = [_tick_label(r) for r in rows]
+    seen = {label: labels.count(label) for label in labels}
+    return [
+        f"{label} {r.time:%m-%d %H:%M}"
+        if seen[label] > 1 and label != f"{r.time:%m-%d %H:%M}"
+        else label
+        for label, r in zip(labels, rows, strict=True)
+    ]
+
+
 def _page_name(machine: str) -> str:
     return f"machine-{re.sub(r'[^A-Za-z0-9_-]', '_', machine)}.html"
 
@@ -85,7 +98,7 @@ def trend_chart(series: pd.DataFrame, steps: list[Step], key: str, title: str) -
     q1 = series["q1_s"].to_numpy(dtype=np.float64)
     q3 = series["q3_s"].to_numpy(dtype=np.float64)
     scale, unit = _unit(float(np.nanmedian(med[ok])) if ok.any() else 1.0)
-    fig = Figure(figsize=(9.0, 2.7))
+    fig = Figure(figsize=(6.4, 3.5))
     ax = fig.add_subplot()
     if valid.any():
         xv = x[valid]
@@ -161,15 +174,16 @@ def trend_chart(series: pd.DataFrame, steps: list[Step], key: str, title: str) -
         )
     stride = max(1, int(np.ceil(len(x) / _MAX_TICKS)))
     ticks = x[::stride]
-    rows = list(series.itertuples())
-    ax.set_xticks(ticks, [_tick_label(rows[i]) for i in ticks], fontsize=7, rotation=30, ha="right")
-    ax.tick_params(axis="y", labelsize=8)
-    ax.set_ylabel(f"{unit} per step", fontsize=8)
+    labels = _tick_labels(list(series.itertuples()))
+    ax.set_xticks(ticks, [labels[i] for i in ticks], fontsize=8.5, rotation=30, ha="right")
+    ax.tick_params(axis="y", labelsize=9)
+    plain_numbers(ax, "y")
+    ax.set_ylabel(f"{unit} per step", fontsize=9)
     ax.set_xlim(-0.5, max(len(x) - 0.5, 0.5))
-    ax.set_title(title, loc="left", fontsize=9.5)
+    ax.set_title(title, loc="left", fontsize=10.5)
     ax.grid(color="#e5e5e5", lw=0.6)
     ax.set_axisbelow(True)
-    ax.set_xlabel("runs in time order (commit, or time where none was given)", fontsize=7.5)
+    ax.set_xlabel("runs in time order (commit, or time where none was given)", fontsize=8.5)
     handles = [
         Line2D([], [], color=_TREND, marker="o", ms=3, label="median of a run (band: its IQR)"),
     ]
@@ -186,18 +200,11 @@ def trend_chart(series: pd.DataFrame, steps: list[Step], key: str, title: str) -
         )
     if steps:
         handles.append(Line2D([], [], color=_SLOWER, ls="--", label="step (dotted: medians)"))
-    ax.legend(
-        handles=handles,
-        fontsize=7,
-        loc="lower right",
-        bbox_to_anchor=(1.0, 1.0),
-        ncols=len(handles),
-        frameon=False,
-        borderaxespad=0.1,
-    )
+    # The legend in a strip under the axis label: above the axes it covered the title.
+    fig.legend(handles=handles, fontsize=8.5, loc="lower left", ncols=2, frameon=False)
     # Fixed margins, not tight_layout: measuring every label's extent cost half the time of
     # a chart (23 charts: 4.9 of 9.8 s), and these charts all share one layout.
-    fig.subplots_adjust(left=0.075, right=0.99, top=0.88, bottom=0.3)
+    fig.subplots_adjust(left=0.11, right=0.98, top=0.91, bottom=0.42)
     return figure_svg(fig, key)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import string
 from dataclasses import dataclass
 from functools import cache
@@ -139,3 +140,59 @@ def messages(lang: str | None = None, units: str | None = None) -> Messages:
 
 
 ENGLISH = Messages()
+
+
+# The verdict reasons the timing rule writes (timing.judge, results.trust), as message keys with
+# their figures; a reason not listed here is shown as the run file states it.
+_REASONS = (
+    (re.compile(r"too few samples \((?P<n>\d+) < (?P<min>\d+)\)"), "few"),
+    (re.compile(r"blocks too short for the clock \((?P<ms>[\d.]+) ms\)"), "short"),
+    (re.compile(r"spread too wide \(IQR/median (?P<spread>\S+) > (?P<max>\S+)\)"), "spread"),
+    (
+        re.compile(r"the device could not be synchronized: times may be launch times only"),
+        "unsynced",
+    ),
+    (
+        re.compile(
+            r"machine busy: other processes used (?P<share>\S+) of the CPU \(> (?P<max>\S+)\)"
+        ),
+        "busy",
+    ),
+    (re.compile(r"the file says valid, but its raw samples are not: "), "file_valid"),
+)
+
+
+def reason(text: str, m: Messages = ENGLISH) -> str:
+    """A verdict's reason in the reader's language (each known clause translated)."""
+    text = text.removeprefix("invalid: ")
+    if m.lang == "en" or not text:
+        return text
+    out = text
+    for pattern, key in _REASONS:
+        out = pattern.sub(lambda g, key=key: m(f"reason.{key}", **g.groupdict()), out)
+    return out
+
+
+# Where a range's spread comes from, as cost.uncertainty describes it (Spread.describe and the
+# bootstrap's sources), as message keys with their figures.
+_SPREADS = (
+    (re.compile(r"uniform (?P<low>\S+) to (?P<high>\S+)"), "uniform"),
+    (re.compile(r"triangular (?P<low>\S+) to (?P<high>\S+), mode (?P<mode>\S+)"), "triangular"),
+    (re.compile(r"bootstrap of (?P<n>[\d,]+) raw samples"), "bootstrap"),
+    (
+        re.compile(
+            r"(?P<runs>\d+) runs, their (?P<n>[\d,]+) raw samples resampled within each run"
+        ),
+        "bootstrap_runs",
+    ),
+    (re.compile(r"^measured throughput"), "measured_throughput"),
+)
+
+
+def spread_text(text: str, m: Messages = ENGLISH) -> str:
+    """A range's source ("--price: uniform 1.5 to 2.5") in the reader's language."""
+    if m.lang == "en":
+        return text
+    for pattern, key in _SPREADS:
+        text = pattern.sub(lambda g, key=key: m(f"spread.{key}", **g.groupdict()), text)
+    return text

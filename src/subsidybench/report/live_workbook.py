@@ -339,9 +339,12 @@ def write_cost_sheet(ws: Any, s: Scenario, e: Estimate, m: Messages = ENGLISH) -
     for cell in outputs:
         ws[f"A{row}"] = _label(cell, m)
         ws[f"B{row}"] = cell.value.format(**where)
-        ws[f"B{row}"].number_format = cell.number_format
+        # Outputs are in the answer's currency: money shows it (inputs keep their own).
+        money = cell.number_format == "#,##0.00" and c
+        ws[f"B{row}"].number_format = f'#,##0.00 "{m.currency(c)}"' if money else cell.number_format
         ws[f"C{row}"] = m("xlsx.formula")
         row += 1
+    ws.freeze_panes = "B4"  # the labels and the header row stay in view as the sheet scrolls
     ws.column_dimensions["A"].width = 38
     ws.column_dimensions["B"].width = 20
     ws.column_dimensions["C"].width = 16

@@ -27,8 +27,19 @@ td.wl { overflow-wrap: anywhere; min-width: 16em; max-width: 30em; }
 td.run { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr:nth-child(even) td { background: #fafafa; }
-td.invalid { color: #b42318; }
+tr.invalid td { color: #6b6b6b; background: #f1f1f1; }
+tr.invalid td:first-child { border-left: 3px solid #b42318; }
+.badge-invalid, .b-invalid { display: inline-block; border-radius: 3px; padding: 0 4px;
+       background: #fee4e2; color: #b42318; font-weight: 600; font-size: 11.5px; }
+.badge-invalid[title] { cursor: help; text-decoration: underline dotted; }
 ol.notes { font-size: 12px; color: #444; }
+li, p, figcaption { overflow-wrap: anywhere; }
+td { overflow-wrap: break-word; }
+section.answer { border: 1px solid #c7d2fe; background: #f5f7ff; border-radius: 6px;
+       padding: 4px 16px 10px; }
+section.answer h2 { margin-top: 12px; }
+section.answer table { width: 100%; }
+section.answer td.num, section.answer td.run { white-space: normal; }
 ul.legend { font-size: 13px; }
 figure { margin: 12px 0 20px; }
 figure svg { max-width: 100%; height: auto; }
@@ -38,6 +49,27 @@ figcaption { font-size: 12px; color: #555; }
 .b-derived { background: #dbeafe; }
 .b-given { background: #ffedd5; }
 .b-other { background: #f3e8ff; }
+/* A phone: no sideways scrolling. Each table row becomes a card whose cells carry their column's
+   name, so every column (the verdict, P50 / P90) stays in view; charts fill the width. */
+@media (max-width: 640px) {
+  body { padding: 12px; font-size: 15px; }
+  h1 { font-size: 20px; }
+  table.cards, .cards thead, .cards tbody, .cards tr, .cards td { display: block; width: 100%;
+       box-sizing: border-box; }
+  .cards thead { display: none; }
+  table.cards { border: 0; }
+  .cards tr { border: 1px solid #d0d0d0; border-radius: 4px; margin: 0 0 8px; }
+  .cards td, .cards td.num, .cards td.run { border: 0; border-bottom: 1px solid #eee;
+       text-align: left; white-space: normal; min-width: 0; max-width: none; padding: 3px 8px; }
+  .cards td::before { content: attr(data-label); display: block; font-size: 11px; color: #666; }
+  .cards td:first-child { font-weight: 600; }
+  /* Other tables scroll inside their box, their first column held in view. */
+  div.scroll table:not(.cards) th:first-child,
+  div.scroll table:not(.cards) td:first-child { position: sticky; left: 0;
+       background: #fff; z-index: 1; max-width: 35vw; }
+  td.wl { min-width: 12em; }
+  figure { margin: 8px 0 16px; }
+}
 """
 
 # Which charts follow which section.
@@ -65,16 +97,22 @@ def _basis_class(text: str, m: Messages) -> str | None:
     return None
 
 
-def _cell(text: str, numeric: bool, header: str, m: Messages) -> str:
+def _cell(text: str, numeric: bool, header: str, m: Messages, why: str = "") -> str:
     classes = []
     if numeric:
         classes.append("num")
     if text.startswith(m("word.invalid")):
-        classes.append("invalid")
+        # The verdict of an invalid row: a red badge, its reason a hover away (and a footnote).
+        title = f' title="{escape(why)}"' if why else ""
+        span = f'<span class="badge-invalid"{title}>{escape(text)}</span>'
+        return f'<td data-label="{escape(header)}">{span}</td>'
+    if why and ("basis" in header or header == m("head.basis")):
+        span = f'<span class="basis b-invalid">{escape(text)}</span>'
+        return f'<td data-label="{escape(header)}">{span}</td>'
     workload = header == m("head.workload")
-    if workload:
+    if workload or header == m("answer.head.caveats"):
         classes.append("wl")
-    elif header == m("head.run"):
+    elif header in (m("head.run"), m("answer.head.workload")):
         classes.append("run")
     body = escape(text)
     if workload:  # ids are long: let them break after a comma, not mid-word
@@ -84,32 +122,38 @@ def _cell(text: str, numeric: bool, header: str, m: Messages) -> str:
         if kind:
             body = f'<span class="basis {kind}">{body}</span>'
     attr = f' class="{" ".join(classes)}"' if classes else ""
-    return f"<td{attr}>{body}</td>"
+    return f'<td{attr} data-label="{escape(header)}">{body}</td>'
 
 
 def _section(section: Section, m: Messages) -> list[str]:
-    out = [f'<h2 id="{section.key}">{escape(section.title)}</h2>']
+    out = [
+        f'<section class="{section.key}">',
+        f'<h2 id="{section.key}">{escape(section.title)}</h2>',
+    ]
     out.append(f'<p class="intro">{escape(section.intro)}</p>')
     if not section.rows:
-        out.append(f"<p>{escape(m('report.none'))}</p>")
+        out.append(f"<p>{escape(m('report.none'))}</p></section>")
         return out
-    out.append('<div class="scroll"><table>')
+    out.append('<div class="scroll"><table class="cards">')
     out.append(
         "<thead><tr>"
         + "".join(f"<th>{escape(h)}</th>" for h in section.headers)
         + "</tr></thead><tbody>"
     )
-    for row in section.rows:
+    flags = section.invalid or ("",) * len(section.rows)
+    for row, why in zip(section.rows, flags, strict=True):
         cells = "".join(
-            _cell(c, num, h, m)
+            _cell(c, num, h, m, why)
             for c, num, h in zip(row, section.numeric, section.headers, strict=True)
         )
-        out.append(f"<tr>{cells}</tr>")
+        attr = f' class="invalid" title="{escape(m("word.invalid"))}: {escape(why)}"' if why else ""
+        out.append(f"<tr{attr}>{cells}</tr>")
     out.append("</tbody></table></div>")
     if section.notes:
         out.append('<ol class="notes">')
         out.extend(f"<li>{escape(n)}</li>" for n in section.notes)
         out.append("</ol>")
+    out.append("</section>")
     return out
 
 
@@ -129,12 +173,14 @@ def render_html(report: Report, charts: list[Chart], m: Messages = ENGLISH) -> s
     if report.programme:
         name = programme_name(report, m)
         body.append(f"<p>{escape(m('report.programme', name=name, id=report.programme))}</p>")
-    body += [f"<p>{escape(m('report.legend'))}</p>", '<ul class="legend">']
-    body.extend(
+    legend = [f"<p>{escape(m('report.legend'))}</p>", '<ul class="legend">']
+    legend.extend(
         f"<li><b>{escape(name)}</b>: {escape(meaning)}</li>" for name, meaning in basis_legend(m)
     )
-    body.append("</ul>")
-    for section in sections(report, m):
+    legend.append("</ul>")
+    for i, section in enumerate(sections(report, m)):
+        if i == 1:  # the answer first, then what its figures rest on, then the tables
+            body.extend(legend)
         body.extend(_section(section, m))
         for key in _CHARTS_AFTER.get(section.key, ()):
             for chart in charts:
@@ -144,8 +190,6 @@ def render_html(report: Report, charts: list[Chart], m: Messages = ENGLISH) -> s
         body.append(f'<h2 id="notes">{escape(m("report.notes"))}</h2><ul>')
         body.extend(f"<li>{escape(n)}</li>" for n in report.notes)
         body.append("</ul>")
-    if report.costs.empty:
-        body.append(f"<p>{escape(m('report.no_costs'))}</p>")
     return html_page(report.title, body, lang="zh-Hans" if m.lang == "zh" else "en")
 
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from subsidybench.report.display import Section, basis_legend, programme_name, sections
+from subsidybench.report.display import (
+    INVALID_MARK,
+    Section,
+    basis_legend,
+    programme_name,
+    sections,
+)
 from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
 
@@ -17,7 +23,14 @@ def _table(section: Section) -> list[str]:
         "| " + " | ".join(_escape(h) for h in section.headers) + " |",
         "| " + " | ".join("---:" if num else "---" for num in section.numeric) + " |",
     ]
-    lines.extend("| " + " | ".join(_escape(c) for c in row) + " |" for row in section.rows)
+    flags = section.invalid or ("",) * len(section.rows)
+    for row, why in zip(section.rows, flags, strict=True):
+        # An invalid row reads as one at a glance (Markdown has no grey): a mark before its first
+        # cell, and "invalid" in its verdict or basis cell; the reason is its footnote.
+        cells = [_escape(c) for c in row]
+        if why:
+            cells[0] = f"{INVALID_MARK} {cells[0]}"
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
@@ -31,9 +44,12 @@ def render_markdown(report: Report, m: Messages = ENGLISH) -> str:
     ]
     if report.programme:
         lines += [m("report.programme", name=programme_name(report, m), id=report.programme), ""]
-    lines += [m("report.legend"), ""]
-    lines.extend(f"- **{name}**: {meaning}" for name, meaning in basis_legend(m))
-    for section in sections(report, m):
+    lines.pop()  # each section opens with its own blank line
+    legend = ["", m("report.legend"), ""]
+    legend.extend(f"- **{name}**: {meaning}" for name, meaning in basis_legend(m))
+    for i, section in enumerate(sections(report, m)):
+        if i == 1:  # the answer first, then what its figures rest on, then the tables
+            lines += legend
         lines += ["", f"## {section.title}", "", section.intro, ""]
         lines += _table(section) if section.rows else [m("report.none")]
         if section.notes:
@@ -42,6 +58,4 @@ def render_markdown(report: Report, m: Messages = ENGLISH) -> str:
     if report.notes:
         lines += ["", f"## {m('report.notes')}", ""]
         lines.extend(f"- {n}" for n in report.notes)
-    if report.costs.empty:
-        lines += ["", m("report.no_costs")]
     return "\n".join(lines) + "\n"

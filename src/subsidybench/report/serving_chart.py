@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from subsidybench.report.charts import COLOURS, Chart, figure_svg
+from subsidybench.report.charts import COLOURS, Chart, figure_svg, plain_numbers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,6 +26,7 @@ def _log_if_wide(ax: Axes, values: pd.Series, axis: str) -> None:
     positive = values[values > 0]
     if len(positive) > 1 and positive.max() / positive.min() > _LOG_RANGE:
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    plain_numbers(ax, axis)
 
 
 def _curve_panel(ax: Axes, sub: pd.DataFrame, colour: str) -> None:

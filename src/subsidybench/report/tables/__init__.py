@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,6 +95,12 @@ class ReportOptions:
     """A serving SLO: each serving curve's goodput point is marked (report.tables.serving)."""
     seed: int | None = None
     """Seed of the ranges' draws (None: cost.uncertainty's fixed default)."""
+    rate: float | None = None
+    """A subsidy rate given by hand (--rate), replacing the programme's (or with none)."""
+    duration_days: float | None = None
+    """Days the costed job runs, for programmes whose rate lasts part of a contract: the rate
+    then depends on the job's wall time. (Devices would give it too, but a per-device rate on
+    several devices needs a scaling efficiency the report does not have.)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,19 +137,24 @@ class Report:
     programme_names: dict[str, str] = field(default_factory=dict)
     """The programme's name by language (en, zh where its file gives one)."""
     live: tuple[tuple[str, Any, Any], ...] = ()
-    ranges: tuple[tuple[str, Any], ...] = ()
-    """(run label, cost.uncertainty.Ranges or None) of each live sheet's answer."""
     """(run label, Scenario, Estimate) of each run's reference result: the workbook's live
     cost sheets and the report's ranges start from these."""
+    ranges: tuple[tuple[str, Any], ...] = ()
+    """(run label, cost.uncertainty.Ranges or None) of each live sheet's answer."""
+    answers: tuple[Any, ...] = ()
+    """report.tables.answer.Answer of each run and option: the report's first section."""
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Name -> table, in reading order (CSV files and workbook sheets take these names)."""
+        from subsidybench.report.tables.answer import ranges_table
+
         return {
             "runs": self.runs,
             "results": self.results,
             "utilisation": self.utilisation,
             "costs": self.costs,
             **({"serving": self.serving} if self.serving is not None else {}),
+            "ranges": ranges_table(self.ranges, self.currency),
             "sweep": self.sweep,
             "assumptions": self.assumptions,
         }
@@ -170,6 +181,7 @@ def build_report(
 
     from subsidybench.cost.serving import describe_slo
     from subsidybench.cost.uncertainty import ranges
+    from subsidybench.report.tables.answer import Caveat, answers
     from subsidybench.report.tables.assumptions import assumptions_table
     from subsidybench.report.tables.costs import costs_table, priced_runs
     from subsidybench.report.tables.results import results_table
@@ -185,6 +197,19 @@ def build_report(
     for lr in runs:
         if lr.run.state.value != "complete":
             notes.append(f"{lr.label}: the run's file says {lr.run.state.value}: it may be partial")
+    general = []
+    programme = options.programme
+    if programme is not None and "compute-rent" not in programme.eligible:
+        # A report costs device-hours of rent; a programme paying towards something else (the
+        # power bill of owned compute, datasets, model services) is said at the top, and the
+        # rent is costed without it rather than refused: `cost` answers those spends.
+        covers = ", ".join(programme.eligible)
+        general.append(Caveat("not_rent", (("programme", programme.id), ("covers", covers))))
+        notes.append(f"{programme.id} pays towards {covers}, not compute rent: not applied")
+        options = replace(options, programme=None, small_firm=False)
+    elif programme is not None and options.rate is None:
+        # Every rate a programme's text states is a maximum ("最高"): the grant may be less.
+        general.append(Caveat("maximum", (("programme", programme.id),)))
     currency, priced = priced_runs(runs, options, notes)
     costs, sweeps, cost_assumptions, rates = pd.DataFrame(), pd.DataFrame(), [], {}
     live: list[tuple[str, Any, Any]] = []
@@ -198,6 +223,7 @@ def build_report(
     cost_assumptions += serving_assumptions
     if title is None:
         title = "subsidybench report: " + ", ".join(lr.label for lr in runs)
+    spreads = tuple((label, ranges(s, seed=options.seed)) for label, s, _ in live)
     return Report(
         title=title,
         generated=generated or datetime.now(UTC).isoformat(timespec="seconds"),
@@ -210,13 +236,14 @@ def build_report(
         sweep=sweeps,
         assumptions=assumptions_table(runs, cost_assumptions),
         notes=tuple(notes),
-        programme=options.programme.id if options.programme else None,
+        programme=programme.id if programme else None,
         programme_rates=rates,
         serving=None if serving.empty else serving,
         serving_slo="" if options.slo is None else describe_slo(options.slo),
-        programme_names=_names(options.programme),
+        programme_names=_names(programme),
         live=tuple(live),
-        ranges=tuple((label, ranges(s, seed=options.seed)) for label, s, _ in live),
+        ranges=spreads,
+        answers=answers(runs, priced, costs, spreads, live, options, general),
     )
 
 

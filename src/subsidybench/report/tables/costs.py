@@ -82,7 +82,8 @@ def priced_runs(
             spec = spec or next((p for p in options.prices if p.target is None), None)
             if spec is not None:
                 flag = f"--price {spec.target}=" if spec.target else "--price "
-                found.append((lr, target, spec, f"{flag}{spec.amount:g} {spec.currency}", label))
+                given = str(spec.spread) if spec.spread is not None else f"{spec.amount:g}"
+                found.append((lr, target, spec, f"{flag}{given} {spec.currency}", label))
             elif target is not None and device is None:
                 notes.append(
                     f"{label}: profile {target} is not in the catalogue: no rent to cost with"
@@ -126,9 +127,11 @@ def priced_runs(
             fx=options.fx,
             subsidy=options.programme,
             small_firm=options.small_firm,
+            duration_days=options.duration_days,
+            rate=None if options.rate is None else np.array([options.rate]),
             profiles_dirs=options.profiles_dirs,
             label=label or lr.label,
-            names={"price": "--price", "report_currency": "--in"},
+            names={"price": "--price", "report_currency": "--in", "duration_days": "--duration"},
             uncertain={"price": price.spread} if given and price.spread is not None else {},
         )
         priced.append(Priced(lr, target, request))
@@ -202,6 +205,10 @@ def costs_table(
             assert est.price is not None and scenario.throughput is not None
             pflop_hours = (est.flops or 0.0) / PFLOP_HOUR
             basis = scenario.throughput.basis.value
+            # A price given as a range a~b: its midpoint is costed, its ends are kept beside it
+            # in the report's currency (converted as the midpoint was).
+            sp = p.request.uncertain.get("price")
+            scale = est.price.amount / sp.centre if sp is not None else 0.0
             rows.append(
                 {
                     "run": label,
@@ -210,6 +217,8 @@ def costs_table(
                     "flops_per_s": est.flops_per_s,
                     "throughput_basis": basis,
                     "price_per_hour": est.price.amount,
+                    "price_low": sp.low * scale if sp is not None else None,
+                    "price_high": sp.high * scale if sp is not None else None,
                     "price_basis": est.price.basis.value,
                     "subsidy_rate": est.subsidy.effective_rate if est.subsidy else 0.0,
                     "rate_basis": Basis.PROGRAMME.value if scenario.terms else "no subsidy",
@@ -225,6 +234,8 @@ def costs_table(
             for a in est.assumptions:
                 if a.name in _SHOWN_ELSEWHERE:
                     continue
+                if a.name == "price" and sp is not None:
+                    a = replace(a, value=f"{a.value}: the midpoint of {sp} {p.request.currency}")
                 if a.name == "chip origin" and scenario.terms is None:
                     continue  # origin matters only to a programme's rate
                 assumptions.append((label, a))
