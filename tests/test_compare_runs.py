@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 from subsidybench.cli import app
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.results.compare import Change, bootstrap_ratio, compare_runs, weighted_median
+from subsidybench.results.compare import Change, bootstrap_ratio, compare_runs, side_centre
 from subsidybench.results.context import DeviceRecord
 from subsidybench.results.record import (
     Reference,
@@ -82,12 +83,13 @@ def _drifting(seed: int, median: float, rounds: int = 3, drift: float = 0.08) ->
     return np.concatenate([lvl * rng.lognormal(0.0, 0.01, 15) for lvl in levels])
 
 
-def test_weighted_median_weighs_runs_alike() -> None:
+def test_side_centre_weighs_runs_and_rounds_alike() -> None:
     one = [np.array([1.0, 1.0, 1.0])]
-    many = [np.array([3.0] * 99)]
-    # Pooled, 99 samples of 3.0 would outvote 3 of 1.0; weighted, each run is half.
-    assert weighted_median([one, many]) in (1.0, 3.0)
-    assert weighted_median([[np.array([1.0, 2.0, 3.0])]]) == 2.0
+    many = [np.array([4.0] * 99)]
+    # Pooled, 99 samples of 4.0 would outvote 3 of 1.0; here each run counts alike: sqrt(1 * 4).
+    assert side_centre([one, many]) == pytest.approx(2.0)
+    # One run of two rounds: the geometric mean of the rounds' medians.
+    assert side_centre([[np.array([1.0, 2.0, 3.0]), np.array([8.0])]]) == pytest.approx(4.0)
 
 
 def test_bootstrap_interval_covers_one_for_noise_and_excludes_it_for_a_shift() -> None:
@@ -109,8 +111,10 @@ def test_drift_between_rounds_is_not_called_a_change() -> None:
     base = _run(_result("a", _drifting(1, 0.010), rounds=3), rounds=3)
     other = _run(_result("a", _drifting(2, 0.010), rounds=3), rounds=3)
     (row,) = compare_runs(base, other).rows
-    assert row.change in (Change.NOT_SIGNIFICANT, Change.SMALL), row
+    assert row.change in (Change.CANNOT_TELL, Change.SMALL), row
     assert row.ci is not None and row.ci[1] - row.ci[0] > 0.05
+    # The interval is wider than the minimum effect: silence here is not "no change".
+    assert row.detectable is not None and row.detectable > 0.05
     assert row.baseline_groups == row.other_groups == 3
 
 
@@ -311,3 +315,33 @@ def test_the_reference_row_is_shown_last_and_apart(tmp_path: Path) -> None:
     rows = [line for line in result.output.splitlines() if line.startswith("│")]
     assert "machine reference (fp32 matmul 512x512x512)" in rows[-1]
     assert "the machine itself ran" in result.output
+
+
+def test_a_pair_too_noisy_for_the_minimum_effect_cannot_tell() -> None:
+    # Rounds 8% apart: three against three cannot see a 5% change, and says so.
+    base = _run(_result("a", _drifting(1, 0.010, drift=0.08), rounds=3), rounds=3)
+    other = _run(_result("a", _drifting(2, 0.010, drift=0.08), rounds=3), rounds=3)
+    (row,) = compare_runs(base, other).rows
+    assert row.change is Change.CANNOT_TELL and row.describe().startswith("cannot tell (sees >")
+    assert row.detectable is not None and row.ci is not None
+    assert math.exp(math.log(row.ci[1] / row.ci[0]) / 2) - 1 == pytest.approx(row.detectable)
+    # Rounds 0.5% apart see far under 5%: not significant is then an answer.
+    quiet = [
+        _run(_result("a", _drifting(i, 0.010, drift=0.005), rounds=3), rounds=3) for i in (3, 4)
+    ]
+    (row,) = compare_runs(*quiet).rows
+    assert row.change is Change.NOT_SIGNIFICANT and row.detectable is not None
+    assert row.detectable < 0.05
+    # The minimum effect is the line: past the detectable effect, "not significant" again.
+    (row,) = compare_runs(base, other, min_effect=5.0).rows
+    assert row.change is Change.NOT_SIGNIFICANT
+
+
+def test_the_figures_beside_a_ratio_give_it() -> None:
+    base = _run(_result("a", _drifting(1, 0.010), rounds=3), rounds=3)
+    other = _run(_result("a", _drifting(2, 0.013), rounds=3), rounds=3)
+    (row,) = compare_runs(base, other).rows
+    assert row.ratio == pytest.approx(row.other_median_s / row.baseline_median_s, rel=1e-12)
+    # ... and they are the figure a result is read by (Measurement.centre, what `show` prints).
+    for run, figure in ((base, row.baseline_median_s), (other, row.other_median_s)):
+        assert run.results[0].measurement.centre == pytest.approx(figure, rel=1e-12)

@@ -243,11 +243,11 @@ def test_a_reference_that_fails_keeps_its_rounds_and_the_run_goes_on(
     timed = reference._time
     calls = []
 
-    def second_fails(device: Device, earlier: object) -> object:
+    def second_fails(device: Device, earlier: object, blocks: int | None) -> object:
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("device lost\nsecond line")
-        return timed(device, earlier)  # type: ignore[arg-type]
+        return timed(device, earlier, blocks)  # type: ignore[arg-type]
 
     monkeypatch.setattr(reference, "_time", second_fails)
     out = tmp_path / "r.json"

@@ -111,7 +111,7 @@ def test_policy_checks_itself() -> None:
         TimingPolicy(min_samples=10, max_samples=5)
 
 
-def test_first_call_is_timed_alone_and_exempt_from_the_step_budget() -> None:
+def test_a_compiling_first_call_is_timed_alone_and_exempt_from_the_step_budget() -> None:
     clock = FakeClock(cost=0.001)
     calls = itertools.count()
 
@@ -119,9 +119,35 @@ def test_first_call_is_timed_alone_and_exempt_from_the_step_budget() -> None:
         # The first call compiles: 3 s, longer than the whole 1 s budget.
         clock.now += 3.0 if next(calls) == 0 else 0.001
 
-    m = measure(step, lambda: None, TimingPolicy(budget_s=1.0), clock=clock)
+    policy = TimingPolicy(budget_s=1.0, slow_first_call=True)
+    m = measure(step, lambda: None, policy, clock=clock)
     assert m.first_call_s == pytest.approx(3.0)
     assert m.median == pytest.approx(0.001)
+
+
+def test_a_first_call_past_the_budget_is_refused_at_once() -> None:
+    # An eager step has nothing to compile: a first call past the budget is the step's speed,
+    # and timing it again would only spend what --budget was meant to bound.
+    clock = FakeClock(cost=0.001)
+    calls = itertools.count()
+
+    def step() -> None:
+        next(calls)
+        clock.now += 3.0
+
+    with pytest.raises(TooSlow, match=r"3\.00 s, longer than the 1 s budget"):
+        measure(step, lambda: None, TimingPolicy(budget_s=1.0), clock=clock)
+    assert next(calls) == 1  # one call, not two
+
+
+def test_warm_up_and_calibration_stop_at_the_budget() -> None:
+    # 0.3 s steps under a 0.5 s budget: warm-up would wait for warmup_max_s (5 s) before.
+    clock = FakeClock(cost=0.3)
+    policy = TimingPolicy(budget_s=0.5, min_samples=2, warmup_iterations=20, min_block_s=10.0)
+    m = measure(clock.step, lambda: None, policy, clock=clock)
+    assert m.warmup_s <= 0.5 + 2 * 0.3 + 1e-9  # the budget, past it by at most a block
+    # The whole task: the first call, the warm-up and at most twice the budget of samples.
+    assert clock.now <= 0.3 + (0.5 + 0.6) + 2 * 0.5 + 0.3 + 1e-9
 
 
 def test_timed_start_hook_runs_once_before_the_samples() -> None:

@@ -16,6 +16,7 @@ from subsidybench.errors import UserError
 
 if TYPE_CHECKING:
     from subsidybench.results.compare import RunComparison
+    from subsidybench.results.record import RunResult
 
 EXIT_REGRESSION = 3
 _SIDES = "\0sides"
@@ -153,8 +154,10 @@ def compare(
         for left, right in sides
     ]
     failed = []
-    for comparison in comparisons:
-        _print(comparison)
+    for (left, right), comparison in zip(sides, comparisons, strict=True):
+        threads = threads_of(comparison.baseline, [loaded[p] for p in left])
+        threads |= threads_of(comparison.other, [loaded[p] for p in right])
+        print_comparison(comparison, threads)
         failing = []
         if fail_on_regression is not None:
             failing = comparison.regressions(fail_on_regression)
@@ -186,7 +189,15 @@ def _interval(ci: tuple[float, float] | None) -> str:
     return "-" if ci is None else f"{ci[0]:.3f}-{ci[1]:.3f}"
 
 
-def _print(comparison: RunComparison) -> None:
+def threads_of(label: str, runs: list[RunResult]) -> dict[str, str]:
+    """A side's label -> its thread count in words, which every figure is labelled with."""
+    counts = sorted({r.environment.torch_threads for r in runs})
+    return {label: "/".join(map(str, counts)) + " thr"}
+
+
+def print_comparison(comparison: RunComparison, threads: dict[str, str] | None = None) -> None:
+    """The comparison as a table, with its warnings and footnotes: compare's and ab's."""
+    threads = threads or {}
     from rich.markup import escape
     from rich.table import Table
 
@@ -200,22 +211,27 @@ def _print(comparison: RunComparison) -> None:
         Change.FASTER: "green",
         Change.SMALL: "dim",
         Change.NOT_SIGNIFICANT: "dim",
+        Change.CANNOT_TELL: "yellow",
         Change.NOT_COMPARABLE: "yellow",
     }
     for warning in comparison.warnings:
         typer.echo(f"warning: {warning}", err=True)
     confidence = f"{1 - comparison.alpha:.0%}"
     table = Table(
-        title=f"{escape(comparison.other)} against {escape(comparison.baseline)}: ratio of"
-        f" medians and its {confidence} interval (Welch t on the medians of runs, else rounds);"
-        f" a change is called past {comparison.min_effect:.0%}",
+        title=f"{escape(comparison.other)} against {escape(comparison.baseline)}: per step, the"
+        " geometric mean of the rounds' medians (of the runs' figures where a side has several);"
+        f" ratio = right / left, its {confidence} interval (Welch t on the log medians of runs,"
+        f" else rounds); a change is called past {comparison.min_effect:.0%}; sees: the smallest"
+        " change the pair could call",
         title_justify="left",
     )
     table.add_column("workload", overflow="fold", min_width=20)
-    table.add_column(escape(comparison.baseline), justify="right")
-    table.add_column(escape(comparison.other), justify="right")
+    for label in (comparison.baseline, comparison.other):
+        label += f" ({threads[label]})" if label in threads else ""
+        table.add_column(escape(label), justify="right")
     table.add_column("ratio", justify="right")
     table.add_column(f"{confidence} CI", justify="right", no_wrap=True)
+    table.add_column("sees", justify="right", no_wrap=True)
     table.add_column("change", no_wrap=True)
     notes: list[str] = []
     rows = list(comparison.rows)
@@ -235,6 +251,7 @@ def _print(comparison: RunComparison) -> None:
             _median(seconds(row.other_median_s), row.other_n, row.other_groups),
             "-" if row.ratio is None else f"{row.ratio:.3f}",
             _interval(row.ci),
+            "-" if row.detectable is None else f"{row.detectable:.0%}",
             change,
         )
     console.print(table)

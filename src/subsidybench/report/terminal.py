@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from subsidybench.results.detectable import detectable_alone
 from subsidybench.results.energy import judge_energy
 from subsidybench.results.query import best_matmul_shapes
 from subsidybench.results.record import RunResult, WorkloadResult
@@ -64,7 +65,7 @@ def throughput(r: WorkloadResult) -> tuple[str, str]:
 # Columns a narrow terminal drops first, last named first: the verdict, median, spread and n are
 # what a reader acts on, and always show.
 _OPTIONAL = ("energy", "%mm", "rate", "%peak", "throughput")
-_RIGHT = {"median", "IQR", "n", "throughput", "rate", "%peak", "%mm"}
+_RIGHT = {"median", "IQR", "n", "sees", "throughput", "rate", "%peak", "%mm"}
 
 
 def _label(r: WorkloadResult) -> str:
@@ -120,9 +121,10 @@ def run_table(
         rows.append(
             {
                 **row,
-                "median": seconds(m.median),
+                "median": seconds(m.centre),
                 "IQR": f"{m.spread:.1%}",
                 "n": str(m.n),
+                "sees": "-" if (d := detectable_alone(m)) is None else f"{d:.0%}",
                 "throughput": headline,
                 "rate": items,
                 "%peak": of_peak,
@@ -132,7 +134,7 @@ def run_table(
             }
         )
     optional = [c for c in reversed(_OPTIONAL) if c != "energy" or metered]
-    columns = ["workload", "dtype", "median", "IQR", "n", *optional, "verdict"]
+    columns = ["workload", "dtype", "median", "IQR", "n", "sees", *optional, "verdict"]
     widths = {c: max([len(c), *(_cell_width(row.get(c, "")) for row in rows)]) for c in columns}
     widths["workload"] = min(widths["workload"], 24)  # folds; parameters wrap on their line
     for name in _OPTIONAL:
@@ -150,7 +152,24 @@ def run_table(
     for row in rows:
         table.add_row(*(row.get(c, "") for c in columns))
     lines = [f"[{i}] {text}" for i, text in enumerate(notes, 1)] + sweep_lines(run)
+    if any(r.ok for r in run.results):
+        lines.append(escape(figures_line(run)))
     return table, lines + [escape(line) for line in reference_lines(run)]
+
+
+def figures_line(run: RunResult) -> str:
+    """What the median and sees columns are, and how the samples were spread."""
+    where = (
+        f"each round in a process of its own ({run.processes} processes)"
+        if run.processes > 1
+        else "all in one process"
+    )
+    return (
+        f"median: the geometric mean of the rounds' medians, as `compare` reads it ({run.rounds}"
+        f" round(s), {where}; {run.environment.torch_threads} torch threads); sees: the"
+        " smallest change a comparison with a run like this one could call (95%), '-' for one"
+        " round"
+    )
 
 
 def reference_lines(run: RunResult) -> list[str]:
