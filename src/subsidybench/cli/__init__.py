@@ -84,6 +84,7 @@ def _root(
 # Command modules import their heavy dependencies (numpy, pandas, torch) inside the commands, so
 # that `subsidybench --help` and the commands that do not measure (cost, show, profiles) start
 # fast and work where torch cannot run.
+from subsidybench.cli import ab as _ab  # noqa: E402
 from subsidybench.cli import accept as _accept  # noqa: E402
 from subsidybench.cli import catalogue as _catalogue  # noqa: E402
 from subsidybench.cli import compare as _compare  # noqa: E402
@@ -110,6 +111,7 @@ app.add_typer(_subsidies.app, name="subsidies")
 app.add_typer(_catalogue.app, name="catalogue")
 app.add_typer(_report.app)  # `subsidybench report`
 app.add_typer(_compare.app)  # `subsidybench compare`
+app.add_typer(_ab.app)  # `subsidybench ab`
 app.add_typer(_ingest.app)  # `subsidybench ingest`
 app.add_typer(_store.app, name="store")
 app.add_typer(_history.app)  # `subsidybench history`

@@ -220,9 +220,8 @@ def print_comparison(comparison: RunComparison, threads: dict[str, str] | None =
     table = Table(
         title=f"{escape(comparison.other)} against {escape(comparison.baseline)}: per step, the"
         " geometric mean of the rounds' medians (of the runs' figures where a side has several);"
-        f" ratio = right / left, its {confidence} interval (Welch t on the log medians of runs,"
-        f" else rounds); a change is called past {comparison.min_effect:.0%}; sees: the smallest"
-        " change the pair could call",
+        f" ratio = right / left, its {confidence} interval ({comparison.test}); a change is"
+        f" called past {comparison.min_effect:.0%}; sees: the smallest change the pair could call",
         title_justify="left",
     )
     table.add_column("workload", overflow="fold", min_width=20)

@@ -242,6 +242,7 @@ class RunComparison:
     reference: WorkloadChange | None = None
     """The machine's own reference step (measure/reference.py) on both sides, where every run
     has one: a change here is the machine's, and changes of its size may be too."""
+    test: str = "Welch t on the log medians of runs, else rounds; else a bootstrap of samples"
 
     def regressions(self, percent: float) -> list[WorkloadChange]:
         """Significant slowdowns of more than `percent` per cent."""
@@ -257,7 +258,7 @@ class RunComparison:
             "other": self.other,
             "alpha": self.alpha,
             "min_effect": self.min_effect,
-            "test": "Welch t on log medians of runs, else rounds; else a bootstrap of samples",
+            "test": self.test,
             "figures": "geometric mean of the test units' medians (seconds per step)",
             "warnings": list(self.warnings),
             "reference": self.reference.to_dict() if self.reference else None,
@@ -355,7 +356,7 @@ def _pair(
     base, other = side_of(ma), side_of(mb)
     interval = ratio_interval(base, other, alpha, zlib.crc32(id_.encode()))
     ratio, low, high, p_value = interval.ratio, interval.low, interval.high, interval.p_value
-    change = _call(interval, min_effect)
+    change = call(interval, min_effect)
     notes = []
     for label, side in zip(labels, (a, b), strict=True):
         for r in side:
@@ -465,7 +466,7 @@ def _reference(
         other_n=sum(m.n for m in other),
         ratio=interval.ratio,
         p_value=interval.p_value,
-        change=_call(interval, min_effect),
+        change=call(interval, min_effect),
         ci=(interval.low, interval.high),
         baseline_groups=sum(m.round_count for m in base),
         other_groups=sum(m.round_count for m in other),
@@ -474,7 +475,7 @@ def _reference(
     )
 
 
-def _call(interval: Interval, min_effect: float) -> Change:
+def call(interval: Interval, min_effect: float) -> Change:
     """Changed only if the interval excludes 1 and the ratio passes the minimum effect; where
     it holds 1 and is wider than the minimum effect, the pair cannot tell."""
     if interval.low <= 1.0 <= interval.high:
