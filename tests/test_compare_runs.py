@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -345,3 +346,60 @@ def test_the_figures_beside_a_ratio_give_it() -> None:
     # ... and they are the figure a result is read by (Measurement.centre, what `show` prints).
     for run, figure in ((base, row.baseline_median_s), (other, row.other_median_s)):
         assert run.results[0].measurement.centre == pytest.approx(figure, rel=1e-12)
+
+
+_FIGURE = re.compile(r"([0-9.]+) (s|ms|µs|ns)\b")
+_UNITS = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}
+
+
+def _figure(text: str) -> tuple[float, float]:
+    """A printed time and half a unit of its last printed digit, in seconds."""
+    match = _FIGURE.search(text)
+    assert match, text
+    digits, unit = match.groups()
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    return float(digits) * _UNITS[unit], 0.5 * 10.0**-decimals * _UNITS[unit]
+
+
+def test_printed_ratio_is_the_printed_figures_ratio_and_show_prints_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rounds far apart and uneven sample counts: where the pooled median, the median of all
+    # samples weighted and the rounds' geometric mean differ, as on a busy machine (issue 28).
+    monkeypatch.setenv("COLUMNS", "250")
+    rng = np.random.default_rng(3)
+
+    def uneven(median: float, levels: tuple[float, ...]) -> np.ndarray:
+        counts = (4, 20, 9)
+        spread = [
+            median * lvl * rng.lognormal(0, 0.01, n) for lvl, n in zip(levels, counts, strict=True)
+        ]
+        return np.concatenate(spread)
+
+    names = ["a[x=1]/fp32", "b[x=2]/fp32", "c[x=3]/fp32"]
+    for side, levels in (("a", (1.0, 1.9, 0.7)), ("b", (0.7, 1.9, 1.9))):
+        results = []
+        for i, name in enumerate(names):
+            samples = uneven(0.01 * (i + 1), levels)
+            m = Measurement(tuple(samples), 4, 3, 0.2, True, rounds=(0,) * 4 + (1,) * 20 + (2,) * 9)
+            results.append(replace(_result(name, samples), measurement=m))
+        save_run(_run(*results, rounds=3), tmp_path / f"{side}.json")
+    paths = [str(tmp_path / "a.json"), str(tmp_path / "b.json")]
+    compared = CliRunner().invoke(app, ["compare", *paths])
+    assert compared.exit_code == 0, compared.output
+    shown = CliRunner().invoke(app, ["show", str(tmp_path / "a.json")])
+    assert shown.exit_code == 0, shown.output
+    rows = [line for line in compared.output.splitlines() if line.startswith("│ ")]
+    assert len(rows) == len(names)
+    for name, line in zip(names, rows, strict=True):
+        cells = [c.strip() for c in line.strip("│").split("│")]
+        assert cells[0] == name
+        (a, ha), (b, hb) = _figure(cells[1]), _figure(cells[2])
+        ratio = float(cells[3])
+        # The printed ratio lies within what the printed figures allow, to its own 3 decimals.
+        assert (b - hb) / (a + ha) - 0.0005 <= ratio <= (b + hb) / (a - ha) + 0.0005, line
+        # `show` prints the very figure `compare` printed for the baseline's result.
+        show_line = next(
+            s for s in shown.output.splitlines() if s.startswith(f"│ {name.split('[')[0]} ")
+        )
+        assert _figure(show_line)[0] == pytest.approx(a, abs=ha), (show_line, line)
