@@ -222,3 +222,11 @@ def test_compare_ab_calls_what_a_pair_can_see() -> None:
     assert all(math.isclose(r.ratio, r.other_median_s / r.baseline_median_s) for r in measured)
     with pytest.raises(ValueError, match="in pairs"):
         compare_ab(a, b[:2])
+
+
+def test_the_progress_line_shows_the_time_left() -> None:
+    from rich.progress import TimeRemainingColumn
+
+    from subsidybench.cli.run import _progress
+
+    assert any(isinstance(c, TimeRemainingColumn) for c in _progress(disable=True).columns)
