@@ -37,7 +37,7 @@ import numpy as np
 #   3: each round runs in its own worker process (measure/worker.py), so the spread between
 #      rounds holds what changes from one process to the next (allocator state, thread
 #      placement, the kernel oneDNN picks); a run records how many processes it took. A
-#      single step longer than the step limit is refused after the first call, not the second,
+#      first call past 4x the step limit is refused at once, not after a second call,
 #      and warm-up with calibration stops at the round's budget (at most warmup_max_s), so a
 #      task's wall time is bounded by its budget (README, "How long a run takes").
 METHOD_VERSION = 3
@@ -51,6 +51,10 @@ IQR/median of layernorm, softmax, triad, attention went from 30%, 29%, 28%, 12% 
 to 19%, 19%, 23%, 9% at 100 ms; at load 7-14, softmax 31% -> 21% (50 ms) -> 9% (100 ms) and
 triad 23% -> 26% -> 19%, with layernorm and attention mixed. Longer blocks help, not always;
 50 ms keeps about six blocks in each of the ci suite's three 0.33 s rounds, 100 ms three."""
+
+
+FIRST_CALL_SLACK = 4.0
+"""How far past the step limit an eager first call may run before the task is skipped."""
 
 
 class TooSlow(Exception):
@@ -372,9 +376,11 @@ def measure(
     # seconds for torch.compile): it is reported, and the budget rules start after it.
     limit = policy.step_limit_s or policy.budget_s
     first_call = timed_block(1)
-    # A first call past the limit is refused at once when it cannot hold a compilation: a 87 s
-    # gpt_train step (standard suite, 2-core CPU) timed twice more is 3 minutes of a 2 s budget.
-    if first_call > limit and not policy.slow_first_call:
+    # A first call far past the limit is refused at once when it cannot hold a compilation: a
+    # 87 s gpt_train step (standard suite, 2-core CPU) timed once more is 3 minutes of a 2 s
+    # budget. Up to FIRST_CALL_SLACK times the limit it may be set-up (allocation, the kernel
+    # chosen for a shape), which a busy machine stretches; the next call is held to the limit.
+    if first_call > FIRST_CALL_SLACK * limit and not policy.slow_first_call:
         raise TooSlow(f"one step took {first_call:.2f} s, longer than the {limit:g} s budget")
     warmup_start = clock()
     warmup_calls = 1

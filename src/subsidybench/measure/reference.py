@@ -21,7 +21,7 @@ import torch
 
 from subsidybench.devices import Device
 from subsidybench.results.record import Reference
-from subsidybench.timing import CPU_MIN_BLOCK_S, Measurement, TimingPolicy, measure
+from subsidybench.timing import CPU_MIN_BLOCK_S, Measurement, TimingPolicy, TooSlow, measure
 
 STEP = "fp32 matmul 512x512x512"
 _N = 512
@@ -53,7 +53,9 @@ def read(
         return earlier
     try:
         taken = _time(device, earlier, blocks)
-    except (RuntimeError, ValueError) as e:  # torch reports device errors as RuntimeError
+    # torch reports device errors as RuntimeError; TooSlow: one call of a ~1 ms step took
+    # longer than the reference's whole budget, a machine too busy to time it this round.
+    except (RuntimeError, ValueError, TooSlow) as e:
         why = f"round {round_ + 1}: " + (" ".join(str(e).split()) or type(e).__name__)
         return Reference(STEP, earlier.measurement if earlier else None, error=why)
     if earlier is None or earlier.measurement is None:

@@ -130,7 +130,7 @@ def run_suite_in_workers(
     worker: subprocess.Popen[str] | None = None
     try:
         for round_ in range(rounds):
-            where = f"round {round_ + 1} of {rounds}"
+            where = this_round = f"round {round_ + 1} of {rounds}"
             ids = tuple(t.id for t in tasks if round_ == 0 or results[t.id].ok)
             ref = run.reference.measurement if run.reference else None
             orders = Orders(
@@ -162,8 +162,8 @@ def run_suite_in_workers(
                 elif kind == "reference":
                     run = replace(run, reference=_joined(run.reference, body, round_))
                 else:
-                    later = WorkloadResult.from_fields(Fields(body, f"worker, {where}"))
-                    where = f"{later.id} ({where})"
+                    later = WorkloadResult.from_fields(Fields(body, f"worker, {this_round}"))
+                    where = f"after {later.id} ({this_round})"
                     merged = rounds_.merged(
                         results.get(later.id), later, round_, rounds, orders.judge_host
                     )

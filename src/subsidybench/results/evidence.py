@@ -278,14 +278,19 @@ def _figure_problems(
                 continue
             check(f"statistics.{key}", stored, computed[key])
     through = raw.get("throughput")
-    if isinstance(through, Mapping):
-        for key, computed_rate in (
-            ("flops_per_s", r.flops_per_s),
-            ("bytes_per_s", r.bytes_per_s),
-            ("items_per_s", r.items_per_s),
+    if isinstance(through, Mapping) and r.work is not None:
+        # Rates divide by the rounds' geometric mean since method 3, by the pooled median
+        # before (results/trust.py): a stored rate may agree with either.
+        w = r.work
+        for key, amount in (
+            ("flops_per_s", w.flops),
+            ("bytes_per_s", w.bytes),
+            ("items_per_s", w.items),
         ):
             if key in through:
-                check(f"throughput.{key}", through[key], computed_rate)
+                by_median = amount / m.median
+                agrees = _close(through[key], by_median)
+                check(f"throughput.{key}", through[key], by_median if agrees else amount / m.centre)
     if r.verdict is not None and r.policy is not None:
         # The runner judges a CPU run alone with the host's load and a group without it: the
         # stored verdict must be one of the two the samples and policy give.
