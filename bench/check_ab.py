@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=None)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--min-effect", type=float, default=5.0)
+    parser.add_argument("--only", default=None, help="only these workloads (comma-separated)")
     parser.add_argument("--out", type=Path, default=Path("runs") / "ab-check")
     args = parser.parse_args()
     planted.fraction("", {planted.ENV: args.plant})  # a bad --plant fails before any job
@@ -53,6 +54,8 @@ def main() -> None:
             command += ["--budget", str(args.budget)]
         if args.threads is not None:
             command += ["--threads", str(args.threads)]
+        if args.only:
+            command += ["--only", args.only]
         start = time.perf_counter()
         code = subprocess.run(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
