@@ -148,13 +148,17 @@ def test_a_first_call_far_past_the_budget_is_refused_at_once() -> None:
 
 
 def test_warm_up_and_calibration_stop_at_the_budget() -> None:
-    # 0.3 s steps under a 0.5 s budget: warm-up would wait for warmup_max_s (5 s) before.
+    # 0.3 s steps under a 2 s budget: warm-up would wait for warmup_max_s (5 s) before.
     clock = FakeClock(cost=0.3)
-    policy = TimingPolicy(budget_s=0.5, min_samples=2, warmup_iterations=20, min_block_s=10.0)
+    policy = TimingPolicy(budget_s=2.0, min_samples=2, warmup_iterations=40, min_block_s=10.0)
     m = measure(clock.step, lambda: None, policy, clock=clock)
-    assert m.warmup_s <= 0.5 + 2 * 0.3 + 1e-9  # the budget, past it by at most a block
+    assert m.warmup_s <= 2.0 + 2 * 0.3 + 1e-9  # the budget, past it by at most a block
     # The whole task: the first call, the warm-up and at most twice the budget of samples.
-    assert clock.now <= 0.3 + (0.5 + 0.6) + 2 * 0.5 + 0.3 + 1e-9
+    assert clock.now <= 0.3 + (2.0 + 0.6) + 2 * 2.0 + 0.3 + 1e-9
+    # Under a budget shorter than a second, calibration still gets a second.
+    clock = FakeClock(cost=0.1)
+    short = TimingPolicy(budget_s=0.2, min_samples=2, warmup_iterations=40, min_block_s=10.0)
+    assert 1.0 <= measure(clock.step, lambda: None, short, clock=clock).warmup_s <= 1.0 + 0.2
 
 
 def test_timed_start_hook_runs_once_before_the_samples() -> None:

@@ -38,7 +38,7 @@ import numpy as np
 #      rounds holds what changes from one process to the next (allocator state, thread
 #      placement, the kernel oneDNN picks); a run records how many processes it took. A
 #      first call past 4x the step limit is refused at once, not after a second call,
-#      and warm-up with calibration stops at the round's budget (at most warmup_max_s), so a
+#      and warm-up with calibration stops at the round's budget (1 s to warmup_max_s), so a
 #      task's wall time is bounded by its budget (README, "How long a run takes").
 METHOD_VERSION = 3
 
@@ -53,6 +53,10 @@ triad 23% -> 26% -> 19%, with layernorm and attention mixed. Longer blocks help,
 50 ms keeps about six blocks in each of the ci suite's three 0.33 s rounds, 100 ms three."""
 
 
+WARMUP_FLOOR_S = 1.0
+"""Warm-up and calibration may take this long even under a shorter budget: finding a 50 ms
+block for a 1 ms step takes about 0.15 s of blocks, and at load average 12 on a 2-core VM
+(2026-12-05) a 0.1 s limit stopped it at 1 ms blocks, too short for the clock."""
 FIRST_CALL_SLACK = 4.0
 """How far past the step limit an eager first call may run before the task is skipped."""
 
@@ -384,9 +388,10 @@ def measure(
         raise TooSlow(f"one step took {first_call:.2f} s, longer than the {limit:g} s budget")
     warmup_start = clock()
     warmup_calls = 1
-    # Warm-up and calibration together stop at the budget (at most warmup_max_s), so that a
-    # task's wall time is bounded by its budget, not by how slow its steps are.
-    warmup_limit = min(policy.warmup_max_s, policy.budget_s)
+    # Warm-up and calibration together stop at the budget (at least WARMUP_FLOOR_S, at most
+    # warmup_max_s), so that a task's wall time is bounded by its budget, not by how slow its
+    # steps are.
+    warmup_limit = min(policy.warmup_max_s, max(policy.budget_s, WARMUP_FLOOR_S))
     while True:
         call = timed_block(1)
         warmup_calls += 1
