@@ -230,3 +230,16 @@ def test_the_progress_line_shows_the_time_left() -> None:
     from subsidybench.cli.run import _progress
 
     assert any(isinstance(c, TimeRemainingColumn) for c in _progress(disable=True).columns)
+
+
+def test_what_a_run_alone_can_see() -> None:
+    from subsidybench.results.detectable import detectable_alone
+
+    # Round medians 1.00, 1.02 and 0.98 (log spread ~0.02): two runs like this, 3 rounds each,
+    # have a Welch interval of half-width t(0.975, 4) * s * sqrt(2/3).
+    m = Measurement((1.0, 1.0, 1.02, 1.02, 0.98, 0.98), 1, 1, 0.0, True, rounds=(0, 0, 1, 1, 2, 2))
+    logs = np.log([1.0, 1.02, 0.98])
+    expected = math.expm1(2.7764451 * logs.std(ddof=1) * math.sqrt(2 / 3))
+    assert detectable_alone(m) == pytest.approx(expected, rel=1e-6)
+    assert 0.04 < expected < 0.05
+    assert detectable_alone(Measurement((1.0, 1.1), 1, 1, 0.0, True)) is None  # one round
