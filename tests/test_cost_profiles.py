@@ -3,6 +3,7 @@ once as numbers with their basis (cost.device), and the profile's name is shown 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -86,8 +87,8 @@ def test_cost_with_a_profile_uses_its_figures(profiles_dir: Path) -> None:
     # Rent 9 CNY/h from the profile; domestic, so Hangzhou pays 30%: 9,000 x 0.7 = 6,300.
     assert "9,000.00 CNY" in out and "6,300.00 CNY" in out
     assert "domestic-chip rate" in out
-    # MFU 50% x 320 TFLOP/s (estimate): 160 TFLOP/s; 1,000 h of it = 6.67 PFLOP-days.
-    assert "160 TFLOP/s" in out and "6.67 PFLOP-days" in out
+    # MFU 50% x 320 TFLOP/s (estimate): 160 TFLOP/s; 1,000 h of it = 6.667 PFLOP-days.
+    assert "160 TFLOP/s" in out and "6.667 PFLOP-days" in out
     assert "dense bf16 peak 320 TFLOP/s" in out
     assert "Fakewei Fake 910B [fake-910b]" in out
 
@@ -133,22 +134,56 @@ source = "https://example.com/cny"
 """
 
 
-def test_a_yuan_programme_is_costed_on_the_profiles_yuan_rent(tmp_path: Path) -> None:
+def _gross(args: list[str]) -> dict[str, object]:
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return {"stdout": result.stdout, **json.loads(Path(args[args.index("--json") + 1]).read_text())}
+
+
+@pytest.mark.parametrize("extra", [[], ["--subsidy", "hangzhou-2024"], ["--in", "CNY"]])
+def test_no_flag_but_the_market_changes_the_rent_of_a_device_hour(
+    tmp_path: Path, extra: list[str]
+) -> None:
     path = tmp_path / "devices" / "two-rents.toml"
     path.parent.mkdir()
     path.write_text(TWO_RENTS)
     base = ["cost", "--hours", "100", "--mfu", "0.5", "--profile", "two-rents"]
-    base += ["--profiles-dir", str(tmp_path)]
-    runner = CliRunner()
-    # Hangzhou pays in yuan: the CNY rent is taken though the USD one is newer and on-demand.
-    result = runner.invoke(app, [*base, "--subsidy", "hangzhou-2024"], env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    assert "10.00 CNY" in result.stdout and "1,000.00 CNY" in result.stdout
-    assert "https://example.com/cny" in result.stdout
-    # No programme: the on-demand rent, whatever its currency.
-    result = runner.invoke(app, base, env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    assert "200.00 USD" in result.stdout and "https://example.com/usd" in result.stdout
+    base += ["--profiles-dir", str(tmp_path), "--fx", "7", "--json", str(tmp_path / "a.json")]
+    # Neither a yuan programme nor a yuan answer picks the yuan rent: the default (on-demand,
+    # then the newest, in any market) is taken, the same 200 USD (1,400 CNY at 7) gross.
+    doc = _gross([*base, *extra])
+    assert doc["gross"] == pytest.approx(200 if doc["currency"] == "USD" else 1400)
+    out = str(doc["stdout"])
+    assert "two-rents rent us-2-2026-11-01 (the default" in out
+    assert "cn-10-2025-01-01: 10 CNY/h (reserved, seen 2025-01-01, vendor)" in out  # the other
+    # The market is said: --market cn, or the rent's id, takes the yuan rent.
+    for pick in (["--market", "cn"], ["--rent", "cn-10-2025-01-01"]):
+        doc = _gross([*base, *extra, *pick])
+        assert doc["gross"] == pytest.approx(1000 if doc["currency"] == "CNY" else 1000 / 7)
+        assert "https://example.com/cny" in str(doc["stdout"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--market", "eu"],
+            "--market: two-rents has no rent in market 'eu' (its markets: cn, us)",
+        ),
+        (["--rent", "x"], "--rent: two-rents has no rent 'x'; its rents: us-2-2026-11-01, cn-10-"),
+        (["--market", "cn", "--price", "1", "--currency", "CNY"], "--market picks a profile's"),
+        (["--market", "cn", "--rent", "cn-10-2025-01-01"], "give --market or --rent, not both"),
+        (["--currency", "CNY"], "--currency is the currency of --price, --capex or --contract"),
+    ],
+)
+def test_rent_choice_errors_name_the_flag(tmp_path: Path, args: list[str], message: str) -> None:
+    path = tmp_path / "devices" / "two-rents.toml"
+    path.parent.mkdir()
+    path.write_text(TWO_RENTS)
+    base = ["cost", "--hours", "100", "--profile", "two-rents", "--profiles-dir", str(tmp_path)]
+    result = CliRunner().invoke(app, [*base, *args])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {message}"), result.stderr
 
 
 def test_a_system_is_costed_as_its_devices_rented_whole() -> None:
@@ -185,7 +220,7 @@ def test_an_answer_on_an_expired_programme_or_an_old_price_warns(tmp_path: Path)
     path.parent.mkdir()
     path.write_text(TWO_RENTS)  # its CNY rent was seen 2025-01-01: over a year before 2026-12
     args = ["cost", "--hours", "100", "--profile", "two-rents", "--profiles-dir", str(tmp_path)]
-    result = CliRunner().invoke(app, [*args, "--subsidy", "beijing-2023"])
+    result = CliRunner().invoke(app, [*args, "--subsidy", "beijing-2023", "--market", "cn"])
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
     assert any("programme beijing-2023 ended 2025-12-31" in w for w in warnings), warnings

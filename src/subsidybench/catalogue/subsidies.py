@@ -322,6 +322,24 @@ def _last_day(text: str) -> datetime.date | None:
     return datetime.date(year, month, day)
 
 
+def _first_day(text: str) -> datetime.date | None:
+    """The first day of a YYYY, YYYY-MM or YYYY-MM-DD period; None for 'unknown'."""
+    parts = [int(p) for p in text.split("-")] if text != "unknown" else []
+    if not parts:
+        return None
+    month, day = [*parts[1:], 1, 1][:2]
+    return datetime.date(parts[0], month, day)
+
+
+def valid_on(p: Programme, day: datetime.date) -> bool | None:
+    """Whether `day` falls in the programme's window: False when a stated date excludes it,
+    True when both ends are stated and include it, None when an end it needs is unknown."""
+    start, end = _first_day(p.valid_from), p.ends()
+    if (start is not None and day < start) or (end is not None and day > end):
+        return False
+    return None if start is None or end is None else True
+
+
 def _term(f: Fields, key: str, within: Range) -> Term:
     if not f.has(key):
         raise f.error(key, "required field is missing (a number, 'none' or 'unknown')")

@@ -25,7 +25,18 @@ EXIT_INTERRUPTED = 130
 class _Group(TyperGroup):
     """The top-level group: turns user mistakes into one-line messages instead of tracebacks."""
 
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        from subsidybench.cli.helptext import escape_tree
+
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            escape_tree(command)  # a command loaded late is escaped as it is found (once)
+        return command
+
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        from subsidybench.cli.helptext import escape_tree
+
+        escape_tree(self)  # help texts are prose: rich must not read markup or emoji in them
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
@@ -122,4 +133,7 @@ app.add_typer(_evidence.app)  # `subsidybench evidence` and `verify`
 
 def main() -> None:
     """Console-script entry point."""
+    from subsidybench.cli.output import quiet_stdout
+
+    quiet_stdout()
     app()

@@ -31,7 +31,6 @@ def accept(
     """
     from rich.markup import escape
 
-    from subsidybench.errors import UserError
     from subsidybench.report.acceptance_view import acceptance_table, summary
     from subsidybench.report.terminal import console as render_console
     from subsidybench.results.acceptance import accept as check
@@ -43,6 +42,13 @@ def accept(
     labels = labels_for([str(p) for p in files])
     runs = [(label, load_run(p)) for label, p in zip(labels, files, strict=True)]
     result = check(terms, runs)
+    if json_path is not None:  # written before printing: a closed stdout never costs it
+        from subsidybench.cli.output import wrote
+        from subsidybench.datafile import write_atomic
+
+        text = json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
+        write_atomic(json_path, text, "--json")
+        wrote(json_path)
     console = render_console()
     table, footnotes = acceptance_table(result)
     console.print(table)
@@ -50,11 +56,6 @@ def accept(
         console.print(f"[{i}] {escape(line)}", highlight=False)
     for note in result.notes:
         console.print(f"note: {escape(note)}", highlight=False)
-    if json_path is not None:
-        try:
-            json_path.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
-        except OSError as e:
-            raise UserError(f"--json: {json_path}: {e.strerror}") from None
     console.print(summary(result), highlight=False)
     if not result.accepted:
         raise typer.Exit(EXIT_NOT_ACCEPTED)

@@ -6,7 +6,7 @@ import glob
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperCommand
@@ -110,7 +110,15 @@ def compare(
     ] = False,
     json_path: Annotated[
         Path | None,
-        typer.Option("--json", help="Also write the comparison as JSON to this file."),
+        typer.Option(
+            "--json", help="Also write the comparison as JSON to this file ('-': print it instead)."
+        ),
+    ] = None,
+    csv_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", help="Also write one row per workload as CSV to this file ('-': print it)."
+        ),
     ] = None,
 ) -> None:
     """Compare runs workload by workload, and say which differences are beyond the noise.
@@ -153,6 +161,8 @@ def compare(
         )
         for left, right in sides
     ]
+    if _write(comparisons, json_path, csv_path):
+        return  # printed as CSV or JSON instead of the tables
     failed = []
     for (left, right), comparison in zip(sides, comparisons, strict=True):
         threads = threads_of(comparison.baseline, [loaded[p] for p in left])
@@ -170,11 +180,6 @@ def compare(
                         f" ({_interval(row.ci)}), more than {warn_on_regression:g}%",
                         err=True,
                     )
-    if json_path is not None:
-        doc = {"comparisons": [c.to_dict() for c in comparisons]}
-        from subsidybench.datafile import write_atomic
-
-        write_atomic(json_path, json.dumps(doc, indent=2, allow_nan=False) + "\n", "--json")
     if failed:
         for label, row in failed:
             typer.echo(
@@ -183,6 +188,40 @@ def compare(
                 err=True,
             )
         raise typer.Exit(EXIT_REGRESSION)
+
+
+def _write(comparisons: list[RunComparison], json_path: Path | None, csv_path: Path | None) -> bool:
+    """Write the files asked for, before any table (cli.output); True when one went to stdout."""
+    import sys
+
+    from subsidybench.cli.output import wrote
+    from subsidybench.datafile import write_atomic
+    from subsidybench.report.listing import records_text
+
+    if str(json_path) == "-" and str(csv_path) == "-":
+        raise UserError("--csv - and --json - both ask for stdout: write one of them to a file")
+    rows = [
+        {"baseline": c.baseline, "other": c.other, **row.to_dict()}
+        for c in comparisons
+        for row in (*c.rows, *([c.reference] if c.reference is not None else []))
+    ]
+    texts = {
+        path: text
+        for path, text in (
+            (json_path, json.dumps({"comparisons": [c.to_dict() for c in comparisons]}, indent=2)),
+            (csv_path, records_text(rows, "csv")),
+        )
+        if path is not None
+    }
+    for path, text in texts.items():
+        if str(path) != "-":
+            write_atomic(path, text.rstrip("\n") + "\n", "--json" if path is json_path else "--csv")
+            wrote(path)
+    for path, text in texts.items():
+        if str(path) == "-":
+            sys.stdout.write(text.rstrip("\n") + "\n")
+            return True
+    return False
 
 
 def _interval(ci: tuple[float, float] | None) -> str:
@@ -224,19 +263,12 @@ def print_comparison(comparison: RunComparison, threads: dict[str, str] | None =
         f" called past {comparison.min_effect:.0%}; sees: the smallest change the pair could call",
         title_justify="left",
     )
-    table.add_column("workload", overflow="fold", min_width=20)
-    for label in (comparison.baseline, comparison.other):
-        label += f" ({threads[label]})" if label in threads else ""
-        table.add_column(escape(label), justify="right")
-    table.add_column("ratio", justify="right")
-    table.add_column(f"{confidence} CI", justify="right", no_wrap=True)
-    table.add_column("sees", justify="right", no_wrap=True)
-    table.add_column("change", no_wrap=True)
-    notes: list[str] = []
     rows = list(comparison.rows)
     if comparison.reference is not None:
         # Last, apart: not a workload but the machine's own speed on either side.
         rows.append(comparison.reference)
+    shown = _columns(table, comparison, rows, console.width, threads)
+    notes: list[str] = []
     for row in rows:
         if row is comparison.reference:
             table.add_section()
@@ -244,18 +276,77 @@ def print_comparison(comparison: RunComparison, threads: dict[str, str] | None =
         if row.note:
             notes.append(f"{row.id}: {row.note}")
             change += f" [{len(notes)}]"
-        table.add_row(
+        cells = (
             escape(row.id),
             _median(seconds(row.baseline_median_s), row.baseline_n, row.baseline_groups),
             _median(seconds(row.other_median_s), row.other_n, row.other_groups),
             "-" if row.ratio is None else f"{row.ratio:.3f}",
             _interval(row.ci),
-            "-" if row.detectable is None else f"{row.detectable:.0%}",
+            _sees(row),
             change,
         )
+        table.add_row(*(cell for i, cell in enumerate(cells) if str(i) in shown))
     console.print(table)
+    if "5" not in shown:
+        console.print(
+            f"not shown at {console.width} columns: sees (in --json/--csv, or in a wider"
+            " terminal: COLUMNS=N)",
+            highlight=False,
+        )
     for i, note in enumerate(notes, 1):
         console.print(f"[{i}] {escape(note)}", highlight=False)
+
+
+def _sees(row: Any) -> str:
+    return "-" if row.detectable is None else f"{row.detectable:.0%}"
+
+
+def _columns(
+    table: Any, comparison: RunComparison, rows: list[Any], width: int, threads: dict[str, str]
+) -> set[str]:
+    """The columns at the terminal's width: no word cut ("not significant" wraps); only an id,
+    one long word, folds. The medians and the interval take what they need first; `sees` is
+    left out (and said so) where it would cut a word. Each side's header carries its thread
+    count. Returns the keys of the columns shown."""
+    from rich.markup import escape
+
+    from subsidybench.report.listing import Column, allot
+    from subsidybench.report.terminal import seconds
+
+    confidence = f"{1 - comparison.alpha:.0%} CI"
+    sides = [
+        label + (f" ({threads[label]})" if label in threads else "")
+        for label in (comparison.baseline, comparison.other)
+    ]
+    headers = ("workload", *sides, "ratio", confidence, "sees", "change")
+    columns = [Column(str(i), h, (0, 4, 3, 2, 1, 1, 0)[i]) for i, h in enumerate(headers)]
+    change = [w for row in rows for w in f"{row.describe()} [9]".split()]
+    # An id folds (it is one word); a median ("6.336 ms (n=39)") wraps at its spaces.
+    least = {"0": 12, "1": 9, "2": 9, "3": 5, "4": 11, "5": 4}
+    least["6"] = max(map(len, change), default=6)
+    plain = [
+        {
+            "0": row.id,
+            "1": _median(seconds(row.baseline_median_s), row.baseline_n, row.baseline_groups),
+            "2": _median(seconds(row.other_median_s), row.other_n, row.other_groups),
+            "4": _interval(row.ci),
+            "5": _sees(row),
+            "6": f"{row.describe()} [9]",
+        }
+        for row in rows
+    ]
+    if sum(least.values()) + 3 * len(least) + 1 > width:
+        columns = [c for c in columns if c.key != "5"]
+        del least["5"]
+    widths = allot(columns, plain, width, least)
+    for c in columns:
+        table.add_column(
+            escape(c.header),
+            justify="left" if c.key in "06" else "right",
+            overflow="fold",
+            width=widths.get(c.key),
+        )
+    return {c.key for c in columns}
 
 
 def _median(text: str, n: int, groups: int) -> str:

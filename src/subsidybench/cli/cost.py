@@ -15,6 +15,7 @@ from typing import Any
 import typer
 
 from subsidybench.cli.options import ProfilesDir
+from subsidybench.errors import UserError
 
 app = typer.Typer(help="Cost compute jobs before and after a subsidy.", no_args_is_help=True)
 
@@ -88,7 +89,12 @@ def cost_command(
         "throughput and MFU they imply are printed)." + _SWEEP,
         JOB,
     ),
-    contract: str | None = opt("--contract", "A contract value, answer currency." + _SWEEP, JOB),
+    contract: str | None = opt(
+        "--contract",
+        "A contract value, in --currency (or --in); needs no price, which only adds the"
+        " device-hours it buys." + _SWEEP,
+        JOB,
+    ),
     reach: str | None = opt(
         "--reach",
         "How far a subsidy goes: 'cap', 'pool' or an amount. With --train, counts runs.",
@@ -159,7 +165,19 @@ def cost_command(
         "--scaling-workload", "Which series of --scaling-from.", DEVICE
     ),
     price: str | None = opt("--price", "Rent per device-hour." + _SWEEP, DEVICE),
-    currency: str | None = opt("--currency", "Currency of --price / owned money.", DEVICE),
+    market: str | None = opt(
+        "--market",
+        "Take the --profile's rent in this market: cn (quoted in CNY), us (in USD). Default:"
+        " on-demand first, then the newest, in any market; the answer names the rent taken"
+        " and lists the others.",
+        DEVICE,
+    ),
+    rent_id: str | None = opt(
+        "--rent", "Take this rent of the --profile, by the id the answer lists.", DEVICE
+    ),
+    currency: str | None = opt(
+        "--currency", "Currency of --price, of owned money, or of --contract.", DEVICE
+    ),
     report_currency: str | None = opt("--in", "Currency to answer in.", DEVICE),
     fx: str | None = opt(
         "--fx",
@@ -219,6 +237,7 @@ def cost_command(
     from subsidybench.report import serving_view
     from subsidybench.report.i18n import messages
 
+    needs_openpyxl(xlsx_path)
     m = messages(lang, units)
     uncertain: dict[str, Any] = {}
 
@@ -264,6 +283,8 @@ def cost_command(
         price=values(price, "--price"),
         currency=currency,
         report_currency=report_currency,
+        market=market,
+        rent_id=rent_id,
         fx=None if fx is None else fx_value(fx, uncertain),
         capex=values(capex, "--capex"),
         lifetime=values(lifetime, "--lifetime"),
@@ -286,54 +307,86 @@ def cost_command(
         seed=seed,
         draws=draws,
     )
+    # Every file asked for is written before anything is printed: a reader that stops early
+    # (`| head`) never costs a file (cli.output).
     if compare is not None:
+        no_xlsx(xlsx_path, "a ranking")
         ranked = evaluate.rank(option_scenarios(request, compare))
-        show.print_compare(ranked, m)
         doc = {"kind": "compare", "ranked": [e.to_dict() for e in ranked]}
         frame = None
         if csv_path is not None:
             import pandas as pd
 
             frame = pd.DataFrame([show.flat(e.to_dict()) for e in ranked])
-        show.write(json_path, csv_path, doc, frame)
+        announce(show.write(json_path, csv_path, doc, frame))
+        show.print_compare(ranked, m)
         return
     scenario = resolve(request)
     for line in scenario.warnings:
         typer.echo(f"warning: {line}", err=True)
     picked = serving.serving_pick(scenario)
     if scenario.sweeping:
+        no_xlsx(xlsx_path, "a sweep")
         frame, notes = evaluate.grid(scenario)
         notes += picked.assumptions() if picked is not None else []
         assert scenario.currency is not None
-        show.print_sweep(frame, scenario.sweeping, scenario.currency, rows, notes, m)
         doc = {"kind": "sweep", "currency": scenario.currency}
-        show.write(json_path, csv_path, {**doc, "assumptions": [a.to_dict() for a in notes]}, frame)
+        doc["assumptions"] = [a.to_dict() for a in notes]
+        announce(show.write(json_path, csv_path, doc, frame))
+        show.print_sweep(frame, scenario.sweeping, scenario.currency, rows, notes, m)
         return
     if picked is not None:
+        no_xlsx(xlsx_path, "a serving curve")
         served = serving.answer(scenario)
+        curve = serving_view.curve_frame(served) if csv_path is not None else None
+        written = show.write(json_path, None, served.to_dict(), None)
+        announce(written + show.write(None, csv_path, {}, curve))
         serving_view.print_serving(served, rows)
-        show.write(json_path, None, served.to_dict(), None)
-        if csv_path is not None:
-            serving_view.curve_frame(served).to_csv(csv_path, index=False)
         return
     answer = evaluate.one(scenario)
+    spread = ranges(scenario)
     if scenario.kind == "reach":
-        show.print_reach(answer, m)  # type: ignore[arg-type]
-        spread = ranges(scenario)
-        show.print_ranges(spread, m)
+        no_xlsx(xlsx_path, "--reach")
         doc = {"kind": "reach", **answer.to_dict()}
         if spread is not None:
             doc["ranges"] = spread.to_dict()
-        show.write(json_path, csv_path, doc, None)
+        announce(show.write(json_path, csv_path, doc, None))
+        show.print_reach(answer, m)  # type: ignore[arg-type]
+        show.print_ranges(spread, m)
         return
-    show.print_estimate(answer, m)  # type: ignore[arg-type]
-    spread = ranges(scenario)
-    show.print_ranges(spread, m)
+    doc = {"kind": "estimate", **answer.to_dict()}
+    if spread is not None:
+        doc["ranges"] = spread.to_dict()
+    written = show.write(json_path, csv_path, doc, None)
     if xlsx_path is not None:
         from subsidybench.report.live_workbook import write_answer_xlsx
 
         write_answer_xlsx(scenario, answer, xlsx_path, m)
-    doc = {"kind": "estimate", **answer.to_dict()}
-    if spread is not None:
-        doc["ranges"] = spread.to_dict()
-    show.write(json_path, csv_path, doc, None)
+        written.append(xlsx_path)
+    announce(written)
+    show.print_estimate(answer, m)  # type: ignore[arg-type]
+    show.print_ranges(spread, m)
+
+
+def announce(paths: list[Path]) -> None:
+    from subsidybench.cli.output import wrote
+
+    for path in paths:
+        wrote(path)
+
+
+def no_xlsx(path: Path | None, what: str) -> None:
+    """--xlsx is one answer's live workbook: refused, not dropped, where there is none."""
+    if path is not None:
+        raise UserError(f"--xlsx writes one answer's live workbook; {what} has none: use --csv")
+
+
+def needs_openpyxl(path: Path | None) -> None:
+    if path is None:
+        return
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError:
+        raise UserError(
+            "--xlsx needs openpyxl, which is not installed: pip install 'subsidybench[report]'"
+        ) from None

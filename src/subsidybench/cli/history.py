@@ -66,6 +66,13 @@ def history(
         raise UserError(f"--machine: no runs of a machine {machine!r} in {where}")
     steps = detect_steps(frame, method)
     site = render_site(frame, steps, method, out, source=where)
+    if json_path is not None:  # written before printing: a closed stdout never costs it
+        from subsidybench.cli.output import wrote
+        from subsidybench.datafile import write_atomic
+
+        doc = {"method": method.describe(), "steps": [s.to_dict() for s in steps]}
+        write_atomic(json_path, json.dumps(doc, indent=2, allow_nan=False) + "\n", "--json")
+        wrote(json_path)
     table = Table(title=f"steps found ({escape(method.describe())})", title_justify="left")
     for col in ("machine", "workload", "first run after", "before", "after", "change", "p"):
         table.add_column(col, overflow="fold")
@@ -85,7 +92,4 @@ def history(
         console.print(table)
     else:
         console.print(f"no step found ({escape(method.describe())})", highlight=False)
-    if json_path is not None:
-        doc = {"method": method.describe(), "steps": [s.to_dict() for s in steps]}
-        json_path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
     typer.echo(f"wrote {site.pages[0]} ({len(site.pages) - 1} machine pages, {site.charts} charts)")

@@ -20,10 +20,12 @@ from subsidybench.cli.options import ProfilesDir
 from subsidybench.cpuinfo import cpu_model
 from subsidybench.errors import UserError
 from subsidybench.report.catalogue_view import (
+    PROFILE_COLUMNS,
     PROFILE_LEGEND,
     figure_table,
     profile_details,
-    profiles_table,
+    profile_records,
+    profile_rows,
 )
 from subsidybench.report.terminal import console as render_console
 
@@ -42,13 +44,38 @@ def _console() -> Console:
 
 
 @app.command("list")
-def list_command(profiles_dir: ProfilesDir = None) -> None:
+def list_command(
+    profiles_dir: ProfilesDir = None,
+    csv_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", metavar="FILE", help="Also write the list as CSV; '-' prints it instead."
+        ),
+    ] = None,
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json", metavar="FILE", help="Also write the list as JSON; '-' prints it instead."
+        ),
+    ] = None,
+) -> None:
     """List the device profiles: dense 16-bit peaks, memory, bandwidth and rent."""
+    from subsidybench.cli.output import wrote
+    from subsidybench.report.listing import dropped_line, fit, write_records
+
     profiles = list_profiles(profiles_dir or [])
-    table = profiles_table(profiles)
-    console = _console()
+    written, printed = write_records(profile_records(profiles), csv_path, json_path)
+    for path in written:
+        wrote(path)
+    if printed:
+        return
+    console = render_console()
+    table, dropped = fit(PROFILE_COLUMNS, profile_rows(profiles), console.width)
     console.print(table)
     console.print(f"{len(profiles)} profiles. {PROFILE_LEGEND}", highlight=False)
+    line = dropped_line(dropped, console.width, "--csv FILE, --json FILE or 'profiles show ID'")
+    if line:
+        console.print(line, highlight=False, markup=False)
 
 
 @app.command()

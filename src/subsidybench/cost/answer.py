@@ -37,7 +37,8 @@ class Estimate:
     currency: str | None
     price: HourlyPrice | None
     devices: int | None
-    device_hours: float
+    device_hours: float | None
+    """None for a contract with no price: money buys hours only at a price."""
     wall_hours: float | None
     gross: float | None
     net: float | None
@@ -85,7 +86,9 @@ class Estimate:
 
     @property
     def device_hours_per_trillion_tokens(self) -> float | None:
-        return None if not self.tokens else self.device_hours / (self.tokens / 1e12)
+        if not self.tokens or self.device_hours is None:
+            return None
+        return self.device_hours / (self.tokens / 1e12)
 
     def to_dict(self) -> dict[str, Any]:
         return {

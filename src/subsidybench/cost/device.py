@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from subsidybench.cost.model import Peak
 from subsidybench.cost.throughput import TOKEN_UNITS, Throughput, WorkUnit
 from subsidybench.errors import UserError
-from subsidybench.provenance import Basis, PriceKind, PricePoint
+from subsidybench.provenance import Assumption, Basis, PriceKind, PricePoint
 
 if TYPE_CHECKING:
     from subsidybench.cost.request import Request
@@ -35,12 +35,97 @@ class Device:
     system_devices: int | None = None
     """For a system rented whole (CloudMatrix 384): its device count; None for one device."""
 
-    def rent(self, currency: str | None = None) -> PricePoint | None:
-        """The rent a cost takes by default (catalogue.profiles.default_rent): one quoted in
-        `currency` where the profile has one, so that no exchange rate enters the answer."""
+    def rent(self, market: str | None = None, rent_id: str | None = None) -> PricePoint | None:
+        """The rent a cost takes: the one named by `rent_id`, else the default rent
+        (catalogue.profiles.default_rent: on-demand first, then the newest) among the rents of
+        `market`, else among all. Never chosen by the answer's currency or programme, so that
+        a subsidy flag cannot change the price of a device-hour."""
         from subsidybench.catalogue.profiles import default_rent
 
-        return default_rent(self.rents, currency)
+        if rent_id is not None:
+            ids = rent_ids(self.rents)
+            found = [p for p, i in zip(self.rents, ids, strict=True) if i == rent_id.lower()]
+            if not found:
+                known = ", ".join(ids) or "none"
+                raise UserError(f"--rent: {self.id} has no rent {rent_id!r}; its rents: {known}")
+            return found[0]
+        if market is not None:
+            market = market.lower()
+            inside = [p for p in self.rents if market_of(p) == market]
+            if not inside:
+                have = ", ".join(sorted({market_of(p) for p in self.rents})) or "none"
+                raise UserError(
+                    f"--market: {self.id} has no rent in market {market!r} (its markets: {have})"
+                )
+            return default_rent(inside)
+        return default_rent(self.rents)
+
+
+# A rent's market is where it is quoted, told by its currency: yuan rents are rents in China,
+# dollar rents those of dollar clouds. A currency not named here is its own market.
+MARKETS = {"cn": "CNY", "us": "USD", "eu": "EUR"}
+
+
+def market_of(price: PricePoint) -> str:
+    return next((m for m, c in MARKETS.items() if c == price.currency), price.currency.lower())
+
+
+def rent_ids(rents: tuple[PricePoint, ...]) -> list[str]:
+    """Each rent's id, as `--rent` takes it: market, amount and date (cn-13.02-2025-04-02),
+    with -2, -3... where a profile lists two rents alike in all three."""
+    ids: list[str] = []
+    for p in rents:
+        base = f"{market_of(p)}-{p.amount:g}-{p.date}"
+        n, name = 1, base
+        while name in ids:
+            n += 1
+            name = f"{base}-{n}"
+        ids.append(name)
+    return ids
+
+
+def describe_rent(price: PricePoint, rent_id: str) -> str:
+    term = f"{price.term}, " if price.term.value != "unknown" else ""
+    seen = f"seen {price.date}, {price.basis}"
+    return f"{rent_id}: {price.amount:,.4g} {price.currency}/h ({term}{seen})"
+
+
+def check_rent_choice(r: Request, device: Device | None, owned: bool) -> None:
+    """--market and --rent pick among a profile's rents: one of them, with a profile, no price."""
+    given = [flag for flag, v in (("--market", r.market), ("--rent", r.rent_id)) if v is not None]
+    if not given:
+        return
+    if len(given) > 1:
+        raise UserError("give --market or --rent, not both: a rent id names its market")
+    if r.price is not None or owned:
+        raise UserError(
+            f"{given[0]} picks a profile's rent; {r.name('price') if not owned else '--capex'}"
+            " is a price given by hand: give one of them"
+        )
+    if device is None:
+        raise UserError(f"{given[0]} picks among a profile's rents: give --profile")
+
+
+def rent_notes(r: Request, device: Device, point: Any) -> tuple[str, Assumption | None]:
+    """The source of the rent taken (its id and why it was taken), and the other rents."""
+    ids = rent_ids(device.rents)
+    taken = device.rents.index(point)
+    if r.rent_id is not None:
+        why = "named by --rent"
+    elif r.market is not None:
+        why = f"--market {r.market}: on-demand first, then the newest"
+    else:
+        why = "the default: on-demand first, then the newest, in any market"
+    source = f"{device.id} rent {ids[taken]} ({why}): {point.source}"
+    if point.basis is Basis.DERIVED and point.note:
+        source += f" ({point.note})"
+    pairs = enumerate(zip(device.rents, ids, strict=True))
+    rest = [describe_rent(p, i) for n, (p, i) in pairs if n != taken]
+    if not rest:
+        return source, None
+    markets = "|".join(sorted({market_of(p) for p in device.rents}))
+    how = f"--rent ID or --market {markets} takes another"
+    return source, Assumption("other rents", "; ".join(rest), Basis.DATA, how)
 
 
 def load_device(

@@ -25,8 +25,8 @@ def _first(values: np.ndarray | None, default: float | None = None) -> float | N
 
 def price_of(s: Scenario) -> HourlyPrice | None:
     """The single price per device-hour (None where no money was asked for)."""
-    if s.currency is None:
-        return None
+    if s.currency is None or (s.rent is None and s.owned is None):
+        return None  # no money asked for, or a contract that is money without a price
     if s.owned is not None:
         hw = OwnedHardware(**{k: float(v[0]) for k, v in s.owned.items()}, currency=s.currency)
         return HourlyPrice.from_owned(hw, s.owned_source)
@@ -90,6 +90,7 @@ def one(s: Scenario) -> Estimate | Reach:
         peak=s.peak,
         wall_hours=s.wall_hours,
         devices_known=s.devices is not None,
+        currency=s.currency,
     )
 
 
@@ -242,18 +243,21 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
         notes.append(
             Assumption("price", "owned: capex as an annuity + energy + hosting", Basis.DERIVED)
         )
-    else:
+    elif s.rent is not None:
         notes.append(
             Assumption(
                 "price", f"rent per device-hour, {s.currency}", s.price_basis, s.price_source
             )
         )
+    # A contract with no price is money alone: swept as `value` hours at 1 an hour (gross =
+    # value), and every column that would need hours is left out.
+    moneyless = s.rent is None and s.owned is None
     frame = sweep(
         unit=unit,
         work=work,
         device_hours=hours,
         contract_value=contract,
-        price_per_hour=None if s.owned is not None else s.rent,
+        price_per_hour=1.0 if moneyless else (None if s.owned is not None else s.rent),
         owned=s.owned,
         per_second=per_second,
         mfu=mfu,
@@ -265,4 +269,7 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
         window_hours=window,
         after_rate=after,
     )
+    if moneyless:
+        hourly = ["price_per_hour", "device_hours", "wall_hours", "effective_price"]
+        frame = frame.drop(columns=[c for c in hourly if c in frame.columns])
     return frame, [*notes, *s.assumptions]

@@ -216,15 +216,18 @@ def estimate(
     peak: Peak | None = None,
     wall_hours: float | None = None,
     devices_known: bool = True,
+    currency: str | None = None,
 ) -> Estimate:
     """Time and cost of one job on one kind of device, with and without a subsidy.
 
     `price`, `terms` and the job's money must be in the same currency (the caller converts).
     Without a price, the answer is time and device-hours only. `wall_hours` is the contract's
     duration when it was given rather than derived from the devices; `devices_known` is False
-    when nobody said how many devices share a job given in hours or money.
+    when nobody said how many devices share a job given in hours or money. A contract with no
+    price is money alone, in `currency`: its subsidy and net, and no device-hours.
     """
     cluster = cluster or Cluster()
+    device_hours: float | None
     flops: float | None = None
     tokens: float | None = None
     if isinstance(job, TrainJob | ServeJob):
@@ -256,27 +259,28 @@ def estimate(
         if isinstance(job, HoursJob):
             device_hours = job.device_hours
         elif price is None:
-            raise UserError("a contract's value buys hours only at a price: give --price")
+            device_hours = None  # a contract's value buys hours only at a price
         else:
             device_hours = job.value / price.amount
-        if throughput is not None:
+        if throughput is not None and device_hours is not None:
             done = device_hours * SECONDS_PER_HOUR * throughput.per_second
             done *= cluster.scaling_efficiency
             if throughput.unit is WorkUnit.TOKENS:
                 tokens = done
             else:
                 flops = done
-    if wall_hours is None and devices_known:
+    if wall_hours is None and devices_known and device_hours is not None:
         wall_hours = device_hours / cluster.devices
 
     gross = net = effective = None
     outcome = None
-    if price is not None:
-        gross = job.value if isinstance(job, ContractJob) else device_hours * price.amount
-        net = gross
+    if isinstance(job, ContractJob) and (price is not None or currency is not None):
+        gross = net = job.value
+    elif price is not None and device_hours is not None:
+        gross = net = device_hours * price.amount
     if terms is not None and build is not None:
         raise UserError("give a subsidy on rent or on building compute, not both")
-    if (terms is not None or build is not None) and price is None:
+    if (terms is not None or build is not None) and gross is None:
         raise UserError("a subsidy is money: give a price (--price with --currency, or --profile)")
     if terms is not None and gross is not None:
         outcome = apply_subsidy(gross, terms, wall_hours, cost_of_capital)
@@ -315,7 +319,7 @@ def estimate(
                 Basis.DERIVED,
             )
         )
-    if net is not None and device_hours > 0:
+    if net is not None and device_hours:
         effective = net / device_hours
     per_s, tok_s = _rates(job, throughput, cluster.scaling_efficiency)
     if peak is not None and per_s is not None:
@@ -323,7 +327,7 @@ def estimate(
     assumptions.extend(extra_assumptions)
     return Estimate(
         job=job,
-        currency=None if price is None else price.currency,
+        currency=currency if price is None else price.currency,
         price=price,
         devices=cluster.devices if devices_known else None,
         device_hours=device_hours,
@@ -347,7 +351,9 @@ def _days(hours: float) -> str:
     days = hours / HOURS_PER_DAY
     if days >= 2 * 365.25:
         return f"{days:,.0f} days ({days / 365.25:,.1f} years)"
-    return f"{days:,.2f} days"
+    from subsidybench.digits import figure
+
+    return f"{figure(days)} days"
 
 
 # --------------------------------------------------------------------------------------------

@@ -147,6 +147,10 @@ class Request:
     price_basis: Basis = Basis.GIVEN
     price_source: str = ""
     report_currency: str | None = None
+    market: str | None = None
+    """Which market's rents of the profile a cost takes (cost.device.MARKETS), if said."""
+    rent_id: str | None = None
+    """One rent of the profile, by its id (cost.device.rent_ids)."""
     fx: float | None = None
     capex: np.ndarray | None = None
     lifetime: np.ndarray | None = None

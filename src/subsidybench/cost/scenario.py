@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from subsidybench.catalogue.freshness import staleness_warnings
-from subsidybench.cost.device import Device, load_device
+from subsidybench.cost.device import Device, check_rent_choice, load_device, rent_notes
 from subsidybench.cost.jobs import ContractJob, HoursJob, Job, ServeJob, TrainJob
 from subsidybench.cost.model import Peak
 from subsidybench.cost.owned import owned_inputs
@@ -148,6 +148,13 @@ def resolve(request: Request) -> Scenario:
     rent = None
     price_ccy = None
     basis, source = r.price_basis, r.price_source
+    check_rent_choice(r, device, owned)
+    if r.currency is not None and r.price is None and not owned and kind != "contract":
+        raise UserError(
+            f"--currency is the currency of {r.name('price')}, --capex or --contract, and none"
+            f" is given: give {r.name('price')} with it, or --in {r.currency.upper()} to answer"
+            f" in {r.currency.upper()} at a profile's rent"
+        )
     if r.price is not None or owned:
         if r.currency is None:
             raise UserError(f"give the currency of {r.name('price')} (e.g. --currency USD)")
@@ -155,16 +162,20 @@ def resolve(request: Request) -> Scenario:
         source = source or (r.name("price") if not owned else "--capex")
         rent = r.price
     programme = _programme(r)
-    # A yuan programme is costed on a yuan rent where the profile has one: no exchange rate.
-    wanted = r.report_currency or (programme.currency if programme is not None else None)
-    point = device.rent(wanted) if device is not None and rent is None and not owned else None
+    # One rent per device-hour, whatever currency the answer or the programme is in: the market
+    # is said (--market, --rent) or the default rule picks among all, and the answer says which.
+    point = None
+    if device is not None and rent is None and not owned:
+        point = device.rent(r.market, r.rent_id)
     if point is not None:
         assert device is not None
         rent, price_ccy, basis = np.array([point.amount]), point.currency, point.basis
-        source = f"{device.id} rent seen {point.date}: {point.source}"
-        if point.basis is Basis.DERIVED and point.note:
-            source += f" ({point.note})"
+        source, others = rent_notes(r, device, point)
+        if others is not None:
+            notes.append(others)
     currency = r.report_currency.upper() if r.report_currency else price_ccy
+    if kind == "contract" and rent is None and not owned:
+        currency = _contract_currency(r)
     if currency is None and programme is not None and kind == "reach":
         currency = programme.currency
     money = Money(currency, r.profiles_dirs, r.fx)
@@ -189,7 +200,8 @@ def resolve(request: Request) -> Scenario:
                 f"{needs} needs a price: --price with --currency, --capex (owned), or a --profile"
                 " with a rent"
             )
-        currency = None
+        if kind != "contract":
+            currency = None
 
     # Throughput, peak and cluster.
     peak = _peak(r, device)
@@ -234,12 +246,19 @@ def resolve(request: Request) -> Scenario:
     elif r.small_firm:
         raise UserError("--small-firm needs --subsidy")
     timed = terms is not None and math.isfinite(terms.window_hours) and kind != "reach"
-    if timed and not devices_given and wall is None:
+    hours_known = rent is not None or owned_hw is not None or kind != "contract"
+    if timed and wall is None and not (devices_given and hours_known):
         assert terms is not None
+        where = f"{terms.programme}'s {terms.rule} lasts {terms.window_hours:,.0f} hours of a"
+        if not hours_known:
+            raise UserError(
+                f"{where} contract, so the answer depends on how long the contract runs: give"
+                f" {r.name('duration_days')} DAYS (with no price, --devices cannot tell it)"
+            )
         raise UserError(
-            f"{terms.programme}'s {terms.rule} lasts {terms.window_hours:,.0f} hours of a"
-            " contract, so the answer depends on how long the job runs: give --devices"
-            " (how many devices share the device-hours) or --duration DAYS"
+            f"{where} contract, so the answer depends on how long the job runs: give"
+            f" {r.name('duration_days')} DAYS, or --devices (how many devices share the"
+            " device-hours)"
         )
 
     notes.append(origin)
@@ -278,6 +297,19 @@ def resolve(request: Request) -> Scenario:
         fx_pair=next(iter(money.used), None),
         fx_rate=money.rate,
     )
+
+
+def _contract_currency(r: Request) -> str:
+    """A contract priced by nobody is money in the currency the user states."""
+    given = {c.upper() for c in (r.currency, r.report_currency) if c is not None}
+    if not given:
+        raise UserError(f"{r.name('contract')}: give the contract's currency (--currency CNY)")
+    if len(given) > 1:
+        raise UserError(
+            f"{r.name('contract')} is in --currency {r.currency}, the answer in --in"
+            f" {r.report_currency}: with no price, state the contract in the answer's currency"
+        )
+    return given.pop()
 
 
 def _origin(domestic: bool) -> str:
@@ -321,7 +353,7 @@ def _needs_price(r: Request, kind: str, programme: Any) -> str:
     if kind == "reach":
         return "--reach"
     if kind == "contract":
-        return r.name("contract")
+        return ""  # a contract is money: its subsidy and net need no price (device-hours do)
     if programme is not None or r.rate is not None:
         return "a subsidy"
     if r.report_currency is not None:

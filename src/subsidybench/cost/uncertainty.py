@@ -343,6 +343,12 @@ def _figures(s: Scenario, v: Mapping[str, Any]) -> dict[str, np.ndarray]:
         hours = model.device_hours_for(work, per_second, eff)
     elif isinstance(job, model.HoursJob):
         hours = np.asarray(v.get("hours", job.device_hours), dtype=np.float64)
+    elif pay is None:
+        # A contract with no price is money alone: `value` hours at 1 an hour, no hours shown.
+        value = np.asarray(v.get("contract", job.value), dtype=np.float64)
+        wall = 0.0 if s.wall_hours is None else s.wall_hours
+        money = model.evaluate_hours(value, wall, 1.0, **subsidy)
+        return {k: money[k] for k in ("gross", "subsidy", "net", "effective_rate")}
     else:
         assert isinstance(job, model.ContractJob) and pay is not None
         hours = np.asarray(v.get("contract", job.value)) / pay

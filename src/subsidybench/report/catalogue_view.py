@@ -7,16 +7,18 @@ comes from, without an accelerator or torch. Printing is the caller's.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import RenderableType
 from rich.markup import escape
-from rich.table import Column, Table
+from rich.table import Table
 from rich.text import Text
 
 from subsidybench.catalogue.profiles import DeviceProfile
 from subsidybench.catalogue.subsidies import Programme, Term
 from subsidybench.dtypes import DType
 from subsidybench.provenance import Basis, Figure
+from subsidybench.report.listing import Column
 
 # One letter per basis in the list table; `profiles show` spells them out.
 _LETTER = {
@@ -44,34 +46,75 @@ def _rent(profile: DeviceProfile) -> str:
     return f"{price.amount:,.2f} {price.currency}/h {_LETTER[price.basis]} ({price.date})"
 
 
-def profiles_table(profiles: Sequence[DeviceProfile]) -> Table:
-    """One row a profile: dense 16-bit peaks, memory, bandwidth and rent."""
-    table = Table(
-        Column("id", no_wrap=True),
-        "name",
-        "vendor",
-        "backend",
-        "domestic",
-        "bf16 TFLOP/s",
-        "fp16 TFLOP/s",
-        "memory GB",
-        "bandwidth GB/s",
-        "rent",
-    )
+# Columns of `profiles list`, dropped highest first at a narrow terminal (report.listing).
+PROFILE_COLUMNS = (
+    Column("id", "id"),
+    Column("name", "name", 6),
+    Column("vendor", "vendor", 5),
+    Column("backend", "backend", 7),
+    Column("domestic", "domestic", 3),
+    Column("bf16", "bf16 TFLOP/s", 0, "right"),
+    Column("fp16", "fp16 TFLOP/s", 8, "right"),
+    Column("memory", "memory GB", 2, "right"),
+    Column("bandwidth", "bandwidth GB/s", 4, "right"),
+    Column("rent", "rent", 1),
+)
+
+
+def profile_rows(profiles: Sequence[DeviceProfile]) -> list[dict[str, str]]:
+    """One row a profile: dense 16-bit peaks, memory, bandwidth and default rent, as text."""
+    return [
+        {
+            "id": p.id,
+            "name": p.name,
+            "vendor": p.vendor,
+            "backend": p.backend,
+            "domestic": "yes" if p.domestic else "no",
+            "bf16": _short(p.peak(DType.BF16)),
+            "fp16": _short(p.peak(DType.FP16)),
+            "memory": _short(p.memory_gb),
+            "bandwidth": _short(p.memory_bandwidth_gbs),
+            "rent": _rent(p),
+        }
+        for p in profiles
+    ]
+
+
+def _figure_record(fig: Figure | None) -> dict[str, Any]:
+    if fig is None or fig.value is None:
+        return {"value": None, "basis": None if fig is None else fig.basis.value}
+    return {"value": fig.value, "basis": fig.basis.value, "source": fig.source}
+
+
+def profile_records(profiles: Sequence[DeviceProfile]) -> list[dict[str, Any]]:
+    """The same profiles as numbers with their basis and source, for --csv and --json."""
+    out = []
     for p in profiles:
-        table.add_row(
-            p.id,
-            p.name,
-            p.vendor,
-            p.backend,
-            "yes" if p.domestic else "no",
-            _short(p.peak(DType.BF16)),
-            _short(p.peak(DType.FP16)),
-            _short(p.memory_gb),
-            _short(p.memory_bandwidth_gbs),
-            _rent(p),
+        rent = p.rent_per_hour()
+        out.append(
+            {
+                "id": p.id,
+                "name": p.name,
+                "vendor": p.vendor,
+                "backend": p.backend,
+                "domestic": bool(p.domestic),
+                "bf16_tflops": _figure_record(p.peak(DType.BF16)),
+                "fp16_tflops": _figure_record(p.peak(DType.FP16)),
+                "memory_gb": _figure_record(p.memory_gb),
+                "memory_bandwidth_gbs": _figure_record(p.memory_bandwidth_gbs),
+                "rent": None
+                if rent is None
+                else {
+                    "amount": rent.amount,
+                    "currency": rent.currency,
+                    "term": rent.term.value,
+                    "date": rent.date,
+                    "basis": rent.basis.value,
+                    "source": rent.source,
+                },
+            }
         )
-    return table
+    return out
 
 
 def figure_table(title: str, rows: Sequence[tuple[str, Figure]]) -> Table:
@@ -128,40 +171,43 @@ def _until(p: Programme) -> str:
     return f"{p.valid_until} (expired)" if p.expired() else p.valid_until
 
 
-def programmes_table(programmes: Sequence[Programme]) -> Table:
-    """One row a programme: headline rate, caps and pool."""
-    table = Table(title="Subsidy programmes (rates and caps are maxima)")
-    table.add_column("id", no_wrap=True)
-    for column in (
-        "region",
-        "issued",
-        "pays towards",
-        "rate",
-        "cap/contract",
-        "cap/firm/yr",
-        "pool",
-        "valid until",
-    ):
-        table.add_column(column, overflow="fold")
+# Columns of `subsidies list`, dropped highest first at a narrow terminal (report.listing).
+PROGRAMME_COLUMNS = (
+    Column("id", "id"),
+    Column("region", "region", 4),
+    Column("issued", "issued", 8),
+    Column("pays", "pays towards", 6),
+    Column("rate", "rate"),
+    Column("cap_contract", "cap/contract", 5),
+    Column("cap_firm", "cap/firm/yr", 2),
+    Column("pool", "pool", 7),
+    Column("until", "valid until", 3),
+)
+
+
+def programme_rows(programmes: Sequence[Programme]) -> list[dict[str, str]]:
+    """One row a programme: headline rate (rates and caps are maxima), caps and pool."""
+    rows = []
     for p in programmes:
         rates = _rate(p.rates.base)
         if p.rates.domestic.stated:
             rates += f" ({_rate(p.rates.domestic)} domestic)"
         if p.rates.small_firm.stated:
             rates += f" ({_rate(p.rates.small_firm)} small firms)"
-        cells = (
-            p.id,
-            p.region,
-            p.issued,
-            ", ".join(spend.value for spend in p.eligible),
-            rates,
-            _money(p.caps.per_contract, p.currency),
-            _money(p.caps.per_firm_year, p.currency),
-            f"{_money(p.pool, p.currency)} ({p.pool_period})",
-            _until(p),
+        rows.append(
+            {
+                "id": p.id,
+                "region": p.region,
+                "issued": p.issued,
+                "pays": ", ".join(spend.value for spend in p.eligible),
+                "rate": rates,
+                "cap_contract": _money(p.caps.per_contract, p.currency),
+                "cap_firm": _money(p.caps.per_firm_year, p.currency),
+                "pool": f"{_money(p.pool, p.currency)} ({p.pool_period})",
+                "until": _until(p),
+            }
         )
-        table.add_row(*(escape(c) for c in cells))
-    return table
+    return rows
 
 
 def programme_details(p: Programme) -> list[RenderableType]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from subsidybench.datafile import write_atomic
+from subsidybench.digits import figure, money, share
 from subsidybench.report.i18n import ENGLISH, Messages
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def money_text(value: float | None, currency: str) -> str:
         return "-"
     if not math.isfinite(value):
         return "no limit"
-    return f"{value:,.2f} {currency}"
+    return f"{money(value)} {currency}"
 
 
 def assumption_table(
@@ -74,7 +75,7 @@ def _days(hours: float, m: Messages = ENGLISH) -> str:
     days = hours / 24.0
     if days >= 2 * 365.25:
         return m("days.years", days=f"{days:,.0f}", years=f"{days / 365.25:,.1f}")
-    return m("days.hours", days=f"{days:,.2f}", hours=f"{hours:,.1f}")
+    return m("days.hours", days=figure(days), hours=figure(hours))
 
 
 def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
@@ -86,7 +87,9 @@ def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
     table = Table(title=escape(m("answer.cost_of", job=e.job.describe())), show_header=False)
     table.add_column("quantity", style="bold")
     table.add_column("value", justify="right")
-    if e.wall_hours is None:
+    if e.wall_hours is None and e.device_hours is None:
+        pass  # money alone (a contract with no price): no hours, so no wall time to ask for
+    elif e.wall_hours is None:
         table.add_row(m("row.wall_time"), m("answer.wall_unknown"))
     elif e.devices is None:
         table.add_row(m("row.wall_time"), m("answer.wall_given", days=_days(e.wall_hours, m)))
@@ -95,7 +98,8 @@ def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
             m("row.wall_time"),
             m("answer.wall_on", days=_days(e.wall_hours, m), devices=f"{e.devices:,}"),
         )
-    table.add_row(m("row.device_hours"), f"{e.device_hours:,.0f}")
+    if e.device_hours is not None:  # a contract with no price buys no known hours
+        table.add_row(m("row.device_hours"), figure(e.device_hours))
     throughput = next((a for a in e.assumptions if a.name == "throughput"), None)
     if throughput is not None:
         basis = m.basis(throughput.basis.value)
@@ -105,7 +109,7 @@ def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
     if e.implied_mfu is not None and e.peak is not None:
         table.add_row(
             m("row.implied_mfu"),
-            m("answer.of_peak", share=f"{e.implied_mfu:.1%}", peak=e.peak.describe()),
+            m("answer.of_peak", share=share(e.implied_mfu), peak=e.peak.describe()),
         )
     if e.cluster_pflops is not None:
         cluster = m("answer.cluster", pflops=f"{e.cluster_pflops:,.4g}")
@@ -116,13 +120,13 @@ def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
     if e.flops is not None:
         table.add_row(
             m("row.useful_work"),
-            m("answer.useful_work", flops=f"{e.flops:.4g}", pflop_days=f"{e.pflop_days:,.2f}"),
+            m("answer.useful_work", flops=f"{e.flops:.4g}", pflop_days=figure(e.pflop_days)),
         )
     if e.tokens is not None:
         table.add_row(m("row.tokens"), f"{e.tokens:.4g}")
     if e.device_hours_per_trillion_tokens is not None:
-        table.add_row(m("row.hours_per_t_tokens"), f"{e.device_hours_per_trillion_tokens:,.0f}")
-    if e.price is None:
+        table.add_row(m("row.hours_per_t_tokens"), figure(e.device_hours_per_trillion_tokens))
+    if e.gross is None:
         table.add_row(m("row.money"), m("answer.no_price"))
     else:
         _money_rows(table, e, c, m)
@@ -132,8 +136,8 @@ def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
 
 
 def _money_rows(table: Any, e: Estimate, c: str, m: Messages) -> None:
-    assert e.price is not None
-    table.add_row(m("row.price"), m.price(e.price.amount, c))
+    if e.price is not None:
+        table.add_row(m("row.price"), m.price(e.price.amount, c))
     table.add_row(m("row.gross"), m.amount(e.gross, c))
     s = e.subsidy
     if s is not None:
@@ -143,9 +147,9 @@ def _money_rows(table: Any, e: Estimate, c: str, m: Messages) -> None:
         else:
             table.add_row(
                 m("row.subsidy"),
-                m("answer.subsidy", amount=m.amount(s.amount, c), share=f"{s.effective_rate:.1%}"),
+                m("answer.subsidy", amount=m.amount(s.amount, c), share=share(s.effective_rate)),
             )
-            table.add_row(m("row.rate_before_caps"), f"{s.rate_before_caps:.1%}")
+            table.add_row(m("row.rate_before_caps"), share(s.rate_before_caps))
             binding = m("answer.binds") if s.cap_binds else m("answer.does_not_bind")
             table.add_row(rule, f"{m.amount(s.cap, c)}: {binding}")
             if math.isfinite(s.binds_above):
@@ -155,13 +159,14 @@ def _money_rows(table: Any, e: Estimate, c: str, m: Messages) -> None:
                         "answer.binds_above",
                         amount=m.amount(s.binds_above, c),
                         rule=rule,
-                        rate=f"{s.rate_before_caps:.1%}",
+                        rate=share(s.rate_before_caps),
                     ),
                 )
         if s.present_value is not None:
             table.add_row(m("row.present_value"), m.amount(s.present_value, c))
     table.add_row(m("row.net"), m.amount(e.net, c))
-    table.add_row(m("row.effective_price"), m.price(e.effective_price, c))
+    if e.effective_price is not None:
+        table.add_row(m("row.effective_price"), m.price(e.effective_price, c))
     if e.net_per_pflop_hour is not None:
         table.add_row(m("row.net_per_pflop_hour"), m.price(e.net_per_pflop_hour, c))
     if e.net_per_million_tokens is not None:
@@ -197,8 +202,8 @@ def print_compare(ranked: list[Estimate], m: Messages = ENGLISH) -> None:
             escape(e.label),
             escape(throughput),
             f"{e.price.amount:,.4g}",
-            f"{e.subsidy.effective_rate:.0%}" if e.subsidy else "-",
-            "-" if e.wall_hours is None else f"{e.wall_hours / HOURS_PER_DAY:,.1f}",
+            share(e.subsidy.effective_rate) if e.subsidy else "-",
+            "-" if e.wall_hours is None else figure(e.wall_hours / HOURS_PER_DAY),
             m.amount(e.net, None, 0),
             f"{per_unit:,.4g}" if per_unit is not None else "-",
         )
@@ -224,16 +229,16 @@ def print_reach(r: Reach, m: Messages = ENGLISH) -> None:
     table.add_row(m("row.rate"), f"{r.rate:.0%}")
     table.add_row(m("row.contract_value"), m.amount(r.contract_value, c))
     table.add_row(m("row.firm_pays"), m.amount(r.firm_pays, c))
-    table.add_row(m("row.device_hours"), f"{r.device_hours:,.0f}")
+    table.add_row(m("row.device_hours"), figure(r.device_hours))
     if r.pflop_days is not None:
-        table.add_row(m("row.pflop_days"), f"{r.pflop_days:,.2f}")
+        table.add_row(m("row.pflop_days"), figure(r.pflop_days))
     if r.tokens is not None:
         table.add_row(m("row.tokens"), f"{r.tokens:.4g}")
     if r.training_runs is not None:
         table.add_row(m("row.training_runs"), f"{r.training_runs:,.3g}")
     if r.firms_covered is not None:
         table.add_row(
-            m("row.firms_covered", size=m.amount(r.contract_size, c)), f"{r.firms_covered:,.1f}"
+            m("row.firms_covered", size=m.amount(r.contract_size, c)), figure(r.firms_covered)
         )
     console = Console()
     console.print(table)
@@ -267,7 +272,7 @@ def range_cell(value: float, kind: str | None, currency: str | None, m: Messages
     if kind == "price":
         return m.price(value, currency)
     if kind == "share":
-        return f"{value:.1%}"
+        return share(value)
     return _cell(value)
 
 
@@ -410,18 +415,25 @@ def _cell(value: Any, m: Messages = ENGLISH) -> str:
     return f"{number:,.4g}"
 
 
-def write(json_path: Path | None, csv_path: Path | None, doc: dict[str, Any], frame: Any) -> None:
+def write(
+    json_path: Path | None, csv_path: Path | None, doc: dict[str, Any], frame: Any
+) -> list[Path]:
+    """Write the answer as JSON and/or CSV (each whole or not at all); the paths written."""
+    written: list[Path] = []
     if json_path is not None:
         if frame is not None:
             doc = {**doc, "rows": json.loads(frame.to_json(orient="records"))}
         text = json.dumps(_finite(doc), indent=2, allow_nan=False) + "\n"
         write_atomic(json_path, text, "--json")
+        written.append(json_path)
     if csv_path is not None:
         import pandas as pd
 
         if frame is None:
             frame = pd.DataFrame([flat(doc)])
         write_atomic(csv_path, frame.to_csv(index=False), "--csv")
+        written.append(csv_path)
+    return written
 
 
 def _finite(value: Any) -> Any:

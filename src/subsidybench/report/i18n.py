@@ -111,16 +111,20 @@ class Messages:
         unit = self.units
         if unit == "auto":
             unit = "yi" if abs(value) >= 1e8 else "wan" if abs(value) >= 1e4 else "plain"
+        from subsidybench.digits import money
+
         if unit == "plain":
-            return f"{value:,.{decimals}f} {self.currency(code)}".rstrip()
+            return f"{money(value, decimals)} {self.currency(code)}".rstrip()
         scaled = value / _SCALE[unit]
-        return self(f"money.{unit}", value=f"{scaled:,.2f}", currency=self.currency(code))
+        return self(f"money.{unit}", value=money(scaled), currency=self.currency(code))
 
     def price(self, value: float | None, code: str | None) -> str:
         """A price (per hour, per unit of work): never scaled to 万."""
         if value is None or not math.isfinite(value):
             return self("money.none")
-        return f"{value:,.2f} {self.currency(code)}".rstrip()
+        from subsidybench.digits import money
+
+        return f"{money(value)} {self.currency(code)}".rstrip()
 
 
 def messages(lang: str | None = None, units: str | None = None) -> Messages:

@@ -134,15 +134,19 @@ def run_table(
             }
         )
     optional = [c for c in reversed(_OPTIONAL) if c != "energy" or metered]
-    columns = ["workload", "dtype", "median", "IQR", "n", "sees", *optional, "verdict"]
+    # A run of one round cannot know its spread between processes: no column of dashes.
+    sees = ["sees"] if any(row.get("sees", "-") != "-" for row in rows) else []
+    columns = ["workload", "dtype", "median", "IQR", "n", *sees, *optional, "verdict"]
     widths = {c: max([len(c), *(_cell_width(row.get(c, "")) for row in rows)]) for c in columns}
     widths["workload"] = min(widths["workload"], 24)  # folds; parameters wrap on their line
+    dropped = []
     for name in _OPTIONAL:
         # Rich draws a border and a space either side of every cell: 3 columns per column.
         if width is None or sum(widths[c] + 3 for c in columns) + 1 <= width:
             break
         if name in columns:
             columns.remove(name)
+            dropped.append(name)
     table = Table(title=title, title_justify="left")
     for c in columns:
         if c == "workload":
@@ -154,6 +158,11 @@ def run_table(
     lines = [f"[{i}] {text}" for i, text in enumerate(notes, 1)] + sweep_lines(run)
     if any(r.ok for r in run.results):
         lines.append(escape(figures_line(run)))
+    if dropped:  # a column left out is said, never silently missing
+        lines.append(
+            f"not shown at {width} columns: {', '.join(dropped)} (show --csv has every column,"
+            " or widen the terminal: COLUMNS=N)"
+        )
     return table, lines + [escape(line) for line in reference_lines(run)]
 
 
@@ -164,11 +173,15 @@ def figures_line(run: RunResult) -> str:
         if run.processes > 1
         else "all in one process"
     )
+    if run.rounds == 1:
+        return (
+            f"median: as `compare` reads it (one round, {run.environment.torch_threads} torch"
+            " threads); one round cannot say what change a comparison could see (see --rounds)"
+        )
     return (
         f"median: the geometric mean of the rounds' medians, as `compare` reads it ({run.rounds}"
-        f" round(s), {where}; {run.environment.torch_threads} torch threads); sees: the"
-        " smallest change a comparison with a run like this one could call (95%), '-' for one"
-        " round"
+        f" rounds, {where}; {run.environment.torch_threads} torch threads); sees: the smallest"
+        " change a comparison with a run like this one could call (95%)"
     )
 
 

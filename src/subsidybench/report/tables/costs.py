@@ -71,10 +71,8 @@ def priced_runs(
         if lr.run.profile is not None:
             targets += [t for t in options.estimate_on if t != lr.run.profile]
         for target in targets:
-            # A rent in the answer's (or the programme's) currency first: no exchange rate.
-            wanted = options.currency or (
-                options.programme.currency if options.programme is not None else None
-            )
+            # The profile's default rent (cost.device): never chosen by the answer's or the
+            # programme's currency, so a subsidy cannot change the price of a device-hour.
             estimate = target is not None and target != lr.run.profile
             label = f"{lr.label} on {target} (estimate)" if estimate else lr.label
             device = _device(target, options.profiles_dirs)
@@ -89,7 +87,7 @@ def priced_runs(
                     f"{label}: profile {target} is not in the catalogue: no rent to cost with"
                     " (give --price or --profiles-dir)"
                 )
-            elif device is None or (rent := device.rent(wanted)) is None:
+            elif device is None or (rent := device.rent()) is None:
                 where = f"profile {device.id} has no rent" if device is not None else "no profile"
                 notes.append(f"{label}: not costed: {where}; give --price {label}=AMOUNT")
             else:
