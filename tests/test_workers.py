@@ -243,3 +243,34 @@ def test_what_a_run_alone_can_see() -> None:
     assert detectable_alone(m) == pytest.approx(expected, rel=1e-6)
     assert 0.04 < expected < 0.05
     assert detectable_alone(Measurement((1.0, 1.1), 1, 1, 0.0, True)) is None  # one round
+
+
+def test_an_ab_call_on_rounds_the_machine_shared_cannot_tell() -> None:
+    base = sample_run()
+
+    def side(scale: float, jitters: tuple[float, ...], busy_round: int | None) -> list[RunResult]:
+        runs = []
+        for i, j in enumerate(jitters):
+            results = []
+            for r in base.results:
+                if r.measurement is None:
+                    results.append(r)
+                    continue
+                m = replace(
+                    r.measurement, samples_s=tuple(x * scale * j for x in r.measurement.samples_s)
+                )
+                foreign = 0.6 if i == busy_round else 0.0
+                results.append(replace(r, measurement=m, foreign_cpu=foreign))
+            runs.append(replace(base, results=tuple(results)))
+        return runs
+
+    a = side(1.0, (1.0, 1.004, 0.997, 1.002), None)
+    slower = side(1.2, (1.002, 0.999, 1.003, 0.998), None)
+    rows = [r for r in compare_ab(a, slower).rows if r.change is not Change.NOT_COMPARABLE]
+    assert rows and all(r.change is Change.SLOWER for r in rows)
+    shared = side(1.2, (1.002, 0.999, 1.003, 0.998), 2)
+    rows = [r for r in compare_ab(a, shared).rows if r.change is not Change.NOT_COMPARABLE]
+    assert rows and all(r.change is Change.CANNOT_TELL for r in rows)
+    assert all(
+        r.describe() == "cannot tell (machine busy)" and "1 of 8 rounds" in r.note for r in rows
+    )

@@ -32,7 +32,7 @@ from subsidybench.results.compare import (
     call,
     compare_runs,
 )
-from subsidybench.results.record import RunResult
+from subsidybench.results.record import RunResult, WorkloadResult
 from subsidybench.timing import Measurement
 
 MACHINE = "the machine itself ran"
@@ -106,7 +106,26 @@ def _paired(
         return row
     ma = [_measurement(run, row.id) for run in a]
     mb = [_measurement(run, row.id) for run in b]
-    return _row(row, ma, mb, alpha, min_effect)
+    paired = _row(row, ma, mb, alpha, min_effect)
+    busy = [r for run in (*a, *b) for r in run.results if r.id == row.id and _busy(r)]
+    if busy and paired.change in (Change.SLOWER, Change.FASTER, Change.SMALL):
+        # Other processes took the CPU while this workload was timed: its figures are the
+        # machine's as much as A's or B's, and a call on them is not the code's. At load average
+        # 11-15 on a 2-core VM (2026-12-05), 2 of 15 unchanged workloads were called 1.3-1.4x
+        # faster in five A/B jobs, every one of them on busy rounds.
+        why = f"the CPU was shared in {len(busy)} of {2 * len(a)} rounds (machine busy)"
+        note = "; ".join(filter(None, (paired.note, why)))
+        return replace(paired, change=Change.CANNOT_TELL, note=note)
+    return paired
+
+
+def _busy(r: WorkloadResult) -> bool:
+    """Timed while other processes used more of the CPU than its policy allows."""
+    return (
+        r.foreign_cpu is not None
+        and r.policy is not None
+        and r.foreign_cpu > r.policy.max_foreign_cpu
+    )
 
 
 def _measurement(run: RunResult, id_: str) -> Measurement | None:

@@ -206,6 +206,8 @@ class WorkloadChange:
         if self.change is Change.SMALL and self.ratio is not None:
             return f"small ({self.ratio - 1:+.1%})"
         if self.change is Change.CANNOT_TELL and self.detectable is not None:
+            if self.ci is not None and not self.ci[0] <= 1.0 <= self.ci[1]:
+                return "cannot tell (machine busy)"  # results/ab.py: a call on shared rounds
             return f"cannot tell (sees >{self.detectable:.0%})"
         return str(self.change)
 
