@@ -108,9 +108,11 @@ from subsidybench.cli import ingest as _ingest  # noqa: E402
 from subsidybench.cli import profiles as _profiles  # noqa: E402
 from subsidybench.cli import report as _report  # noqa: E402
 from subsidybench.cli import run as _run  # noqa: E402
+from subsidybench.cli import serve_bench as _serve_bench  # noqa: E402
 from subsidybench.cli import show as _show  # noqa: E402
 from subsidybench.cli import store as _store  # noqa: E402
 from subsidybench.cli import subsidies as _subsidies  # noqa: E402
+from subsidybench.cli import ui as _ui  # noqa: E402
 
 app.command()(_run.run)
 app.command()(_run.suites)
@@ -129,6 +131,8 @@ app.add_typer(_history.app)  # `subsidybench history`
 app.add_typer(_gate.app)  # `subsidybench gate`
 app.add_typer(_accept.app)  # `subsidybench accept`
 app.add_typer(_evidence.app)  # `subsidybench evidence` and `verify`
+app.add_typer(_serve_bench.app)  # `subsidybench serve-bench`
+app.add_typer(_ui.app)  # `subsidybench ui`
 
 
 def main() -> None:

@@ -12,116 +12,83 @@ ranks them by net cost per unit of useful work. Each [[option]] table names its 
     subsidy = "shanghai-2025-compute"
     devices = 64
     scaling_efficiency = 0.9
+
+The keys are the inputs the inputs table (cost.inputs) marks `option_key`, each read as its row
+says, named as in the table.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from subsidybench.cost.inputs import BY_NAME, INPUTS, Input, Kind, option_keys
 from subsidybench.datafile import Fields, read_toml
 from subsidybench.errors import UserError
 
-_KEYS = {
-    "label",
-    "profile",
-    "price",
-    "currency",
-    "run",
-    "workload",
-    "metric",
-    "force",
-    "tflops",
-    "tokens_per_s",
-    "mfu",
-    "peak_tflops",
-    "dtype",
-    "domestic",
-    "subsidy",
-    "rate",
-    "small_firm",
-    "devices",
-    "scaling_efficiency",
-}
+OPTION_DEFAULTS = {"devices": 1.0}
+"""An option's inputs not given take the table's default, and one device."""
 
 
 @dataclass(frozen=True, slots=True)
 class OptionSpec:
-    """One option as the file states it; `option_request` makes it a costing question."""
+    """One option as the file states it: its label and the inputs it gives (by their names in
+    the inputs table, cost.inputs); `option_request` makes it a costing question."""
 
     label: str
-    profile: str | None = None
-    price: float | None = None
-    currency: str | None = None
-    run: Path | None = None
-    workload: str | None = None
-    metric: str = "flops"
-    force: bool = False
-    tflops: float | None = None
-    tokens_per_s: float | None = None
-    mfu: float | None = None
-    peak_tflops: float | None = None
-    dtype: str = "bf16"
-    domestic: bool | None = None
-    subsidy: str | None = None
-    rate: float | None = None
-    small_firm: bool = False
-    devices: int = 1
-    scaling_efficiency: float | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key, OPTION_DEFAULTS.get(key, BY_NAME[key].default))
 
     def __post_init__(self) -> None:
-        rates = [x for x in (self.run, self.tflops, self.tokens_per_s, self.mfu) if x is not None]
+        rates = [k for k in ("run", "tflops", "tokens_per_s", "mfu") if self.get(k) is not None]
         if len(rates) != 1:
             raise ValueError("give one throughput: run, tflops, tokens_per_s or mfu")
-        if self.price is None and self.profile is None:
+        if self.get("price") is None and self.get("profile") is None:
             raise ValueError("give a price (with currency) or a profile with a rent")
-        if self.price is not None and self.currency is None:
+        if self.get("price") is not None and self.get("currency") is None:
             raise ValueError("a price needs its currency")
-        if self.devices < 1:
+        if self.get("devices") < 1:
             raise ValueError("devices must be >= 1")
-        if self.devices > 1 and self.scaling_efficiency is None:
+        if self.get("devices") > 1 and self.get("scaling_efficiency") is None:
             raise ValueError("more than one device needs scaling_efficiency")
 
 
-def load_options(path: Path) -> tuple[OptionSpec, ...]:
+def _value(o: Fields, i: Input, folder: Path) -> Any:
+    """One option key, read as its row of the inputs table says."""
+    if i.kind is Kind.FILES:  # a run file, relative to the comparison file
+        return folder / o.str(i.name)
+    if i.kind in (Kind.SWITCH, Kind.TRISTATE):
+        return o.bool(i.name)
+    if i.kind in (Kind.VALUES, Kind.NUMBER, Kind.INTEGER):
+        return o.float(i.name)
+    if i.choices:
+        return o.choice(i.name, set(i.choices))
+    return o.str(i.name)
+
+
+def load_options(path: Path, table: Sequence[Input] = INPUTS) -> tuple[OptionSpec, ...]:
     """Read a comparison file; errors name the file and the field. Run paths are read relative
     to the file."""
     f = Fields(read_toml(path), str(path))
     f.reject_unknown({"option"})
+    keys = [i for i in table if i.option_key]
     specs = []
     labels: set[str] = set()
     for o in f.tables("option"):
-        o.reject_unknown(_KEYS)
+        o.reject_unknown(option_keys(tuple(table)))
         label = o.str("label")
         if label in labels:
             raise o.error("label", f"{label!r} is used twice")
         labels.add(label)
-        run = o.str("run", None)
+        values = {i.name: _value(o, i, path.parent) for i in keys if o.has(i.name)}
         try:
-            spec = OptionSpec(
-                label=label,
-                profile=o.str("profile", None),
-                price=o.float("price", None),
-                currency=o.str("currency", None),
-                run=None if run is None else (path.parent / run),
-                workload=o.str("workload", None),
-                metric=o.choice("metric", {"flops", "tokens"}, "flops"),
-                force=o.bool("force", False),
-                tflops=o.float("tflops", None),
-                tokens_per_s=o.float("tokens_per_s", None),
-                mfu=o.float("mfu", None),
-                peak_tflops=o.float("peak_tflops", None),
-                dtype=o.str("dtype", "bf16"),
-                domestic=o.bool("domestic", None),
-                subsidy=o.str("subsidy", None),
-                rate=o.float("rate", None),
-                small_firm=o.bool("small_firm", False),
-                devices=o.int("devices", 1),
-                scaling_efficiency=o.float("scaling_efficiency", None),
-            )
+            spec = OptionSpec(label, values)
         except ValueError as e:
             raise UserError(f"{path}: {o.prefix.rstrip('.')}: {e}") from None
         specs.append(spec)
@@ -139,39 +106,24 @@ def option_request(spec: OptionSpec, base: Any, path: Path, currency: str | None
     command's flags), on this option's device, price, throughput and programme, answered in
     `currency`. Errors name the file, the option and the field."""
     where = f"{path}: option {spec.label!r}"
-    names = {
-        key: f"{where}: {key}"
-        for key in _KEYS | {"tflops", "tokens_per_s", "mfu", "devices", "scaling_efficiency"}
-    }
+    keys = [i for i in INPUTS if i.option_key]
+    values = {i.name: spec.get(i.name) for i in keys}
+    values |= {i.name: _axis(values[i.name]) for i in keys if i.kind is Kind.VALUES}
     return replace(
         base,
+        **values,
         label=spec.label,
-        profile=spec.profile,
-        price=_axis(spec.price),
-        currency=spec.currency,
-        price_source=where if spec.price is not None else "",
+        price_source=where if spec.get("price") is not None else "",
         report_currency=currency or base.report_currency,
-        run=spec.run,
-        workload=spec.workload,
-        metric=spec.metric,
-        force=spec.force,
-        tflops=_axis(spec.tflops),
-        tokens_per_s=_axis(spec.tokens_per_s),
-        mfu=_axis(spec.mfu),
-        peak_tflops=spec.peak_tflops,
-        dtype=spec.dtype,
-        domestic=spec.domestic,
-        subsidy=spec.subsidy,
-        rate=_axis(spec.rate),
-        small_firm=spec.small_firm,
-        devices=_axis(float(spec.devices)),
-        scaling_efficiency=_axis(spec.scaling_efficiency),
-        names={**base.names, **names},
+        names={**base.names, **{i.name: f"{where}: {i.name}" for i in keys}},
     )
 
 
-def option_scenarios(request: Any, path: Path) -> list[Any]:
-    """One resolved Scenario per [[option]] of a comparison file, for the job the flags give."""
+def option_scenarios(
+    request: Any, path: Path | None, specs: Sequence[OptionSpec] = ()
+) -> list[Any]:
+    """One resolved Scenario per [[option]] of a comparison file (or per spec of `specs`, as a
+    page gives them), for the job the flags give."""
     from subsidybench.cost.scenario import resolve
 
     device_flags = ("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu", "profile")
@@ -184,11 +136,12 @@ def option_scenarios(request: Any, path: Path) -> list[Any]:
         raise UserError("--compare needs one job: --train, --serve, --hours or --contract")
     for key in ("hours", "contract"):
         request.one(key)  # one value each: a ranking is not a sweep
-    specs = load_options(path)
+    if path is not None:
+        specs = load_options(path)
     currency = request.report_currency or next((s.currency for s in specs if s.currency), None)
     scenarios = []
     for spec in specs:
-        scenario = resolve(option_request(spec, request, path, currency))
+        scenario = resolve(option_request(spec, request, path or Path("options"), currency))
         currency = currency or scenario.currency
         scenarios.append(scenario)
     return scenarios

@@ -2,9 +2,10 @@
 
 A `Request` comes from `subsidybench cost`'s flags, from one [[option]] of a comparison file, or
 from a report's options; cost.scenario resolves it into a Scenario. Numbers that may sweep are
-1-D arrays (one value: size 1). `RANGES` states every numeric input's valid range, and
-`check` applies it: a value out of range, NaN or infinite is refused with one line that names
-the flag or file field as the user wrote it (`Request.names`).
+1-D arrays (one value: size 1). The inputs table (cost.inputs) states every input, and every
+numeric input's valid range (`RANGES`); `check` applies it: a value out of range, NaN or
+infinite is refused with one line that names the flag or file field as the user wrote it
+(`Request.names`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from subsidybench import bounds
-from subsidybench.bounds import Range
+from subsidybench.cost.inputs import RANGES, SWEEPABLE
 from subsidybench.errors import UserError
 from subsidybench.provenance import Basis
 
@@ -27,74 +27,6 @@ MAX_SCENARIOS = 1_000_000
 """A sweep's grid (the product of every swept input's values) is bounded, so that a typo fails
 at once instead of filling memory; SUBSIDYBENCH_MAX_SCENARIOS or --max-scenarios raises it."""
 MAX_SCENARIOS_ENV = "SUBSIDYBENCH_MAX_SCENARIOS"
-
-
-def _share(what: str) -> Range:
-    return Range(0.0, 1.0, what, low_open=True)
-
-
-# Upper bounds sit orders of magnitude above anything real, so a true figure never meets one,
-# while 6ND, hours x price and the like stay far from float overflow (bounds.py says why).
-RANGES: dict[str, Range] = {
-    "params": Range(0.0, 1e15, "parameters (the largest published models: ~2e12)", low_open=True),
-    "tokens": Range(0.0, 1e17, "training tokens (the largest published runs: ~4e13)", True),
-    "total_params": Range(0.0, 1e15, "parameters", low_open=True),
-    "layers": Range(1, 1e5, "layers", integer=True),
-    "attention_width": Range(0.0, 1e7, "attention width", low_open=True),
-    "seq_len": Range(1, 1e9, "tokens of context", integer=True),
-    "serve": Range(0.0, 1e20, "tokens served", low_open=True),
-    "hours": Range(0.0, 1e12, "device-hours", low_open=True),
-    "contract": bounds.MONEY,
-    "contract_size": bounds.MONEY,
-    "tflops": bounds.PEAK_TFLOPS,
-    "hardware_tflops": bounds.PEAK_TFLOPS,
-    "tokens_per_s": Range(0.0, 1e12, "tokens per second per device", low_open=True),
-    "mfu": _share("a share of the peak"),
-    "peak_tflops": bounds.PEAK_TFLOPS,
-    "devices": Range(1, 1e8, "devices", integer=True),
-    "duration_days": Range(0.0, 1e5, "days", low_open=True),
-    "scaling_efficiency": _share("a share of perfect scaling"),
-    "price": bounds.MONEY,
-    "fx": bounds.FX,
-    "capex": Range(0.0, 1e12, "money"),
-    "lifetime": Range(0.0, 100.0, "years", low_open=True),
-    "cost_of_capital": Range(0.0, 1.0, "a yearly rate"),
-    "power_w": Range(0.0, 1e9, "watts"),
-    "pue": Range(1.0, 10.0, "power usage effectiveness"),
-    "tariff": Range(0.0, 1e6, "money per kWh"),
-    "hosting": Range(0.0, 1e12, "money per device-year"),
-    "utilisation": _share("a share of the year"),
-    "rate": bounds.RATE,
-    "cap": Range(0.0, 1e12, "money; 0 = no subsidy"),
-    "max_scenarios": Range(1, 1e9, "scenarios", integer=True),
-    "tokens_per_user": Range(0.0, 1e9, "tokens per second per user", low_open=True),
-    "ttft_ms": Range(0.0, 1e9, "milliseconds", low_open=True),
-    "tpot_ms": Range(0.0, 1e9, "milliseconds", low_open=True),
-    "slo_percentile": Range(50, 99, "50, 90 or 99", integer=True),
-    "seed": Range(0, 2**63 - 1, "a seed", integer=True),
-    "draws": Range(1_000, 10_000_000, "draws", integer=True),
-}
-
-# Inputs that may be given several values (a sweep axis each).
-SWEEPABLE = (
-    "hours",
-    "contract",
-    "tflops",
-    "tokens_per_s",
-    "mfu",
-    "devices",
-    "scaling_efficiency",
-    "price",
-    "capex",
-    "lifetime",
-    "cost_of_capital",
-    "power_w",
-    "pue",
-    "tariff",
-    "hosting",
-    "utilisation",
-    "rate",
-)
 
 
 @dataclass(frozen=True, slots=True)

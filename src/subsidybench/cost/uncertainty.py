@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from subsidybench.cost import model
+from subsidybench.cost.inputs import UNCERTAIN
 from subsidybench.cost.reach import reach_figures
 from subsidybench.cost.scenario import Scenario
 from subsidybench.cost.spread import Spread, parse_spread
@@ -50,18 +51,6 @@ DEFAULT_DRAWS = 100_000
 DEFAULT_SEED = 20_251_201
 """Fixed, so that the same command gives the same range; printed beside every range."""
 
-# Inputs that may be given as a range a~b (Request field names).
-UNCERTAIN = (
-    "price",
-    "fx",
-    "tflops",
-    "tokens_per_s",
-    "mfu",
-    "scaling_efficiency",
-    "rate",
-    "hours",
-    "contract",
-)
 
 DEFAULT_SPREAD = {"mfu": 0.2, "scaling_efficiency": 0.1}
 """Relative half-width of the triangular spread an estimate given as one value gets. A

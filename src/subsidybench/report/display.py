@@ -124,7 +124,11 @@ def _results(report: Report, m: Messages) -> Section:
             rows.append((r.run, r.id, r.dtype, "", "", "", "", "", f"{r.status}{mark}", ""))
             continue
         headline = (
-            si(r.flops_per_s, "FLOP/s") if not _missing(r.flops_per_s) else si(r.bytes_per_s, "B/s")
+            si(r.flops_per_s, "FLOP/s")
+            if not _missing(r.flops_per_s) and r.flops_per_s
+            else si(r.bytes_per_s, "B/s")
+            if not _missing(r.bytes_per_s) and r.bytes_per_s
+            else "-"  # an endpoint's work: tokens only
         )
         if r.valid:
             verdict = m("word.valid")

@@ -58,7 +58,11 @@ def throughput(r: WorkloadResult) -> tuple[str, str]:
     w = r.work
     if w is None:
         return "-", "-"
-    headline = si(r.flops_per_s, "FLOP/s") if w.flops else si(r.bytes_per_s, "B/s")
+    # An endpoint's work is its tokens alone (no FLOPs or bytes are known of an engine's model).
+    if w.flops:
+        headline = si(r.flops_per_s, "FLOP/s")
+    else:
+        headline = si(r.bytes_per_s, "B/s") if w.bytes else "-"
     return headline, si(r.items_per_s, f"{w.item_unit}/s")
 
 

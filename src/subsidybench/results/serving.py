@@ -132,6 +132,11 @@ def curve_point(result: WorkloadResult, whole_model: bool = False) -> CurvePoint
     step_s = result.measurement.median
     concurrency, prompt, new_tokens = (_int_param(result, k) for k in _POINT_PARAMS)
     scale, layers = 1.0, None
+    # An endpoint measured across several devices (serve-bench --devices N): its throughput is
+    # the endpoint's; per device is that over N. Interactivity is each user's, not divided.
+    devices = m.get("endpoint_devices", 1.0)
+    if not (math.isfinite(devices) and devices >= 1):
+        raise UserError(f"{result.id}: metrics.endpoint_devices must be >= 1, got {devices!r}")
     if whole_model and "derived_model_layers" in m and "measured_layers" in m:
         measured, model = int(m["measured_layers"]), int(m["derived_model_layers"])
         if measured != model:  # a run of every layer is the whole model's own figure
@@ -145,8 +150,8 @@ def curve_point(result: WorkloadResult, whole_model: bool = False) -> CurvePoint
             ttft_s=Percentiles(*(m[f"ttft_p{q}_s"] for q in PERCENTILES)).scaled(scale),
             tpot_s=Percentiles(*(m[f"tpot_p{q}_s"] for q in PERCENTILES)).scaled(scale),
             tokens_per_s_per_user=m["tokens_per_s_per_user"] / scale,
-            output_tokens_per_s=concurrency * new_tokens / step_s / scale,
-            input_tokens_per_s=concurrency * prompt / step_s / scale,
+            output_tokens_per_s=concurrency * new_tokens / step_s / scale / devices,
+            input_tokens_per_s=concurrency * prompt / step_s / scale / devices,
             peak_memory_bytes=None if layers else result.peak_memory_bytes,
             valid=result.verdict is not None and result.verdict.valid,
             derived_from_layers=layers,
