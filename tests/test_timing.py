@@ -173,3 +173,23 @@ def test_timed_start_hook_runs_once_before_the_samples() -> None:
     )
     assert len(seen) == 1
     assert seen[0] == pytest.approx(clock.now - m.timed_s)
+
+
+def test_one_descheduled_warm_up_call_does_not_skip_the_task() -> None:
+    # One call of a 1 ms step stretched past the budget (another process ran): measured on.
+    clock = FakeClock(cost=0.001)
+    calls = itertools.count()
+
+    def step() -> None:
+        clock.now += 0.5 if next(calls) == 2 else 0.001
+
+    assert measure(step, lambda: None, TimingPolicy(budget_s=0.2), clock=clock).n >= 5
+    # Two in a row: the step is that slow, and the task is skipped.
+    clock, calls = FakeClock(cost=0.001), itertools.count()
+
+    def slow() -> None:
+        clock.now += 0.001 if next(calls) == 0 else 0.5
+
+    with pytest.raises(TooSlow):
+        measure(slow, lambda: None, TimingPolicy(budget_s=0.2), clock=clock)
+    assert next(calls) == 3  # the first call and two warm-up calls
