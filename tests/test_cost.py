@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 from pathlib import Path
 
@@ -65,8 +66,11 @@ def test_owned_hourly_cost_by_hand() -> None:
 
 
 def test_beijing_cap_binds_above_ten_million() -> None:
-    # Beijing: 20% of the contract, at most 2M yuan per firm per year. 2M / 20% = 10M.
-    terms = cost.terms_from_programme(load_programme("beijing-2023"))
+    # Beijing: 20% of the contract, at most 2M yuan per firm per year. 2M / 20% = 10M. It ran
+    # 2023-09-01 to 2025-12-31: a job starting inside that window.
+    terms = cost.terms_from_programme(
+        load_programme("beijing-2023"), start=datetime.date(2024, 6, 1)
+    )
     small = cost.apply_subsidy(1_000_000, terms)
     assert (small.amount, small.net, small.cap_binds) == (200_000, 800_000, False)
     big = cost.apply_subsidy(20_000_000, terms)

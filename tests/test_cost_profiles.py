@@ -233,22 +233,28 @@ OWNED = ["--hours", "10000", "--power-w", "400", "--capex", "100000", "--currenc
 OWNED += ["--lifetime", "5", "--cost-of-capital", "0.08", "--pue", "1.3", "--tariff", "0.6"]
 
 
-def _hourly(args: list[str]) -> float:
+def _hourly(args: list[str], row: str = "price per device-hour") -> float:
     result = CliRunner().invoke(app, ["cost", *OWNED, *args], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    line = next(x for x in result.stdout.splitlines() if "│ price per device-hour" in x)
-    return float(line.split("│")[2].split()[0])
+    line = next(x for x in result.stdout.splitlines() if f"│ {row}" in x)
+    return float(line.split("│")[2].split()[0].replace(",", ""))
 
 
 def test_a_power_subsidy_halves_the_energy_of_domestic_chips_only() -> None:
     energy = 0.4 * 1.3 * 0.6  # kW x PUE x tariff: CNY per device-hour
     subsidy = ["--power-subsidy", "gansu-2025-electricity"]
+    effective = "effective price per device-hour"
     domestic = _hourly(["--profile", "ascend-910b"])
-    assert _hourly(["--profile", "ascend-910b", *subsidy]) == pytest.approx(
+    # The price (gross) stays; the power subsidy is its own row, and the net follows.
+    assert _hourly(["--profile", "ascend-910b", *subsidy]) == domestic
+    assert _hourly(["--profile", "ascend-910b", *subsidy], effective) == pytest.approx(
         domestic - energy / 2, abs=0.006
     )
+    assert _hourly(["--profile", "ascend-910b", *subsidy], "power subsidy") == pytest.approx(
+        10_000 * energy / 2, abs=0.006
+    )
     foreign = _hourly(["--profile", "h100-sxm"])
-    assert _hourly(["--profile", "h100-sxm", *subsidy]) == foreign
+    assert _hourly(["--profile", "h100-sxm", *subsidy], effective) == foreign
     rent = CliRunner().invoke(
         app, ["cost", "--hours", "10", "--price", "2", "--currency", "CNY", *subsidy]
     )

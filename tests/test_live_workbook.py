@@ -4,6 +4,7 @@ changes an input cell; inputs carry the Input style, a basis and a source."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ CASES = {
         price=a(2.5),
         currency="USD",
         subsidy="beijing-2023",
+        start=datetime.date(2024, 6, 1),  # inside Beijing's 2023-09-01 to 2025-12-31
         devices=a(256.0),
         scaling_efficiency=a(0.9),
         report_currency="CNY",

@@ -96,10 +96,10 @@ def test_markdown_content(run_file: Path, tmp_path: Path) -> None:
     )
     assert "conv-fp8: skipped: fp8 not supported" in md
     # 2 USD an hour at 400 TFLOP/s (0.4 PFLOP-hours an hour): 5.00 USD per PFLOP-hour.
-    cost = next(line for line in lines if line.startswith("| run | gemm-bf16 | 400 |"))
+    cost = next(line for line in lines if line.startswith("| run | gemm-bf16 | 400 (measured) |"))
     assert "| 2.00 (given by hand) | 0% (no subsidy) | 2.00 | 5.00 | 5.00 | - |" in cost
     # lm-bf16: 2,000 tokens/s is 7.2M tokens an hour: 2 / 7.2 = 0.2778 USD per million.
-    lm = next(line for line in lines if line.startswith("| run | lm-bf16 | 84 |"))
+    lm = next(line for line in lines if line.startswith("| run | lm-bf16 | 84 (measured) |"))
     assert lm.endswith("| 0.2778 |")
     assert "| 100% | 0.00 |" in md  # the sweep reaches a 100% subsidy
     assert "| run | price | 2 USD per device-hour (rent) | given by hand | --price 2 USD |" in md

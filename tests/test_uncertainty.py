@@ -88,6 +88,7 @@ SCENARIOS = {
         price=a(2.5),
         currency="USD",
         rate=a(0.2),
+        uncertain={"mfu": Spread(0.35, 0.45)},
     ),
     "serve on a measured run": Request(
         serve=1e9, params=7e9, run=DATA, workload=BF16, price=a(2.0), currency="USD"
@@ -191,11 +192,11 @@ def test_seed_repeats_and_tornado_sorted() -> None:
     assert rate.at_low > rate.at_high  # more subsidy, lower net cost per PFLOP-hour
 
 
-def test_default_spread_of_an_estimate_is_shown_as_one() -> None:
-    s = resolve(SCENARIOS["contract"])
-    sources = _sources(s)
-    assert [x.key for x in sources] == ["mfu"]
-    assert sources[0].basis == "estimate" and "default ±20%" in sources[0].describe
+def test_a_value_given_as_one_number_is_exact() -> None:
+    # --mfu 0.4 and --scaling-efficiency given by hand: no default spread is put on them.
+    s = resolve(replace(SCENARIOS["contract"], uncertain={}))
+    assert _sources(s) == []
+    assert ranges(s) is None
 
 
 def test_100k_draws_well_under_a_second() -> None:

@@ -207,18 +207,26 @@ class Programme:
         """The last day of the validity window; None when the sources do not give it."""
         return _last_day(self.valid_until)
 
+    def begins(self) -> datetime.date | None:
+        """The first day of the validity window; None when the sources do not give it."""
+        return _first_day(self.valid_from)
+
     def expired(self, today: datetime.date | None = None) -> bool:
         """Whether the window ended before `today` (default: the system date)."""
         end = self.ends()
         return end is not None and end < (today or datetime.date.today())
 
-    def rate_for(self, spend: Spend, *, domestic: bool, small_firm: bool) -> RateRule:
-        """The rate this programme gives; UserError when the spend is not covered or unknown."""
+    def covers(self, spend: Spend, *, domestic: bool) -> None:
+        """UserError unless the programme pays towards `spend` for chips of this origin."""
         if spend not in self.eligible:
             covered = ", ".join(self.eligible)
             raise UserError(f"{self.id} does not pay towards {spend} (it covers: {covered})")
         if spend in self.domestic_only and not domestic:
             raise UserError(f"{self.id} pays towards {spend} only for domestic chips")
+
+    def rate_for(self, spend: Spend, *, domestic: bool, small_firm: bool) -> RateRule:
+        """The rate this programme gives; UserError when the spend is not covered or unknown."""
+        self.covers(spend, domestic=domestic)
         special = self.rates.for_spend(spend)
         if special is not None:
             return RateRule(self._known(special, f"rates.by_spend.{spend}"), f"{spend} rate")

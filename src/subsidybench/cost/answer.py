@@ -57,6 +57,10 @@ class Estimate:
     peak: Peak | None = None
     hardware_per_model: float | None = None
     """Hardware FLOPs per model FLOP, where the rate was given in hardware FLOPs."""
+    scaling_efficiency: float = 1.0
+    """The cluster's scaling efficiency, folded into the per-device rates and the implied MFU."""
+    power_subsidy: SubsidyOutcome | None = None
+    """Owned: what a power programme pays of the energy bill (net = gross - both subsidies)."""
 
     @property
     def pflop_days(self) -> float | None:
@@ -107,11 +111,17 @@ class Estimate:
             "flops_per_s_per_device": self.flops_per_s,
             "tokens_per_s_per_device": self.tokens_per_s,
             "implied_mfu": self.implied_mfu,
+            "scaling_efficiency": self.scaling_efficiency,
             "peak_dtype": None if self.peak is None else self.peak.dtype,
             "cluster_pflops": self.cluster_pflops,
             "device_hours_per_trillion_tokens": self.device_hours_per_trillion_tokens,
             "gross": self.gross,
-            "subsidy": self.subsidy.to_dict() if self.subsidy else None,
+            # A power subsidy alone is the answer's subsidy; beside a building subsidy it is
+            # its own entry, and net = gross - subsidy - power subsidy.
+            "subsidy": (self.subsidy or self.power_subsidy).to_dict()  # type: ignore[union-attr]
+            if self.subsidy or self.power_subsidy
+            else None,
+            "power_subsidy": self.power_subsidy.to_dict() if self.power_subsidy else None,
             "net": self.net,
             "effective_price_per_device_hour": self.effective_price,
             "net_per_pflop_hour": self.net_per_pflop_hour,

@@ -211,8 +211,15 @@ def estimated_throughput(r: Request, unit: WorkUnit) -> Throughput:
             f" its rate from; add a profile for {run.device.name} (--profiles-dir)"
         )
     assert r.estimate_on is not None
-    source = load_profile(run.profile, r.profiles_dirs)
-    target = load_profile(r.estimate_on, r.profiles_dirs)
+    from subsidybench.catalogue import paths
+
+    # The files the figures came from: a user's profile dir may override the shipped ones.
+    files = {
+        name: paths.resolve("devices", name, r.profiles_dirs)
+        for name in (run.profile, r.estimate_on)
+    }
+    source = load_profile(str(files[run.profile]), r.profiles_dirs)
+    target = load_profile(str(files[r.estimate_on]), r.profiles_dirs)
     est = estimate(result, source, target, run.device.name)
     if unit is WorkUnit.FLOPS:
         rate = est.flops_per_s
@@ -222,15 +229,26 @@ def estimated_throughput(r: Request, unit: WorkUnit) -> Throughput:
         if est.item_unit not in TOKEN_UNITS:
             raise UserError(f"{where}: {result.id} counts {est.item_unit}, not tokens")
         rate = est.items_per_s
-    return Throughput(rate, unit, Basis.ESTIMATE, describe_estimate(est, where))
+    return Throughput(
+        rate,
+        unit,
+        Basis.ESTIMATE,
+        describe_estimate(est, where, {k: str(v) for k, v in files.items()}),
+    )
 
 
-def describe_estimate(est: Any, where: str) -> str:
-    """The basis written beside an estimated figure: regime on each side and the ratio used."""
+def describe_estimate(est: Any, where: str, files: dict[str, str] | None = None) -> str:
+    """The basis written beside an estimated figure: regime on each side, the ratio used, and
+    the efficiencies it scaled by with where each came from (the profile file, and its source)."""
     src, tgt = est.source, est.target
+    used = [u for u in est.figures if u.field.startswith("efficiency.")]
+    scaled = "; ".join(
+        f"{u}" + (f" (file {files[u.profile]})" if files and u.profile in files else "")
+        for u in used
+    )
     return (
         f"ESTIMATE, not measured: {where} {est.workload_id} measured on {src.profile}"
         f" ({src.regime}-bound) scaled x{est.scale:.3g} by the roofline to {tgt.profile}"
         f" ({tgt.regime}-bound): effective {tgt.regime} roof of {tgt.profile} /"
-        f" {src.regime} roof of {src.profile}"
+        f" {src.regime} roof of {src.profile}" + (f"; efficiencies: {scaled}" if scaled else "")
     )

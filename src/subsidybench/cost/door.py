@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from subsidybench.cost.flags import flag_values, fx_value, train_pair
-from subsidybench.cost.inputs import INPUTS, Input, Kind
+from subsidybench.cost.flags import date_value, flag_values, fx_value, train_pair
+from subsidybench.cost.inputs import BY_NAME, INPUTS, Input, Kind
 from subsidybench.cost.request import Request
 from subsidybench.errors import UserError
 
@@ -119,6 +119,8 @@ def request_of(r: Read, **extra: Any) -> Request:
     v["also_runs"] = tuple(runs[1:])
     v["profiles_dirs"] = tuple(v["profiles_dirs"] or ())
     v["names"] = {i.name: i.option for i in INPUTS if i.flag} | extra.pop("names", {})
+    if v.get("start") is not None:
+        v["start"] = date_value(v["start"], BY_NAME["start"].option)
     return Request(**v, uncertain=r.uncertain, **extra)
 
 

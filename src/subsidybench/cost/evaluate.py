@@ -90,6 +90,7 @@ def one(s: Scenario) -> Estimate | Reach:
         peak=s.peak,
         wall_hours=s.wall_hours,
         devices_known=s.devices is not None,
+        power_rate=s.power_rate,
         currency=s.currency,
     )
 
@@ -185,6 +186,8 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
         raise UserError("--reach takes single values; drop the lists to use it")
     if s.currency is None:
         raise UserError("a sweep compares money: give a price (--price with --currency)")
+    if s.power_rate:
+        raise UserError("--power-subsidy takes single answers; drop the lists to use it")
     if s.wall_hours is not None:
         raise UserError("--duration takes single answers; give --devices to sweep")
     notes: list[Assumption] = []
@@ -221,7 +224,7 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
     else:
         contract = r.contract
     rates: Any = 0.0
-    cap, window, after = math.inf, math.inf, 0.0
+    cap, window, after, cap_year, calendar = math.inf, math.inf, 0.0, math.inf, None
     terms = s.terms
     if terms is not None:
         if s.owned is not None:
@@ -234,7 +237,7 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
         if swept_rate:
             notes.append(Assumption("subsidy rate", "swept", Basis.GIVEN, r.name("rate")))
         rates = s.subsidy_rates if swept_rate else terms.rate
-        cap = terms.cap
+        cap, cap_year, calendar = terms.cap_total, terms.cap_year, terms.calendar
         if not swept_rate:
             window, after = terms.window_hours, terms.after_rate
     else:
@@ -262,13 +265,18 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
         per_second=per_second,
         mfu=mfu,
         peak_per_second=None if s.peak is None else s.peak.tflops * TERA,
-        devices=s.devices if s.devices is not None else 1.0,
+        # Devices not known: no wall time, the whole spend at the start (as the single answer).
+        devices=s.devices if s.devices is not None else math.inf,
         scaling_efficiency=s.efficiency if s.efficiency is not None else 1.0,
         rate=rates,
         cap=cap,
         window_hours=window,
         after_rate=after,
+        cap_year=cap_year,
+        calendar=calendar,
     )
+    if s.devices is None and "wall_hours" in frame:
+        frame = frame.drop(columns="wall_hours")
     if moneyless:
         hourly = ["price_per_hour", "device_hours", "wall_hours", "effective_price"]
         frame = frame.drop(columns=[c for c in hourly if c in frame.columns])

@@ -5,6 +5,7 @@ Torch-free.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from subsidybench.errors import UserError
@@ -56,3 +57,11 @@ def train_pair(text: str) -> tuple[float, float]:
         return float(parts[0]), float(parts[1])
     except ValueError:
         raise UserError(f"--train: expected PARAMS:TOKENS, e.g. 7e9:2e12, got {text!r}") from None
+
+
+def date_value(text: str, flag: str) -> datetime.date:
+    """A day given as YYYY-MM-DD."""
+    try:
+        return datetime.date.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"{flag}: expected a day as YYYY-MM-DD, got {text!r}") from None

@@ -264,6 +264,14 @@ INPUTS: tuple[Input, ...] = (
     Input("spend", T, S, "compute-rent (rent), compute-build (owned), model-services, datasets.",
           "支出类别：compute-rent、compute-build、model-services、datasets。",
           choices=("compute-rent", "compute-build", "model-services", "datasets")),
+    Input("start", T, S, "The job's first day, YYYY-MM-DD (default today, printed): a programme "
+          "pays only while valid, and yearly caps apply in each calendar year the job runs in.",
+          "作业开始日期 YYYY-MM-DD（默认今天并打印）：项目仅在有效期内支付，年度上限按作业所跨的"
+          "每个自然年分别计算。", "date"),
+    Input("assume_valid", Kind.SWITCH, S, "Pay the programme as valid for the whole job, even "
+          "where its dates say it has ended or not begun (said in the answer).",
+          "即使项目按日期已结束或尚未开始，也按整个作业期间有效计算（答案中会注明）。",
+          default=False),
     # --- output and ranges ----------------------------------------------------------------
     Input("json", Kind.FILE, OUT, "Also write the answer as JSON.", "另存答案为 JSON。",
           request=False, page=False),

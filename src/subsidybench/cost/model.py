@@ -52,6 +52,7 @@ from subsidybench.cost.terms import (
     terms_from_programme,
 )
 from subsidybench.cost.throughput import Throughput, WorkUnit
+from subsidybench.cost.years import Calendar, subsidy_over_time
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
 from subsidybench.units import (
@@ -122,12 +123,18 @@ def evaluate_hours(
     cap: ArrayLike = np.inf,
     window_hours: ArrayLike = np.inf,
     after_rate: ArrayLike = 0.0,
+    cap_year: ArrayLike = np.inf,
+    calendar: Calendar | None = None,
 ) -> dict[str, Array]:
-    """Gross, subsidy and net cost of `device_hours` at `price_per_hour`; vectorised."""
+    """Gross, subsidy and net cost of `device_hours` at `price_per_hour`; vectorised. `cap`
+    limits the whole job's subsidy, `cap_year` each programme year's (cost.years); a wall time
+    of 0 is not known (the whole spend at the start)."""
     hours = np.asarray(device_hours, dtype=np.float64)
     gross = hours * np.asarray(price_per_hour, dtype=np.float64)
-    before_caps = blended_rate(rate, after_rate, window_hours, wall_hours)
-    subsidy = subsidy_amount(gross, before_caps, cap)
+    wall = np.broadcast_to(np.asarray(wall_hours, dtype=np.float64), np.shape(gross))
+    before_caps, subsidy = subsidy_over_time(
+        gross, wall, rate, after_rate, window_hours, cap, cap_year, calendar
+    )
     net = gross - subsidy
     with np.errstate(divide="ignore", invalid="ignore"):
         effective = np.where(hours > 0, net / hours, np.asarray(price_per_hour) * (1 - before_caps))
@@ -141,7 +148,7 @@ def evaluate_hours(
         "effective_rate": effective_rate,
         "net": net,
         "effective_price": effective,
-        "cap_binds": gross * before_caps > np.asarray(cap),
+        "cap_binds": subsidy < gross * before_caps * (1 - 1e-12),
     }
 
 
@@ -167,6 +174,8 @@ def evaluate_work(
     cap: ArrayLike = np.inf,
     window_hours: ArrayLike = np.inf,
     after_rate: ArrayLike = 0.0,
+    cap_year: ArrayLike = np.inf,
+    calendar: Calendar | None = None,
 ) -> dict[str, Array]:
     """Time and cost of `work` units (FLOPs or tokens) on devices doing `rate_per_device` units
     per second each; vectorised. n devices at efficiency e do n·e times one device's rate, and
@@ -174,7 +183,15 @@ def evaluate_work(
     device_hours = device_hours_for(work, rate_per_device, scaling_efficiency)
     wall_hours = device_hours / np.asarray(devices, dtype=np.float64)
     return evaluate_hours(
-        device_hours, wall_hours, price_per_hour, rate, cap, window_hours, after_rate
+        device_hours,
+        wall_hours,
+        price_per_hour,
+        rate,
+        cap,
+        window_hours,
+        after_rate,
+        cap_year,
+        calendar,
     )
 
 
@@ -216,6 +233,7 @@ def estimate(
     peak: Peak | None = None,
     wall_hours: float | None = None,
     devices_known: bool = True,
+    power_rate: float = 0.0,
     currency: str | None = None,
 ) -> Estimate:
     """Time and cost of one job on one kind of device, with and without a subsidy.
@@ -319,6 +337,21 @@ def estimate(
                 Basis.DERIVED,
             )
         )
+    power = None
+    if power_rate and price is not None and price.owned is not None and gross is not None:
+        # The power programme pays its share of the energy bill: shown apart from the price.
+        paid = device_hours * price.owned.hourly()["energy"] * power_rate
+        power = SubsidyOutcome(
+            gross=gross,
+            rate_before_caps=paid / gross if gross > 0 else 0.0,
+            amount=paid,
+            net=gross - paid,
+            cap=math.inf,
+            cap_rule="no cap",
+            cap_binds=False,
+            binds_above=math.inf,
+        )
+        net = (net if net is not None else gross) - paid
     if net is not None and device_hours:
         effective = net / device_hours
     per_s, tok_s = _rates(job, throughput, cluster.scaling_efficiency)
@@ -344,6 +377,8 @@ def estimate(
         tokens_per_s=tok_s,
         peak=peak,
         hardware_per_model=None if throughput is None else throughput.hardware_per_model,
+        power_subsidy=power,
+        scaling_efficiency=cluster.scaling_efficiency if throughput is not None else 1.0,
     )
 
 

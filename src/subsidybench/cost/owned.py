@@ -22,9 +22,11 @@ def owned_inputs(
     ccy: str | None,
     notes: list[Assumption],
     domestic: bool,
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], float]:
     """Owned hardware's inputs to cost.pricing, in the answer's currency (`factor_from` converts
-    from `ccy`): power as given, else as the run measured, else the profile's."""
+    from `ccy`): power as given, else as the run measured, else the profile's; and the share of
+    the power bill a --power-subsidy pays (0: none). The tariff stays as given: the subsidy is
+    shown apart, as gross, power subsidy and net."""
     assert ccy is not None
     watts = r.power_w
     if watts is None and r.run is not None:
@@ -42,7 +44,7 @@ def owned_inputs(
     if missing:
         raise UserError(f"owned hardware needs {', '.join(missing)}")
     factor = factor_from(ccy)
-    tariff = r.tariff * factor * _power_share(r, domestic, notes)
+    tariff = r.tariff * factor
     out = {
         "capex": r.capex * factor,
         "lifetime_years": r.lifetime,
@@ -53,7 +55,8 @@ def owned_inputs(
         "hosting_per_year": (r.hosting if r.hosting is not None else np.array([0.0])) * factor,
         "utilisation": r.utilisation if r.utilisation is not None else np.array([1.0]),
     }
-    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+    power_rate = _power_rate(r, domestic, notes)
+    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}, power_rate
 
 
 def _measured_watts(r: Request, notes: list[Assumption]) -> np.ndarray | None:
@@ -76,10 +79,10 @@ def _measured_watts(r: Request, notes: list[Assumption]) -> np.ndarray | None:
     return np.array([fig.value])
 
 
-def _power_share(r: Request, domestic: bool, notes: list[Assumption]) -> float:
-    """The share of the power bill left to pay under --power-subsidy (1: no such subsidy)."""
+def _power_rate(r: Request, domestic: bool, notes: list[Assumption]) -> float:
+    """The share of the power bill --power-subsidy pays (0: no such subsidy)."""
     if r.power_subsidy is None:
-        return 1.0
+        return 0.0
     from subsidybench.catalogue.subsidies import Spend, load_programme
 
     p = load_programme(r.power_subsidy, r.profiles_dirs)
@@ -92,7 +95,7 @@ def _power_share(r: Request, domestic: bool, notes: list[Assumption]) -> float:
         notes.append(
             Assumption("power subsidy", f"{p.id}: none, domestic chips only", Basis.NOT_APPLIED)
         )
-        return 1.0
+        return 0.0
     notes.append(
         Assumption(
             "power subsidy",
@@ -103,4 +106,4 @@ def _power_share(r: Request, domestic: bool, notes: list[Assumption]) -> float:
             p.sources[0].url if p.sources else p.id,
         )
     )
-    return 1.0 - rate
+    return rate

@@ -29,7 +29,7 @@ class Reach:
     rate: float
     currency: str
     contract_value: float
-    """The eligible spend the amount covers at `rate`: amount / rate."""
+    """The eligible spend the amount covers: amount / effective rate."""
     firm_pays: float
     device_hours: float
     pflop_days: float | None
@@ -40,12 +40,15 @@ class Reach:
     firms_covered: float | None
     """How many firms the amount covers at `contract_size` each (a pool's reach)."""
     assumptions: tuple[Assumption, ...] = ()
+    effective_rate: float | None = None
+    """Subsidy per firm / contract size, where a size was given and a cap per firm lowers it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "amount": self.amount,
             "amount_label": self.amount_label,
             "rate": self.rate,
+            "effective_rate": self.effective_rate,
             "currency": self.currency,
             "contract_value": self.contract_value,
             "firm_pays": self.firm_pays,
@@ -70,12 +73,18 @@ def reach_figures(
     cap_per_firm: ArrayLike = math.inf,
 ) -> dict[str, Array]:
     """How far `amount` goes, vectorised (a single answer and a range share it): the contract
-    it supports at `rate` (amount / rate), what the firm pays, the device-hours at the price, the
-    work done (`done`, in the throughput's unit) and the runs of `work_per_run` it pays for, and
-    the firms covered at `contract_size` each (each receives min(size x rate, cap per firm))."""
+    it supports, what the firm pays, the device-hours at the price, the work done (`done`, in
+    the throughput's unit) and the runs of `work_per_run` it pays for, and the firms covered at
+    `contract_size` each. Every figure follows from one subsidy per firm: at a contract size each
+    firm receives min(size x rate, cap per firm), so the money supports amount / that x size of
+    contracts (the effective rate, not the programme's, divides the amount); without a size the
+    contract is amount / rate, the smallest that the amount pays for in full."""
     amount_ = np.asarray(amount, dtype=np.float64)
     rate_ = np.asarray(rate, dtype=np.float64)
-    contract = amount_ / rate_
+    effective = rate_
+    if contract_size is not None:
+        effective = np.minimum(contract_size * rate_, cap_per_firm) / contract_size
+    contract = amount_ / effective
     hours = contract / np.asarray(price_per_hour, dtype=np.float64)
     out = {"contract_value": contract, "firm_pays": contract - amount_, "device_hours": hours}
     if per_second is not None:
@@ -85,6 +94,7 @@ def reach_figures(
             out["training_runs"] = done / work_per_run
     if contract_size is not None:
         out["firms_covered"] = amount_ / np.minimum(contract_size * rate_, cap_per_firm)
+        out["effective_rate"] = np.broadcast_to(effective, np.shape(contract))
     return out
 
 
@@ -144,10 +154,21 @@ def reach(
     assumptions.extend(price.assumptions())
     if train is not None:
         assumptions.extend(job_assumptions(train))
+    effective = get("effective_rate")
     if contract_size is not None:
         assumptions.append(
             Assumption(
                 "contract size per firm", f"{contract_size:,.0f} {price.currency}", Basis.GIVEN
+            )
+        )
+        per_firm = min(contract_size * rate, cap_per_firm)
+        capped = " (the cap per firm binds)" if per_firm < contract_size * rate else ""
+        assumptions.append(
+            Assumption(
+                "subsidy per firm",
+                f"{per_firm:,.2f} {price.currency} = {effective:.1%} of each contract{capped};"
+                " every figure follows from it",
+                Basis.DERIVED,
             )
         )
     assumptions.extend(extra_assumptions)
@@ -165,4 +186,5 @@ def reach(
         contract_size=contract_size,
         firms_covered=firms,
         assumptions=tuple(assumptions),
+        effective_rate=effective,
     )

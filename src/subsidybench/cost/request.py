@@ -10,6 +10,7 @@ infinite is refused with one line that names the flag or file field as the user 
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 from collections.abc import Mapping
@@ -101,6 +102,11 @@ class Request:
     cap: float | None = None
     small_firm: bool = False
     spend: str | None = None
+    start: datetime.date | None = None
+    """The job's first day (default today): a programme pays only while it is valid, and yearly
+    caps restart each programme year."""
+    assume_valid: bool = False
+    """Pay a programme as valid throughout the job, whatever its dates say."""
     # Where things are, what the inputs are called, how big a sweep may be.
     profiles_dirs: tuple[Path, ...] = ()
     label: str = ""

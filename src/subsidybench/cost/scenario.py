@@ -10,6 +10,7 @@ and the Assumptions they rest on, each with its basis; cost.evaluate turns it in
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from subsidybench.cost.model import Peak
 from subsidybench.cost.owned import owned_inputs
 from subsidybench.cost.request import Request, check
 from subsidybench.cost.terms import SubsidyTerms, given_terms, terms_from_programme
-from subsidybench.cost.throughput import ThroughputAxis, resolve_throughput
+from subsidybench.cost.throughput import ThroughputAxis, primitive_warning, resolve_throughput
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
 
@@ -73,6 +74,8 @@ class Scenario:
     """(base, quote) of the exchange rate used, if any: ranges move money by it."""
     fx_rate: float | None = None
     """That rate: quote per base."""
+    power_rate: float = 0.0
+    """Owned: the share of the power bill a --power-subsidy pays, shown apart from the price."""
 
     @property
     def sweeping(self) -> list[str]:
@@ -185,7 +188,9 @@ def resolve(request: Request) -> Scenario:
         rent = converted
     if r.power_subsidy is not None and not owned:
         raise UserError("--power-subsidy pays part of an owned device's power bill: give --capex")
-    owned_hw = owned_inputs(r, device, money.factor, price_ccy, notes, domestic) if owned else None
+    owned_hw, power_rate = (
+        owned_inputs(r, device, money.factor, price_ccy, notes, domestic) if owned else (None, 0.0)
+    )
     if currency is None or (rent is None and owned_hw is None):
         needs = _needs_price(r, kind, programme)
         if needs and device is not None:
@@ -227,6 +232,18 @@ def resolve(request: Request) -> Scenario:
     # Subsidy terms.
     spend = _spend(r, owned)
     terms = None
+    start = r.start or datetime.date.today()
+    if programme is not None or r.power_subsidy is not None:
+        notes.append(
+            Assumption(
+                "job start",
+                str(start),
+                Basis.GIVEN,
+                r.name("start") if r.start else f"not given: today ({r.name('start')} DATE)",
+            )
+        )
+    elif r.assume_valid:
+        raise UserError(f"{r.name('assume_valid')} needs a programme (--subsidy)")
     if programme is not None:
         terms = terms_from_programme(
             programme,
@@ -236,6 +253,9 @@ def resolve(request: Request) -> Scenario:
             to_job_currency=money.factor(programme.currency),
             job_currency=currency,
             rate=None if r.rate is None else float(r.rate[0]),
+            start=start,
+            assume_valid=r.assume_valid,
+            origin_given=r.domestic is not None or device is not None,
         )
         if r.cap is not None:
             raise UserError("--cap is for a --rate given by hand; a programme states its own caps")
@@ -264,8 +284,21 @@ def resolve(request: Request) -> Scenario:
     notes.append(origin)
     notes.extend(money.used.values())
     stale = [point, programme, *money.rates]
+    warned = [w for item in stale if item is not None for w in staleness_warnings(item)]
+    if (
+        r.run is not None
+        and kind in ("train", "serve", "reach")
+        and job is not None
+        and (
+            rate is None or rate.serving is None  # a serving curve is a model, not a primitive
+        )
+    ):
+        primitive = primitive_warning(r)
+        if primitive:
+            notes.append(Assumption("workload", primitive, Basis.NOT_APPLIED, r.name("run")))
+            warned.append(primitive)
     return Scenario(
-        warnings=tuple(w for item in stale if item is not None for w in staleness_warnings(item)),
+        warnings=tuple(warned),
         request=r,
         kind=kind,
         job=job,
@@ -296,6 +329,7 @@ def resolve(request: Request) -> Scenario:
         price_currency=price_ccy,
         fx_pair=next(iter(money.used), None),
         fx_rate=money.rate,
+        power_rate=power_rate,
     )
 
 

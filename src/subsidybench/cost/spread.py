@@ -1,5 +1,6 @@
 """An input given as uncertain: `a~b` (uniform on [a, b]) or `a~m~b` (triangular: low a, mode
-m, high b). A sweep is `a:b:step` (cost.sweep.parse_values); the two are different questions."""
+m, high b), and the bootstrap of a measured rate. A sweep is `a:b:step`
+(cost.sweep.parse_values); the two are different questions."""
 
 from __future__ import annotations
 
@@ -66,3 +67,31 @@ def parse_spread(text: str, flag: str) -> Spread | None:
         return Spread(values[0], values[2], values[1])
     except UserError as e:
         raise UserError(f"{flag}: {e}") from None
+
+
+# The bootstrap resamples in chunks of at most this many sample indices, to bound memory.
+_CHUNK = 4_000_000
+
+
+def bootstrap_rates(
+    runs: list[tuple[float, np.ndarray]], rng: np.random.Generator, n: int
+) -> np.ndarray:
+    """`n` draws of a rate measured as work / median(samples): each draw picks one of `runs`
+    (point rate, raw samples) at random, resamples its samples with replacement and scales the
+    rate by median(samples) / median(resample)."""
+    which = rng.integers(0, len(runs), n) if len(runs) > 1 else np.zeros(n, dtype=np.int64)
+    out = np.empty(n)
+    for i, (rate, samples) in enumerate(runs):
+        index = np.flatnonzero(which == i)
+        ordered = np.sort(np.asarray(samples, dtype=np.float64))
+        k = ordered.size
+        median = float(np.median(ordered))
+        chunk = max(1, _CHUNK // k)
+        for start in range(0, index.size, chunk):
+            part = index[start : start + chunk]
+            # The median of a resample is that of its sorted indices into the sorted samples.
+            middle = sorted({(k - 1) // 2, k // 2})
+            picks = np.partition(rng.integers(0, k, (part.size, k), dtype=np.int32), middle, 1)
+            lo, hi = picks[:, (k - 1) // 2], picks[:, k // 2]
+            out[part] = rate * median / ((ordered[lo] + ordered[hi]) / 2)
+    return out

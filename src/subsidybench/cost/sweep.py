@@ -26,6 +26,7 @@ from subsidybench.cost.model import (
     owned_hourly_cost,
 )
 from subsidybench.cost.throughput import WorkUnit
+from subsidybench.cost.years import Calendar
 from subsidybench.errors import UserError
 
 if TYPE_CHECKING:
@@ -127,6 +128,8 @@ def sweep(
     cap: ArrayLike = math.inf,
     window_hours: float = math.inf,
     after_rate: ArrayLike = 0.0,
+    cap_year: float = math.inf,
+    calendar: Calendar | None = None,
 ) -> pd.DataFrame:
     """Evaluate every combination of the inputs given several values; one row per scenario.
 
@@ -189,6 +192,8 @@ def sweep(
         "cap": value["cap"],
         "window_hours": window_hours,
         "after_rate": value["after_rate"],
+        "cap_year": cap_year,
+        "calendar": calendar,
     }
     if "work" in value:
         if throughput is None:

@@ -9,6 +9,7 @@ rate, blended over a window) and the effective rate (subsidy / gross, after caps
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,6 +19,7 @@ from numpy.typing import ArrayLike
 
 from subsidybench.catalogue.subsidies import Programme, Spend, Term, TermState
 from subsidybench.cost.pricing import HourlyPrice, OwnedHardware
+from subsidybench.cost.years import Calendar, programme_calendar, subsidy_over_time, yearly_rates
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
 from subsidybench.units import Array
@@ -70,6 +72,10 @@ class SubsidyTerms:
     lag_months: float | None = None
     """Months between paying the supplier and receiving the subsidy, when known."""
     assumptions: tuple[Assumption, ...] = ()
+    pool_per_year: bool = False
+    """The pool is a yearly budget: it limits each programme year, as the yearly cap does."""
+    calendar: Calendar | None = None
+    """When the job runs against the programme's validity (None: a rate given by hand)."""
 
     def __post_init__(self) -> None:
         for name in ("rate", "after_rate"):
@@ -85,6 +91,16 @@ class SubsidyTerms:
     def cap(self) -> float:
         """The tightest limit on one firm's subsidy for one contract in one programme year."""
         return min(self.cap_per_contract, self.cap_per_firm_year, self.pool)
+
+    @property
+    def cap_total(self) -> float:
+        """The limit on the whole job's subsidy: the cap per contract and a pool over all years."""
+        return min(self.cap_per_contract, math.inf if self.pool_per_year else self.pool)
+
+    @property
+    def cap_year(self) -> float:
+        """The limit on each programme year's subsidy: the yearly cap and a yearly pool."""
+        return min(self.cap_per_firm_year, self.pool if self.pool_per_year else math.inf)
 
     @property
     def cap_rule(self) -> str:
@@ -114,6 +130,12 @@ class SubsidyOutcome:
     """Contract value above which the cap decides: cap / rate before caps."""
     present_value: float | None = None
     """The subsidy's worth today, if paid after a known lag and a cost of capital is given."""
+    calendar: Calendar | None = None
+    paid_share: float = 1.0
+    """The share of the spend made while the programme pays (inside its validity)."""
+    years: tuple[tuple[str, float, float, float], ...] = ()
+    """Per programme year, where a yearly cap splits the job: (year, share of the spend,
+    subsidy before the yearly cap, subsidy after it)."""
 
     @property
     def effective_rate(self) -> float:
@@ -132,6 +154,14 @@ class SubsidyOutcome:
             "cap_binds": self.cap_binds,
             "binds_above": _json_number(self.binds_above),
             "present_value": self.present_value,
+            "start": None if self.calendar is None else self.calendar.start.isoformat(),
+            "validity": None if self.calendar is None else self.calendar.status,
+            "validity_detail": None if self.calendar is None else self.calendar.detail,
+            "paid_share": self.paid_share,
+            "by_year": [
+                {"year": y, "spend_share": share, "before_cap": before, "subsidy": after}
+                for y, share, before, after in self.years
+            ],
         }
 
 
@@ -141,18 +171,46 @@ def apply_subsidy(
     wall_hours: float | None = None,
     cost_of_capital: float | None = None,
 ) -> SubsidyOutcome:
-    """Apply a programme to a contract of `gross` value lasting `wall_hours`."""
+    """Apply a programme to a contract of `gross` value lasting `wall_hours` (None: not known,
+    the whole spend is taken at the start), from the calendar's start date."""
     if math.isfinite(terms.window_hours) and wall_hours is None:
         # A contract value with no duration: the higher rate's window cannot be placed.
         raise UserError(
             f"the programme's rate lasts {terms.window_hours:,.0f} hours of a contract: give"
             " --devices (how many share the device-hours) or --duration DAYS"
         )
-    rate = float(blended_rate(terms.rate, terms.after_rate, terms.window_hours, wall_hours or 0.0))
-    amount = float(subsidy_amount(gross, rate, terms.cap))
+    wall = np.asarray(wall_hours or 0.0, dtype=np.float64)
+    cal = terms.calendar
+    paid_until = math.inf if cal is None else cal.paid_until_hours
+    ends: Any = ()
+    if cal is not None and math.isfinite(terms.cap_year):
+        ends = cal.year_ends(min(float(wall), paid_until))
+    parts = yearly_rates(wall, terms.rate, terms.after_rate, terms.window_hours, paid_until, ends)
+    before_rate, amount_ = subsidy_over_time(
+        gross,
+        wall,
+        terms.rate,
+        terms.after_rate,
+        terms.window_hours,
+        terms.cap_total,
+        terms.cap_year,
+        cal,
+    )
+    rate, amount = float(before_rate), float(amount_)
+    years = tuple(
+        (
+            cal.year_label(i) if cal is not None else str(i + 1),
+            float(share),
+            gross * float(u),
+            min(gross * float(u), terms.cap_year),
+        )
+        for i, (share, u) in enumerate(parts)
+    )
     pv = None
     if terms.lag_months is not None and cost_of_capital is not None:
         pv = float(present_value(amount, cost_of_capital, terms.lag_months))
+    # "Binds above" is one contract value only when one programme year holds the whole job.
+    one_year = len(years) == 1
     return SubsidyOutcome(
         gross=gross,
         rate_before_caps=rate,
@@ -160,9 +218,12 @@ def apply_subsidy(
         net=gross - amount,
         cap=terms.cap,
         cap_rule=terms.cap_rule,
-        cap_binds=gross * rate > terms.cap,
-        binds_above=float(cap_binds_above(rate, terms.cap)),
+        cap_binds=amount < gross * rate * (1 - 1e-12),
+        binds_above=float(cap_binds_above(rate, terms.cap)) if one_year else math.inf,
         present_value=pv,
+        calendar=cal,
+        paid_share=float(sum(share for _, share, _, _ in years)),
+        years=years if math.isfinite(terms.cap_year) and len(years) > 1 else (),
     )
 
 
@@ -207,18 +268,36 @@ def terms_from_programme(
     to_job_currency: float = 1.0,
     job_currency: str | None = None,
     rate: float | None = None,
+    start: datetime.date | None = None,
+    assume_valid: bool = False,
+    origin_given: bool = True,
 ) -> SubsidyTerms:
     """The rate, caps and pool one firm gets from `programme`, in the job's currency
-    (`to_job_currency` is what one unit of the programme's currency is worth in it). `rate`
-    replaces the programme's rate; its caps and pool still apply. Unknown limits are not
-    applied and say so among the assumptions."""
+    (`to_job_currency` is what one unit of the programme's currency is worth in it), for a job
+    starting on `start` (default today). `rate` replaces the programme's rate; its caps, pool
+    and validity still apply. Unknown limits are not applied and say so among the assumptions."""
     cur = job_currency or programme.currency
     source = programme.id
     out: list[Assumption] = []
+    calendar = programme_calendar(programme, start or datetime.date.today(), assume_valid)
+    out.append(
+        Assumption(
+            "programme validity",
+            f"{calendar.status}: {calendar.detail}",
+            Basis.GIVEN if assume_valid else Basis.PROGRAMME,
+            "--assume-valid" if assume_valid else source,
+        )
+    )
     window, after = math.inf, 0.0
     if rate is None:
         rule = programme.rate_for(spend, domestic=domestic, small_firm=small_firm)
         rate_used, rule_name = rule.rate, rule.rule
+        other = programme.rates.domestic.value
+        if not origin_given and not domestic and other is not None and other != rate_used:
+            # The origin decides the rate here: a default must not pass for a choice.
+            rule_name += (
+                f"; chip origin not given, taken as not domestic: --domestic gives {other:.0%}"
+            )
         if rule.window_hours is not None:
             window, after = rule.window_hours, rule.after_rate or 0.0
         out.append(
@@ -239,6 +318,8 @@ def terms_from_programme(
                 )
             )
     else:
+        # A rate by hand replaces the programme's rate, not what it pays towards.
+        programme.covers(spend, domestic=domestic)
         rate_used = rate
         out.append(Assumption("subsidy rate", f"{rate:.0%} of {spend}", Basis.GIVEN, "--rate"))
 
@@ -259,13 +340,15 @@ def terms_from_programme(
     per_contract = limit(programme.caps.per_contract, "cap per contract")
     per_firm_year = limit(programme.caps.per_firm_year, "cap per firm per year")
     pool = limit(programme.pool, f"pool ({programme.pool_period})")
-    if math.isfinite(per_firm_year):
+    pool_per_year = programme.pool_period.value == "per-year"
+    if math.isfinite(per_firm_year) or (pool_per_year and math.isfinite(pool)):
         out.append(
             Assumption(
                 "programme year",
-                "the whole job's spend falls in one programme year",
+                f"calendar years from the job's start ({calendar.start}): spend is split"
+                " between them evenly over the job's duration, and the yearly limits apply in each",
                 Basis.DERIVED,
-                "the yearly cap is applied once",
+                "the texts grant yearly sums by budget year",
             )
         )
     lag = programme.payment_lag_months
@@ -293,6 +376,8 @@ def terms_from_programme(
         after_rate=after,
         lag_months=lag.value,
         assumptions=tuple(out),
+        pool_per_year=pool_per_year,
+        calendar=calendar,
     )
 
 

@@ -307,3 +307,18 @@ def _serving(r: Request, device: Any) -> Any:
             " costed on the device it was measured on"
         )
     return picked
+
+
+def primitive_warning(r: Request) -> str:
+    """A warning where a primitive's rate (a GEMM) stands for a job's: '' where it does not."""
+    from subsidybench.results.query import pick_result
+
+    run, where = run_and_label(r.run, r.run_label)
+    result = pick_result(run, where, r.workload)
+    if result.family != "primitive":
+        return ""
+    return (
+        f"{result.id} is a primitive, not a training or serving step: its rate is used as the"
+        " job's, though a real step adds attention, memory-bound layers, communication and"
+        " the optimizer, and reaches less; measure a model workload for a figure to sign"
+    )

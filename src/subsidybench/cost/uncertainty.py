@@ -7,8 +7,10 @@ Where the spread comes from:
   machine usually the larger part, see DESIGN.md) is in the range too;
 - inputs given as uncertain: `a~b` is uniform on [a, b]; `a~m~b` is triangular, low a, mode m,
   high b (a sweep is `a:b:step`; the two are different questions and are not mixed);
-- MFU and a scaling efficiency given as one value by hand are estimates: unless they are given
-  as a range, they get a default triangular spread (DEFAULT_SPREAD), shown as such.
+- a value the user gave as one number is exact (give a~b for a range); a guess the tool makes
+  itself (a rate --estimate-on scales by the roofline) gets a default triangular spread
+  (DEFAULT_SPREAD), centred on the point where the valid range allows, and shown as such, with
+  the reason where the range cuts it to one side.
 
 The draws go through the model's own vectorised functions (model.evaluate_work,
 model.evaluate_hours, reach.reach_figures): arrays in, arrays out, no loop over draws, so 100,000
@@ -31,7 +33,7 @@ from subsidybench.cost import model
 from subsidybench.cost.inputs import UNCERTAIN
 from subsidybench.cost.reach import reach_figures
 from subsidybench.cost.scenario import Scenario
-from subsidybench.cost.spread import Spread, parse_spread
+from subsidybench.cost.spread import Spread, bootstrap_rates, parse_spread
 from subsidybench.cost.throughput import TERA, WorkUnit
 from subsidybench.errors import UserError
 from subsidybench.provenance import Basis
@@ -52,15 +54,12 @@ DEFAULT_SEED = 20_251_201
 """Fixed, so that the same command gives the same range; printed beside every range."""
 
 
-DEFAULT_SPREAD = {"mfu": 0.2, "scaling_efficiency": 0.1}
-"""Relative half-width of the triangular spread an estimate given as one value gets. A
-convention, not a measurement, and printed as one: published MFUs of one model on one kind of
-device differ by about this much between reports (Llama 3 405B: 38-43% on H100s, Meta 2024;
-OPT-175B 147 TFLOP/s per A100 against MT-NLG's 113-126), and scaling efficiencies measured at one
-size move by about 10 points between runs and network settings."""
-
-# The bootstrap resamples in chunks of at most this many sample indices, to bound memory.
-_CHUNK = 4_000_000
+DEFAULT_SPREAD = {"throughput": 0.2}
+"""Relative half-width of the triangular spread a rate the tool estimates (--estimate-on) gets.
+A convention, not a measurement, and printed as one: an estimated rate is an MFU the tool guesses
+for the target device, and published MFUs of one model on one kind of device differ by about
+this much between reports (Llama 3 405B: 38-43% on H100s, Meta 2024; OPT-175B 147 TFLOP/s per
+A100 against MT-NLG's 113-126)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,34 +134,6 @@ class Ranges:
                 ],
             },
         }
-
-
-# --------------------------------------------------------------------------------------------
-# Bootstrap of a measured rate
-
-
-def bootstrap_rates(
-    runs: list[tuple[float, np.ndarray]], rng: np.random.Generator, n: int
-) -> np.ndarray:
-    """`n` draws of a rate measured as work / median(samples): each draw picks one of `runs`
-    (point rate, raw samples) at random, resamples its samples with replacement and scales the
-    rate by median(samples) / median(resample)."""
-    which = rng.integers(0, len(runs), n) if len(runs) > 1 else np.zeros(n, dtype=np.int64)
-    out = np.empty(n)
-    for i, (rate, samples) in enumerate(runs):
-        index = np.flatnonzero(which == i)
-        ordered = np.sort(np.asarray(samples, dtype=np.float64))
-        k = ordered.size
-        median = float(np.median(ordered))
-        chunk = max(1, _CHUNK // k)
-        for start in range(0, index.size, chunk):
-            part = index[start : start + chunk]
-            # The median of a resample is that of its sorted indices into the sorted samples.
-            middle = sorted({(k - 1) // 2, k // 2})
-            picks = np.partition(rng.integers(0, k, (part.size, k), dtype=np.int32), middle, 1)
-            lo, hi = picks[:, (k - 1) // 2], picks[:, k // 2]
-            out[part] = rate * median / ((ordered[lo] + ordered[hi]) / 2)
-    return out
 
 
 def _samples(run: Any, label: str, workload: str | None) -> np.ndarray:
@@ -261,32 +232,41 @@ def _sources(s: Scenario) -> list[Source]:
         )
     elif r.also_runs:
         raise UserError("more than one --run: the further runs spread a measured rate; give --run")
-    if tp is not None and tp.mfu is not None and "mfu" not in given:
-        _default(out, "mfu", r.name("mfu"), float(tp.mfu[0]), s.peak.tflops * TERA if s.peak else 0)
-    if (
-        s.efficiency is not None
-        and "scaling_efficiency" not in given
-        and s.efficiency_basis is Basis.GIVEN
-        and s.devices is not None
-        and float(s.devices[0]) > 1
-    ):
-        _default(
-            out, "scaling_efficiency", r.name("scaling_efficiency"), float(s.efficiency[0]), 1.0
-        )
-    elif "scaling_efficiency" in given:
+    if tp is not None and r.estimate_on is not None and not given.keys() & {"tflops", "mfu"}:
+        limit = math.inf
+        if tp.unit is WorkUnit.FLOPS and s.peak is not None:
+            limit = s.peak.tflops * TERA  # an estimate cannot pass the device's peak
+        scale = TERA if tp.unit is WorkUnit.FLOPS else 1.0
+        _default(out, "throughput", "estimated throughput", tp.one().per_second, limit, scale)
+    if "scaling_efficiency" in given:
         spread("scaling_efficiency")
     return out
 
 
-def _default(out: list[Source], key: str, label: str, value: float, scale: float) -> None:
-    half = DEFAULT_SPREAD[key]
-    sp = Spread(value * (1 - half), min(1.0, value * (1 + half)), value)
+def _default(
+    out: list[Source], key: str, label: str, value: float, limit: float, shown: float
+) -> None:
+    """A default triangular spread on a value the tool guessed: ±DEFAULT_SPREAD around it, made
+    narrower on both sides where `limit` cuts it, so it stays centred; one-sided (and said so)
+    only where the value sits at the limit."""
+    half = DEFAULT_SPREAD[key] * value
+    room = limit - value
+    if room > 0:
+        half = min(half, room)
+        sp = Spread(value - half, value + half, value)
+        why = ""
+    else:
+        sp = Spread(value - half, value, value)
+        why = "; one-sided: the value is at its limit, so its range lies below it"
+    text = (
+        f"default ±{DEFAULT_SPREAD[key]:.0%} ({sp.describe()}): a guess of the tool's{why};"
+        f" give {label} as a~b to state yours"
+    )
 
     def draw(rng: np.random.Generator, n: int) -> np.ndarray:
-        return sp.draw(rng, n) * scale
+        return sp.draw(rng, n)
 
-    text = f"default ±{half:.0%} ({sp.describe()}): an estimate; give {label} a~b to state yours"
-    out.append(Source(key, label, value * scale, draw, text, Basis.ESTIMATE.value, scale))
+    out.append(Source(key, label, value, draw, text, Basis.ESTIMATE.value, shown))
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,11 +294,14 @@ def _figures(s: Scenario, v: Mapping[str, Any]) -> dict[str, np.ndarray]:
     subsidy: dict[str, Any] = {}
     if terms is not None and s.owned is None:
         programme = s.programme.currency if s.programme is not None else None
+        moved = fx ** _exponent(s, programme)
         subsidy = {
             "rate": v.get("rate", terms.rate),
-            "cap": terms.cap * fx ** _exponent(s, programme),
+            "cap": terms.cap_total * moved,
             "window_hours": terms.window_hours,
             "after_rate": terms.after_rate,
+            "cap_year": terms.cap_year * moved,
+            "calendar": terms.calendar,
         }
     unit = s.throughput.unit if s.throughput is not None else WorkUnit.FLOPS
     if s.kind == "reach":
@@ -360,6 +343,17 @@ def _figures(s: Scenario, v: Mapping[str, Any]) -> dict[str, np.ndarray]:
         assert price is not None and price.owned is not None
         build = model.build_subsidy(price.owned, terms, cluster.devices)
         net = hours * pay * (build.price.amount / price.amount)
+        money = {
+            **money,
+            "subsidy": money["gross"] - net,
+            "net": net,
+            "effective_price": net / hours,
+            "effective_rate": (money["gross"] - net) / money["gross"],
+        }
+    if s.power_rate and price is not None and price.owned is not None:
+        # The power programme's share of the energy bill, apart from the price (as one answer).
+        paid = hours * price.owned.hourly()["energy"] * s.power_rate
+        net = money["net"] - paid
         money = {
             **money,
             "subsidy": money["gross"] - net,

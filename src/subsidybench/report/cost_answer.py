@@ -107,10 +107,10 @@ def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
     if e.tokens_per_s is not None:
         table.add_row(m("row.tokens_per_s"), f"{e.tokens_per_s:,.4g}")
     if e.implied_mfu is not None and e.peak is not None:
-        table.add_row(
-            m("row.implied_mfu"),
-            m("answer.of_peak", share=share(e.implied_mfu), peak=e.peak.describe()),
-        )
+        mfu = m("answer.of_peak", share=share(e.implied_mfu), peak=e.peak.describe())
+        if e.scaling_efficiency != 1.0:
+            mfu += m("answer.mfu_scaled", eff=f"{e.scaling_efficiency:.0%}")
+        table.add_row(m("row.implied_mfu"), mfu)
     if e.cluster_pflops is not None:
         cluster = m("answer.cluster", pflops=f"{e.cluster_pflops:,.4g}")
         if e.hardware_per_model is not None:
@@ -162,8 +162,32 @@ def _money_rows(table: Any, e: Estimate, c: str, m: Messages) -> None:
                         rate=share(s.rate_before_caps),
                     ),
                 )
+        for year, part, before, after in s.years:
+            table.add_row(
+                m("row.by_year", year=year, share=share(part)),
+                m("answer.by_year", amount=m.amount(after, c), before=m.amount(before, c)),
+            )
+        if s.calendar is not None:
+            table.add_row(
+                m("row.validity"),
+                m(
+                    "answer.validity",
+                    status=s.calendar.status,
+                    start=str(s.calendar.start),
+                    share=share(s.paid_share),
+                ),
+            )
         if s.present_value is not None:
             table.add_row(m("row.present_value"), m.amount(s.present_value, c))
+    if e.power_subsidy is not None:
+        table.add_row(
+            m("row.power_subsidy"),
+            m(
+                "answer.subsidy",
+                amount=m.amount(e.power_subsidy.amount, c),
+                share=share(e.power_subsidy.effective_rate),
+            ),
+        )
     table.add_row(m("row.net"), m.amount(e.net, c))
     if e.effective_price is not None:
         table.add_row(m("row.effective_price"), m.price(e.effective_price, c))
@@ -227,6 +251,11 @@ def print_reach(r: Reach, m: Messages = ENGLISH) -> None:
     table.add_column("quantity", style="bold")
     table.add_column("value", justify="right")
     table.add_row(m("row.rate"), f"{r.rate:.0%}")
+    if r.effective_rate is not None and r.contract_size is not None:
+        table.add_row(
+            m("row.subsidy_per_firm", share=f"{r.effective_rate:.1%}"),
+            m.amount(r.effective_rate * r.contract_size, c),
+        )
     table.add_row(m("row.contract_value"), m.amount(r.contract_value, c))
     table.add_row(m("row.firm_pays"), m.amount(r.firm_pays, c))
     table.add_row(m("row.device_hours"), figure(r.device_hours))

@@ -221,7 +221,8 @@ def _costs(report: Report, m: Messages) -> Section | None:
         (
             c.run,
             c.id,
-            f"{c.flops_per_s / 1e12:,.4g}",
+            # Measured or estimated (--estimate-on): the basis beside each figure, not the head.
+            f"{c.flops_per_s / 1e12:,.4g} ({m.basis(c.throughput_basis)})",
             f"{money(c.price_per_hour)} ({m.basis(c.price_basis)})",
             f"{c.subsidy_rate:.0%} ({m.basis(c.rate_basis)})",
             money(c.net_price_per_hour),

@@ -14,6 +14,7 @@ Written for one answer (`cost --xlsx`) and, in a report's workbook, for each cos
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 from subsidybench.cost.model import ContractJob, Estimate, HoursJob, ServeJob, TrainJob
 from subsidybench.cost.scenario import Scenario
 from subsidybench.cost.throughput import WorkUnit
+from subsidybench.cost.years import Calendar
 from subsidybench.errors import UserError
 from subsidybench.report.i18n import ENGLISH, Messages
 
@@ -39,6 +41,10 @@ class Cell:
     basis: str = ""
     source: str = ""
     number_format: str = "#,##0.00"
+    label: str = ""
+    """The label's message key when several rows share one (programme years); default the key."""
+    n: int = 0
+    """The programme year a shared label names."""
 
 
 def _rows(s: Scenario, e: Estimate, m: Messages) -> tuple[list[Cell], list[Cell]]:
@@ -53,14 +59,21 @@ def _rows(s: Scenario, e: Estimate, m: Messages) -> tuple[list[Cell], list[Cell]
     exponent = 0
     if s.fx_pair is not None and s.price_currency != s.currency:
         exponent = 1 if (s.price_currency, s.currency) == s.fx_pair else -1
-    fx_rate = s.fx_rate if exponent else 1.0
-    assert fx_rate is not None
+    # The rate as --fx states it (quote per base), whichever money it converts: the price, the
+    # programme's caps, or both; 1 where the answer has one currency.
+    fx_rate = s.fx_rate if s.fx_pair is not None and s.fx_rate is not None else 1.0
     raw_price = e.price.amount / fx_rate**exponent
     inputs.append(Cell("price", raw_price, e.price.basis.value, e.price.source or "", "#,##0.0000"))
-    fx_source = next((a.source for a in s.assumptions if a.name == "exchange rate"), "")
+    fx_note = next((a for a in s.assumptions if a.name == "exchange rate"), None)
     pair = f"{s.fx_pair[1]} per {s.fx_pair[0]}" if s.fx_pair else "none"
     inputs.append(
-        Cell("fx", fx_rate, "data file" if exponent else "none", f"{pair}; {fx_source}", "0.0000")
+        Cell(
+            "fx",
+            fx_rate,
+            fx_note.basis.value if fx_note is not None else "none",
+            f"{pair}; {fx_note.source if fx_note is not None else ''}",
+            "0.0000",
+        )
     )
     terms = s.terms
     programme = s.programme.id if s.programme is not None else ""
@@ -90,12 +103,20 @@ def _rows(s: Scenario, e: Estimate, m: Messages) -> tuple[list[Cell], list[Cell]
         ),
         Cell("after_rate", terms.after_rate if terms else 0.0, "programme", programme, "0.0%"),
     ]
+    calendar = terms.calendar if terms is not None else None
+    years = 1
+    if calendar is not None:
+        inputs += _calendar_inputs(s, calendar)
+        wall_now = e.wall_hours or 0.0
+        if math.isfinite(terms.cap_year):  # type: ignore[union-attr]
+            # Rows for four times the job's length, so that fewer devices still find their years.
+            years = min(len(calendar.year_ends(4 * wall_now + 8766.0)) + 1, 60)
     from subsidybench.cost.evaluate import cluster_of
 
     tp = s.throughput.one() if s.throughput is not None else None
     eff = cluster_of(s).scaling_efficiency
-    devices = e.devices or 1
-    inputs.append(Cell("devices", devices, "given by hand", "--devices", "#,##0"))
+    if e.devices is not None:
+        inputs.append(Cell("devices", e.devices, "given by hand", "--devices", "#,##0"))
     if tp is not None:
         per = tp.per_second / 1e12 if tp.unit is WorkUnit.FLOPS else tp.per_second
         key = "tflops" if tp.unit is WorkUnit.FLOPS else "tokens_per_s"
@@ -131,31 +152,33 @@ def _rows(s: Scenario, e: Estimate, m: Messages) -> tuple[list[Cell], list[Cell]
         out.append(Cell("device_hours", "={hours_in}", number_format="#,##0"))
     else:
         out.append(Cell("device_hours", "={contract}/{price_ans}", number_format="#,##0"))
-    wall = "={duration}" if "duration" in keys else "={device_hours}/{devices}"
+    # No devices and no duration: no wall time, the whole spend at the start (as the model).
+    wall = (
+        "={duration}"
+        if "duration" in keys
+        else ("={device_hours}/{devices}" if "devices" in keys else "=0")
+    )
     out.append(Cell("wall_hours", wall, number_format="#,##0.0"))
     gross = "={contract}" if "contract" in keys else "={device_hours}*{price_ans}"
     out.append(Cell("gross", gross))
-    share = "MIN(1,{window_hours}/{wall_hours})"
+    fx_cap = "" if cap_exp == 0 else ("*{fx}" if cap_exp > 0 else "/{fx}")
+    pool_yearly = terms is not None and terms.pool_per_year
+    total = "{cap_contract}" + ("" if pool_yearly else ",{pool}")
+    yearly = "{cap_firm_year}" + (",{pool}" if pool_yearly else "")
+    for key, cells in (("cap_total", total), ("cap_year", yearly)):
+        out.append(Cell(key, f'=IF(COUNT({cells})=0,"",MIN({cells}){fx_cap})'))
+    out += _year_rows(years, "start" in keys)
+    parts = [f"{{before_{k}}}" for k in range(years)]
+    capped = [f"{{subsidy_{k}}}" for k in range(years)]
     out.append(
         Cell(
             "rate_before_caps",
-            f'=IF({{window_hours}}="",{{rate}},{share}*{{rate}}+(1-{share})*{{after_rate}})',
+            f"=IF({{gross}}>0,({'+'.join(parts)})/{{gross}},{{rate}})",
             number_format="0.0%",
         )
     )
-    fx_cap = "" if cap_exp == 0 else ("*{fx}" if cap_exp > 0 else "/{fx}")
-    out.append(
-        Cell(
-            "cap",
-            f'=IF(COUNT({{cap_contract}}:{{pool}})=0,"",MIN({{cap_contract}}:{{pool}}){fx_cap})',
-        )
-    )
-    out.append(
-        Cell(
-            "subsidy",
-            '=IF({cap}="",{gross}*{rate_before_caps},MIN({gross}*{rate_before_caps},{cap}))',
-        )
-    )
+    summed = "+".join(capped)
+    out.append(Cell("subsidy", f'=IF({{cap_total}}="",{summed},MIN({summed},{{cap_total}}))'))
     out.append(Cell("net", "={gross}-{subsidy}"))
     out.append(Cell("effective_rate", "=IF({gross}>0,{subsidy}/{gross},0)", number_format="0.0%"))
     out.append(Cell("effective_price", "={net}/{device_hours}", number_format="#,##0.0000"))
@@ -166,6 +189,114 @@ def _rows(s: Scenario, e: Estimate, m: Messages) -> tuple[list[Cell], list[Cell]
         done = "{tokens}" if "tokens" in keys else "{device_hours}*3600*{tokens_per_s}*{efficiency}"
         out.append(Cell("net_per_million_tokens", f"={{net}}/({done}/10^6)"))
     return inputs, out
+
+
+def _serial(day: datetime.date) -> int:
+    """A day as Excel's serial number (days since 1899-12-30), which its date formulas take."""
+    return (day - datetime.date(1899, 12, 30)).days
+
+
+def _calendar_inputs(s: Scenario, calendar: Calendar) -> list[Cell]:
+    """The job's start, the programme's dates and --assume-valid: the years and the hour the
+    programme stops paying follow from them by formula, as `cost --start` moves them."""
+    p = s.programme
+    begins, ends = (p.begins(), p.ends()) if p is not None else (None, None)
+    where = p.id if p is not None else ""
+    start_source = s.request.name("start") if s.request.start else "today"
+    return [
+        Cell("start", _serial(calendar.start), "given by hand", start_source, "yyyy-mm-dd"),
+        Cell("valid_from", begins and _serial(begins), "programme", where, "yyyy-mm-dd"),
+        Cell("valid_until", ends and _serial(ends), "programme", where, "yyyy-mm-dd"),
+        Cell(
+            "assume_valid",
+            1 if s.request.assume_valid else 0,
+            "given by hand",
+            "--assume-valid",
+            "0",
+        ),
+    ]
+
+
+def _year_rows(years: int, dated: bool) -> list[Cell]:
+    """Per programme year: where it ends, the share of the spend paid in it, the share at the
+    windowed rate, the subsidy before and after the yearly cap (cost.years, as formulas)."""
+    big = "1E+300"
+    out: list[Cell] = []
+    if dated:
+        out.append(
+            Cell(
+                "paid_until",
+                '=IF({assume_valid}=1,"",IF(AND({valid_from}<>"",{start}<{valid_from}),0,'
+                'IF({valid_until}="","",IF({start}>{valid_until},0,'
+                "({valid_until}+1-{start})*24))))",
+                number_format="#,##0.0",
+            )
+        )
+        paid_end = f'IF({{paid_until}}="",{big},{{paid_until}})'
+    else:
+        paid_end = big
+    out.append(Cell("paid_end", f"={paid_end}", number_format="0.00E+00"))
+    out.append(
+        Cell(
+            "high_end",
+            f'=MIN({{paid_end}},IF({{window_hours}}="",{big},{{window_hours}}))',
+            number_format="0.00E+00",
+        )
+    )
+
+    def until(x: str) -> str:
+        return f"IF({{wall_hours}}>0,MIN(MAX({x},0),{{wall_hours}})/{{wall_hours}},IF({x}>0,1,0))"
+
+    for k in range(years):
+        a = "0" if k == 0 else f"{{year_end_{k - 1}}}"
+        if k < years - 1:
+            out.append(
+                Cell(
+                    f"year_end_{k}",
+                    f"=(DATE(YEAR({{start}})+{k + 1},1,1)-{{start}})*24",
+                    number_format="#,##0",
+                    label="year_end",
+                    n=k + 1,
+                )
+            )
+            b = f"{{year_end_{k}}}"
+        else:
+            b = big
+        out.append(
+            Cell(
+                f"paid_{k}",
+                f"=MAX(0,{until(f'MIN({b},{{paid_end}})')}-{until(a)})",
+                number_format="0.0000",
+                label="paid_share",
+                n=k + 1,
+            )
+        )
+        out.append(
+            Cell(
+                f"high_{k}",
+                f"=MIN({{paid_{k}}},MAX(0,{until(f'MIN({b},{{high_end}})')}-{until(a)}))",
+                number_format="0.0000",
+                label="high_share",
+                n=k + 1,
+            )
+        )
+        out.append(
+            Cell(
+                f"before_{k}",
+                f"={{gross}}*({{high_{k}}}*{{rate}}+({{paid_{k}}}-{{high_{k}}})*{{after_rate}})",
+                label="before_cap",
+                n=k + 1,
+            )
+        )
+        out.append(
+            Cell(
+                f"subsidy_{k}",
+                f'=IF({{cap_year}}="",{{before_{k}}},MIN({{before_{k}}},{{cap_year}}))',
+                label="year_subsidy",
+                n=k + 1,
+            )
+        )
+    return out
 
 
 def write_cost_sheet(ws: Any, s: Scenario, e: Estimate, m: Messages = ENGLISH) -> dict[str, str]:
@@ -194,7 +325,7 @@ def write_cost_sheet(ws: Any, s: Scenario, e: Estimate, m: Messages = ENGLISH) -
         row += 1
     row = 4
     for cell in inputs:
-        ws[f"A{row}"] = m(f"xlsx.{cell.key}")
+        ws[f"A{row}"] = _label(cell, m)
         target = ws[f"B{row}"]
         target.value = cell.value
         target.style = INPUT_STYLE
@@ -206,7 +337,7 @@ def write_cost_sheet(ws: Any, s: Scenario, e: Estimate, m: Messages = ENGLISH) -
     ws[f"A{heading_row}"].font = Font(bold=True)
     row = heading_row + 1
     for cell in outputs:
-        ws[f"A{row}"] = m(f"xlsx.{cell.key}")
+        ws[f"A{row}"] = _label(cell, m)
         ws[f"B{row}"] = cell.value.format(**where)
         ws[f"B{row}"].number_format = cell.number_format
         ws[f"C{row}"] = m("xlsx.formula")
@@ -216,6 +347,10 @@ def write_cost_sheet(ws: Any, s: Scenario, e: Estimate, m: Messages = ENGLISH) -
     ws.column_dimensions["C"].width = 16
     ws.column_dimensions["D"].width = 70
     return where
+
+
+def _label(cell: Cell, m: Messages) -> str:
+    return m(f"xlsx.{cell.label}", n=cell.n) if cell.label else m(f"xlsx.{cell.key}")
 
 
 def write_answer_xlsx(s: Scenario, e: Any, path: Path, m: Messages = ENGLISH) -> dict[str, str]:
