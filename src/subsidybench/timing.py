@@ -38,7 +38,7 @@ import numpy as np
 #      rounds holds what changes from one process to the next (allocator state, thread
 #      placement, the kernel oneDNN picks); a run records how many processes it took. A
 #      first call past 4x the step limit is refused at once, not after a second call,
-#      and warm-up with calibration stops at the round's budget (1 s to warmup_max_s), so a
+#      and warm-up stops at the round's budget (1 s to warmup_max_s), so a
 #      task's wall time is bounded by its budget (README, "How long a run takes").
 METHOD_VERSION = 3
 
@@ -54,9 +54,8 @@ triad 23% -> 26% -> 19%, with layernorm and attention mixed. Longer blocks help,
 
 
 WARMUP_FLOOR_S = 1.0
-"""Warm-up and calibration may take this long even under a shorter budget: finding a 50 ms
-block for a 1 ms step takes about 0.15 s of blocks, and at load average 12 on a 2-core VM
-(2026-12-05) a 0.1 s limit stopped it at 1 ms blocks, too short for the clock."""
+"""Warm-up may take this long even under a shorter budget: what it waits out (caches, the
+thread pool) does not shrink with the budget."""
 FIRST_CALL_SLACK = 4.0
 """How far past the step limit an eager first call may run before the task is skipped."""
 
@@ -388,9 +387,8 @@ def measure(
         raise TooSlow(f"one step took {first_call:.2f} s, longer than the {limit:g} s budget")
     warmup_start = clock()
     warmup_calls = 1
-    # Warm-up and calibration together stop at the budget (at least WARMUP_FLOOR_S, at most
-    # warmup_max_s), so that a task's wall time is bounded by its budget, not by how slow its
-    # steps are.
+    # Warm-up stops at the budget (at least WARMUP_FLOOR_S, at most warmup_max_s), so that a
+    # slow step's warm-up is bounded by the budget, not by warmup_iterations of its steps.
     warmup_limit = min(policy.warmup_max_s, max(policy.budget_s, WARMUP_FLOOR_S))
     # Two calls in a row past the limit, not one: at load average 12 on a 2-core VM (2026-12-05)
     # a 1 ms step was descheduled past a 0.2 s limit once in a while, and one such call skipped
@@ -420,7 +418,9 @@ def measure(
             # ms ended calibration at 1 iteration of a 1.8 ms step (2026-11, load average 10).
             block = min(block, timed_block(iterations))
             warmup_calls += iterations
-        if block >= policy.min_block_s or shared(clock() - warmup_start) >= warmup_limit:
+        # Calibration keeps warmup_max_s: it lasts long only for short steps, and cut at the
+        # budget on a busy host it left blocks too short for the clock (2026-12-05, load 12).
+        if block >= policy.min_block_s or shared(clock() - warmup_start) >= policy.warmup_max_s:
             break
         # Jump most of the way when the block is far too short, at least doubling.
         iterations = max(
