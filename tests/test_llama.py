@@ -13,8 +13,8 @@ from subsidybench.workloads.llama import (
     LlamaShape,
     LlamaTrain,
     next_input,
-    rotary,
 )
+from subsidybench.workloads.transformer import rotary
 
 CPU = resolve_device("cpu")
 # A generous bound on one step (a shared 2-core machine stalls a call for half a second at

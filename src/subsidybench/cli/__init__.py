@@ -1,4 +1,4 @@
-"""The `subsidybench` command: one typer app per command group, joined here.
+"""The `subsidybench` command: a table of commands, each loaded when it runs (cli/lazy.py).
 
 Errors are handled in one place (`_Group.main`): a UserError, a bad flag or (a last resort)
 an operating-system error becomes one line on stderr and a non-zero exit; Ctrl-C exits 130.
@@ -13,25 +13,69 @@ import sys
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
 
 from subsidybench import __version__
+from subsidybench.cli.lazy import Command, Entry, Family, LazyGroup
 from subsidybench.errors import UserError
 
 EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130
 
+# Every command, in the order `--help` lists them: one line each, and a module imported only
+# when its command runs. Old names stay as hidden aliases for one release (moved_to says where).
+_M = "subsidybench.cli."
+COMMANDS: dict[str, Entry] = {
+    "run": Command(_M + "run:run", "Run a benchmark suite and save the result as it goes."),
+    "suites": Command(_M + "run:suites", "List the built-in suites."),
+    "show": Command(_M + "show:show", "Show saved runs: what was measured, how, the verdicts."),
+    "devices": Command(_M + "devices:devices", "List the devices here and the dtypes each runs."),
+    "cost": Command(_M + "cost:app", "Cost a job before and after a subsidy, or its reach."),
+    "report": Command(_M + "report:app", "Write a report of runs: Markdown, HTML, CSV, Excel."),
+    "compare": Command(_M + "compare:app", "Compare runs; say which changes are beyond noise."),
+    "ab": Command(_M + "ab:app", "Did a change make it slower? A and B interleaved."),
+    "accept": Command(_M + "accept:app", "Check a contract clause by clause against runs."),
+    "ingest": Command(_M + "ingest:app", "Turn pytest-benchmark JSON into a run result."),
+    "serve-bench": Command(_M + "serve_bench:app", "Sweep a serving endpoint over concurrency."),
+    "ui": Command(_M + "ui:app", "The cost answer in a browser, on this machine."),
+    "catalogue": Family(
+        "Device profiles, subsidy programmes, and how fresh they are.",
+        {
+            "profiles": Command(_M + "profiles:app", "Device profiles: peaks, memory, rent."),
+            "subsidies": Command(_M + "subsidies:app", "Subsidy programmes: rates, caps, pools."),
+            "check": Command(_M + "catalogue:check", "Flag stale, expired, unknown, unpriced."),
+        },
+    ),
+    "store": Family(
+        "A results database: add runs, query them, trends, a CI gate.",
+        {
+            "add": Command(_M + "store:app.add", "Add run results to the store."),
+            "query": Command(_M + "store:app.query", "The history of one workload on a machine."),
+            "machines": Command(_M + "store:app.machines", "The machines in the store."),
+            "history": Command(_M + "history:app", "Trends as a static HTML site, steps marked."),
+            "gate": Command(_M + "gate:app", "Exit 3 when the newest runs are slower."),
+        },
+    ),
+    "evidence": Family(
+        "Evidence bundles for a subsidy claim: write one, verify one.",
+        {
+            "bundle": Command(_M + "evidence:app.evidence", "Bundle runs, report and sources."),
+            "verify": Command(_M + "evidence:app.verify", "Check a bundle's hashes and figures."),
+        },
+        default="bundle",
+    ),
+    # Old names, hidden, for one release.
+    "profiles": Command(_M + "profiles:app", "Device profiles.", True, "catalogue profiles"),
+    "subsidies": Command(_M + "subsidies:app", "Programmes.", True, "catalogue subsidies"),
+    "history": Command(_M + "history:app", "Trends.", True, "store history"),
+    "gate": Command(_M + "gate:app", "A CI gate.", True, "store gate"),
+    "verify": Command(_M + "evidence:app.verify", "Check a bundle.", True, "evidence verify"),
+}
 
-class _Group(TyperGroup):
+
+class _Group(LazyGroup):
     """The top-level group: turns user mistakes into one-line messages instead of tracebacks."""
 
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        from subsidybench.cli.helptext import escape_tree
-
-        command = super().get_command(ctx, cmd_name)
-        if command is not None:
-            escape_tree(command)  # a command loaded late is escaped as it is found (once)
-        return command
+    table = COMMANDS
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         from subsidybench.cli.helptext import escape_tree
@@ -90,49 +134,6 @@ def _root(
     ),
 ) -> None:
     """Measure what an accelerator really does, then cost how far a compute subsidy goes."""
-
-
-# Command modules import their heavy dependencies (numpy, pandas, torch) inside the commands, so
-# that `subsidybench --help` and the commands that do not measure (cost, show, profiles) start
-# fast and work where torch cannot run.
-from subsidybench.cli import ab as _ab  # noqa: E402
-from subsidybench.cli import accept as _accept  # noqa: E402
-from subsidybench.cli import catalogue as _catalogue  # noqa: E402
-from subsidybench.cli import compare as _compare  # noqa: E402
-from subsidybench.cli import cost as _cost  # noqa: E402
-from subsidybench.cli import devices as _devices  # noqa: E402
-from subsidybench.cli import evidence as _evidence  # noqa: E402
-from subsidybench.cli import gate as _gate  # noqa: E402
-from subsidybench.cli import history as _history  # noqa: E402
-from subsidybench.cli import ingest as _ingest  # noqa: E402
-from subsidybench.cli import profiles as _profiles  # noqa: E402
-from subsidybench.cli import report as _report  # noqa: E402
-from subsidybench.cli import run as _run  # noqa: E402
-from subsidybench.cli import serve_bench as _serve_bench  # noqa: E402
-from subsidybench.cli import show as _show  # noqa: E402
-from subsidybench.cli import store as _store  # noqa: E402
-from subsidybench.cli import subsidies as _subsidies  # noqa: E402
-from subsidybench.cli import ui as _ui  # noqa: E402
-
-app.command()(_run.run)
-app.command()(_run.suites)
-app.command()(_show.show)
-app.command()(_devices.devices)
-app.add_typer(_profiles.app, name="profiles")
-app.add_typer(_cost.app)  # `subsidybench cost`: a single command, merged into the root
-app.add_typer(_subsidies.app, name="subsidies")
-app.add_typer(_catalogue.app, name="catalogue")
-app.add_typer(_report.app)  # `subsidybench report`
-app.add_typer(_compare.app)  # `subsidybench compare`
-app.add_typer(_ab.app)  # `subsidybench ab`
-app.add_typer(_ingest.app)  # `subsidybench ingest`
-app.add_typer(_store.app, name="store")
-app.add_typer(_history.app)  # `subsidybench history`
-app.add_typer(_gate.app)  # `subsidybench gate`
-app.add_typer(_accept.app)  # `subsidybench accept`
-app.add_typer(_evidence.app)  # `subsidybench evidence` and `verify`
-app.add_typer(_serve_bench.app)  # `subsidybench serve-bench`
-app.add_typer(_ui.app)  # `subsidybench ui`
 
 
 def main() -> None:

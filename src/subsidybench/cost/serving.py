@@ -36,8 +36,6 @@ from numpy.typing import ArrayLike
 from subsidybench.cost.throughput import Throughput, WorkUnit
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
-from subsidybench.results.query import pick_one
-from subsidybench.results.record import RunResult
 from subsidybench.results.serving import PERCENTILES, Curve, CurvePoint, Slo, curves, goodput
 from subsidybench.units import MILLION, Array
 
@@ -45,6 +43,7 @@ if TYPE_CHECKING:
     from subsidybench.cost.answer import Estimate
     from subsidybench.cost.request import Request
     from subsidybench.cost.scenario import Scenario
+    from subsidybench.results.record import RunResult
 
 SPLIT_RULE = (
     "each device-hour split by a served batch's phase times: prefill share f = TTFT p50 /"
@@ -246,6 +245,8 @@ def pick(
             return None  # another workload of the run: costed as a single rate
     elif len(found) > 1 and any(not _in_curve(r.id, found) for r in run.results if r.ok):
         return None  # several curves among other workloads: the caller asks for --workload
+    from subsidybench.results.query import pick_one  # the run record: only for a run
+
     curve = pick_one(
         found,
         workload,

@@ -20,14 +20,13 @@ import numpy as np
 
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
-from subsidybench.results.query import pick_result
-from subsidybench.results.record import RunResult, load_run
 from subsidybench.units import SECONDS_PER_HOUR
 
 if TYPE_CHECKING:
     from subsidybench.cost.answer import Peak
     from subsidybench.cost.jobs import TrainJob
     from subsidybench.cost.request import Request
+    from subsidybench.results.record import RunResult
 
 TERA = 1e12
 TOKEN_UNITS = frozenset({"token", "tokens"})
@@ -93,6 +92,8 @@ def from_run_file(
     profile: str | None = None,
 ) -> Throughput:
     """The measured throughput of one workload of a run result file."""
+    from subsidybench.results.record import load_run  # the run record: only for a run file
+
     return from_run(load_run(path), str(path), workload, unit, force, profile)
 
 
@@ -111,6 +112,8 @@ def from_run(
     a run whose matched device profile is not `profile`, the device being costed: a CPU's rate
     priced at an H100's rent answers nothing.
     """
+    from subsidybench.results.query import pick_result
+
     result = pick_result(run, where, workload)
     if profile is not None and run.profile is not None and run.profile != profile and not force:
         raise UserError(
@@ -146,8 +149,10 @@ def from_run(
 
 def run_and_label(run: RunResult | Path, label: str = "") -> tuple[RunResult, str]:
     """A run given as a file or already loaded, and the name messages call it by."""
-    if isinstance(run, RunResult):
+    if not isinstance(run, Path):
         return run, label or "the run"
+    from subsidybench.results.record import load_run
+
     return load_run(run), label or str(run)
 
 

@@ -7,18 +7,11 @@ workbook, every number beside its basis and the assumptions it rests on.
 Imports cost, results, catalogue and the vocabulary; never measure, devices or torch.
 """
 
-from subsidybench.report.tables import (
-    DEFAULT_RATES,
-    LabelledRun,
-    PriceSpec,
-    Report,
-    ReportOptions,
-    build_report,
-    label_runs,
-    parse_price,
-)
+from typing import Any
 
-__all__ = [
+# Resolved on first use (PEP 562): `cost` imports report.cost_answer, which must not import
+# the run tables (and the run record, numpy statistics) behind these names.
+_EXPORTS = (
     "DEFAULT_RATES",
     "LabelledRun",
     "PriceSpec",
@@ -27,4 +20,14 @@ __all__ = [
     "build_report",
     "label_runs",
     "parse_price",
-]
+)
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from subsidybench.report import tables
+
+    return getattr(tables, name)

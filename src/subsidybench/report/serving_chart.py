@@ -1,5 +1,5 @@
 """The serving curve as buyers compare it: output tokens/s per device against tokens/s per user,
-one chart per run's curve, with cost per million output tokens as a companion panel where a
+every run's curve in one chart, with cost per million output tokens as a companion panel where a
 price is known. Points are joined by rising concurrency, the Pareto front drawn under them, the
 SLO point starred; invalid points are hollow (shown, never hidden) and never costed."""
 
@@ -95,76 +95,95 @@ def _cost_panel(ax: Axes, sub: pd.DataFrame, colour: str, currency: str) -> None
 
 
 def serving_charts(report: Report) -> list[Chart]:
-    """One chart per (run, curve) of the report's serving table."""
+    """One chart of every (run, curve) of the report's serving table, a colour each.
+
+    One figure, not one per curve: a 40-run report drew 20 serving figures, and drawing them
+    (text as paths) was the largest part of its time.
+    """
     frame = report.serving
     if frame is None or frame.empty:
         return []
-    charts = []
     groups = list(dict.fromkeys(zip(frame["run"], frame["curve"], strict=True)))
-    for i, (run, curve) in enumerate(groups, start=1):
+    colours = [COLOURS[i % len(COLOURS)] for i in range(len(groups))]
+    priced = frame["net_per_million_output_all_in"].notna().any()
+    currency = frame["currency"].dropna().iloc[0] if priced else ""
+    handles: list[Line2D] = []
+    if len(groups) > 1:
+        handles += [
+            Line2D([], [], color=c, linewidth=3, label=f"{run}: {curve}")
+            for (run, curve), c in zip(groups, colours, strict=True)
+        ]
+    colour = colours[0] if len(groups) == 1 else "#555555"
+    handles.append(Line2D([], [], color=colour, linewidth=7, alpha=0.2, label="Pareto front"))
+    valid = frame["valid"].astype(bool)
+    if valid.any():
+        handles.append(Line2D([], [], color=colour, marker="o", linestyle="", label="valid point"))
+    if not valid.all():
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                markerfacecolor="white",
+                color=colour,
+                linestyle="",
+                label="invalid point (not costed)",
+            )
+        )
+    if frame["costed_point"].astype(bool).any():
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="*",
+                color=_SLO_COLOUR,
+                markersize=12,
+                linestyle="",
+                label=f"SLO point: {report.serving_slo}",
+            )
+        )
+    if priced:
+        handles += [
+            Line2D([], [], color="#777777", linestyle="--", label="all-in, before subsidy"),
+            Line2D([], [], color=colour, marker="o", label="all-in, after subsidy"),
+            Line2D([], [], color=colour, linestyle=":", label="output priced apart, after"),
+        ]
+    legend_rows = -(-len(handles) // 4)
+    height = 4.4 + 0.2 * legend_rows
+    fig = Figure(figsize=(11.0 if priced else 6.5, height))
+    axes = fig.subplots(1, 2) if priced else [fig.add_subplot()]
+    unpriced = []
+    for (run, curve), c in zip(groups, colours, strict=True):
         sub = frame[(frame["run"] == run) & (frame["curve"] == curve)]
-        colour = COLOURS[(i - 1) % len(COLOURS)]
-        priced = sub["net_per_million_output_all_in"].notna().any()
-        currency = sub["currency"].dropna().iloc[0] if priced else ""
-        fig = Figure(figsize=(11.0 if priced else 6.5, 4.4))
-        axes = fig.subplots(1, 2) if priced else [fig.add_subplot()]
-        _curve_panel(axes[0], sub, colour)
-        if priced:
-            _cost_panel(axes[1], sub, colour, currency)
-        valid = sub["valid"].astype(bool)
-        handles = [Line2D([], [], color=colour, linewidth=7, alpha=0.2, label="Pareto front")]
-        if valid.any():
-            handles.append(
-                Line2D([], [], color=colour, marker="o", linestyle="", label="valid point")
-            )
-        if not valid.all():
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    marker="o",
-                    markerfacecolor="white",
-                    color=colour,
-                    linestyle="",
-                    label="invalid point (not costed)",
-                )
-            )
-        if sub["costed_point"].astype(bool).any():
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    marker="*",
-                    color=_SLO_COLOUR,
-                    markersize=12,
-                    linestyle="",
-                    label=f"SLO point: {report.serving_slo}",
-                )
-            )
-        if priced:
-            handles += [
-                Line2D([], [], color="#777777", linestyle="--", label="all-in, before subsidy"),
-                Line2D([], [], color=colour, marker="o", label="all-in, after subsidy"),
-                Line2D([], [], color=colour, linestyle=":", label="output priced apart, after"),
-            ]
-        fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7.5, frameon=False)
-        basis = sub["basis"].iloc[0]
+        _curve_panel(axes[0], sub, c)
+        costed = sub["net_per_million_output_all_in"].notna().any()
+        if priced and (costed or len(groups) == 1):
+            _cost_panel(axes[1], sub, c, currency)
+        if not costed and sub["currency"].notna().any():
+            unpriced.append(f"{run}: {curve}")
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7.5, frameon=False)
+    if len(groups) == 1:
+        (run, curve), basis = groups[0], frame["basis"].iloc[0]
         fig.suptitle(f"{run}: {curve} ({basis})", x=0.01, ha="left", fontsize=11)
-        fig.tight_layout(rect=(0, 0.1, 1, 0.95))
-        caption = (
-            "Each point is a concurrency (requests served together); the shaded line is the"
-            " Pareto front, the star the point that meets the SLO with the most output tokens/s"
-            " per device."
+    else:
+        bases = ", ".join(dict.fromkeys(frame["basis"]))
+        fig.suptitle(f"{len(groups)} serving curves ({bases})", x=0.01, ha="left", fontsize=11)
+    fig.tight_layout(rect=(0, (0.25 + 0.2 * legend_rows) / height, 1, 0.95))
+    caption = (
+        "Each point is a concurrency (requests served together); the shaded line is the"
+        " Pareto front, the star the point that meets the SLO with the most output tokens/s"
+        " per device."
+    )
+    if len(groups) > 1:
+        caption += " One colour per run's curve."
+    if unpriced:
+        caption += (
+            f" Not costed ({', '.join(unpriced)}): no point's verdict is valid (see the results)."
         )
-        if not priced and sub["currency"].notna().any():
-            caption += " Not costed: no point's verdict is valid (see the results)."
-        if priced:
-            caption += (
-                f" Right: {currency} per million output tokens at each valid point, all-in (the"
-                " whole device-hour charged to output) before and after the subsidy, and output"
-                " priced apart from input (device time split by TTFT's share of a batch)."
-            )
-        charts.append(
-            Chart(f"serving-{i}", f"Serving curve {i}", figure_svg(fig, f"serving-{i}"), caption)
+    if priced:
+        caption += (
+            f" Right: {currency} per million output tokens at each valid point, all-in (the"
+            " whole device-hour charged to output) before and after the subsidy, and output"
+            " priced apart from input (device time split by TTFT's share of a batch)."
         )
-    return charts
+    return [Chart("serving-1", "Serving curve", figure_svg(fig, "serving-1"), caption)]

@@ -5,17 +5,17 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from subsidybench.results.detectable import detectable_alone
-from subsidybench.results.energy import judge_energy
-from subsidybench.results.query import best_matmul_shapes
-from subsidybench.results.record import RunResult, WorkloadResult
-from subsidybench.results.utilisation import utilisation
+if TYPE_CHECKING:
+    # Imported where used: `console()` serves every command, and most never read a run (the
+    # run record brings its numpy statistics).
+    from subsidybench.results.record import RunResult, WorkloadResult
 
 
 def console() -> Console:
@@ -92,6 +92,9 @@ def run_table(
     share, items rate, % of peak, throughput, in that order) until the rest fit, so that the
     verdict and its footnote are never cut.
     """
+    from subsidybench.results.detectable import detectable_alone
+    from subsidybench.results.utilisation import utilisation
+
     notes: list[str] = []
     used = utilisation(run)
 
@@ -217,6 +220,8 @@ def reference_lines(run: RunResult) -> list[str]:
 
 def sweep_lines(run: RunResult) -> list[str]:
     """For a dtype timed at several matmul shapes (a sweep): the best rate and its shape."""
+    from subsidybench.results.query import best_matmul_shapes
+
     lines = []
     for dtype, (r, shapes) in best_matmul_shapes(run).items():
         if shapes < 2:
@@ -235,6 +240,8 @@ def sweep_lines(run: RunResult) -> list[str]:
 
 def energy_cell(run: RunResult, r: WorkloadResult, note: Callable[[str], str]) -> str:
     """Average and peak watts and joules per item, compactly; a footnote if not to be trusted."""
+    from subsidybench.results.energy import judge_energy
+
     e = r.energy
     if e is None:
         return "-"

@@ -3,7 +3,22 @@
 Imports only the vocabulary modules; torch-free.
 """
 
-from subsidybench.results.frame import to_dataframe
-from subsidybench.results.record import load_run, save_run
+from typing import Any
 
-__all__ = ["load_run", "save_run", "to_dataframe"]
+# Resolved on first use (PEP 562): importing one submodule (results.serving, say) must not
+# import the record, its timing statistics and numpy with it; `cost` reads no run file.
+_EXPORTS = {
+    "load_run": "subsidybench.results.record",
+    "save_run": "subsidybench.results.record",
+    "to_dataframe": "subsidybench.results.frame",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-from scipy.stats import t as student_t
+from scipy.special import stdtr, stdtrit
 
 from subsidybench.results.compare import (
     DEFAULT_ALPHA,
@@ -53,8 +53,8 @@ def paired_interval(a: Sequence[float], b: Sequence[float], alpha: float) -> Int
         p = float(not d.any())
         return Interval(ratio, ratio, ratio, p, "pairs", *centres, detectable=0.0)
     df = len(d) - 1
-    half = float(student_t.ppf(1 - alpha / 2, df)) * se
-    p = float(2 * student_t.sf(abs(float(d.mean())) / se, df))
+    half = float(stdtrit(df, 1 - alpha / 2)) * se
+    p = float(2 * stdtr(df, -abs(float(d.mean())) / se))
     mean = float(d.mean())
     low, high = math.exp(mean - half), math.exp(mean + half)
     return Interval(ratio, low, high, p, "pairs", *centres, detectable=math.expm1(half))

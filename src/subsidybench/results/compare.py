@@ -34,7 +34,6 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from subsidybench.errors import UserError
 from subsidybench.results.record import RunResult, WorkloadResult
@@ -114,8 +113,12 @@ def _welch(a: np.ndarray, b: np.ndarray, alpha: float, units: str) -> Interval:
     if se == 0:  # identical units on both sides: the difference is exact
         return Interval(ratio, ratio, ratio, float(diff == 0), units, *centres, detectable=0.0)
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(student_t.ppf(1 - alpha / 2, df)) * se
-    p = float(2 * student_t.sf(abs(diff) / se, df))
+    # The t distribution from scipy.special (stdtrit: its quantile, stdtr: its CDF): scipy.stats
+    # gives the same figures but costs 0.76 s of CPU to import, 60% of a two-run `compare`.
+    from scipy.special import stdtr, stdtrit
+
+    half = float(stdtrit(df, 1 - alpha / 2)) * se
+    p = float(2 * stdtr(df, -abs(diff) / se))
     return Interval(
         ratio,
         math.exp(diff - half),

@@ -18,9 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from subsidybench.errors import UserError
-from subsidybench.results.record import ParamValue, WorkloadResult
+
+if TYPE_CHECKING:  # names for annotations: `cost --serve` reads no run record
+    from subsidybench.results.record import ParamValue, WorkloadResult
 
 PERCENTILES = (50, 90, 99)
 _POINT_PARAMS = ("concurrency", "prompt", "new_tokens")

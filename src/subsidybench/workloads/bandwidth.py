@@ -27,16 +27,13 @@ from subsidybench.workloads.base import (
 _MIB = 1 << 20
 
 
-@register
 @dataclass(frozen=True, slots=True)
-class Copy(Workload):
-    """dst.copy_(src) over a buffer of `mib` MiB: each byte is read once and written once."""
+class Buffers(Workload):
+    """A memory workload over buffers of `mib` MiB each."""
 
-    name = "copy"
     family = Family.PRIMITIVE
     # Bytes are bytes: one dtype is enough, and fp32 is the one every device has.
     dtypes = frozenset({DType.FP32})
-    description = "device memory copy (read + write)"
 
     mib: int = 256
 
@@ -45,6 +42,15 @@ class Copy(Workload):
 
     def elements(self, dtype: DType) -> int:
         return self.mib * _MIB // dtype.itemsize
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Copy(Buffers):
+    """dst.copy_(src) over a buffer of `mib` MiB: each byte is read once and written once."""
+
+    name = "copy"
+    description = "device memory copy (read + write)"
 
     def work(self, dtype: DType) -> Work:
         size = self.elements(dtype) * dtype.itemsize
@@ -69,7 +75,7 @@ _CHECKED_ELEMENTS = 1 << 20
 
 @register
 @dataclass(frozen=True, slots=True)
-class Triad(Workload):
+class Triad(Buffers):
     """STREAM triad, a = b + s·c, over three arrays of `mib` MiB each, as one kernel.
 
     Arrays that fit in the last-level cache rotate through independent sets (rotation_sets), so
@@ -77,17 +83,7 @@ class Triad(Workload):
     """
 
     name = "triad"
-    family = Family.PRIMITIVE
-    dtypes = frozenset({DType.FP32})
     description = "STREAM triad a = b + s*c (2 reads + 1 write)"
-
-    mib: int = 256
-
-    def __post_init__(self) -> None:
-        positive(self, "mib")
-
-    def elements(self, dtype: DType) -> int:
-        return self.mib * _MIB // dtype.itemsize
 
     def work(self, dtype: DType) -> Work:
         # STREAM's count: b and c read, a written, 3 arrays of traffic (a write-allocate cache

@@ -30,6 +30,9 @@ class Family(StrEnum):
     INFERENCE = "inference"
 
 
+# The dtypes a model trains and runs in: fp32, and bf16 and fp16 (mixed precision to train).
+MODEL_DTYPES = frozenset({DType.FP32, DType.BF16, DType.FP16})
+
 TORCH_DTYPES: dict[DType, torch.dtype] = {
     DType.FP32: torch.float32,
     DType.TF32: torch.float32,  # stored as fp32; tf32 is how matmuls compute (see precision())
@@ -89,6 +92,15 @@ class Workload(ABC):
         """ "matmul[n=1024]": the name and the sizes, as suites and results show it."""
         inner = ",".join(f"{k}={v}" for k, v in self.params().items())
         return f"{self.name}[{inner}]"
+
+
+class Infers:
+    """Base of a model's inference workload (listed before its shape: `class X(Infers, XShape)`):
+    runs in every model dtype, and torch.compile can build it unless a subclass says not."""
+
+    family = Family.INFERENCE
+    dtypes = MODEL_DTYPES
+    compilable = True
 
 
 WORKLOADS: dict[str, type[Workload]] = {}

@@ -8,6 +8,7 @@ ReLU and pooling are element-wise and left out, as in published ResNet FLOP coun
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -19,7 +20,7 @@ from subsidybench.dtypes import DType
 from subsidybench.work import Work
 from subsidybench.workloads.base import (
     TORCH_DTYPES,
-    Family,
+    Infers,
     Step,
     Workload,
     maybe_compile,
@@ -27,7 +28,7 @@ from subsidybench.workloads.base import (
     register,
     require_finite,
 )
-from subsidybench.workloads.training import train_step
+from subsidybench.workloads.training import Batch, Trains
 
 _BATCHES = 4
 
@@ -124,7 +125,7 @@ class CnnShape(Workload):
         )
         return model.to(device.torch_device)
 
-    def images(self, device: Device, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def images(self, device: Device, count: int) -> list[Batch]:
         """Noisy images of a class-specific pattern: a task the network can learn in a few steps."""
         g = torch.Generator().manual_seed(7)
         patterns = torch.randn(self.classes, 3, self.image, self.image, generator=g)
@@ -138,14 +139,11 @@ class CnnShape(Workload):
 
 @register
 @dataclass(frozen=True, slots=True)
-class CnnTrain(CnnShape):
+class CnnTrain(Trains, CnnShape):
     """Training step of the residual CNN (forward, backward, AdamW)."""
 
     name = "cnn_train"
-    family = Family.TRAINING
-    dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "residual CNN training step (images/s)"
-    compilable = True
 
     def work(self, dtype: DType) -> Work:
         stem = self.layout()[0]
@@ -157,21 +155,23 @@ class CnnTrain(CnnShape):
             flops=float(flops), bytes=float(images), items=float(self.batch), item_unit="image"
         )
 
-    def prepare(self, device: Device, dtype: DType, compiled: bool = False) -> Step:
-        model = maybe_compile(self.build(device).train(), compiled)
-        return train_step(model, self.images(device, _BATCHES), F.cross_entropy, device, dtype)
+    def model(self, device: Device) -> nn.Module:
+        return self.build(device)
+
+    def batches(self, device: Device) -> Sequence[Batch]:
+        return self.images(device, _BATCHES)
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(output, target)
 
 
 @register
 @dataclass(frozen=True, slots=True)
-class CnnInfer(CnnShape):
+class CnnInfer(Infers, CnnShape):
     """Inference of the residual CNN on a batch of images, in the dtype throughout."""
 
     name = "cnn_infer"
-    family = Family.INFERENCE
-    dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "residual CNN inference (images/s)"
-    compilable = True
 
     def work(self, dtype: DType) -> Work:
         images = self.batch * 3 * self.image**2 * dtype.itemsize

@@ -15,12 +15,9 @@ leaves half of it unused, so MFU stays comparable with published figures.
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -30,94 +27,47 @@ from subsidybench.dtypes import DType
 from subsidybench.work import Work
 from subsidybench.workloads.base import (
     TORCH_DTYPES,
-    Family,
+    Infers,
     Step,
     Workload,
     maybe_compile,
-    positive,
     register,
-    require_finite,
 )
-from subsidybench.workloads.training import train_step
+from subsidybench.workloads.training import Batch, Trains
+from subsidybench.workloads.transformer import (
+    GPT2,
+    DecoderWork,
+    KvCache,
+    Stack,
+    decode_step,
+    init_weights,
+    prefill_step,
+)
 
 _BATCHES = 4
 
 
-class KvCache:
-    """Keys and values of every layer for `capacity` positions, filled up to `length`."""
-
-    def __init__(self, layers: int, shape: tuple[int, int, int, int], like: torch.Tensor) -> None:
-        self.keys = [like.new_zeros(shape) for _ in range(layers)]
-        self.values = [like.new_zeros(shape) for _ in range(layers)]
-        self.length = 0
-
-
-class Attention(nn.Module):
-    def __init__(self, dim: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x: torch.Tensor, cache: KvCache | None, layer: int) -> torch.Tensor:
-        b, t, d = x.shape
-        q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        if cache is None:
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        else:
-            start = cache.length
-            cache.keys[layer][:, :, start : start + t] = k
-            cache.values[layer][:, :, start : start + t] = v
-            keys = cache.keys[layer][:, :, : start + t]
-            values = cache.values[layer][:, :, : start + t]
-            # A prompt attends causally; a single new token attends to everything before it.
-            y = F.scaled_dot_product_attention(q, keys, values, is_causal=start == 0 and t > 1)
-        return self.proj(y.transpose(1, 2).reshape(b, t, d))
-
-
-class Block(nn.Module):
-    def __init__(self, dim: int, heads: int) -> None:
-        super().__init__()
-        self.norm1 = nn.LayerNorm(dim)
-        self.attn = Attention(dim, heads)
-        self.norm2 = nn.LayerNorm(dim)
-        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
-
-    def forward(self, x: torch.Tensor, cache: KvCache | None, layer: int) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x), cache, layer)
-        return x + self.mlp(self.norm2(x))
-
-
 class Gpt(nn.Module):
+    """Token and position embeddings, the GPT-2 blocks, a final norm and the tied head."""
+
     def __init__(self, vocab: int, seq: int, layers: int, heads: int, dim: int) -> None:
         super().__init__()
         self.tokens = nn.Embedding(vocab, dim)
         self.positions = nn.Embedding(seq, dim)
-        self.blocks = nn.ModuleList(Block(dim, heads) for _ in range(layers))
+        self.stack = Stack(layers, dim, heads, 4 * dim, GPT2, seq)
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, vocab, bias=False)
         self.head.weight = self.tokens.weight  # tied, as in GPT-2
-        # GPT-2's initialisation: torch's defaults (N(0, 1) embeddings) start the loss near 90
-        # instead of ln(vocab).
-        for module in self.modules():
-            if isinstance(module, nn.Linear | nn.Embedding):
-                nn.init.normal_(module.weight, std=0.02)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                nn.init.zeros_(module.bias)
+        init_weights(self)
 
     def forward(self, idx: torch.Tensor, cache: KvCache | None = None) -> torch.Tensor:
         start = cache.length if cache is not None else 0
         pos = torch.arange(start, start + idx.shape[1], device=idx.device)
-        x = self.tokens(idx) + self.positions(pos)
-        for i, block in enumerate(self.blocks):
-            x = block(x, cache, i)
-        if cache is not None:
-            cache.length += idx.shape[1]
-        return self.head(self.norm(x))
+        return self.head(self.norm(self.stack(self.tokens(idx) + self.positions(pos), cache)))
 
 
 @dataclass(frozen=True, slots=True)
-class GptShape(Workload):
+class GptShape(DecoderWork, Workload):
     """Sizes shared by the GPT workloads, and their FLOP counts."""
 
     batch: int = 8
@@ -128,9 +78,7 @@ class GptShape(Workload):
     vocab: int = 8192
 
     def __post_init__(self) -> None:
-        positive(self, "batch", "seq", "layers", "heads", "dim", "vocab")
-        if self.dim % self.heads:
-            raise ValueError(f"dim ({self.dim}) must be a multiple of heads ({self.heads})")
+        self.check_sizes("vocab")
 
     def matmul_parameters(self) -> int:
         """N of the FLOP formula: every parameter but the position table (a lookup, no FLOPs)."""
@@ -139,10 +87,6 @@ class GptShape(Workload):
             (d * 3 * d + 3 * d) + (d * d + d) + (d * 4 * d + 4 * d) + (4 * d * d + d) + 4 * d
         )
         return v * d + layers * per_block + 2 * d
-
-    def attention_flops(self, context: int) -> int:
-        """Forward attention FLOPs of one token against `context` keys: QK^T and AV, all layers."""
-        return 4 * self.layers * self.dim * context  # 4·L·H·Q·T with H·Q = dim
 
     def build(self, device: Device) -> Gpt:
         torch.manual_seed(0)
@@ -163,18 +107,13 @@ class GptShape(Workload):
 
 @register
 @dataclass(frozen=True, slots=True)
-class GptTrain(GptShape):
+class GptTrain(Trains, GptShape):
     """Next-token training step of the decoder (forward, backward, AdamW)."""
 
     name = "gpt_train"
-    family = Family.TRAINING
-    dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "GPT decoder training step, tokens/s and MFU"
-    compilable = True
     data_parallel = True
-
-    def flops_per_token(self) -> int:
-        return 6 * self.matmul_parameters() + 3 * self.attention_flops(self.seq)
+    learning_rate = 3e-4
 
     def work(self, dtype: DType) -> Work:
         tokens = self.batch * self.seq
@@ -188,18 +127,10 @@ class GptTrain(GptShape):
             item_unit="token",
         )
 
-    def prepare(
-        self,
-        device: Device,
-        dtype: DType,
-        compiled: bool = False,
-        wrap: Callable[[nn.Module], nn.Module] | None = None,
-    ) -> Step:
-        """The training step; `wrap` (DistributedDataParallel, say) wraps the model first."""
-        model: nn.Module = self.build(device)
-        if wrap is not None:
-            model = wrap(model)
-        model = maybe_compile(model, compiled)
+    def model(self, device: Device) -> nn.Module:
+        return self.build(device)
+
+    def batches(self, device: Device) -> Sequence[Batch]:
         # Text with structure to learn: each sequence repeats a random motif, so the loss falls
         # steadily instead of memorising a few random batches.
         g = torch.Generator().manual_seed(6)
@@ -209,13 +140,10 @@ class GptTrain(GptShape):
             text = motif.repeat(1, math.ceil((self.seq + 1) / 16))[:, : self.seq + 1]
             text = text.to(device.torch_device)
             batches.append((text[:, :-1], text[:, 1:]))
+        return batches
 
-        def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-            return F.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1)
-            )
-
-        return train_step(model, batches, loss, device, dtype, lr=3e-4)
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(output.reshape(-1, output.shape[-1]).float(), target.reshape(-1))
 
 
 def _inference_model(shape: GptShape, device: Device, dtype: DType) -> Gpt:
@@ -226,132 +154,58 @@ def _inference_model(shape: GptShape, device: Device, dtype: DType) -> Gpt:
 
 @register
 @dataclass(frozen=True, slots=True)
-class GptPrefill(GptShape):
+class GptPrefill(Infers, GptShape):
     """The prompt pass of inference: `batch` prompts of `seq` tokens, filling the KV cache."""
 
     name = "gpt_prefill"
-    family = Family.INFERENCE
-    dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "GPT decoder prefill (prompt tokens/s)"
-    compilable = True
 
     def work(self, dtype: DType) -> Work:
-        tokens = self.batch * self.seq
-        # Token t of the prompt attends to t keys: the whole prompt to seq·(seq+1)/2, which the
-        # PaLM convention rounds up to seq·seq (see the module's docstring).
-        flops = tokens * (2 * self.matmul_parameters() + self.attention_flops(self.seq))
         weights = dtype.itemsize * (self.matmul_parameters() + self.seq * self.dim)
-        return Work(
-            flops=float(flops), bytes=float(weights), items=float(tokens), item_unit="token"
-        )
+        tokens = float(self.batch * self.seq)
+        return Work(float(self.prompt_flops()), float(weights), tokens, item_unit="token")
 
     def prepare(self, device: Device, dtype: DType, compiled: bool = False) -> Step:
         model = _inference_model(self, device, dtype)
-        compiled_model = maybe_compile(model, compiled)
         prompts = self.token_batches(device, 1, self.seq)[0]
-        head_dim = self.dim // self.heads
-        cache = KvCache(
-            self.layers, (self.batch, self.heads, self.seq, head_dim), model.head.weight
+        return prefill_step(
+            maybe_compile(model, compiled), prompts, self.new_cache(model), "logits"
         )
-        out: dict[str, torch.Tensor] = {}
-
-        def run() -> None:
-            cache.length = 0
-            with torch.inference_mode():
-                out["logits"] = compiled_model(prompts, cache)
-
-        def check() -> dict[str, float]:
-            require_finite(logits=out["logits"])
-            return {}
-
-        return Step(run=run, check=check)
-
-
-def check_generation(w: Any) -> None:
-    """For __post_init__ of a decode workload: positive lengths that fit its context."""
-    positive(w, "prompt", "new_tokens")
-    if w.prompt + w.new_tokens > w.seq:
-        raise ValueError(f"prompt + new_tokens ({w.prompt + w.new_tokens}) exceed seq ({w.seq})")
-
-
-def decode_work(w: Any, weights_per_token: int, dtype: DType) -> Work:
-    """One step of generation with a KV cache: `new_tokens` tokens after a `prompt`, per
-    sequence of a batch; shared by gpt_decode and llama_decode (their shapes give the sizes).
-
-    Token i (0-based) attends to prompt + i + 1 keys. Every token reads all weights once, and
-    the cache so far: the reason decode is bandwidth-bound at small batch.
-    """
-    contexts = range(w.prompt + 1, w.prompt + w.new_tokens + 1)
-    per_sequence = sum(2 * w.matmul_parameters() + w.attention_flops(t) for t in contexts)
-    cache_reads = sum(2 * w.layers * w.batch * w.dim * t for t in contexts)
-    weights = w.new_tokens * weights_per_token
-    return Work(
-        flops=float(w.batch * per_sequence),
-        bytes=float(dtype.itemsize * (weights + cache_reads)),
-        items=float(w.batch * w.new_tokens),
-        item_unit="token",
-    )
 
 
 @register
 @dataclass(frozen=True, slots=True)
-class GptDecode(GptShape):
+class GptDecode(Infers, GptShape):
     """Generation with a KV cache: `new_tokens` tokens after a `prompt`-token prefill, per step.
 
-    Each generated token is synchronised and timed on its own, as a streaming server must return
-    it, which gives the per-token latency percentiles beside the throughput.
+    Each generated token is timed on its own (transformer.decode_step).
     """
 
     name = "gpt_decode"
-    family = Family.INFERENCE
-    dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "GPT decoder generation with a KV cache (tokens/s, per-token latency)"
+    compilable = False
 
     prompt: int = 128
     new_tokens: int = 32
 
     def __post_init__(self) -> None:
         GptShape.__post_init__(self)
-        check_generation(self)
+        self.check_generation()
 
     def work(self, dtype: DType) -> Work:
         # The final norm's weights are read with the blocks' every token.
-        return decode_work(self, weights_per_token=self.matmul_parameters() + self.dim, dtype=dtype)
+        return self.decode_work(self.matmul_parameters() + self.dim, dtype)
 
     def prepare(self, device: Device, dtype: DType) -> Step:
         # Not compilable: each new position changes the cache's shape, and a compiled model
         # would recompile for every token.
         model = _inference_model(self, device, dtype)
         prompts = self.token_batches(device, 1, self.prompt)[0]
-        head_dim = self.dim // self.heads
-        cache = KvCache(
-            self.layers, (self.batch, self.heads, self.seq, head_dim), model.head.weight
-        )
+        cache = self.new_cache(model)
         with torch.inference_mode():
             first = model(prompts, cache)[:, -1].argmax(-1, keepdim=True)
-        sync = device.synchronizer() or (lambda: None)
-        latencies: list[float] = []
-        out: dict[str, torch.Tensor] = {}
 
-        def run() -> None:
-            cache.length = self.prompt
-            token = first
-            with torch.inference_mode():
-                for _ in range(self.new_tokens):
-                    t0 = time.perf_counter()
-                    token = model(token, cache)[:, -1].argmax(-1, keepdim=True)
-                    sync()
-                    latencies.append(time.perf_counter() - t0)
-            out["last"] = token
+        def next_token(token: torch.Tensor) -> torch.Tensor:
+            return model(token, cache)[:, -1].argmax(-1, keepdim=True)
 
-        def check() -> dict[str, float]:
-            require_finite(cache=cache.keys[-1][:, :, : cache.length])
-            p50, p90, p99 = np.percentile(np.asarray(latencies), [50, 90, 99])
-            return {
-                "tokens_timed": float(len(latencies)),
-                "token_latency_p50_s": float(p50),
-                "token_latency_p90_s": float(p90),
-                "token_latency_p99_s": float(p99),
-            }
-
-        return Step(run=run, check=check, timed_start=latencies.clear)
+        return decode_step(next_token, first, cache, self.prompt, self.new_tokens, device)

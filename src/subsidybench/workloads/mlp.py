@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -12,29 +13,19 @@ from torch.nn import functional as F
 from subsidybench.devices import Device
 from subsidybench.dtypes import DType
 from subsidybench.work import Work
-from subsidybench.workloads.base import (
-    Family,
-    Step,
-    Workload,
-    maybe_compile,
-    positive,
-    register,
-)
-from subsidybench.workloads.training import train_step
+from subsidybench.workloads.base import Workload, positive, register
+from subsidybench.workloads.training import Batch, Trains
 
 _BATCHES = 8
 
 
 @register
 @dataclass(frozen=True, slots=True)
-class MlpTrain(Workload):
+class MlpTrain(Trains, Workload):
     """Forward, backward and AdamW step of features -> hidden x layers -> classes."""
 
     name = "mlp_train"
-    family = Family.TRAINING
-    dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "MLP training step (forward, backward, AdamW)"
-    compilable = True
 
     batch: int = 256
     features: int = 512
@@ -71,14 +62,16 @@ class MlpTrain(Workload):
             item_unit="sample",
         )
 
-    def prepare(self, device: Device, dtype: DType, compiled: bool = False) -> Step:
+    def model(self, device: Device) -> nn.Module:
         torch.manual_seed(0)
         layers: list[nn.Module] = []
         for i, (d_in, d_out) in enumerate(self.shapes()):
             if i:
                 layers.append(nn.GELU())
             layers.append(nn.Linear(d_in, d_out))
-        model = maybe_compile(nn.Sequential(*layers).to(device.torch_device), compiled)
+        return nn.Sequential(*layers).to(device.torch_device)
+
+    def batches(self, device: Device) -> Sequence[Batch]:
         # A learnable task that cannot be learnt perfectly: labels from a fixed random teacher,
         # a tenth of them replaced by noise, over a pool of batches. Memorising a single batch
         # drives the loss to ~1e-7 within a hundred steps, and the tiny gradients that follow
@@ -89,8 +82,10 @@ class MlpTrain(Workload):
         ys = (xs @ teacher).argmax(-1)
         noisy = torch.rand(ys.shape, generator=g) < 0.1
         ys = torch.where(noisy, torch.randint(self.classes, ys.shape, generator=g), ys)
-        batches = [
+        return [
             (x.to(device.torch_device), y.to(device.torch_device))
             for x, y in zip(xs, ys, strict=True)
         ]
-        return train_step(model, batches, F.cross_entropy, device, dtype)
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(output, target)

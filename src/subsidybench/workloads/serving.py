@@ -46,8 +46,9 @@ from subsidybench.workloads.base import (
     register,
     require_finite,
 )
-from subsidybench.workloads.gpt import GptPrefill, KvCache
+from subsidybench.workloads.gpt import GptPrefill
 from subsidybench.workloads.llama import LlamaPrefill, next_input
+from subsidybench.workloads.transformer import KvCache
 
 Forward = Callable[[torch.Tensor, KvCache], torch.Tensor]
 """One pass of the model over new positions, filling the cache; returns the next step's input."""

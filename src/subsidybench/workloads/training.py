@@ -1,4 +1,5 @@
-"""The training step every training workload shares: forward, loss, backward, optimizer step.
+"""The training step every training workload shares: forward, loss, backward, optimizer step;
+and `Trains`, the base that builds it from a workload's model, batches and loss.
 
 fp32 trains in fp32. bf16 and fp16 train in mixed precision (fp32 weights, torch.autocast), fp16
 with a gradient scaler, as a real job would. The step cycles through a pool of batches, and the
@@ -8,14 +9,23 @@ first and latest losses are kept on the device so the check can tell that the mo
 from __future__ import annotations
 
 import itertools
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from subsidybench.devices import Device
 from subsidybench.dtypes import DType
-from subsidybench.workloads.base import SanityError, Step, finite_float
+from subsidybench.workloads.base import (
+    MODEL_DTYPES,
+    Family,
+    SanityError,
+    Step,
+    finite_float,
+    maybe_compile,
+)
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -73,3 +83,56 @@ def train_step(
         return {"loss_first": before, "loss_last": after}
 
     return Step(run=run, check=check)
+
+
+def with_metrics(step: Step, more: Callable[[dict[str, float]], dict[str, float]]) -> Step:
+    """`step` whose check also returns `more(metrics)`: what a workload adds to its figures."""
+    check = step.check
+    if check is None:
+        raise ValueError("a step without a check has no metrics to add to")
+
+    def checked() -> dict[str, float]:
+        metrics = check()
+        return {**metrics, **more(metrics)}
+
+    return Step(run=step.run, check=checked, timed_start=step.timed_start)
+
+
+class Trains(ABC):
+    """Base of a training workload (listed before its shape: `class X(Trains, XShape)`): the
+    workload gives its model, batches and loss, and every one trains by the same step."""
+
+    family = Family.TRAINING
+    dtypes = MODEL_DTYPES
+    compilable = True
+    learning_rate: ClassVar[float] = 1e-3
+
+    @abstractmethod
+    def model(self, device: Device) -> nn.Module:
+        """The model on `device`, built from a fixed seed."""
+
+    @abstractmethod
+    def batches(self, device: Device) -> Sequence[Batch]:
+        """(input, target) pairs on `device` the step cycles through."""
+
+    @abstractmethod
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
+
+    def metrics(self, figures: dict[str, float]) -> dict[str, float]:
+        """Figures to keep beside the losses; none by default."""
+        return {}
+
+    def prepare(
+        self,
+        device: Device,
+        dtype: DType,
+        compiled: bool = False,
+        wrap: Callable[[nn.Module], nn.Module] | None = None,
+    ) -> Step:
+        """The training step; `wrap` (DistributedDataParallel, say) wraps the model first."""
+        model = self.model(device)
+        if wrap is not None:
+            model = wrap(model)
+        model = maybe_compile(model, compiled)
+        step = train_step(model, self.batches(device), self.loss, device, dtype, self.learning_rate)
+        return with_metrics(step, self.metrics)
