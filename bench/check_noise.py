@@ -29,15 +29,18 @@ from pathlib import Path
 
 from subsidybench.measure import planted
 from subsidybench.results.compare import DEFAULT_MIN_EFFECT, Change, compare_runs
+from subsidybench.results.detectable import detectable_alone
 from subsidybench.results.record import RunResult, load_run
 
 
-def run_ci(out: Path, plant: str | None) -> float:
+def run_ci(out: Path, plant: str | None, threads: int | None) -> float:
     env = dict(os.environ)
     env.pop(planted.ENV, None)
     if plant:
         env[planted.ENV] = plant
     command = [sys.executable, "-m", "subsidybench", "run", "--suite", "ci", "--device", "cpu"]
+    if threads is not None:
+        command += ["--threads", str(threads)]
     start = time.perf_counter()
     subprocess.run([*command, "--out", str(out)], check=True, stdout=subprocess.DEVNULL, env=env)
     return time.perf_counter() - start
@@ -49,6 +52,7 @@ def main() -> None:
     parser.add_argument("--plant", default="softmax=0.10", help="WORKLOAD=FRACTION, odd runs")
     parser.add_argument("--min-effect", type=float, default=DEFAULT_MIN_EFFECT * 100)
     parser.add_argument("--out", type=Path, default=Path("runs") / "noise")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: its)")
     args = parser.parse_args()
     if args.n < 2:
         parser.error("-n: at least 2 runs to compare")
@@ -61,10 +65,13 @@ def main() -> None:
     for i in range(args.n):
         slowed = i % 2 == 1
         path = args.out / f"{stamp}-{i + 1}.json"
-        wall = run_ci(path, args.plant if slowed else None)
+        wall = run_ci(path, args.plant if slowed else None, args.threads)
         run = load_run(path)
         measured = [r for r in run.results if r.verdict is not None]
         valid = sum(r.verdict.valid for r in measured if r.verdict is not None)
+        sees = [detectable_alone(r.measurement) for r in measured if r.measurement is not None]
+        seen = sorted(d for d in sees if d is not None)
+        small = sum(d <= args.min_effect / 100 for d in seen)
         mark = f" ({target} planted slower)" if slowed else ""
         ref = run.reference.measurement if run.reference else None
         floor = (
@@ -74,11 +81,13 @@ def main() -> None:
         )
         print(
             f"run {i + 1}: {wall:.1f} s wall, {valid} of {len(measured)} figures valid{floor},"
+            f" {small} of {len(seen)} see {args.min_effect:g}% or less"
+            f" (median sees {seen[len(seen) // 2] if seen else float('nan'):.1%}),"
             f" load average {os.getloadavg()[0]:.1f}{mark}: {path}",
             flush=True,
         )
         runs.append((run, slowed))
-    called = total = found = mixed = machine = called_with_machine = 0
+    called = total = found = mixed = machine = called_with_machine = unsure = 0
     for (a, sa), (b, sb) in itertools.combinations(runs, 2):
         comparison = compare_runs(a, b, min_effect=args.min_effect / 100)
         moved = comparison.reference is not None and comparison.reference.change in (
@@ -97,6 +106,7 @@ def main() -> None:
                     print(f"  missed: {row.id} {row.describe()} ci {row.ci}")
                 continue
             total += 1
+            unsure += row.change is Change.CANNOT_TELL
             if row.change in (Change.SLOWER, Change.FASTER):
                 called += 1
                 called_with_machine += moved
@@ -105,7 +115,7 @@ def main() -> None:
     share = 1 - called / total if total else float("nan")
     print(
         f"{pairs} pairs: {called} of {total} pair-workloads called changed; {share:.1%} not"
-        f" (target >= 95%)"
+        f" (target >= 95%); {unsure} said 'cannot tell'"
     )
     print(f"planted {args.plant}: found in {found} of {mixed} pair-workloads (target: all)")
     print(

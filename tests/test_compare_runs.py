@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from typer.testing import CliRunner
 from subsidybench.cli import app
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.results.compare import Change, bootstrap_ratio, compare_runs, weighted_median
+from subsidybench.results.compare import Change, bootstrap_ratio, compare_runs, side_centre
 from subsidybench.results.context import DeviceRecord
 from subsidybench.results.record import (
     Reference,
@@ -82,12 +84,13 @@ def _drifting(seed: int, median: float, rounds: int = 3, drift: float = 0.08) ->
     return np.concatenate([lvl * rng.lognormal(0.0, 0.01, 15) for lvl in levels])
 
 
-def test_weighted_median_weighs_runs_alike() -> None:
+def test_side_centre_weighs_runs_and_rounds_alike() -> None:
     one = [np.array([1.0, 1.0, 1.0])]
-    many = [np.array([3.0] * 99)]
-    # Pooled, 99 samples of 3.0 would outvote 3 of 1.0; weighted, each run is half.
-    assert weighted_median([one, many]) in (1.0, 3.0)
-    assert weighted_median([[np.array([1.0, 2.0, 3.0])]]) == 2.0
+    many = [np.array([4.0] * 99)]
+    # Pooled, 99 samples of 4.0 would outvote 3 of 1.0; here each run counts alike: sqrt(1 * 4).
+    assert side_centre([one, many]) == pytest.approx(2.0)
+    # One run of two rounds: the geometric mean of the rounds' medians.
+    assert side_centre([[np.array([1.0, 2.0, 3.0]), np.array([8.0])]]) == pytest.approx(4.0)
 
 
 def test_bootstrap_interval_covers_one_for_noise_and_excludes_it_for_a_shift() -> None:
@@ -109,8 +112,10 @@ def test_drift_between_rounds_is_not_called_a_change() -> None:
     base = _run(_result("a", _drifting(1, 0.010), rounds=3), rounds=3)
     other = _run(_result("a", _drifting(2, 0.010), rounds=3), rounds=3)
     (row,) = compare_runs(base, other).rows
-    assert row.change in (Change.NOT_SIGNIFICANT, Change.SMALL), row
+    assert row.change in (Change.CANNOT_TELL, Change.SMALL), row
     assert row.ci is not None and row.ci[1] - row.ci[0] > 0.05
+    # The interval is wider than the minimum effect: silence here is not "no change".
+    assert row.detectable is not None and row.detectable > 0.05
     assert row.baseline_groups == row.other_groups == 3
 
 
@@ -311,3 +316,90 @@ def test_the_reference_row_is_shown_last_and_apart(tmp_path: Path) -> None:
     rows = [line for line in result.output.splitlines() if line.startswith("│")]
     assert "machine reference (fp32 matmul 512x512x512)" in rows[-1]
     assert "the machine itself ran" in result.output
+
+
+def test_a_pair_too_noisy_for_the_minimum_effect_cannot_tell() -> None:
+    # Rounds 8% apart: three against three cannot see a 5% change, and says so.
+    base = _run(_result("a", _drifting(1, 0.010, drift=0.08), rounds=3), rounds=3)
+    other = _run(_result("a", _drifting(2, 0.010, drift=0.08), rounds=3), rounds=3)
+    (row,) = compare_runs(base, other).rows
+    assert row.change is Change.CANNOT_TELL and row.describe().startswith("cannot tell (sees >")
+    assert row.detectable is not None and row.ci is not None
+    assert math.exp(math.log(row.ci[1] / row.ci[0]) / 2) - 1 == pytest.approx(row.detectable)
+    # Rounds 0.5% apart see far under 5%: not significant is then an answer.
+    quiet = [
+        _run(_result("a", _drifting(i, 0.010, drift=0.005), rounds=3), rounds=3) for i in (3, 4)
+    ]
+    (row,) = compare_runs(*quiet).rows
+    assert row.change is Change.NOT_SIGNIFICANT and row.detectable is not None
+    assert row.detectable < 0.05
+    # The minimum effect is the line: past the detectable effect, "not significant" again.
+    (row,) = compare_runs(base, other, min_effect=5.0).rows
+    assert row.change is Change.NOT_SIGNIFICANT
+
+
+def test_the_figures_beside_a_ratio_give_it() -> None:
+    base = _run(_result("a", _drifting(1, 0.010), rounds=3), rounds=3)
+    other = _run(_result("a", _drifting(2, 0.013), rounds=3), rounds=3)
+    (row,) = compare_runs(base, other).rows
+    assert row.ratio == pytest.approx(row.other_median_s / row.baseline_median_s, rel=1e-12)
+    # ... and they are the figure a result is read by (Measurement.centre, what `show` prints).
+    for run, figure in ((base, row.baseline_median_s), (other, row.other_median_s)):
+        assert run.results[0].measurement.centre == pytest.approx(figure, rel=1e-12)
+
+
+_FIGURE = re.compile(r"([0-9.]+) (s|ms|µs|ns)\b")
+_UNITS = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}
+
+
+def _figure(text: str) -> tuple[float, float]:
+    """A printed time and half a unit of its last printed digit, in seconds."""
+    match = _FIGURE.search(text)
+    assert match, text
+    digits, unit = match.groups()
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    return float(digits) * _UNITS[unit], 0.5 * 10.0**-decimals * _UNITS[unit]
+
+
+def test_printed_ratio_is_the_printed_figures_ratio_and_show_prints_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rounds far apart and uneven sample counts: where the pooled median, the median of all
+    # samples weighted and the rounds' geometric mean differ, as on a busy machine (issue 28).
+    monkeypatch.setenv("COLUMNS", "250")
+    rng = np.random.default_rng(3)
+
+    def uneven(median: float, levels: tuple[float, ...]) -> np.ndarray:
+        counts = (4, 20, 9)
+        spread = [
+            median * lvl * rng.lognormal(0, 0.01, n) for lvl, n in zip(levels, counts, strict=True)
+        ]
+        return np.concatenate(spread)
+
+    names = ["a[x=1]/fp32", "b[x=2]/fp32", "c[x=3]/fp32"]
+    for side, levels in (("a", (1.0, 1.9, 0.7)), ("b", (0.7, 1.9, 1.9))):
+        results = []
+        for i, name in enumerate(names):
+            samples = uneven(0.01 * (i + 1), levels)
+            m = Measurement(tuple(samples), 4, 3, 0.2, True, rounds=(0,) * 4 + (1,) * 20 + (2,) * 9)
+            results.append(replace(_result(name, samples), measurement=m))
+        save_run(_run(*results, rounds=3), tmp_path / f"{side}.json")
+    paths = [str(tmp_path / "a.json"), str(tmp_path / "b.json")]
+    compared = CliRunner().invoke(app, ["compare", *paths])
+    assert compared.exit_code == 0, compared.output
+    shown = CliRunner().invoke(app, ["show", str(tmp_path / "a.json")])
+    assert shown.exit_code == 0, shown.output
+    rows = [line for line in compared.output.splitlines() if line.startswith("│ ")]
+    assert len(rows) == len(names)
+    for name, line in zip(names, rows, strict=True):
+        cells = [c.strip() for c in line.strip("│").split("│")]
+        assert cells[0] == name
+        (a, ha), (b, hb) = _figure(cells[1]), _figure(cells[2])
+        ratio = float(cells[3])
+        # The printed ratio lies within what the printed figures allow, to its own 3 decimals.
+        assert (b - hb) / (a + ha) - 0.0005 <= ratio <= (b + hb) / (a - ha) + 0.0005, line
+        # `show` prints the very figure `compare` printed for the baseline's result.
+        show_line = next(
+            s for s in shown.output.splitlines() if s.startswith(f"│ {name.split('[')[0]} ")
+        )
+        assert _figure(show_line)[0] == pytest.approx(a, abs=ha), (show_line, line)

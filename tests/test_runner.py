@@ -243,16 +243,19 @@ def test_a_reference_that_fails_keeps_its_rounds_and_the_run_goes_on(
     timed = reference._time
     calls = []
 
-    def second_fails(device: Device, earlier: object) -> object:
+    def second_fails(device: Device, earlier: object, blocks: int | None) -> object:
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("device lost\nsecond line")
-        return timed(device, earlier)  # type: ignore[arg-type]
+        return timed(device, earlier, blocks)  # type: ignore[arg-type]
 
     monkeypatch.setattr(reference, "_time", second_fails)
     out = tmp_path / "r.json"
     run = run_suite(load_suite(str(tiny_suite)), CPU, out, rounds=3, dtypes=[DType.FP32])
-    assert run.state is RunState.COMPLETE and all(r.ok for r in run.results)
+    # The run goes on: nothing failed (a step past the budget on a busy host may skip a task).
+    assert run.state is RunState.COMPLETE and not any(
+        r.status is Status.FAILED for r in run.results
+    )
     ref = load_run(out).reference
     assert ref is not None and ref.measurement is not None
     assert ref.measurement.round_count == 1

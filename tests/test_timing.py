@@ -111,7 +111,7 @@ def test_policy_checks_itself() -> None:
         TimingPolicy(min_samples=10, max_samples=5)
 
 
-def test_first_call_is_timed_alone_and_exempt_from_the_step_budget() -> None:
+def test_a_compiling_first_call_is_timed_alone_and_exempt_from_the_step_budget() -> None:
     clock = FakeClock(cost=0.001)
     calls = itertools.count()
 
@@ -119,20 +119,64 @@ def test_first_call_is_timed_alone_and_exempt_from_the_step_budget() -> None:
         # The first call compiles: 3 s, longer than the whole 1 s budget.
         clock.now += 3.0 if next(calls) == 0 else 0.001
 
-    m = measure(step, lambda: None, TimingPolicy(budget_s=1.0), clock=clock)
+    policy = TimingPolicy(budget_s=1.0, slow_first_call=True)
+    m = measure(step, lambda: None, policy, clock=clock)
     assert m.first_call_s == pytest.approx(3.0)
     assert m.median == pytest.approx(0.001)
 
 
-def test_timed_start_hook_runs_once_before_the_samples() -> None:
-    clock = FakeClock(cost=0.01)
-    seen: list[float] = []
-    m = measure(
-        clock.step,
-        None,
-        TimingPolicy(budget_s=0.2),
-        clock=clock,
-        on_timed_start=lambda: seen.append(clock.now),
-    )
-    assert len(seen) == 1
-    assert seen[0] == pytest.approx(clock.now - m.timed_s)
+def test_a_first_call_far_past_the_budget_is_refused_at_once() -> None:
+    # An eager step has nothing to compile: a first call far past the budget is the step's
+    # speed, and timing it again would only spend what --budget was meant to bound.
+    clock = FakeClock(cost=0.001)
+    calls = itertools.count()
+
+    def step() -> None:
+        next(calls)
+        clock.now += 5.0
+
+    with pytest.raises(TooSlow, match=r"5\.00 s, longer than the 1 s budget"):
+        measure(step, lambda: None, TimingPolicy(budget_s=1.0), clock=clock)
+    assert next(calls) == 1  # one call, not two
+    # A first call a little past it may be set-up: the next call decides.
+    clock, calls = FakeClock(cost=0.001), itertools.count()
+
+    def set_up() -> None:
+        clock.now += 3.0 if next(calls) == 0 else 0.001
+
+    assert measure(set_up, lambda: None, TimingPolicy(budget_s=1.0), clock=clock).n >= 5
+
+
+def test_warm_up_stops_at_the_budget() -> None:
+    # 0.3 s steps under a 2 s budget: warm-up would wait for warmup_max_s (5 s) before.
+    clock = FakeClock(cost=0.3)
+    policy = TimingPolicy(budget_s=2.0, min_samples=2, warmup_iterations=40, min_block_s=0.2)
+    m = measure(clock.step, lambda: None, policy, clock=clock)
+    assert m.warmup_s <= 2.0 + 0.3 + 2 * 0.3 + 1e-9  # the budget, one call past, calibration
+    # The whole task: the first call, the warm-up and at most twice the budget of samples.
+    assert clock.now <= 0.3 + (2.0 + 0.9) + 2 * 2.0 + 0.3 + 1e-9
+    # Under a budget shorter than a second, warm-up still gets a second.
+    clock = FakeClock(cost=0.1)
+    short = TimingPolicy(budget_s=0.2, min_samples=2, warmup_iterations=40, min_block_s=0.15)
+    warm = measure(clock.step, lambda: None, short, clock=clock).warmup_s
+    assert 1.0 <= warm <= 1.0 + 0.1 + 0.5 + 1e-9
+
+
+def test_one_descheduled_warm_up_call_does_not_skip_the_task() -> None:
+    # One call of a 1 ms step stretched past the budget (another process ran): measured on.
+    clock = FakeClock(cost=0.001)
+    calls = itertools.count()
+
+    def step() -> None:
+        clock.now += 0.5 if next(calls) == 2 else 0.001
+
+    assert measure(step, lambda: None, TimingPolicy(budget_s=0.2), clock=clock).n >= 5
+    # Two in a row: the step is that slow, and the task is skipped.
+    clock, calls = FakeClock(cost=0.001), itertools.count()
+
+    def slow() -> None:
+        clock.now += 0.001 if next(calls) == 0 else 0.5
+
+    with pytest.raises(TooSlow):
+        measure(slow, lambda: None, TimingPolicy(budget_s=0.2), clock=clock)
+    assert next(calls) == 3  # the first call and two warm-up calls

@@ -32,6 +32,7 @@ COMMANDS: dict[str, Entry] = {
     "cost": Command(_M + "cost:app", "Cost a job before and after a subsidy, or its reach."),
     "report": Command(_M + "report:app", "Write a report of runs: Markdown, HTML, CSV, Excel."),
     "compare": Command(_M + "compare:app", "Compare runs; say which changes are beyond noise."),
+    "ab": Command(_M + "ab:app", "Did a change make it slower? A and B interleaved."),
     "accept": Command(_M + "accept:app", "Check a contract clause by clause against runs."),
     "ingest": Command(_M + "ingest:app", "Turn pytest-benchmark JSON into a run result."),
     "serve-bench": Command(_M + "serve_bench:app", "Sweep a serving endpoint over concurrency."),

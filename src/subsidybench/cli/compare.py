@@ -16,6 +16,7 @@ from subsidybench.errors import UserError
 
 if TYPE_CHECKING:
     from subsidybench.results.compare import RunComparison
+    from subsidybench.results.record import RunResult
 
 EXIT_REGRESSION = 3
 _SIDES = "\0sides"
@@ -164,8 +165,10 @@ def compare(
     if _write(comparisons, json_path, csv_path):
         return  # printed as CSV or JSON instead of the tables
     failed = []
-    for comparison in comparisons:
-        _print(comparison)
+    for (left, right), comparison in zip(sides, comparisons, strict=True):
+        threads = threads_of(comparison.baseline, [loaded[p] for p in left])
+        threads |= threads_of(comparison.other, [loaded[p] for p in right])
+        print_comparison(comparison, threads)
         failing = []
         if fail_on_regression is not None:
             failing = comparison.regressions(fail_on_regression)
@@ -226,7 +229,15 @@ def _interval(ci: tuple[float, float] | None) -> str:
     return "-" if ci is None else f"{ci[0]:.3f}-{ci[1]:.3f}"
 
 
-def _print(comparison: RunComparison) -> None:
+def threads_of(label: str, runs: list[RunResult]) -> dict[str, str]:
+    """A side's label -> its thread count in words, which every figure is labelled with."""
+    counts = sorted({r.environment.torch_threads for r in runs})
+    return {label: "/".join(map(str, counts)) + " thr"}
+
+
+def print_comparison(comparison: RunComparison, threads: dict[str, str] | None = None) -> None:
+    """The comparison as a table, with its warnings and footnotes: compare's and ab's."""
+    threads = threads or {}
     from rich.markup import escape
     from rich.table import Table
 
@@ -240,22 +251,24 @@ def _print(comparison: RunComparison) -> None:
         Change.FASTER: "green",
         Change.SMALL: "dim",
         Change.NOT_SIGNIFICANT: "dim",
+        Change.CANNOT_TELL: "yellow",
         Change.NOT_COMPARABLE: "yellow",
     }
     for warning in comparison.warnings:
         typer.echo(f"warning: {warning}", err=True)
     confidence = f"{1 - comparison.alpha:.0%}"
     table = Table(
-        title=f"{escape(comparison.other)} against {escape(comparison.baseline)}: ratio of"
-        f" medians and its {confidence} interval (Welch t on the medians of runs, else rounds);"
-        f" a change is called past {comparison.min_effect:.0%}",
+        title=f"{escape(comparison.other)} against {escape(comparison.baseline)}: per step, the"
+        " geometric mean of the rounds' medians (of the runs' figures where a side has several);"
+        f" ratio = right / left, its {confidence} interval ({comparison.test}); a change is"
+        f" called past {comparison.min_effect:.0%}; sees: the smallest change the pair could call",
         title_justify="left",
     )
     rows = list(comparison.rows)
     if comparison.reference is not None:
         # Last, apart: not a workload but the machine's own speed on either side.
         rows.append(comparison.reference)
-    _columns(table, comparison, rows, console.width)
+    shown = _columns(table, comparison, rows, console.width, threads)
     notes: list[str] = []
     for row in rows:
         if row is comparison.reference:
@@ -264,51 +277,77 @@ def _print(comparison: RunComparison) -> None:
         if row.note:
             notes.append(f"{row.id}: {row.note}")
             change += f" [{len(notes)}]"
-        table.add_row(
+        cells = (
             escape(row.id),
             _median(seconds(row.baseline_median_s), row.baseline_n, row.baseline_groups),
             _median(seconds(row.other_median_s), row.other_n, row.other_groups),
             "-" if row.ratio is None else f"{row.ratio:.3f}",
             _interval(row.ci),
+            _sees(row),
             change,
         )
+        table.add_row(*(cell for i, cell in enumerate(cells) if str(i) in shown))
     console.print(table)
+    if "5" not in shown:
+        console.print(
+            f"not shown at {console.width} columns: sees (in --json/--csv, or in a wider"
+            " terminal: COLUMNS=N)",
+            highlight=False,
+        )
     for i, note in enumerate(notes, 1):
         console.print(f"[{i}] {escape(note)}", highlight=False)
 
 
-def _columns(table: Any, comparison: RunComparison, rows: list[Any], width: int) -> None:
+def _sees(row: Any) -> str:
+    return "-" if row.detectable is None else f"{row.detectable:.0%}"
+
+
+def _columns(
+    table: Any, comparison: RunComparison, rows: list[Any], width: int, threads: dict[str, str]
+) -> set[str]:
     """The columns at the terminal's width: no word cut ("not significant" wraps); only an id,
-    one long word, folds. The medians and the interval take what they need first."""
+    one long word, folds. The medians and the interval take what they need first; `sees` is
+    left out (and said so) where it would cut a word. Each side's header carries its thread
+    count. Returns the keys of the columns shown."""
     from rich.markup import escape
 
     from subsidybench.report.listing import Column, allot
     from subsidybench.report.terminal import seconds
 
     confidence = f"{1 - comparison.alpha:.0%} CI"
-    headers = ("workload", comparison.baseline, comparison.other, "ratio", confidence, "change")
-    columns = [Column(str(i), h, (0, 4, 3, 2, 1, 0)[i]) for i, h in enumerate(headers)]
+    sides = [
+        label + (f" ({threads[label]})" if label in threads else "")
+        for label in (comparison.baseline, comparison.other)
+    ]
+    headers = ("workload", *sides, "ratio", confidence, "sees", "change")
+    columns = [Column(str(i), h, (0, 4, 3, 2, 1, 1, 0)[i]) for i, h in enumerate(headers)]
     change = [w for row in rows for w in f"{row.describe()} [9]".split()]
     # An id folds (it is one word); a median ("6.336 ms (n=39)") wraps at its spaces.
-    least = {"0": 12, "1": 9, "2": 9, "3": 5, "4": 11, "5": max(map(len, change), default=6)}
+    least = {"0": 12, "1": 9, "2": 9, "3": 5, "4": 11, "5": 4}
+    least["6"] = max(map(len, change), default=6)
     plain = [
         {
             "0": row.id,
             "1": _median(seconds(row.baseline_median_s), row.baseline_n, row.baseline_groups),
             "2": _median(seconds(row.other_median_s), row.other_n, row.other_groups),
             "4": _interval(row.ci),
-            "5": f"{row.describe()} [9]",
+            "5": _sees(row),
+            "6": f"{row.describe()} [9]",
         }
         for row in rows
     ]
+    if sum(least.values()) + 3 * len(least) + 1 > width:
+        columns = [c for c in columns if c.key != "5"]
+        del least["5"]
     widths = allot(columns, plain, width, least)
     for c in columns:
         table.add_column(
             escape(c.header),
-            justify="left" if c.key in "05" else "right",
+            justify="left" if c.key in "06" else "right",
             overflow="fold",
             width=widths.get(c.key),
         )
+    return {c.key for c in columns}
 
 
 def _median(text: str, n: int, groups: int) -> str:

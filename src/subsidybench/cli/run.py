@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -9,7 +10,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from subsidybench import bounds
@@ -106,6 +114,15 @@ def run(
             " the suite's, 3 for the built-in suites).",
         ),
     ] = None,
+    one_process: Annotated[
+        bool,
+        typer.Option(
+            "--one-process",
+            help="Measure every round in this process, as before method 3. By default each"
+            " round runs in a worker process of its own, so that a result's spread holds what"
+            " changes between processes (allocator, thread placement, kernel choice).",
+        ),
+    ] = False,
     profiles_dir: ProfilesDir = None,
     threads: Annotated[
         int | None,
@@ -197,8 +214,16 @@ def run(
     if threads is not None:
         torch.set_num_threads(threads)
     out = _result_path(out, f"{chosen_suite.name}-{dev.type}")
+    if one_process or (rounds or chosen_suite.rounds) == 1:
+        measure = functools.partial(run_suite, rounds=rounds)
+    else:
+        from subsidybench.measure.worker import run_suite_in_workers
+
+        measure = functools.partial(
+            run_suite_in_workers, rounds=rounds, threads=torch.get_num_threads()
+        )
     result = _measure(
-        lambda observer: run_suite(
+        lambda observer: measure(
             chosen_suite,
             dev,
             out,
@@ -208,7 +233,6 @@ def run(
             budget_s=budget,
             profile=profile,
             observer=observer,
-            rounds=rounds,
         ),
         out,
     )
@@ -273,6 +297,9 @@ def _progress(disable: bool = False) -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        # The time left at the pace so far: tasks differ, so it firms up as the run goes.
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
         disable=disable,

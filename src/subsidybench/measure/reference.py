@@ -21,7 +21,7 @@ import torch
 
 from subsidybench.devices import Device
 from subsidybench.results.record import Reference
-from subsidybench.timing import CPU_MIN_BLOCK_S, Measurement, TimingPolicy, measure
+from subsidybench.timing import CPU_MIN_BLOCK_S, Measurement, TimingPolicy, TooSlow, measure
 
 STEP = "fp32 matmul 512x512x512"
 _N = 512
@@ -38,8 +38,13 @@ def policy_for(device: Device) -> TimingPolicy:
     return POLICY
 
 
-def read(device: Device, earlier: Reference | None, round_: int) -> Reference:
+def read(
+    device: Device, earlier: Reference | None, round_: int, blocks: int | None = None
+) -> Reference:
     """Time the reference step once more and add it, as round `round_`, to `earlier`.
+
+    `blocks` fixes the iterations per block where `earlier` is in another process (a worker's
+    round, measure/worker.py); otherwise later rounds take `earlier`'s.
 
     The reference explains figures, it is not one: a device error ends it, the rounds already
     timed kept beside the error, and the run goes on; it is not tried again.
@@ -47,8 +52,10 @@ def read(device: Device, earlier: Reference | None, round_: int) -> Reference:
     if earlier is not None and earlier.error:
         return earlier
     try:
-        taken = _time(device, earlier)
-    except (RuntimeError, ValueError) as e:  # torch reports device errors as RuntimeError
+        taken = _time(device, earlier, blocks)
+    # torch reports device errors as RuntimeError; TooSlow: one call of a ~1 ms step took
+    # longer than the reference's whole budget, a machine too busy to time it this round.
+    except (RuntimeError, ValueError, TooSlow) as e:
         why = f"round {round_ + 1}: " + (" ".join(str(e).split()) or type(e).__name__)
         return Reference(STEP, earlier.measurement if earlier else None, error=why)
     if earlier is None or earlier.measurement is None:
@@ -66,8 +73,10 @@ def step(device: Device) -> Callable[[], object]:
     return lambda: torch.mm(a, b, out=out)
 
 
-def _time(device: Device, earlier: Reference | None) -> Measurement:
+def _time(device: Device, earlier: Reference | None, blocks: int | None) -> Measurement:
     policy = policy_for(device)
     if earlier is not None and earlier.measurement is not None:
-        policy = replace(policy, iterations_per_block=earlier.measurement.iterations_per_block)
+        blocks = earlier.measurement.iterations_per_block
+    if blocks is not None:
+        policy = replace(policy, iterations_per_block=blocks)
     return measure(step(device), device.synchronizer(), policy)

@@ -31,7 +31,7 @@ from subsidybench.measure import hostload, planted, reference
 from subsidybench.measure.distributed import GroupBroken, Members, one_line
 from subsidybench.measure.energy import EnergySession, Meter, start_session
 from subsidybench.measure.environment import capture
-from subsidybench.measure.tasks import Prepared, Task, plan
+from subsidybench.measure.tasks import Prepared, Task, WorkloadTask, plan
 from subsidybench.results import rounds as rounds_
 from subsidybench.results import trust
 from subsidybench.results.context import DeviceRecord, Distributed
@@ -145,13 +145,27 @@ def run_suite(
 ) -> RunResult:
     """Run every task of `suite` on `device`, saving to `out` after each; return the result.
 
-    `rounds` (default: the suite's): see results/rounds.py. `read_energy` reads the device's
-    energy over every timed workload where the device has a reader (results.energy); the run
-    records why not where it has none.
+    Every round in this process (measure/worker.py runs each in a worker of its own). `rounds`
+    (default: the suite's): see results/rounds.py. `read_energy` reads the device's energy over
+    every timed workload where the device has a reader (results.energy); the run records why
+    not where it has none.
     """
-    tasks = plan(
-        suite, dtypes, compiled, budget_s, CPU_MIN_BLOCK_S if device.type == "cpu" else None
-    )
+    tasks, run, energy = start(suite, device, dtypes, compiled, budget_s, profile, read_energy)
+    run = replace(run, rounds=rounds or suite.rounds)
+    return run_tasks(tasks, Solo(device), run, out, include_emulated, observer, energy)
+
+
+def start(
+    suite: Suite,
+    device: Device,
+    dtypes: Collection[DType] = (),
+    compiled: bool = False,
+    budget_s: float | None = None,
+    profile: DeviceProfile | None = None,
+    read_energy: bool = True,
+) -> tuple[list[WorkloadTask], RunResult, EnergySession | None]:
+    """A single-device run's tasks, its header, and its energy session (idle power read)."""
+    tasks = plan(suite, dtypes, compiled, budget_s, min_block_s(device))
     if compiled:
         # Inductor compiles in a pool of worker processes that can outlive a compile and compete
         # with the timed blocks for cores; one in-process thread keeps the measurement alone.
@@ -160,8 +174,12 @@ def run_suite(
     # Idle power is read once, before the first workload loads the device.
     energy = start_session(device) if read_energy else None
     setup = energy.setup if energy else None
-    run = replace(new_run(suite, device, profile, energy=setup), rounds=rounds or suite.rounds)
-    return run_tasks(tasks, Solo(device), run, out, include_emulated, observer, energy)
+    return tasks, new_run(suite, device, profile, energy=setup), energy
+
+
+def min_block_s(device: Device) -> float | None:
+    """The shortest block on `device`, where it differs from the default (timing.py)."""
+    return CPU_MIN_BLOCK_S if device.type == "cpu" else None
 
 
 class SaveFailed(UserError):
@@ -340,15 +358,20 @@ def run_task(
     rounds: int = 1,
     earlier: WorkloadResult | None = None,
     energy: EnergySession | None = None,
+    blocks: int | None = None,
 ) -> WorkloadResult:
     """Measure one task with the other members (by default none: a single device).
 
-    Round `round_` of `rounds` adds its samples to `earlier` (results/rounds.py). A failure of
-    the task is a failed result, recorded alike on every member; only a broken group
-    (GroupBroken) raises, since nothing after it can be trusted.
+    Round `round_` of `rounds` adds its samples to `earlier` (results/rounds.py). `blocks`, the
+    iterations per block round 1 found, is for a round measured in a process of its own
+    (measure/worker.py), where `earlier` is in the parent. A failure of the task is a failed
+    result, recorded alike on every member; only a broken group (GroupBroken) raises, since
+    nothing after it can be trusted.
     """
     members = members or Solo(device).members(1)
     policy = rounds_.policy(task.policy, rounds, earlier)
+    if blocks is not None:
+        policy = replace(policy, iterations_per_block=blocks)
     result = _once(task, device, members, include_emulated, judge_host, timer, policy, energy)
     return rounds_.merged(earlier, result, round_, rounds, judge_host)
 

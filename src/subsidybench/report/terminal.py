@@ -69,7 +69,7 @@ def throughput(r: WorkloadResult) -> tuple[str, str]:
 # Columns a narrow terminal drops first, last named first: the verdict, median, spread and n are
 # what a reader acts on, and always show.
 _OPTIONAL = ("energy", "%mm", "rate", "%peak", "throughput")
-_RIGHT = {"median", "IQR", "n", "throughput", "rate", "%peak", "%mm"}
+_RIGHT = {"median", "IQR", "n", "sees", "throughput", "rate", "%peak", "%mm"}
 
 
 def _label(r: WorkloadResult) -> str:
@@ -92,6 +92,7 @@ def run_table(
     share, items rate, % of peak, throughput, in that order) until the rest fit, so that the
     verdict and its footnote are never cut.
     """
+    from subsidybench.results.detectable import detectable_alone
     from subsidybench.results.utilisation import utilisation
 
     notes: list[str] = []
@@ -127,9 +128,10 @@ def run_table(
         rows.append(
             {
                 **row,
-                "median": seconds(m.median),
+                "median": seconds(m.centre),
                 "IQR": f"{m.spread:.1%}",
                 "n": str(m.n),
+                "sees": "-" if (d := detectable_alone(m)) is None else f"{d:.0%}",
                 "throughput": headline,
                 "rate": items,
                 "%peak": of_peak,
@@ -139,7 +141,9 @@ def run_table(
             }
         )
     optional = [c for c in reversed(_OPTIONAL) if c != "energy" or metered]
-    columns = ["workload", "dtype", "median", "IQR", "n", *optional, "verdict"]
+    # A run of one round cannot know its spread between processes: no column of dashes.
+    sees = ["sees"] if any(row.get("sees", "-") != "-" for row in rows) else []
+    columns = ["workload", "dtype", "median", "IQR", "n", *sees, *optional, "verdict"]
     widths = {c: max([len(c), *(_cell_width(row.get(c, "")) for row in rows)]) for c in columns}
     widths["workload"] = min(widths["workload"], 24)  # folds; parameters wrap on their line
     dropped = []
@@ -159,12 +163,33 @@ def run_table(
     for row in rows:
         table.add_row(*(row.get(c, "") for c in columns))
     lines = [f"[{i}] {text}" for i, text in enumerate(notes, 1)] + sweep_lines(run)
+    if any(r.ok for r in run.results):
+        lines.append(escape(figures_line(run)))
     if dropped:  # a column left out is said, never silently missing
         lines.append(
             f"not shown at {width} columns: {', '.join(dropped)} (show --csv has every column,"
             " or widen the terminal: COLUMNS=N)"
         )
     return table, lines + [escape(line) for line in reference_lines(run)]
+
+
+def figures_line(run: RunResult) -> str:
+    """What the median and sees columns are, and how the samples were spread."""
+    where = (
+        f"each round in a process of its own ({run.processes} processes)"
+        if run.processes > 1
+        else "all in one process"
+    )
+    if run.rounds == 1:
+        return (
+            f"median: as `compare` reads it (one round, {run.environment.torch_threads} torch"
+            " threads); one round cannot say what change a comparison could see (see --rounds)"
+        )
+    return (
+        f"median: the geometric mean of the rounds' medians, as `compare` reads it ({run.rounds}"
+        f" rounds, {where}; {run.environment.torch_threads} torch threads); sees: the smallest"
+        " change a comparison with a run like this one could call (95%)"
+    )
 
 
 def reference_lines(run: RunResult) -> list[str]:

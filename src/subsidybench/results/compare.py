@@ -53,16 +53,10 @@ def side_of(measurements: Sequence[Measurement]) -> Side:
     return [m.by_round() for m in measurements]
 
 
-def weighted_median(side: Side) -> float:
-    """The median with every run, every round of a run and every sample of a round weighted
-    alike (a run of 3 rounds counts as much as a run of 1), for display."""
-    values = np.concatenate([g for run in side for g in run])
-    weights = np.concatenate(
-        [np.full(len(g), 1.0 / (len(side) * len(run) * len(g))) for run in side for g in run]
-    )
-    order = np.argsort(values)
-    cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+def side_centre(side: Side) -> float:
+    """A side's figure: the geometric mean over its runs of each run's geometric mean of round
+    medians (timing.Measurement.centre; a run of 3 rounds counts as much as a run of 1)."""
+    return math.exp(float(np.mean([np.mean(run) for run in _logs(side)])))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +69,21 @@ class Interval:
     p_value: float
     units: str
     """What the test's units were: "runs", "rounds" or "samples"."""
+    base_centre: float
+    other_centre: float
+    """The figures the ratio was computed from: the geometric mean of the units' medians (the
+    median of the samples for "samples"); ratio == other_centre / base_centre."""
+    detectable: float
+    """The smallest change this pair could have called: the interval's half-width, as a
+    fraction (0.08: a ratio within 8% of 1 cannot be told from no change)."""
+
+
+def _logs(side: Side) -> list[list[float]]:
+    return [[math.log(float(np.median(g))) for g in run] for run in side]
 
 
 def _units(side: Side, level: str) -> np.ndarray:
-    logs = [[math.log(float(np.median(g))) for g in run] for run in side]
+    logs = _logs(side)
     if level == "runs":
         return np.array([np.mean(run) for run in logs])
     return np.array([x for run in logs for x in run])
@@ -91,17 +96,22 @@ def ratio_interval(base: Side, other: Side, alpha: float, seed: int) -> Interval
         if len(a) >= 2 and len(b) >= 2:
             return _welch(a, b, alpha, level)
     low, high, p = bootstrap_ratio(base, other, alpha, seed)
-    ratio = float(np.median(np.concatenate(other[0]))) / float(np.median(np.concatenate(base[0])))
-    return Interval(ratio, low, high, p, "samples")
+    centres = [float(np.median(np.concatenate(side[0]))) for side in (base, other)]
+    half = (math.log(high) - math.log(low)) / 2
+    return Interval(
+        centres[1] / centres[0], low, high, p, "samples", *centres, detectable=math.expm1(half)
+    )
 
 
 def _welch(a: np.ndarray, b: np.ndarray, alpha: float, units: str) -> Interval:
     """Welch's t interval for mean(b) - mean(a) of log medians, as a ratio."""
     diff = float(b.mean() - a.mean())
+    centres = (math.exp(float(a.mean())), math.exp(float(b.mean())))
+    ratio = centres[1] / centres[0]
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     se = math.sqrt(va + vb)
     if se == 0:  # identical units on both sides: the difference is exact
-        return Interval(math.exp(diff), math.exp(diff), math.exp(diff), float(diff == 0), units)
+        return Interval(ratio, ratio, ratio, float(diff == 0), units, *centres, detectable=0.0)
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     # The t distribution from scipy.special (stdtrit: its quantile, stdtr: its CDF): scipy.stats
     # gives the same figures but costs 0.76 s of CPU to import, 60% of a two-run `compare`.
@@ -109,7 +119,15 @@ def _welch(a: np.ndarray, b: np.ndarray, alpha: float, units: str) -> Interval:
 
     half = float(stdtrit(df, 1 - alpha / 2)) * se
     p = float(2 * stdtr(df, -abs(diff) / se))
-    return Interval(math.exp(diff), math.exp(diff - half), math.exp(diff + half), p, units)
+    return Interval(
+        ratio,
+        math.exp(diff - half),
+        math.exp(diff + half),
+        p,
+        units,
+        *centres,
+        detectable=math.expm1(half),
+    )
 
 
 def bootstrap_ratio(
@@ -138,6 +156,10 @@ class Change(StrEnum):
     SMALL = "small"
     """Significant, but smaller than the minimum effect: not called a change."""
     NOT_SIGNIFICANT = "not significant"
+    """No change past the minimum effect, and the pair could have seen one."""
+    CANNOT_TELL = "cannot tell"
+    """Not significant, but the smallest change the pair could see exceeds the minimum effect:
+    its silence says nothing about a change of that size."""
     NOT_COMPARABLE = "not comparable"
 
 
@@ -148,6 +170,8 @@ class WorkloadChange:
     id: str
     baseline_median_s: float | None
     other_median_s: float | None
+    """Each side's figure, seconds per step, the ratio's own: the geometric mean of its units'
+    medians (one round: the median), as `show` prints a result (timing.Measurement.centre)."""
     baseline_n: int
     other_n: int
     ratio: float | None
@@ -164,6 +188,8 @@ class WorkloadChange:
     """The test's units: runs, rounds, or samples (a side of one round)."""
     note: str = ""
     """Why the pair is not comparable, or what a reader must know (an invalid verdict)."""
+    detectable: float | None = None
+    """The smallest change the pair could have called (Interval.detectable)."""
 
     def __post_init__(self) -> None:
         if self.change is Change.NOT_COMPARABLE and not self.note:
@@ -182,6 +208,10 @@ class WorkloadChange:
             return f"{1.0 / self.ratio:.2f}x faster"
         if self.change is Change.SMALL and self.ratio is not None:
             return f"small ({self.ratio - 1:+.1%})"
+        if self.change is Change.CANNOT_TELL and self.detectable is not None:
+            if self.ci is not None and not self.ci[0] <= 1.0 <= self.ci[1]:
+                return "cannot tell (machine busy)"  # results/ab.py: a call on shared rounds
+            return f"cannot tell (sees >{self.detectable:.0%})"
         return str(self.change)
 
     def to_dict(self) -> dict[str, Any]:
@@ -197,6 +227,7 @@ class WorkloadChange:
             "other_groups": self.other_groups,
             "units": self.units,
             "p_value": self.p_value,
+            "detectable": self.detectable,
             "change": self.change.value,
             "describe": self.describe(),
             "note": self.note,
@@ -216,6 +247,7 @@ class RunComparison:
     reference: WorkloadChange | None = None
     """The machine's own reference step (measure/reference.py) on both sides, where every run
     has one: a change here is the machine's, and changes of its size may be too."""
+    test: str = "Welch t on the log medians of runs, else rounds; else a bootstrap of samples"
 
     def regressions(self, percent: float) -> list[WorkloadChange]:
         """Significant slowdowns of more than `percent` per cent."""
@@ -231,7 +263,8 @@ class RunComparison:
             "other": self.other,
             "alpha": self.alpha,
             "min_effect": self.min_effect,
-            "test": "Welch t on log medians of runs, else rounds; else a bootstrap of samples",
+            "test": self.test,
+            "figures": "geometric mean of the test units' medians (seconds per step)",
             "warnings": list(self.warnings),
             "reference": self.reference.to_dict() if self.reference else None,
             "rows": [r.to_dict() for r in self.rows],
@@ -270,6 +303,11 @@ def check_comparable(
         warnings.append(
             f"{other_label}: device {other.device} ({other.device.name}), baseline"
             f" {baseline.device} ({baseline.device.name}): comparing devices"
+        )
+    if baseline.environment.torch_threads != other.environment.torch_threads:
+        warnings.append(
+            f"{other_label}: {other.environment.torch_threads} torch threads, baseline"
+            f" {baseline.environment.torch_threads}: a difference may come from the threads"
         )
     if baseline.environment.torch_version != other.environment.torch_version:
         warnings.append(
@@ -311,8 +349,8 @@ def _pair(
     if reasons:
         return WorkloadChange(
             id=id_,
-            baseline_median_s=weighted_median(side_of(ma)) if ma else None,
-            other_median_s=weighted_median(side_of(mb)) if mb else None,
+            baseline_median_s=side_centre(side_of(ma)) if ma else None,
+            other_median_s=side_centre(side_of(mb)) if mb else None,
             baseline_n=sum(m.n for m in ma),
             other_n=sum(m.n for m in mb),
             ratio=None,
@@ -323,7 +361,7 @@ def _pair(
     base, other = side_of(ma), side_of(mb)
     interval = ratio_interval(base, other, alpha, zlib.crc32(id_.encode()))
     ratio, low, high, p_value = interval.ratio, interval.low, interval.high, interval.p_value
-    change = _call(interval, min_effect)
+    change = call(interval, min_effect)
     notes = []
     for label, side in zip(labels, (a, b), strict=True):
         for r in side:
@@ -332,8 +370,8 @@ def _pair(
                 notes.append(f"invalid in {label}: {'; '.join(r.verdict.reasons)}")
     return WorkloadChange(
         id=id_,
-        baseline_median_s=weighted_median(base),
-        other_median_s=weighted_median(other),
+        baseline_median_s=interval.base_centre,
+        other_median_s=interval.other_centre,
         baseline_n=sum(m.n for m in ma),
         other_n=sum(m.n for m in mb),
         ratio=ratio,
@@ -344,6 +382,7 @@ def _pair(
         baseline_groups=sum(len(g) for g in base),
         other_groups=sum(len(g) for g in other),
         units=interval.units,
+        detectable=interval.detectable,
     )
 
 
@@ -426,23 +465,27 @@ def _reference(
     step = next(run.reference.step for run in bases if run.reference)
     return WorkloadChange(
         id=f"machine reference ({step})",
-        baseline_median_s=weighted_median(side_of(base)),
-        other_median_s=weighted_median(side_of(other)),
+        baseline_median_s=interval.base_centre,
+        other_median_s=interval.other_centre,
         baseline_n=sum(m.n for m in base),
         other_n=sum(m.n for m in other),
         ratio=interval.ratio,
         p_value=interval.p_value,
-        change=_call(interval, min_effect),
+        change=call(interval, min_effect),
         ci=(interval.low, interval.high),
         baseline_groups=sum(m.round_count for m in base),
         other_groups=sum(m.round_count for m in other),
         units=interval.units,
+        detectable=interval.detectable,
     )
 
 
-def _call(interval: Interval, min_effect: float) -> Change:
-    """Changed only if the interval excludes 1 and the ratio passes the minimum effect."""
+def call(interval: Interval, min_effect: float) -> Change:
+    """Changed only if the interval excludes 1 and the ratio passes the minimum effect; where
+    it holds 1 and is wider than the minimum effect, the pair cannot tell."""
     if interval.low <= 1.0 <= interval.high:
+        if interval.detectable > min_effect:
+            return Change.CANNOT_TELL
         return Change.NOT_SIGNIFICANT
     if abs(math.log(interval.ratio)) <= math.log1p(min_effect):
         return Change.SMALL

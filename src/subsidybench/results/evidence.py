@@ -178,14 +178,19 @@ def _figure_problems(
                 continue
             check(f"statistics.{key}", stored, computed[key])
     through = raw.get("throughput")
-    if isinstance(through, Mapping):
-        for key, computed_rate in (
-            ("flops_per_s", r.flops_per_s),
-            ("bytes_per_s", r.bytes_per_s),
-            ("items_per_s", r.items_per_s),
+    if isinstance(through, Mapping) and r.work is not None:
+        # Rates divide by the rounds' geometric mean since method 3, by the pooled median
+        # before (results/trust.py): a stored rate may agree with either.
+        w = r.work
+        for key, amount in (
+            ("flops_per_s", w.flops),
+            ("bytes_per_s", w.bytes),
+            ("items_per_s", w.items),
         ):
             if key in through:
-                check(f"throughput.{key}", through[key], computed_rate)
+                by_median = amount / m.median
+                agrees = _close(through[key], by_median)
+                check(f"throughput.{key}", through[key], by_median if agrees else amount / m.centre)
     # The verdict the file stores, not the loader's: the loader may have judged it again.
     stored_verdict = raw.get("verdict")
     if isinstance(stored_verdict, Mapping) and r.verdict is not None and r.policy is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from subsidybench.results.detectable import detectable_alone
 from subsidybench.results.record import RunResult
 
 if TYPE_CHECKING:
@@ -35,6 +36,10 @@ def to_dataframe(run: RunResult) -> pd.DataFrame:
             "bytes_per_step": w.bytes if w else None,
             "items_per_step": w.items if w else None,
             "item_unit": w.item_unit if w else None,
+            # The figure `show` and `compare` print (the rounds' geometric mean of medians),
+            # and the smallest change a comparison with a run like this one could call.
+            "seconds_per_step": r.seconds_per_step,
+            "detectable": detectable_alone(m) if m else None,
             "flops_per_s": r.flops_per_s,
             "bytes_per_s": r.bytes_per_s,
             "items_per_s": r.items_per_s,

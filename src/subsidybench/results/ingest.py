@@ -90,6 +90,8 @@ def machine_info_section(
         "schema_version": SCHEMA_VERSION,
         "method_version": method_version,
         "rounds": rounds,
+        # pytest-benchmark times every round in the one pytest process.
+        "processes": 1,
         "suite": {"name": suite, "version": suite_version},
         "device": {"type": device.type, "index": device.index, "name": device.name},
         "profile": profile,
@@ -208,7 +210,12 @@ def _policy(p: Fields) -> TimingPolicy:
     fields = TimingPolicy.__dataclass_fields__
     p.reject_unknown(set(fields))
     values = {
-        k: p.int(k) if fields[k].type in ("int", "int | None") else p.float(k) for k in p.data
+        k: p.bool(k)
+        if fields[k].type == "bool"
+        else p.int(k)
+        if fields[k].type in ("int", "int | None")
+        else p.float(k)
+        for k in p.data
     }
     try:
         return TimingPolicy(**values)

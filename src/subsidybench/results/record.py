@@ -40,7 +40,10 @@ from subsidybench.work import Work
 #     signal, a save that failed).
 #     Later, without a bump: an optional top-level "reference", a fixed step timed every round
 #     (the machine's own noise and speed); files without it did not take one.
-SCHEMA_VERSION = 2
+#   3 (method version 3): a top-level "processes", how many processes the rounds were measured
+#     in (1: all in the run's own; the number of rounds: each in a worker of its own). A
+#     version-2 file measured every round in one process.
+SCHEMA_VERSION = 3
 
 
 def _one_round(doc: dict[str, Any]) -> dict[str, Any]:
@@ -57,8 +60,16 @@ def _one_round(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def _one_process(doc: dict[str, Any]) -> dict[str, Any]:
+    """2 -> 3: a version-2 run measured all its rounds in one process."""
+    return {**doc, "schema_version": 3, "processes": 1}
+
+
 # version -> function turning a document of that version into one of version + 1.
-_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _one_round}
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _one_round,
+    2: _one_process,
+}
 
 ParamValue = int | float | str | bool
 
@@ -127,12 +138,13 @@ class WorkloadResult:
 
     @property
     def seconds_per_step(self) -> float | None:
-        return self.measurement.median if self.measurement else None
+        """The result's figure (Measurement.centre), the one `show` and `compare` print."""
+        return self.measurement.centre if self.measurement else None
 
     def _rate(self, amount: float) -> float | None:
         if self.measurement is None or self.work is None:
             return None
-        return amount / self.measurement.median
+        return amount / self.measurement.centre
 
     @property
     def flops_per_s(self) -> float | None:
@@ -325,6 +337,10 @@ class RunResult:
     rounds: int = 1
     """Interleaved rounds every workload was measured in (results/rounds.py)."""
 
+    processes: int = 1
+    """Processes the rounds were measured in: 1, all in the run's own; `rounds`, each round in
+    a worker process of its own (measure/worker.py), so that its spread is between processes."""
+
     def __post_init__(self) -> None:
         if self.rounds < 1:
             raise ValueError(f"rounds must be >= 1, got {self.rounds}")
@@ -334,6 +350,8 @@ class RunResult:
         if len(set(ids)) < len(ids):
             twice = next(i for i in ids if ids.count(i) > 1)
             raise ValueError(f"results: {twice} appears twice")
+        if not 1 <= self.processes <= self.rounds:
+            raise ValueError(f"processes must be 1..rounds ({self.rounds}), got {self.processes}")
 
     stopped: str | None = None
     """Why an interrupted run stopped (a signal, a save that failed); None otherwise."""
@@ -358,6 +376,7 @@ class RunResult:
                 "name": self.device.name,
             },
             "rounds": self.rounds,
+            "processes": self.processes,
             "profile": self.profile,
             "peak_tflops": {d.value: fig.to_dict() for d, fig in self.peak_tflops.items()},
             "environment": self.environment.to_dict(),
@@ -417,6 +436,7 @@ class RunResult:
                 results=tuple(WorkloadResult.from_fields(r) for r in f.tables("results")),
                 method_version=f.int("method_version"),
                 rounds=f.int("rounds"),
+                processes=f.int("processes"),
                 distributed=(
                     Distributed.from_fields(f.table("distributed"))
                     if f.has("distributed")
@@ -462,7 +482,12 @@ def _policy(p: Fields) -> TimingPolicy:
     p.reject_unknown(set(fields))
     # Annotations are strings here (postponed evaluation): "int" or "float".
     values = {
-        k: p.int(k) if fields[k].type in ("int", "int | None") else p.float(k) for k in p.data
+        k: p.bool(k)
+        if fields[k].type == "bool"
+        else p.int(k)
+        if fields[k].type in ("int", "int | None")
+        else p.float(k)
+        for k in p.data
     }
     return checked(p, lambda: TimingPolicy(**values))
 

@@ -20,10 +20,12 @@ if TYPE_CHECKING:
 
 # method_version -> the verdict rule results of that method are judged by. A new method that
 # judges differently adds its rule here; results keep the rule they were measured under.
-# Method 2 (interleaved rounds, a longer CPU block) changed how samples are taken, not the rule.
+# Methods 2 (interleaved rounds, a longer CPU block) and 3 (rounds in worker processes) changed
+# how samples are taken, not the rule.
 JUDGES: dict[int, Callable[[Measurement, TimingPolicy, float | None], Verdict]] = {
     1: judge,
     2: judge,
+    3: judge,
 }
 
 # Stored figures the loader recomputes from the raw samples, and how close they must agree
@@ -64,13 +66,18 @@ def recheck(r: WorkloadResult, f: Fields) -> WorkloadResult:
         for key in stored.data:
             if key in computed and _disagree(stored.float(key), computed[key]):
                 wrong.append(f"statistics.{key} {stored.float(key):g} != {computed[key]:g}")
-    if f.has("throughput"):
+    if f.has("throughput") and r.work is not None:
         t = f.table("throughput")
-        rates = {"flops_per_s": r.flops_per_s, "bytes_per_s": r.bytes_per_s}
-        rates["items_per_s"] = r.items_per_s
-        for key, value in rates.items():
-            if t.has(key) and t.data[key] is not None and _disagree(t.float(key), value):
-                wrong.append(f"throughput.{key} {t.float(key):g} != {value or 0:g}")
+        # Rates divide by the rounds' geometric mean since method 3, by the pooled median before:
+        # a stored rate agrees with the samples by either rule (they differ only across rounds).
+        w, m = r.work, r.measurement
+        amounts = {"flops_per_s": w.flops, "bytes_per_s": w.bytes, "items_per_s": w.items}
+        for key, amount in amounts.items():
+            if not (t.has(key) and t.data[key] is not None):
+                continue
+            stored = t.float(key)
+            if all(_disagree(stored, amount / s) for s in (m.centre, m.median)):
+                wrong.append(f"throughput.{key} {stored:g} != {amount / m.centre:g}")
     if not wrong:
         return r
     why = "stored figures disagree with the raw samples (edited?): " + "; ".join(wrong[:3])
