@@ -11,6 +11,7 @@ three, one kernel launch).
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -62,7 +63,7 @@ LLAMA = Variant(Norm.RMS, Activation.SWIGLU, Positions.ROTARY, bias=False)
 Rope = tuple[torch.Tensor, torch.Tensor]
 
 
-class DecoderWork:
+class DecoderWork(ABC):
     """The FLOPs of a decoder workload (PaLM, appendix B), listed before its sizes: a token
     costs 6N + 12·L·H·Q·T to train and 2N + 4·L·H·Q·T to run forward, N the parameters that
     multiply (`matmul_parameters`), L `layers`, H·Q `dim`, T the context. Like PaLM, this counts
@@ -77,8 +78,9 @@ class DecoderWork:
     prompt: int
     new_tokens: int
 
+    @abstractmethod
     def matmul_parameters(self) -> int:
-        raise NotImplementedError
+        """The parameters every token multiplies (the N of 2N FLOPs a token)."""
 
     def check_sizes(self, *more: str) -> None:
         """For __post_init__: positive sizes, and heads that divide the width."""
