@@ -20,7 +20,8 @@ import numpy as np
 
 from subsidybench.catalogue.freshness import staleness_warnings
 from subsidybench.cost.device import Device, check_rent_choice, load_device, rent_notes
-from subsidybench.cost.jobs import ContractJob, HoursJob, Job, ServeJob, TrainJob
+from subsidybench.cost.job_inputs import cluster_inputs, job_kind, job_of, train_job
+from subsidybench.cost.jobs import Job
 from subsidybench.cost.model import Peak
 from subsidybench.cost.owned import owned_inputs
 from subsidybench.cost.request import Request, check
@@ -28,8 +29,6 @@ from subsidybench.cost.terms import SubsidyTerms, given_terms, terms_from_progra
 from subsidybench.cost.throughput import ThroughputAxis, primitive_warning, resolve_throughput
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
-
-JOBS = ("train", "serve", "hours", "contract")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +120,7 @@ def resolve(request: Request) -> Scenario:
     """The one way from a question to the cost model's inputs; UserError names the input."""
     check(request)
     r = request
-    kind = _kind(r)
+    kind = job_kind(r)
     notes: list[Assumption] = []
     device = _device(r)
     if device is not None:
@@ -210,12 +209,12 @@ def resolve(request: Request) -> Scenario:
 
     # Throughput, peak and cluster.
     peak = _peak(r, device)
-    rate = resolve_throughput(r, device, peak, _train_job(r) if r.train is not None else None)
+    rate = resolve_throughput(r, device, peak, train_job(r) if r.train is not None else None)
     if rate is None and kind in ("train", "serve"):
         from subsidybench.cost.published import needs_throughput
 
         raise needs_throughput(device, r)
-    job = _job(r, kind, rate)
+    job = job_of(r, kind, rate)
     if rate is not None and rate.implied:
         kind = "train"
     scaled = rate is not None and not rate.implied
@@ -224,7 +223,7 @@ def resolve(request: Request) -> Scenario:
     at_scale = scaled and rate is not None and rate.basis is Basis.PUBLISHED
     at_scale = at_scale and r.scaling_efficiency is None and r.scaling_from is None
     asked = replace(r, scaling_efficiency=np.array([1.0])) if at_scale else r
-    devices, devices_given, efficiency, eff_basis, eff_source = _cluster(
+    devices, devices_given, efficiency, eff_basis, eff_source = cluster_inputs(
         asked, kind, scaled, notes, device
     )
     if at_scale:
@@ -362,21 +361,6 @@ def _origin(domestic: bool) -> str:
     return "domestic" if domestic else "not domestic"
 
 
-def _kind(r: Request) -> str:
-    given = [k for k in JOBS if r.given(k)]
-    if r.train is not None and r.hours is not None:
-        given.remove("hours")  # a training job and the device-hours it took: implied throughput
-    if r.reach is not None:
-        if [k for k in given if k != "train"]:
-            raise UserError("--reach asks how far a subsidy goes: give no other job than --train")
-        return "reach"
-    if not given:
-        raise UserError("give a job: --train PARAMS:TOKENS, --serve TOKENS, --hours or --contract")
-    if len(given) > 1:
-        raise UserError(f"give one job, not {' and '.join(r.name(k) for k in given)}")
-    return given[0]
-
-
 def _device(r: Request) -> Device | None:
     from subsidybench.cost.published import published_device
 
@@ -417,86 +401,6 @@ def _peak(r: Request, device: Device | None) -> Peak | None:
     if device is not None and device.peak is not None:
         return device.peak
     return None
-
-
-def _train_job(r: Request) -> TrainJob:
-    assert r.train is not None
-    n, d = r.train
-    layers = None if r.layers is None else int(r.layers)
-    seq = None if r.seq_len is None else int(r.seq_len)
-    return TrainJob(n, d, layers, r.attention_width, seq, r.total_params)
-
-
-def _job(r: Request, kind: str, rate: ThroughputAxis | None) -> Job | None:
-    if r.total_params is not None and r.train is None:
-        raise UserError("--total-params goes with --train (which takes the activated parameters)")
-    if kind == "reach":
-        return _train_job(r) if r.train is not None else None
-    if kind == "train" or (rate is not None and rate.implied):
-        return _train_job(r)
-    if kind == "serve":
-        assert r.serve is not None
-        return ServeJob(r.serve, r.params)
-    if kind == "hours":
-        return HoursJob(float(np.asarray(r.hours).reshape(-1)[0]))
-    return ContractJob(float(np.asarray(r.contract).reshape(-1)[0]))
-
-
-def _cluster(
-    r: Request, kind: str, scaled: bool, notes: list[Assumption], device: Device | None
-) -> tuple[np.ndarray | None, bool, np.ndarray | None, Basis, str]:
-    """Devices (None: not known) and the scaling efficiency, where a per-device rate is scaled.
-
-    A system rented whole (a system profile) is its device count, or whole multiples of it."""
-    devices = r.devices
-    whole = device.system_devices if device is not None else None
-    if whole is not None:
-        if devices is None:
-            devices = np.array([float(whole)])
-        elif np.any(devices % whole):
-            raise UserError(
-                f"{r.name('devices')}: {device.id} is rented whole: give a multiple of {whole}"
-            )
-    eff = r.scaling_efficiency
-    basis, source = Basis.GIVEN, "an assumption, not measured"
-    if r.scaling_from is not None:
-        from subsidybench.results.record import load_run
-        from subsidybench.results.scaling import efficiency_for
-
-        if eff is not None:
-            raise UserError("give --scaling-efficiency or --scaling-from, not both")
-        if devices is None or devices.size != 1:
-            raise UserError(
-                "--scaling-from takes one --devices value: an efficiency is measured for one size"
-            )
-        path = r.scaling_from
-        n = int(devices[0])
-        m = efficiency_for(load_run(path), str(path), n, r.scaling_workload, r.force)
-        if m.value > 1:
-            raise UserError(
-                f"{path}: measured scaling efficiency {m.value:.1%} is above 100% "
-                f"({m.source}); a cost cannot rest on more than perfect scaling: "
-                "measure again, or give --scaling-efficiency 1"
-            )
-        eff, basis, source = np.array([m.value]), m.basis, m.source
-    elif r.scaling_workload is not None:
-        raise UserError("--scaling-workload picks a series of --scaling-from: give that too")
-    devices_given = devices is not None
-    if eff is not None and not scaled:
-        raise UserError(
-            f"{r.name('scaling_efficiency')} scales a per-device rate to a cluster; this job"
-            " has none to scale (device-hours or money, no throughput): drop it"
-        )
-    if scaled and eff is None:
-        if devices is not None and devices.max() > 1:
-            raise UserError(
-                "more than one device scales a per-device rate: give --scaling-efficiency"
-                " (1.0 = perfect scaling; measured clusters reach less)"
-            )
-        eff = np.array([1.0])
-    if devices is None and scaled and kind in ("train", "serve"):
-        devices = np.array([1.0])  # Cluster says "not given: taken as 1"
-    return devices, devices_given, eff, basis, source
 
 
 def _spend(r: Request, owned: bool) -> Any:
