@@ -13,6 +13,7 @@ import typer
 
 from subsidybench import bounds
 from subsidybench.cli.compare import EXIT_REGRESSION
+from subsidybench.cli.options import IntervalAlpha, MinEffect
 from subsidybench.errors import UserError
 
 app = typer.Typer(help="Interleaved A/B: two configurations, round by round, in one job.")
@@ -82,24 +83,8 @@ def ab(
             help="Folder for both sides' runs and the comparison (default: runs/ab-<time>)."
         ),
     ] = None,
-    alpha: Annotated[
-        float,
-        typer.Option(
-            "--alpha",
-            callback=bounds.option("--alpha", bounds.ALPHA),
-            help="1 - the confidence level of the ratio's interval, in (0, 1).",
-        ),
-    ] = 0.05,
-    min_effect: Annotated[
-        float,
-        typer.Option(
-            "--min-effect",
-            metavar="PCT",
-            callback=bounds.option("--min-effect", bounds.PERCENT),
-            help="Smallest change called, in per cent; a pair that cannot see it says 'cannot"
-            " tell'. Default 5.",
-        ),
-    ] = 5.0,
+    alpha: IntervalAlpha = 0.05,
+    min_effect: MinEffect = 5.0,
 ) -> None:
     """Run A and B round by round (A B, B A, ...), each round a fresh `subsidybench run`
     process, and compare them pair by pair. Exits 3 when B is called slower on any workload.

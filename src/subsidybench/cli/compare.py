@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperCommand
 
 from subsidybench import bounds
+from subsidybench.cli.options import IntervalAlpha, MinEffect
 from subsidybench.errors import UserError
 
 if TYPE_CHECKING:
@@ -68,24 +69,8 @@ def compare(
             show_default=False,
         ),
     ],
-    alpha: Annotated[
-        float,
-        typer.Option(
-            "--alpha",
-            callback=bounds.option("--alpha", bounds.ALPHA),
-            help="1 - the confidence level of the ratio's interval, in (0, 1).",
-        ),
-    ] = 0.05,
-    min_effect: Annotated[
-        float,
-        typer.Option(
-            "--min-effect",
-            metavar="PCT",
-            callback=bounds.option("--min-effect", bounds.PERCENT),
-            help="Smallest change called, in per cent: smaller significant differences are"
-            " shown as 'small'. Default 5 (see README, Comparing runs).",
-        ),
-    ] = 5.0,
+    alpha: IntervalAlpha = 0.05,
+    min_effect: MinEffect = 5.0,
     fail_on_regression: Annotated[
         float | None,
         typer.Option(

@@ -8,6 +8,7 @@ import typer
 
 from subsidybench import bounds
 from subsidybench.cli.compare import EXIT_REGRESSION
+from subsidybench.cli.options import TestAlpha
 from subsidybench.cli.store import StoreOption
 from subsidybench.errors import UserError
 
@@ -27,14 +28,7 @@ def gate(
             help="Slowdown that fails, per cent.",
         ),
     ] = 10.0,
-    alpha: Annotated[
-        float,
-        typer.Option(
-            "--alpha",
-            callback=bounds.option("--alpha", bounds.ALPHA),
-            help="Significance level of the test.",
-        ),
-    ] = 0.05,
+    alpha: TestAlpha = 0.05,
     history: Annotated[
         int,
         typer.Option(

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from subsidybench import bounds
+from subsidybench.cli.options import TestAlpha
 from subsidybench.cli.store import StoreOption
 from subsidybench.errors import UserError
 
@@ -28,14 +29,7 @@ def history(
     window: Annotated[
         int, typer.Option("--window", help="Runs on each side of a candidate step.")
     ] = 6,
-    alpha: Annotated[
-        float,
-        typer.Option(
-            "--alpha",
-            callback=bounds.option("--alpha", bounds.ALPHA),
-            help="Significance level of the test.",
-        ),
-    ] = 0.01,
+    alpha: TestAlpha = 0.01,
     min_step: Annotated[
         float,
         typer.Option(
