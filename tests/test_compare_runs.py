@@ -163,6 +163,41 @@ def test_clear_shifts_are_significant_both_ways() -> None:
     assert faster.describe() == f"{1 / faster.ratio:.2f}x faster"
 
 
+def _unchanged_suite(seed: int, workloads: int, slow: str = "", by: float = 1.0) -> RunResult:
+    """A run of `workloads` workloads of 3 rounds each, every round at a level of its own (the
+    drift between processes), `slow` made `by` slower."""
+    return _run(
+        *(
+            _result(
+                f"w{i}",
+                _drifting(seed * 1000 + i, 0.010 * (by if f"w{i}" == slow else 1.0), drift=0.03),
+                rounds=3,
+            )
+            for i in range(workloads)
+        ),
+        rounds=3,
+    )
+
+
+def test_a_comparison_of_many_workloads_is_wrong_together_at_most_alpha() -> None:
+    # 30 unchanged workloads, 40 pairs of runs: at 5% a workload, most comparisons would call
+    # something (1 - 0.95**30 = 79%); each interval at 0.05 / 30 keeps "anything changed" to 5%.
+    pairs = [(_unchanged_suite(2 * k, 30), _unchanged_suite(2 * k + 1, 30)) for k in range(40)]
+    comparisons = [compare_runs(a, b) for a, b in pairs]
+    wrong = sum(any(r.change in (Change.SLOWER, Change.FASTER) for r in c.rows) for c in comparisons)
+    assert wrong <= 4, wrong
+    assert comparisons[0].family == 30
+    assert comparisons[0].to_dict()["alpha_each"] == pytest.approx(0.05 / 30)
+
+
+def test_a_clear_slowdown_among_many_workloads_is_still_called() -> None:
+    base = _unchanged_suite(1, 30)
+    slow = _unchanged_suite(2, 30, slow="w7", by=1.3)
+    rows = {r.id: r for r in compare_runs(base, slow).rows}
+    assert rows["w7"].change is Change.SLOWER
+    assert sum(r.change is Change.SLOWER for r in rows.values()) == 1
+
+
 def test_unpaired_and_unmeasured_workloads_say_why() -> None:
     skipped = WorkloadResult(
         id="b",

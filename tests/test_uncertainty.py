@@ -4,7 +4,6 @@ to the single answer, the bootstrap, the seed, the tornado, the speed, and the C
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -199,15 +198,14 @@ def test_a_value_given_as_one_number_is_exact() -> None:
     assert ranges(s) is None
 
 
-def test_100k_draws_well_under_a_second() -> None:
+def test_100k_draws_are_summarised_from_every_draw() -> None:
+    # How fast they run is bench/bench_cost.py's question; here: all 100k are drawn and summarised.
     s = resolve(SCENARIOS["train, a programme with a rate window, fx"])
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        ranges(s, draws=100_000)
-        times.append(time.perf_counter() - start)
-    # Well under a second on a quiet machine; this one is shared, so the bound is loose.
-    assert sorted(times)[2] < 1.0
+    r = ranges(s, draws=100_000)
+    assert r is not None and r.draws == 100_000
+    again = ranges(s, draws=100_000)
+    assert again is not None and again.figures == r.figures  # same seed, same figures
+    assert all(p10 <= p50 <= p90 for _, p10, p50, p90 in r.figures.values())
 
 
 def test_cli_prints_range_seed_and_tornado(tmp_path: Path) -> None:

@@ -245,8 +245,10 @@ def print_comparison(comparison: RunComparison, threads: dict[str, str] | None =
     table = Table(
         title=f"{escape(comparison.other)} against {escape(comparison.baseline)}: per step, the"
         " geometric mean of the rounds' medians (of the runs' figures where a side has several);"
-        f" ratio = right / left, its {confidence} interval ({comparison.test}); a change is"
-        f" called past {comparison.min_effect:.0%}; sees: the smallest change the pair could call",
+        f" ratio = right / left, its interval ({comparison.test}), {confidence} for all"
+        f" {comparison.family} workloads together (each at {comparison.alpha_each:.2g}); a change"
+        f" is called past {comparison.min_effect:.0%}; sees: the smallest change the pair could"
+        " call",
         title_justify="left",
     )
     rows = list(comparison.rows)

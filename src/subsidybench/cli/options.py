@@ -23,7 +23,8 @@ IntervalAlpha = Annotated[
     typer.Option(
         "--alpha",
         callback=bounds.option("--alpha", bounds.ALPHA),
-        help="1 - the confidence level of the ratio's interval, in (0, 1).",
+        help="Chance that any of the workloads compared is called changed when none is, in (0, 1):"
+        " each interval is at alpha / the number of workloads.",
     ),
 ]
 """compare's and ab's: the interval a ratio is called on."""

@@ -79,7 +79,8 @@ def compare_ab(
     )
     if len(a) < 2:  # one pair has no spread to test: compare_runs' answer stands
         return base
-    rows = tuple(_paired(row, a, b, alpha, min_effect) for row in base.rows)
+    each = base.alpha_each  # every row's interval at alpha / m, as compare_runs' (Bonferroni)
+    rows = tuple(_paired(row, a, b, each, min_effect) for row in base.rows)
     reference = base.reference
     warnings = [w for w in base.warnings if not w.startswith(MACHINE)]
     if reference is not None:

@@ -17,6 +17,13 @@ test on one run's samples against the other's called 14 of 24 workloads changed,
   runs of one speed with 8% drift between rounds, and called it faster. Where
   a side has one run of one round (an old file), only the samples are left: a bootstrap of them,
   with a warning that between-run noise is not in the interval.
+- significant for the comparison as a whole: every workload of a comparison is a question of
+  its own, so each interval is taken at alpha / m for the m workloads compared (Bonferroni; the
+  intervals hold together with probability 1 - alpha), as results/history.py confirms a step.
+  At alpha per workload, ten back-to-back ci runs on a steady host (2026-12-05) had 126 of 1,190
+  unchanged pair-workloads called changed (89.4% not) and five A/B jobs called 3-5 unchanged
+  workloads each: the machine's speed moves every workload of a process at once, so one slow
+  round becomes many calls. "Did anything get slower?" must be wrong at most alpha of the time.
 - larger than a minimum effect (TorchBench's regression detectors use a 7% delta): what a test
   on few units still lets through, and changes too small to act on, are reported as "small".
 
@@ -248,6 +255,13 @@ class RunComparison:
     """The machine's own reference step (measure/reference.py) on both sides, where every run
     has one: a change here is the machine's, and changes of its size may be too."""
     test: str = "Welch t on the log medians of runs, else rounds; else a bootstrap of samples"
+    family: int = 1
+    """How many workloads were compared: each interval is at alpha / family (Bonferroni)."""
+
+    @property
+    def alpha_each(self) -> float:
+        """The level of each workload's interval, so that all hold together at `alpha`."""
+        return family_alpha(self.alpha, self.family)
 
     def regressions(self, percent: float) -> list[WorkloadChange]:
         """Significant slowdowns of more than `percent` per cent."""
@@ -262,6 +276,8 @@ class RunComparison:
             "baseline": self.baseline,
             "other": self.other,
             "alpha": self.alpha,
+            "family": self.family,
+            "alpha_each": self.alpha_each,
             "min_effect": self.min_effect,
             "test": self.test,
             "figures": "geometric mean of the test units' medians (seconds per step)",
@@ -398,8 +414,9 @@ def compare_runs(
 ) -> RunComparison:
     """Pair the workloads of two sides (a run, or several runs pooled) by id and call changes.
 
-    A change is called when the ratio's (1 - alpha) interval excludes 1 and the ratio is further
-    from 1 than `min_effect` (0.05: 5% slower, or 1/1.05 faster).
+    A change is called when the ratio's interval excludes 1 and the ratio is further from 1 than
+    `min_effect` (0.05: 5% slower, or 1/1.05 faster). The intervals are (1 - alpha) together:
+    each at alpha / m for the m workloads measured on both sides.
     """
     if not 0 < alpha < 1:
         raise UserError(f"--alpha: a significance level is in (0, 1), got {alpha:g}")
@@ -427,10 +444,13 @@ def compare_runs(
     b = [{r.id: r for r in run.results} for run in others]
     ids = list(dict.fromkeys(i for run in (*a, *b) for i in run))
     labels = (baseline_label, other_label)
+    family = sum(all(_measured(run.get(i)) for run in (*a, *b)) for i in ids)
+    each = family_alpha(alpha, family)
     rows = tuple(
-        _pair(i, [m.get(i) for m in a], [m.get(i) for m in b], labels, alpha, min_effect)
+        _pair(i, [m.get(i) for m in a], [m.get(i) for m in b], labels, each, min_effect)
         for i in ids
     )
+    # The machine's reference step is one question on its own (a warning, never a call).
     reference = _reference(bases, others, alpha, min_effect)
     if reference is not None and reference.change in (Change.SLOWER, Change.FASTER):
         assert reference.ci is not None
@@ -447,7 +467,13 @@ def compare_runs(
         tuple(dict.fromkeys(warnings)),
         min_effect,
         reference,
+        family=max(family, 1),
     )
+
+
+def family_alpha(alpha: float, family: int) -> float:
+    """Each of `family` intervals at this level holds together at `alpha` (Bonferroni)."""
+    return alpha / max(family, 1)
 
 
 def _reference(
