@@ -76,10 +76,17 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (rf"(?P<share>{_N}) of (?P<n>\d+) x one device", "scaling"),
     # The programme's terms (cost.terms, cost.years, cost.owned).
     (
-        rf"(?P<rate>{_N}) of (?P<spend>{_ID}) \((?P<rule>[^;()]+); the programme's maximum\)",
+        rf"(?P<rate>{_N}) of (?P<spend>{_ID}) \((?P<rule>[^()]+?); the programme's maximum\)",
         "rate_of_max",
     ),
     (rf"(?P<rate>{_N}) of (?P<spend>[a-z][\w-]*)$", "rate_of"),
+    # The rule a programme's rate came from (catalogue.subsidies.Programme.rate_for).
+    (r"small-firm rate for (?P<n>\S+) months", "rule_small_months"),
+    (r"small-firm rate \(how long it lasts: unknown\)", "rule_small_unknown"),
+    (r"small-firm rate", "rule_small"),
+    (r"domestic-chip rate", "rule_domestic"),
+    (r"base rate", "rule_base"),
+    (r"(?<=（)(?P<spend>[a-z][\w-]*) rate(?=；)", "rule_spend"),
     (
         rf"(?P<rate>{_N}) once (?P<h>{_N}) hours of the contract have run",
         "after_window",
