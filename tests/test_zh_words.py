@@ -76,9 +76,9 @@ def zh_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str],
     points = [*SERVING_SWEEP[:3], point_result(8, 4.0, 0.25, 0.5, valid=False)]
     save_run(serving_run(*points), serving)
     paths = [DATA / "ci-v3-quiet-run.json", DATA / "run-v1.json", serving]
-    args = ["--price", "1.5~2.5", "--currency", "USD", "--subsidy", "hangzhou-2024"]
+    args = ["--price", "1.5~2.5", "--currency", "USD", "--subsidy", "hangzhou-2024", "--tpot-ms", "250"]
     result = CliRunner().invoke(
-        app, ["report", *map(str, paths), *args, "--tpot-ms", "250", "--lang", "zh", "--out", str(folder / "r")]
+        app, ["report", *map(str, paths), *args, "--lang", "zh", "--out", str(folder / "r")]
     )
     if result.exit_code != 0 and "Chinese font" in result.output:
         pytest.skip("no Chinese font for the charts (see test_i18n)")
@@ -120,7 +120,8 @@ def test_every_core_phrase_has_its_words() -> None:
 
 PAGE_QUERIES = (
     "contract=4e7&currency=CNY&price=18~22&subsidy=hangzhou-2024&domestic=true&devices=100",
-    "train=7e9:2e12&tflops=300~450&price=2~3&currency=USD&devices=256&subsidy=shanghai-2025-compute",
+    "train=7e9:2e12&tflops=300~450&price=2~3&currency=USD&devices=256"
+    "&subsidy=shanghai-2025-compute",
     "serve=1e9&tflops=300&price=2&currency=USD&capex=250000&lifetime=5&tariff=0.6",
 )
 

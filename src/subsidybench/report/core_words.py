@@ -68,7 +68,10 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (rf"^profile (?P<id>{_ID}): ", "profile_colon"),
     (rf"(?P<x>{_N}) (?P<quote>[A-Z]{{3}}) per (?P<base>[A-Z]{{3}})", "fx"),
     # The job (cost.jobs).
-    (rf"train (?P<p>{_N}) activated of (?P<total>{_N}) parameters on (?P<t>{_N}) tokens", "train_moe"),
+    (
+        rf"train (?P<p>{_N}) activated of (?P<total>{_N}) parameters on (?P<t>{_N}) tokens",
+        "train_moe",
+    ),
     (rf"train (?P<p>{_N}) parameters on (?P<t>{_N}) tokens", "train"),
     (rf"^serve (?P<t>{_N}) tokens$", "serve"),
     (rf"^(?P<h>{_N}) device-hours$", "hours"),
@@ -141,7 +144,10 @@ _PHRASES: tuple[tuple[str, str], ...] = (
         r" tokens",
         "tokens_served",
     ),
-    (r"concurrency (?P<levels>[\d, ]+): invalid verdict \((?P<flag>--\w+) counts them\)", "left_out"),
+    (
+        r"concurrency (?P<levels>[\d, ]+): invalid verdict \((?P<flag>--\w+) counts them\)",
+        "left_out",
+    ),
     (r"times x model layers / measured layers, rates by the inverse", "whole_model"),
     (r" \(whole (?P<model>\d+)-layer model derived from (?P<measured>\d+)\)", "curve_derived"),
     (r"(?P<p>\d+) in / (?P<n>\d+) out", "curve"),

@@ -71,7 +71,9 @@ def assumption_table(
             m.basis(a.basis.value),
             escape(ref),
         )
-    notes = [Text(f"[{n}] {core_text(source, m)}", overflow="fold") for source, n in sources.items()]
+    notes = [
+        Text(f"[{n}] {core_text(source, m)}", overflow="fold") for source, n in sources.items()
+    ]
     return Group(table, *notes)
 
 

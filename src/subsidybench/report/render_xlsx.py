@@ -125,7 +125,8 @@ def _exchange_rate(report: Report, m: Messages) -> tuple[str, str] | None:
     if fx.empty:
         return None
     row = fx.iloc[0]
-    return f"{core_text(row['value'], m)} ({m.basis(row['basis'])})", core_text(str(row["source"]), m)
+    value = f"{core_text(row['value'], m)} ({m.basis(row['basis'])})"
+    return value, core_text(str(row["source"]), m)
 
 
 def write_xlsx(report: Report, path: Path, m: Messages = ENGLISH) -> None:

@@ -117,10 +117,12 @@ def serving_charts(report: Report, m: Messages = ENGLISH) -> list[Chart]:
             for (run, curve), c in zip(groups, colours, strict=True)
         ]
     colour = colours[0] if len(groups) == 1 else "#555555"
-    handles.append(Line2D([], [], color=colour, linewidth=7, alpha=0.2, label=m("chart.serving_front")))
+    front = m("chart.serving_front")
+    handles.append(Line2D([], [], color=colour, linewidth=7, alpha=0.2, label=front))
     valid = frame["valid"].astype(bool)
     if valid.any():
-        handles.append(Line2D([], [], color=colour, marker="o", linestyle="", label=m("chart.serving_valid")))
+        dot = Line2D([], [], color=colour, marker="o", linestyle="", label=m("chart.serving_valid"))
+        handles.append(dot)
     if not valid.all():
         handles.append(
             Line2D(

@@ -219,9 +219,16 @@ def serving_section(report: Report, m: Messages = ENGLISH) -> Section | None:
         "serving",
         m("section.serving"),
         intro,
-        tuple(m(f"head.{h}") if h in ("run", "verdict", "basis") else m(f"serving.head.{h}", currency=cur) for h in heads),
+        tuple(_head(h, m, cur) for h in heads),
         tuple(rows),
         tuple(numeric),
         tuple(notes),
         tuple(invalid) if any(invalid) else (),
     )
+
+
+def _head(name: str, m: Messages, currency: str) -> str:
+    """A serving column's header: the results table's words where they are the same."""
+    if name in ("run", "verdict", "basis"):
+        return m(f"head.{name}")
+    return m(f"serving.head.{name}", currency=currency)

@@ -147,7 +147,9 @@ def create_app(hosts: Sequence[str] = LOCAL) -> Starlette:
             sections=form.sections(asked.lang),
             open_panels=_OPEN,
             Kind=Kind,
-            title=m("answer.cost_of", job=core_text(o.doc["job"], m)) if o and o.doc.get("job") else "",
+            title=(
+                m("answer.cost_of", job=core_text(o.doc["job"], m)) if o and o.doc.get("job") else ""
+            ),
             warnings=[core_text(line, m) for line in o.warnings] if o else [],
             headline=view.headline(o, m, w) if o else [],
             tornado=view.tornado(o, m) if o else [],
