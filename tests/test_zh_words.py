@@ -76,7 +76,8 @@ def zh_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str],
     points = [*SERVING_SWEEP[:3], point_result(8, 4.0, 0.25, 0.5, valid=False)]
     save_run(serving_run(*points), serving)
     paths = [DATA / "ci-v3-quiet-run.json", DATA / "run-v1.json", serving]
-    args = ["--price", "1.5~2.5", "--currency", "USD", "--subsidy", "hangzhou-2024", "--tpot-ms", "250"]
+    args = ["--price", "1.5~2.5", "--currency", "USD", "--subsidy", "hangzhou-2024"]
+    args += ["--tpot-ms", "250"]
     result = CliRunner().invoke(
         app, ["report", *map(str, paths), *args, "--lang", "zh", "--out", str(folder / "r")]
     )
