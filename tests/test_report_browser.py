@@ -110,3 +110,62 @@ def test_an_invalid_row_carries_its_mark(browser: object, pages: dict[str, Path]
         assert r["marked"] and r["badge"] == RED and "spread too wide" in r["why"]
         assert r["grey"] == "rgb(107, 107, 107)"
     assert not any(r["marked"] for r in rows if not r["verdict"].startswith("invalid"))
+
+
+@pytest.fixture(scope="module")
+def serving_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Reports of a priced serving sweep whose c=8 point is invalid, in English and Chinese."""
+    from factories import SERVING_SWEEP, point_result, serving_run
+
+    from subsidybench.results.record import save_run
+
+    out = tmp_path_factory.mktemp("serving")
+    run = out / "noisy.json"
+    points = [*SERVING_SWEEP[:3], point_result(8, 4.0, 0.25, 0.5, valid=False)]
+    save_run(serving_run(*points), run)
+    made = {}
+    for lang in ("en", "zh"):
+        args = ["report", str(run), "--price", "3.6", "--currency", "USD", "--tpot-ms", "250"]
+        result = CliRunner().invoke(app, [*args, "--lang", lang, "--out", str(out / lang)])
+        if result.exit_code != 0 and "Chinese font" in result.output:
+            continue
+        assert result.exit_code == 0, result.output
+        made[lang] = out / lang / "report.html"
+    return made
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_invalid_serving_point_carries_its_mark(
+    browser: object, serving_pages: dict[str, Path], lang: str
+) -> None:
+    """The serving table sets its invalid point apart as the results table does: the row greyed,
+    its verdict a red badge with the reason a hover away, its basis marked; the phone's cards
+    keep the verdict in view."""
+    if lang not in serving_pages:
+        pytest.skip("no Chinese font for the charts (see test_i18n)")
+    word = {"en": "invalid", "zh": "无效"}[lang]
+    for size in (DESKTOP, PHONE):
+        with page_at(browser, size, serving_pages[lang].as_uri()) as page:
+            rows = page.eval_on_selector_all(
+                "section.serving tbody tr",
+                """rows => rows.map(r => {
+                    const badge = r.querySelector('.badge-invalid');
+                    const box = badge ? badge.getBoundingClientRect() : null;
+                    return {
+                        marked: r.classList.contains('invalid'),
+                        grey: getComputedStyle(r.cells[1]).color,
+                        badge: badge ? getComputedStyle(badge).color : null,
+                        text: badge ? badge.textContent : '',
+                        why: badge ? badge.title : '',
+                        right: box ? box.right : 0,
+                    };
+                })""",
+            )
+            assert sideways_scroll(page) == 0
+        assert len(rows) == 4
+        assert [r["marked"] for r in rows] == [False, False, False, True]
+        bad = rows[3]
+        assert bad["badge"] == RED and bad["grey"] == "rgb(107, 107, 107)"
+        assert bad["text"].startswith(word) and bad["why"]
+        assert 0 < bad["right"] <= size[0]
+        assert not any(r["badge"] for r in rows[:3])

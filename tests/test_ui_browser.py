@@ -235,3 +235,38 @@ def test_no_request_leaves_this_machine(page: Any, live_server: LiveServer) -> N
     paths = {urlparse(u).path for u in page.requested}
     assert {"/cost", "/static/page.css", "/static/page.js"} <= paths
     assert {urlparse(u).hostname for u in page.requested} == {"127.0.0.1"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_assumptions_read_on_a_phone(
+    phone: Any,
+    live_server: LiveServer,  # noqa: F811
+    lang: str,
+) -> None:
+    """At 390 px each assumption is a card: its cells stacked at the card's full width, each
+    under its column's name, so a value wraps between words, not inside them (four columns
+    side by side left ~80 px a column and broke words mid-way)."""
+    phone.goto(
+        f"{live_server.url}/cost?contract=4e7&currency=CNY&price=18~22&devices=100"
+        f"&subsidy=hangzhou-2024&domestic=true&lang={lang}"
+    )
+    table = phone.locator("#assumptions")
+    table.scroll_into_view_if_needed()
+    _shot(phone, f"phone-assumptions-{lang}")
+    cells = phone.eval_on_selector_all(
+        "#assumptions tbody td",
+        """cells => cells.map(c => ({
+            display: getComputedStyle(c).display,
+            width: c.getBoundingClientRect().width,
+            label: getComputedStyle(c, '::before').content,
+            empty: c.textContent.trim() === '',
+        }))""",
+    )
+    shown = [c for c in cells if not c["empty"]]
+    assert len(shown) >= 8
+    assert all(c["display"] == "block" for c in shown)
+    assert min(c["width"] for c in shown) >= 0.75 * PHONE["width"]
+    assert all(c["label"] not in ("none", "normal", '""') for c in shown)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    words = phone.locator("#assumptions thead").evaluate("h => getComputedStyle(h).display")
+    assert words == "none"

@@ -374,7 +374,7 @@ def render_charts(report: Report, m: Messages = ENGLISH) -> list[Chart]:
             chart: Any = make(report, m)
             if chart is not None:
                 charts.append(chart)
-        charts.extend(serving_charts(report))
+        charts.extend(serving_charts(report, m))
     return charts
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from subsidybench.datafile import write_atomic
 from subsidybench.digits import figure, money, share
+from subsidybench.report.core_words import core_text
 from subsidybench.report.i18n import ENGLISH, Messages
 
 if TYPE_CHECKING:
@@ -65,9 +66,14 @@ def assumption_table(
         if a.source:
             ref = f"[{sources.setdefault(a.source, len(sources) + 1)}]"
         table.add_row(
-            escape(m.input_name(a.name)), escape(a.value), m.basis(a.basis.value), escape(ref)
+            escape(m.input_name(a.name)),
+            escape(core_text(a.value, m)),
+            m.basis(a.basis.value),
+            escape(ref),
         )
-    notes = [Text(f"[{n}] {source}", overflow="fold") for source, n in sources.items()]
+    notes = [
+        Text(f"[{n}] {core_text(source, m)}", overflow="fold") for source, n in sources.items()
+    ]
     return Group(table, *notes)
 
 
@@ -84,7 +90,8 @@ def print_estimate(e: Estimate, m: Messages = ENGLISH) -> None:
     from rich.table import Table
 
     c = e.currency or ""
-    table = Table(title=escape(m("answer.cost_of", job=e.job.describe())), show_header=False)
+    job = core_text(e.job.describe(), m)
+    table = Table(title=escape(m("answer.cost_of", job=job)), show_header=False)
     table.add_column("quantity", style="bold")
     table.add_column("value", justify="right")
     if e.wall_hours is None and e.device_hours is None:

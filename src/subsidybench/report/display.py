@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from subsidybench.report.core_words import core_text
 from subsidybench.report.i18n import ENGLISH, Messages, reason, spread_text
 from subsidybench.report.tables import Report
 from subsidybench.report.terminal import percent, seconds, si
@@ -200,14 +201,13 @@ _UTIL_BASIS = {
 
 def assumption_text(name: str, value: str, m: Messages) -> tuple[str, str]:
     """An assumption's name and value in the reader's language: the ones the report itself
-    states (report.tables.assumptions) in words; others as the costing core wrote them."""
-    if name == "throughput" and value.startswith("median seconds per step"):
-        return m.input_name(name), m("assume.throughput")
+    states (report.tables.assumptions) in words; the costing core's through its phrases
+    (report.core_words), figures and ids kept as written."""
     peak = re.fullmatch(r"(\w+) dense peak", name)
     if peak:
         text = re.sub(r"\((.+)\)$", lambda g: f"({m.basis(g[1])})", value)
         return m("assume.dense_peak", dtype=peak[1]), text
-    return m.input_name(name), value
+    return m.input_name(name), core_text(value, m)
 
 
 def _utilisation(report: Report, m: Messages) -> Section:
@@ -336,7 +336,12 @@ def _sweep(report: Report, m: Messages) -> Section | None:
 
 def _assumptions(report: Report, m: Messages) -> Section:
     rows = tuple(
-        (a.applies_to, *assumption_text(a.name, a.value, m), m.basis(a.basis), a.source)
+        (
+            a.applies_to,
+            *assumption_text(a.name, a.value, m),
+            m.basis(a.basis),
+            core_text(a.source, m),
+        )
         for a in report.assumptions.itertuples()
     )
     return Section(
@@ -379,7 +384,7 @@ def sections(report: Report, m: Messages = ENGLISH) -> list[Section]:
 
     out = [answer_section(report, m), _runs(report, m), _results(report, m)]
     out.append(_utilisation(report, m))
-    parts = (_costs(report, m), serving_section(report), _ranges(report, m), _sweep(report, m))
+    parts = (_costs(report, m), serving_section(report, m), _ranges(report, m), _sweep(report, m))
     out.extend(s for s in parts if s is not None)
     out.append(_assumptions(report, m))
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from subsidybench.report.display import INVALID_MARK
 from subsidybench.results.serving import curve_point, is_serving_result
 
 if TYPE_CHECKING:
@@ -40,10 +41,12 @@ def endpoint_table(run: RunResult) -> tuple[Table, list[str]]:
             table.add_row(users, *["-"] * 9, f"{r.status.value} [{len(notes)}]")
             continue
         m, p = r.metrics, curve_point(r)
-        verdict = "valid"
+        verdict, style = "valid", None
         if r.verdict is not None and not r.verdict.valid:
+            # Set apart as every table sets an invalid figure apart: the row dim, the verdict
+            # a red mark, its reasons the numbered note under the table.
             notes.append(escape(f"[{len(notes) + 1}] {r.id}: " + "; ".join(r.verdict.reasons)))
-            verdict = f"invalid [{len(notes)}]"
+            verdict, style = f"[bold red]{INVALID_MARK} invalid [{len(notes)}][/]", "dim"
         accuracy = f"{m['accuracy']:.0%}" if "accuracy" in m else "-"
         table.add_row(
             users,
@@ -57,6 +60,7 @@ def endpoint_table(run: RunResult) -> tuple[Table, list[str]]:
             f"{p.output_tokens_per_s:,.4g}",
             accuracy,
             verdict,
+            style=style,
         )
     overhead = [o for r in run.results if (o := r.metrics.get("client_overhead_per_token_s"))]
     if overhead:

@@ -25,6 +25,7 @@ from subsidybench.cost.scenario import Scenario
 from subsidybench.cost.throughput import WorkUnit
 from subsidybench.cost.years import Calendar
 from subsidybench.errors import UserError
+from subsidybench.report.core_words import core_text
 from subsidybench.report.i18n import ENGLISH, Messages
 
 SHEET = "Cost"
@@ -305,7 +306,7 @@ def write_cost_sheet(ws: Any, s: Scenario, e: Estimate, m: Messages = ENGLISH) -
 
     inputs, outputs = _rows(s, e, m)
     c = s.currency or ""
-    ws["A1"] = m("xlsx.title", job=e.job.describe(), currency=m.currency(c))
+    ws["A1"] = m("xlsx.title", job=core_text(e.job.describe(), m), currency=m.currency(c))
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"] = m("xlsx.inputs_note")
     for col, key in zip(

@@ -8,6 +8,7 @@ from html import escape
 
 from subsidybench.report.charts import Chart
 from subsidybench.report.display import Section, basis_legend, programme_name, sections
+from subsidybench.report.core_words import core_text
 from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
 
@@ -188,7 +189,7 @@ def render_html(report: Report, charts: list[Chart], m: Messages = ENGLISH) -> s
                     body.extend(_figure(chart))
     if report.notes:
         body.append(f'<h2 id="notes">{escape(m("report.notes"))}</h2><ul>')
-        body.extend(f"<li>{escape(n)}</li>" for n in report.notes)
+        body.extend(f"<li>{escape(core_text(n, m))}</li>" for n in report.notes)
         body.append("</ul>")
     return html_page(report.title, body, lang="zh-Hans" if m.lang == "zh" else "en")
 

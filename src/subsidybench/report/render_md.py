@@ -9,6 +9,7 @@ from subsidybench.report.display import (
     programme_name,
     sections,
 )
+from subsidybench.report.core_words import core_text
 from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
 
@@ -57,5 +58,5 @@ def render_markdown(report: Report, m: Messages = ENGLISH) -> str:
             lines.extend(f"[{i}] {_escape(n)}  " for i, n in enumerate(section.notes, 1))
     if report.notes:
         lines += ["", f"## {m('report.notes')}", ""]
-        lines.extend(f"- {n}" for n in report.notes)
+        lines.extend(f"- {core_text(n, m)}" for n in report.notes)
     return "\n".join(lines) + "\n"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from subsidybench.report.display import basis_legend, programme_name
+from subsidybench.report.core_words import core_text
 from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
 
@@ -118,13 +119,14 @@ def _false(value: Any) -> bool:
     return isinstance(value, bool | np.bool_) and not value
 
 
-def _exchange_rate(report: Report) -> tuple[str, str] | None:
+def _exchange_rate(report: Report, m: Messages) -> tuple[str, str] | None:
     """The exchange rate the report's money went through and its source, if any did."""
     fx = report.assumptions[report.assumptions["name"] == "exchange rate"]
     if fx.empty:
         return None
     row = fx.iloc[0]
-    return f"{row['value']} ({row['basis']})", str(row["source"])
+    value = f"{core_text(row['value'], m)} ({m.basis(row['basis'])})"
+    return value, core_text(str(row["source"]), m)
 
 
 def write_xlsx(report: Report, path: Path, m: Messages = ENGLISH) -> None:
@@ -136,7 +138,7 @@ def write_xlsx(report: Report, path: Path, m: Messages = ENGLISH) -> None:
     programme = "none"
     if report.programme:
         programme = f"{programme_name(report, m)} [{report.programme}]"
-    fx = _exchange_rate(report)
+    fx = _exchange_rate(report, m)
     about = [
         (m("about.report"), report.title),
         (m("about.answer"), answer_section(report, m).intro),
@@ -150,7 +152,7 @@ def write_xlsx(report: Report, path: Path, m: Messages = ENGLISH) -> None:
         (m("about.basis"), m("about.meaning")),
         *basis_legend(m),
         ("", ""),
-        *((m("about.note"), n) for n in report.notes),
+        *((m("about.note"), core_text(n, m)) for n in report.notes),
     ]
     nothing = m("about.nothing", why=answer_section(report, m).intro)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
@@ -165,6 +167,8 @@ def write_xlsx(report: Report, path: Path, m: Messages = ENGLISH) -> None:
                 table = pd.DataFrame({"note": [nothing]})
             elif name == "ranges":
                 table = table.assign(figure=[header(f, m) for f in table["figure"]])
+            elif name == "assumptions":
+                table = _assumption_words(table, m)
             sheet = m(f"sheet.{name}")
             table.to_excel(writer, sheet_name=sheet, index=False)
             _format_sheet(writer.sheets[sheet], table, m, report.currency)
@@ -206,3 +210,19 @@ def _live_sheets(book: Any, report: Report, m: Messages) -> None:
         ws = book.create_sheet(live_sheet_name(i, m))
         write_cost_sheet(ws, scenario, answer, m)
         ws["F1"] = label
+
+
+def _assumption_words(frame: Any, m: Messages) -> Any:
+    """The assumptions sheet in the reader's language, as the page shows it (the csv keeps the
+    core's own words: it is data for programs)."""
+    from subsidybench.report.display import assumption_text
+
+    if m.lang == "en":
+        return frame
+    pairs = [assumption_text(n, v, m) for n, v in zip(frame["name"], frame["value"], strict=True)]
+    return frame.assign(
+        name=[p[0] for p in pairs],
+        value=[p[1] for p in pairs],
+        basis=[m.basis(b) for b in frame["basis"]],
+        source=[core_text(s, m) for s in frame["source"]],
+    )

@@ -11,6 +11,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from subsidybench.report.charts import COLOURS, Chart, figure_svg, plain_numbers
+from subsidybench.report.core_words import core_text
+from subsidybench.report.i18n import ENGLISH, Messages
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,7 +31,7 @@ def _log_if_wide(ax: Axes, values: pd.Series, axis: str) -> None:
     plain_numbers(ax, axis)
 
 
-def _curve_panel(ax: Axes, sub: pd.DataFrame, colour: str) -> None:
+def _curve_panel(ax: Axes, sub: pd.DataFrame, colour: str, m: Messages) -> None:
     x, y = sub["tokens_per_s_per_user"], sub["output_tokens_per_s_per_device"]
     front = sub[sub["pareto_front"]].sort_values("tokens_per_s_per_user")
     ax.plot(
@@ -56,9 +58,9 @@ def _curve_panel(ax: Axes, sub: pd.DataFrame, colour: str) -> None:
     _star(ax, sub, "output_tokens_per_s_per_device")
     _log_if_wide(ax, x, "x")
     _log_if_wide(ax, y, "y")
-    ax.set_xlabel("tokens/s per user (interactivity)")
-    ax.set_ylabel("output tokens/s per device")
-    ax.set_title("Throughput vs interactivity (labels: concurrency)", loc="left", fontsize=10)
+    ax.set_xlabel(m("chart.serving_x"))
+    ax.set_ylabel(m("chart.serving_y"))
+    ax.set_title(m("chart.serving_title"), loc="left", fontsize=10)
     ax.grid(color="#dddddd", linewidth=0.6)
 
 
@@ -77,7 +79,7 @@ def _star(ax: Axes, sub: pd.DataFrame, column: str) -> None:
         )
 
 
-def _cost_panel(ax: Axes, sub: pd.DataFrame, colour: str, currency: str) -> None:
+def _cost_panel(ax: Axes, sub: pd.DataFrame, colour: str, currency: str, m: Messages) -> None:
     costed = sub[sub["net_per_million_output_all_in"].notna()]
     x = costed["tokens_per_s_per_user"]
     ax.plot(x, costed["gross_per_million_output_all_in"], "--", color="#777777", linewidth=1)
@@ -85,17 +87,17 @@ def _cost_panel(ax: Axes, sub: pd.DataFrame, colour: str, currency: str) -> None
     ax.plot(x, costed["net_per_million_output"], ":", color=colour, linewidth=1.2)
     _star(ax, costed, "net_per_million_output_all_in")
     if costed.empty:
-        ax.text(0.5, 0.5, "no valid point to cost", ha="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, m("chart.serving_none"), ha="center", transform=ax.transAxes)
     else:
         _log_if_wide(ax, x, "x")
         ax.set_ylim(bottom=0)
-    ax.set_xlabel("tokens/s per user (interactivity)")
-    ax.set_ylabel(f"{currency} per million output tokens")
-    ax.set_title("Cost per million output tokens (derived)", loc="left", fontsize=10)
+    ax.set_xlabel(m("chart.serving_x"))
+    ax.set_ylabel(m("chart.serving_cost_y", currency=m.currency(currency)))
+    ax.set_title(m("chart.serving_cost_title"), loc="left", fontsize=10)
     ax.grid(color="#dddddd", linewidth=0.6)
 
 
-def serving_charts(report: Report) -> list[Chart]:
+def serving_charts(report: Report, m: Messages = ENGLISH) -> list[Chart]:
     """One chart of every (run, curve) of the report's serving table, a colour each.
 
     One figure, not one per curve: a 40-run report drew 20 serving figures, and drawing them
@@ -111,14 +113,16 @@ def serving_charts(report: Report) -> list[Chart]:
     handles: list[Line2D] = []
     if len(groups) > 1:
         handles += [
-            Line2D([], [], color=c, linewidth=3, label=f"{run}: {curve}")
+            Line2D([], [], color=c, linewidth=3, label=f"{run}: {core_text(curve, m)}")
             for (run, curve), c in zip(groups, colours, strict=True)
         ]
     colour = colours[0] if len(groups) == 1 else "#555555"
-    handles.append(Line2D([], [], color=colour, linewidth=7, alpha=0.2, label="Pareto front"))
+    front = m("chart.serving_front")
+    handles.append(Line2D([], [], color=colour, linewidth=7, alpha=0.2, label=front))
     valid = frame["valid"].astype(bool)
     if valid.any():
-        handles.append(Line2D([], [], color=colour, marker="o", linestyle="", label="valid point"))
+        dot = Line2D([], [], color=colour, marker="o", linestyle="", label=m("chart.serving_valid"))
+        handles.append(dot)
     if not valid.all():
         handles.append(
             Line2D(
@@ -128,7 +132,7 @@ def serving_charts(report: Report) -> list[Chart]:
                 markerfacecolor="white",
                 color=colour,
                 linestyle="",
-                label="invalid point (not costed)",
+                label=m("chart.serving_invalid"),
             )
         )
     if frame["costed_point"].astype(bool).any():
@@ -140,14 +144,14 @@ def serving_charts(report: Report) -> list[Chart]:
                 color=_SLO_COLOUR,
                 markersize=12,
                 linestyle="",
-                label=f"SLO point: {report.serving_slo}",
+                label=m("chart.serving_slo", slo=core_text(report.serving_slo, m)),
             )
         )
     if priced:
         handles += [
-            Line2D([], [], color="#777777", linestyle="--", label="all-in, before subsidy"),
-            Line2D([], [], color=colour, marker="o", label="all-in, after subsidy"),
-            Line2D([], [], color=colour, linestyle=":", label="output priced apart, after"),
+            Line2D([], [], color="#777777", linestyle="--", label=m("chart.serving_before")),
+            Line2D([], [], color=colour, marker="o", label=m("chart.serving_after")),
+            Line2D([], [], color=colour, linestyle=":", label=m("chart.serving_apart")),
         ]
     legend_rows = -(-len(handles) // 4)
     height = 4.4 + 0.2 * legend_rows
@@ -156,35 +160,32 @@ def serving_charts(report: Report) -> list[Chart]:
     unpriced = []
     for (run, curve), c in zip(groups, colours, strict=True):
         sub = frame[(frame["run"] == run) & (frame["curve"] == curve)]
-        _curve_panel(axes[0], sub, c)
+        _curve_panel(axes[0], sub, c, m)
         costed = sub["net_per_million_output_all_in"].notna().any()
         if priced and (costed or len(groups) == 1):
-            _cost_panel(axes[1], sub, c, currency)
+            _cost_panel(axes[1], sub, c, currency, m)
         if not costed and sub["currency"].notna().any():
-            unpriced.append(f"{run}: {curve}")
+            unpriced.append(f"{run}: {core_text(curve, m)}")
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7.5, frameon=False)
+    bases = ", ".join(dict.fromkeys(_basis(b, m) for b in frame["basis"]))
     if len(groups) == 1:
-        (run, curve), basis = groups[0], frame["basis"].iloc[0]
-        fig.suptitle(f"{run}: {curve} ({basis})", x=0.01, ha="left", fontsize=11)
+        run, curve = groups[0]
+        fig.suptitle(f"{run}: {core_text(curve, m)} ({bases})", x=0.01, ha="left", fontsize=11)
     else:
-        bases = ", ".join(dict.fromkeys(frame["basis"]))
-        fig.suptitle(f"{len(groups)} serving curves ({bases})", x=0.01, ha="left", fontsize=11)
+        title = m("chart.serving_curves", n=len(groups), bases=bases)
+        fig.suptitle(title, x=0.01, ha="left", fontsize=11)
     fig.tight_layout(rect=(0, (0.25 + 0.2 * legend_rows) / height, 1, 0.95))
-    caption = (
-        "Each point is a concurrency (requests served together); the shaded line is the"
-        " Pareto front, the star the point that meets the SLO with the most output tokens/s"
-        " per device."
-    )
+    caption = m("chart.serving_caption")
     if len(groups) > 1:
-        caption += " One colour per run's curve."
+        caption += " " + m("chart.serving_colours")
     if unpriced:
-        caption += (
-            f" Not costed ({', '.join(unpriced)}): no point's verdict is valid (see the results)."
-        )
+        caption += " " + m("chart.serving_unpriced", curves=", ".join(unpriced))
     if priced:
-        caption += (
-            f" Right: {currency} per million output tokens at each valid point, all-in (the"
-            " whole device-hour charged to output) before and after the subsidy, and output"
-            " priced apart from input (device time split by TTFT's share of a batch)."
-        )
-    return [Chart("serving-1", "Serving curve", figure_svg(fig, "serving-1"), caption)]
+        caption += " " + m("chart.serving_right", currency=m.currency(currency))
+    title = m("section.serving")
+    return [Chart("serving-1", title, figure_svg(fig, "serving-1"), caption)]
+
+
+def _basis(basis: str, m: Messages) -> str:
+    """A curve's basis as the serving table writes it (measured, or derived from layers)."""
+    return m.basis(basis) if basis == "measured" else m("serving.basis_layers")

@@ -2,14 +2,19 @@
 report's serving section (Markdown and HTML share it through report.display).
 
 Every row of the curve shows its speeds, latencies, prefill share and cost per million tokens
-before and after the subsidy; the Pareto front, the costed (SLO) point and invalid points are
-marked. Torch- and matplotlib-free.
+before and after the subsidy; the Pareto front and the costed (SLO) point are marked, and an
+invalid point is set apart as every table sets one apart: greyed (dim in a terminal), its
+verdict in red, the reason a footnote away. Torch- and matplotlib-free.
 """
 
 from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING, Any
+
+from subsidybench.report.core_words import core_text
+from subsidybench.report.display import INVALID_MARK
+from subsidybench.report.i18n import ENGLISH, Messages, reason
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,8 +23,10 @@ if TYPE_CHECKING:
     from subsidybench.report.display import Section
     from subsidybench.report.tables import Report
 
-LEGEND = "* on the Pareto front; > the point costed; ! invalid verdict (costed only if forced)"
-REPORT_LEGEND = "* on the Pareto front; > the SLO point; ! invalid verdict (not costed)"
+LEGEND = (
+    f"* on the Pareto front; > the point costed; {INVALID_MARK} (dim row) invalid verdict,"
+    " costed only if forced"
+)
 
 
 def _ms(seconds: float) -> str:
@@ -38,11 +45,8 @@ def _amount(value: float) -> str:
 
 
 def marks(row: dict[str, Any]) -> str:
-    return (
-        ("*" if row["pareto_front"] else "")
-        + (">" if row["costed_point"] else "")
-        + ("" if row["valid"] else "!")
-    )
+    """Where the point sits on the curve; its verdict has a column (or a style) of its own."""
+    return ("*" if row["pareto_front"] else "") + (">" if row["costed_point"] else "")
 
 
 def _curve_table(answer: ServingAnswer, rows: int) -> Any:
@@ -70,8 +74,10 @@ def _curve_table(answer: ServingAnswer, rows: int) -> Any:
     for head in heads:
         table.add_column(escape(head), justify="left" if not head else "right")
     for row in answer.costs.rows()[:rows]:
+        # An invalid point reads as one at a glance, as `show` reads one: the row dim, a red
+        # mark before it (the legend says why; the run's verdict gives the reason).
         table.add_row(
-            marks(row),
+            marks(row) + ("" if row["valid"] else f"[bold red]{INVALID_MARK}[/]"),
             str(row["concurrency"]),
             f"{row['tokens_per_s_per_user']:,.4g}",
             f"{row['output_tokens_per_s_per_device']:,.4g}",
@@ -81,6 +87,7 @@ def _curve_table(answer: ServingAnswer, rows: int) -> Any:
             _pair(row["gross_per_million_output_all_in"], row["net_per_million_output_all_in"]),
             _pair(row["gross_per_million_input"], row["net_per_million_input"]),
             _pair(row["gross_per_million_output"], row["net_per_million_output"]),
+            style=None if row["valid"] else "dim",
         )
     return table
 
@@ -146,24 +153,37 @@ def curve_frame(answer: ServingAnswer) -> pd.DataFrame:
     return frame
 
 
-def serving_section(report: Report) -> Section | None:
-    """The report's serving table as text cells, one row per point of each run's curve."""
+def serving_section(report: Report, m: Messages = ENGLISH) -> Section | None:
+    """The report's serving table as text cells, one row per point of each run's curve. An
+    invalid point is set apart as the results table sets one apart: its verdict says invalid
+    with the reason a footnote (and, in HTML, a hover) away, its basis says so too, and the
+    renderers grey the row (report.display.Section.invalid)."""
     from subsidybench.report.display import Section, money
 
     frame = report.serving
     if frame is None or frame.empty:
         return None
-    cur = report.currency
+    cur = m.currency(report.currency)
     priced = (
         "net_per_million_output_all_in" in frame
         and frame["net_per_million_output_all_in"].notna().any()
     )
-    rows = []
+    rows: list[tuple[str, ...]] = []
+    notes: list[str] = []
+    invalid: list[str] = []
     for r in frame.to_dict("records"):
+        why = ""
+        if not r["valid"]:
+            why = reason(str(r.get("verdict") or ""), m) or m("serving.no_verdict")
+        invalid.append(why)
+        verdict = m("word.valid")
+        if why:
+            notes.append(f"{r['run']}: {r['result_id']}: {m('word.invalid')}: {why}")
+            verdict = f"{m('word.invalid')} [{len(notes)}]"
         cells = [
             r["run"],
-            r["curve"],
-            marks(r) or "",
+            core_text(r["curve"], m),
+            marks(r),
             str(r["concurrency"]),
             f"{r['tokens_per_s_per_user']:,.4g}",
             f"{r['output_tokens_per_s_per_device']:,.4g}",
@@ -180,41 +200,35 @@ def serving_section(report: Report) -> Section | None:
                 f"{money(r['net_per_million_input'])}",
                 f"{money(r['net_per_million_output'])}",
             ]
-        cells.append(r["basis"])
+        basis = m("serving.basis_layers") if r["basis"] != "measured" else m.basis("measured")
+        cells += [verdict, basis + ("" if r["valid"] else f" ({m('word.invalid')})")]
         rows.append(tuple(cells))
-    heads = [
-        "run",
-        "curve",
-        "mark",
-        "users",
-        "tokens/s per user",
-        "output tokens/s per device",
-        "TTFT p50 / p99 ms",
-        "TPOT p50 / p99 ms",
-        "prefill share",
-    ]
+    heads = ["run", "curve", "mark", "users", "per_user", "per_device", "ttft", "tpot", "prefill"]
     numeric = [False, False, False, True, True, True, True, True, True]
     if priced:
-        heads += [
-            f"per M output, all-in, {cur} (before -> after)",
-            f"per M input, {cur} (after)",
-            f"per M output, {cur} (after)",
-        ]
+        heads += ["all_in", "per_m_input", "per_m_output"]
         numeric += [True, True, True]
-    heads.append("basis")
-    numeric.append(False)
-    slo = report.serving_slo
-    intro = (
-        "Each run's serving curve (results.serving): tokens/s per user against output tokens/s"
-        " per device as concurrency grows. Marks: " + REPORT_LEGEND + "."
-    )
-    if slo:
-        intro += f" SLO: {slo}; the point marked > meets it with the most tokens/s per device."
+    heads += ["verdict", "basis"]
+    numeric += [False, False]
+    intro = m("serving.intro")
+    if report.serving_slo:
+        intro += " " + m("serving.intro_slo", slo=core_text(report.serving_slo, m))
     if priced:
-        intro += (
-            f" Money in {cur}: all-in charges the whole device-hour to output tokens; input and"
-            " output are priced apart by splitting each device-hour by a served batch's phase"
-            " times (prefill share = TTFT p50 / (TTFT p50 + (N - 1) x TPOT p50)). Invalid points"
-            " are not costed."
-        )
-    return Section("serving", "Serving curve", intro, tuple(heads), tuple(rows), tuple(numeric))
+        intro += " " + m("serving.intro_money", currency=cur)
+    return Section(
+        "serving",
+        m("section.serving"),
+        intro,
+        tuple(_head(h, m, cur) for h in heads),
+        tuple(rows),
+        tuple(numeric),
+        tuple(notes),
+        tuple(invalid) if any(invalid) else (),
+    )
+
+
+def _head(name: str, m: Messages, currency: str) -> str:
+    """A serving column's header: the results table's words where they are the same."""
+    if name in ("run", "verdict", "basis"):
+        return m(f"head.{name}")
+    return m(f"serving.head.{name}", currency=currency)

@@ -31,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 from subsidybench.cost import door
 from subsidybench.cost.inputs import Kind, Panel
 from subsidybench.errors import UserError
+from subsidybench.report.core_words import core_text
 from subsidybench.report.i18n import messages
 from subsidybench.ui import form, view
 from subsidybench.ui.uploads import MAX_UPLOAD, Uploads
@@ -146,7 +147,10 @@ def create_app(hosts: Sequence[str] = LOCAL) -> Starlette:
             sections=form.sections(asked.lang),
             open_panels=_OPEN,
             Kind=Kind,
-            title=m("answer.cost_of", job=o.doc["job"]) if o and o.doc.get("job") else "",
+            title=(
+                m("answer.cost_of", job=core_text(o.doc["job"], m)) if o and o.doc.get("job") else ""
+            ),
+            warnings=[core_text(line, m) for line in o.warnings] if o else [],
             headline=view.headline(o, m, w) if o else [],
             tornado=view.tornado(o, m) if o else [],
             assumptions=view.assumptions(o, m) if o else [],

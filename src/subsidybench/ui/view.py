@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from subsidybench.cost.door import Outcome
+from subsidybench.report.core_words import core_text
 from subsidybench.report.i18n import Messages
 
 SWEEP_ROWS = 40
@@ -130,9 +131,9 @@ def assumptions(o: Outcome, m: Messages) -> list[dict[str, str]]:
         out.append(
             {
                 "name": m.input_name(a["name"]),
-                "value": a["value"],
+                "value": core_text(a["value"], m),
                 "basis": m.basis(a["basis"]),
-                "source": a.get("source", ""),
+                "source": core_text(a.get("source", ""), m),
             }
         )
     return out

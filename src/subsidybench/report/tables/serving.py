@@ -40,6 +40,9 @@ def serving_table(
     rows: list[dict[str, Any]] = []
     assumptions: list[tuple[str, Assumption]] = []
     for lr in runs:
+        # Each point's verdict as the results table states it ("invalid: reasons"), so the
+        # serving rows carry the same mark and reason wherever they are read (csv, xlsx, page).
+        verdicts = {r.id: str(r.verdict) if r.verdict else "" for r in lr.run.results}
         try:
             found = curves(lr.run.results, whole_model=True)
         except UserError as e:
@@ -64,6 +67,7 @@ def serving_table(
                         "run": lr.label,
                         "curve": label,
                         **row,
+                        "verdict": verdicts.get(row["result_id"], ""),
                         "currency": None if scenario is None else scenario.currency,
                         "basis": basis,
                     }
