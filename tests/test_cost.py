@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 from pathlib import Path
@@ -23,6 +24,8 @@ from subsidybench.cost.model import (
     SubsidyTerms,
     TrainJob,
 )
+from subsidybench.cost.request import Request
+from subsidybench.cost.scenario import resolve
 from subsidybench.cost.sweep import sweep
 from subsidybench.cost.throughput import (
     WorkUnit,
@@ -353,3 +356,16 @@ def test_a_run_of_another_device_is_not_priced_as_the_profile(run_file: Path) ->
     assert forced.per_second > 0
     same = throughput.from_run(run, "r.json", "gemm-bf16", profile="cpu-generic")
     assert same.per_second == forced.per_second
+
+
+def test_a_job_start_not_given_is_the_default_not_given_by_hand() -> None:
+    base = Request(
+        contract=np.array([40e6]), currency="CNY", price=np.array([20.0]), subsidy="hangzhou-2024"
+    )
+    [start] = [a for a in resolve(base).assumptions if a.name == "job start"]
+    assert start.basis is Basis.DEFAULT
+    assert start.value == str(datetime.date.today())
+    assert start.source.startswith("not given: today")
+    given = dataclasses.replace(base, start=datetime.date(2025, 3, 1))
+    [start] = [a for a in resolve(given).assumptions if a.name == "job start"]
+    assert start.basis is Basis.GIVEN and start.value == "2025-03-01"

@@ -249,7 +249,7 @@ def resolve(request: Request) -> Scenario:
             Assumption(
                 "job start",
                 str(start),
-                Basis.GIVEN,
+                Basis.GIVEN if r.start else Basis.DEFAULT,
                 r.name("start") if r.start else f"not given: today ({r.name('start')} DATE)",
             )
         )
