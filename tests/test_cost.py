@@ -24,6 +24,7 @@ from subsidybench.cost.model import (
     SubsidyTerms,
     TrainJob,
 )
+from subsidybench.cost.inputs import flag_of
 from subsidybench.cost.request import Request
 from subsidybench.cost.scenario import resolve
 from subsidybench.cost.sweep import sweep
@@ -155,8 +156,9 @@ def test_serve_job_by_flops_and_by_tokens() -> None:
     # At 2,500 tokens/s: 4e5 s = 111.11 h, 1,111.11 at 10/h, 1.111 per million tokens.
     by_tokens = cost.estimate(ServeJob(1e9), rent(10.0), given_tokens_per_s(2500))
     assert by_tokens.net_per_million_tokens == pytest.approx(1.1111, abs=1e-4)
-    with pytest.raises(UserError, match="--params"):
+    with pytest.raises(UserError) as caught:
         cost.estimate(ServeJob(1e9), rent(10.0), given_tflops(100))
+    assert "give --params" in caught.value.say(flag_of)
 
 
 def test_contract_and_hours_say_what_they_buy() -> None:
@@ -251,8 +253,9 @@ def test_throughput_from_a_run(run_file: Path) -> None:
 
 
 def test_invalid_verdict_is_refused_unless_forced(run_file: Path) -> None:
-    with pytest.raises(UserError, match=r"invalid: spread too wide.*--force"):
+    with pytest.raises(UserError, match=r"invalid: spread too wide") as caught:
         from_run_file(run_file, "noisy-bf16")
+    assert "pass --force to cost it anyway" in caught.value.say(flag_of)
     forced = from_run_file(run_file, "noisy-bf16", force=True)
     assert "FORCED" in forced.source
 
