@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from subsidybench.cost.answer import Peak
-from subsidybench.cost.throughput import TOKEN_UNITS, RunEvidence, Throughput, WorkUnit, run_and_label
+from subsidybench.cost.throughput import (
+    TOKEN_UNITS,
+    RunEvidence,
+    Throughput,
+    WorkUnit,
+    run_and_label,
+)
 from subsidybench.errors import UserError, named
 from subsidybench.provenance import Assumption, Basis, PriceKind, PricePoint
 
@@ -104,7 +110,8 @@ def check_rent_choice(
 ) -> None:
     """A market or a rent id picks among a profile's rents: one of them, with a profile, and
     no price given by hand (`priced`) nor an owned device's."""
-    given = [named(k) for k, v in (("market", choice.market), ("rent_id", choice.rent_id)) if v is not None]
+    picks = (("market", choice.market), ("rent_id", choice.rent_id))
+    given = [named(k) for k, v in picks if v is not None]
     if not given:
         return
     if len(given) > 1:

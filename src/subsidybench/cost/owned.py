@@ -67,7 +67,9 @@ def owned_inputs(
             Assumption("power per device", f"{device.power_w:g} W", Basis.DATA, device.power_source)
         )
     missing = [
-        named(k) for k in ("lifetime", "cost_of_capital", "pue", "tariff") if getattr(ask, k) is None
+        named(k)
+        for k in ("lifetime", "cost_of_capital", "pue", "tariff")
+        if getattr(ask, k) is None
     ]
     if missing:
         raise UserError(f"owned hardware needs {', '.join(missing)}")

@@ -223,7 +223,9 @@ def resolve(request: Request) -> Scenario:
             f" {named('capex')}"
         )
     owned_hw, power_rate = (
-        owned_inputs(_owned_ask(r), run_evidence(r), device, money.factor, price_ccy, notes, domestic)
+        owned_inputs(
+            _owned_ask(r), run_evidence(r), device, money.factor, price_ccy, notes, domestic
+        )
         if owned
         else (None, 0.0)
     )

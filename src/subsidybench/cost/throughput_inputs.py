@@ -96,7 +96,8 @@ def resolve_throughput(
         if r.estimate_on is not None:
             one = estimated_throughput(evidence, unit, r.estimate_on, r.profiles_dirs)
         else:
-            one = measured(evidence.run, evidence.label, evidence.workload, unit, evidence.force, device)
+            e = evidence
+            one = measured(e.run, e.label, e.workload, unit, e.force, device)
         return ThroughputAxis(
             one.unit, one.basis, one.source, per_second=np.array([one.per_second])
         )
