@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 from pathlib import Path
@@ -23,6 +24,9 @@ from subsidybench.cost.model import (
     SubsidyTerms,
     TrainJob,
 )
+from subsidybench.cost.inputs import flag_of
+from subsidybench.cost.request import Request
+from subsidybench.cost.scenario import resolve
 from subsidybench.cost.sweep import sweep
 from subsidybench.cost.throughput import (
     WorkUnit,
@@ -152,8 +156,9 @@ def test_serve_job_by_flops_and_by_tokens() -> None:
     # At 2,500 tokens/s: 4e5 s = 111.11 h, 1,111.11 at 10/h, 1.111 per million tokens.
     by_tokens = cost.estimate(ServeJob(1e9), rent(10.0), given_tokens_per_s(2500))
     assert by_tokens.net_per_million_tokens == pytest.approx(1.1111, abs=1e-4)
-    with pytest.raises(UserError, match="--params"):
+    with pytest.raises(UserError) as caught:
         cost.estimate(ServeJob(1e9), rent(10.0), given_tflops(100))
+    assert "give --params" in caught.value.say(flag_of)
 
 
 def test_contract_and_hours_say_what_they_buy() -> None:
@@ -248,8 +253,9 @@ def test_throughput_from_a_run(run_file: Path) -> None:
 
 
 def test_invalid_verdict_is_refused_unless_forced(run_file: Path) -> None:
-    with pytest.raises(UserError, match=r"invalid: spread too wide.*--force"):
+    with pytest.raises(UserError, match=r"invalid: spread too wide") as caught:
         from_run_file(run_file, "noisy-bf16")
+    assert "pass --force to cost it anyway" in caught.value.say(flag_of)
     forced = from_run_file(run_file, "noisy-bf16", force=True)
     assert "FORCED" in forced.source
 
@@ -353,3 +359,16 @@ def test_a_run_of_another_device_is_not_priced_as_the_profile(run_file: Path) ->
     assert forced.per_second > 0
     same = throughput.from_run(run, "r.json", "gemm-bf16", profile="cpu-generic")
     assert same.per_second == forced.per_second
+
+
+def test_a_job_start_not_given_is_the_default_not_given_by_hand() -> None:
+    base = Request(
+        contract=np.array([40e6]), currency="CNY", price=np.array([20.0]), subsidy="hangzhou-2024"
+    )
+    [start] = [a for a in resolve(base).assumptions if a.name == "job start"]
+    assert start.basis is Basis.DEFAULT
+    assert start.value == str(datetime.date.today())
+    assert start.source.startswith("not given: today")
+    given = dataclasses.replace(base, start=datetime.date(2025, 3, 1))
+    [start] = [a for a in resolve(given).assumptions if a.name == "job start"]
+    assert start.basis is Basis.GIVEN and start.value == "2025-03-01"

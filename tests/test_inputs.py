@@ -5,6 +5,7 @@ and URL parameters all come from it. A made-up input added to the table turns up
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import fields
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from subsidybench.cost.inputs import (
     Input,
     Kind,
     Panel,
+    flag_of,
     option_keys,
     ranges,
     sweepable,
@@ -30,7 +32,7 @@ from subsidybench.cost.inputs import (
 )
 from subsidybench.cost.options import load_options
 from subsidybench.cost.request import Request
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 from subsidybench.ui import form
 
 MADE_UP = Input(
@@ -79,7 +81,8 @@ def test_a_made_up_input_is_a_flag_with_help_and_its_range() -> None:
     assert "array([1., 2., 3.])" in ok.output
     bad = runner.invoke(_command(TABLE), ["cost", "--widgets", "11"])
     assert isinstance(bad.exception, UserError)
-    assert str(bad.exception) == "--widgets: must be in [0, 10] (widgets a device holds), got 11"
+    said = bad.exception.say(lambda key: flag_of(key, TABLE))  # as the CLI says it
+    assert said == "--widgets: must be in [0, 10] (widgets a device holds), got 11"
 
 
 def test_a_made_up_input_is_checked_swept_and_uncertain() -> None:
@@ -89,8 +92,10 @@ def test_a_made_up_input_is_checked_swept_and_uncertain() -> None:
     read = door.read({"widgets": "2~4"}, TABLE)
     assert read.values["widgets"].tolist() == [3.0]
     assert read.uncertain["widgets"].low == 2.0
-    with pytest.raises(UserError, match=r"^--widgets: must be in \[0, 10\].*got 12$"):
+    with pytest.raises(UserError) as caught:
         door.read({"widgets": "2~12"}, TABLE)
+    said = caught.value.say(lambda key: flag_of(key, TABLE))
+    assert re.match(r"^--widgets: must be in \[0, 10\].*got 12$", said), said
 
 
 def test_a_made_up_input_is_a_page_field_and_a_url_parameter() -> None:
@@ -99,7 +104,7 @@ def test_a_made_up_input_is_a_page_field_and_a_url_parameter() -> None:
     asked = form.question([("widgets", "2"), ("price", "3")], TABLE)
     assert asked.texts == {"widgets": "2", "price": "3"}
     assert form.command(asked.texts, {}, TABLE) == "subsidybench cost --price 3 --widgets 2"
-    assert form.field_of("--widgets: must be in [0, 10]", TABLE) == "widgets"
+    assert form.field_of(UserError(f"{named('widgets')}: must be in [0, 10]"), TABLE) == "widgets"
     with pytest.raises(UserError, match=r"^widgets: not an input"):
         form.question([("widgets", "2")])
 

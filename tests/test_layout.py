@@ -146,3 +146,84 @@ def test_a_new_workload_is_one_module_and_a_suite_line(
         WORKLOADS.pop("noop_for_test", None)
         for name in [m for m in sys.modules if m.startswith("extra_workloads")]:
             del sys.modules[name]
+
+
+COST = PACKAGE / "cost"
+# The scenario layer: the door, the resolver and the readers beside it turn a Request into
+# small records; only these may see the Request. The costing modules take the records.
+READS_REQUEST = {"request", "door", "scenario", "job_inputs", "throughput_inputs"}
+READS_REQUEST |= {"options", "parity"}  # a comparison file's and a parity's questions
+
+
+def _cost_imports(path: Path) -> set[str]:
+    """The modules of cost/ that `path` imports anywhere: at the top, inside functions, and
+    under TYPE_CHECKING (an import dodged into a function is still a dependency)."""
+    modules = {p.stem for p in COST.glob("*.py")}
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[:2] == ["subsidybench", "cost"] and len(parts) > 2 and parts[2] in modules:
+                found.add(parts[2])
+    return found - {path.stem}
+
+
+def cost_graph() -> dict[str, set[str]]:
+    """cost/'s import graph: each module and the modules of cost/ it imports."""
+    return {p.stem: _cost_imports(p) for p in sorted(COST.glob("*.py")) if p.stem != "__init__"}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle of `graph` (its modules in order, the first repeated at the end), or []."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_cost_imports_run_one_way() -> None:
+    cycle = _cycle(cost_graph())
+    assert not cycle, "cost/ imports in a circle: " + " -> ".join(cycle)
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+    # An import inside a function counts: a module that imports its importer lazily is a circle.
+    graph = cost_graph()
+    graph["throughput"] = graph["throughput"] | {"throughput_inputs"}
+    assert _cycle(graph)
+
+
+def test_only_the_scenario_layer_reads_the_request() -> None:
+    for path in sorted(COST.glob("*.py")):
+        if path.stem in READS_REQUEST:
+            continue
+        assert "request" not in _cost_imports(path), f"cost/{path.name} imports the Request"
+        reads = [
+            node.lineno
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Attribute) and node.attr == "request"
+        ]
+        assert not reads, f"cost/{path.name} reads a scenario's Request (lines {reads})"

@@ -36,6 +36,7 @@ class Basis(StrEnum):
     PROGRAMME = "programme"  # a subsidy programme's terms
     DATA = "data file"  # the catalogue, where the figure itself carries no finer basis
     NOT_APPLIED = "not applied"  # an input that was considered and did not apply
+    DEFAULT = "default"  # not given: the value the tool takes in its place (the job starts today)
 
 
 # The bases a figure in a data file may state; the others describe how an answer was assembled.

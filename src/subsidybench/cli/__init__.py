@@ -99,7 +99,10 @@ class _Group(LazyGroup):
             typer.echo(f"error: {message}{hint}", err=True)
             sys.exit(getattr(e, "exit_code", EXIT_USER_ERROR))
         except UserError as e:
-            typer.echo(f"error: {e}", err=True)
+            # The library names inputs (errors.named); the CLI says each as its flag.
+            from subsidybench.cost.inputs import flag_of
+
+            typer.echo(f"error: {e.say(flag_of)}", err=True)
             sys.exit(EXIT_USER_ERROR)
         except OSError as e:
             # A last resort: operating-system errors become UserErrors where they enter (datafile

@@ -198,7 +198,7 @@ def _slo(
 ) -> object:
     """The serving SLO, its flags checked where cost's are (cost.request, cost.serving)."""
     from subsidybench.cost.request import Request, check
-    from subsidybench.cost.serving import slo_of
+    from subsidybench.cost.throughput_inputs import slo_of
 
     request = Request(
         tokens_per_user=tokens_per_user,

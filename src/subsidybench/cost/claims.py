@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from subsidybench.catalogue.published import Phase, PublishedResult, for_device
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class Claim:
 
     def __post_init__(self) -> None:
         if self.share is not None and not 0 < self.share <= 10:
-            raise UserError(f"--share is a ratio such as 0.65, got {self.share:g}")
+            raise UserError(f"{named('share')} is a ratio such as 0.65, got {self.share:g}")
 
     @property
     def basis(self) -> str:
@@ -125,7 +125,7 @@ def check_claim(
 
     phases = {p.value: p for p in Phase}
     if phase not in phases:
-        raise UserError(f"--phase: {phase!r} is not one of {', '.join(phases)}")
+        raise UserError(f"{named('phase')}: {phase!r} is not one of {', '.join(phases)}")
     ph = phases[phase]
     a = [r for r in for_device(device, dirs) if r.model == model and r.phase is ph]
     b = [r for r in for_device(against, dirs) if r.model == model and r.phase is ph]

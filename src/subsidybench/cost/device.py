@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from subsidybench.cost.model import Peak
-from subsidybench.cost.throughput import TOKEN_UNITS, Throughput, WorkUnit
-from subsidybench.errors import UserError
+from subsidybench.cost.answer import Peak
+from subsidybench.cost.throughput import (
+    TOKEN_UNITS,
+    RunEvidence,
+    Throughput,
+    WorkUnit,
+    run_and_label,
+)
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import Assumption, Basis, PriceKind, PricePoint
-
-if TYPE_CHECKING:
-    from subsidybench.cost.request import Request
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +50,9 @@ class Device:
             found = [p for p, i in zip(self.rents, ids, strict=True) if i == rent_id.lower()]
             if not found:
                 known = ", ".join(ids) or "none"
-                raise UserError(f"--rent: {self.id} has no rent {rent_id!r}; its rents: {known}")
+                raise UserError(
+                    f"{named('rent_id')}: {self.id} has no rent {rent_id!r}; its rents: {known}"
+                )
             return found[0]
         if market is not None:
             market = market.lower()
@@ -55,7 +60,8 @@ class Device:
             if not inside:
                 have = ", ".join(sorted({market_of(p) for p in self.rents})) or "none"
                 raise UserError(
-                    f"--market: {self.id} has no rent in market {market!r} (its markets: {have})"
+                    f"{named('market')}: {self.id} has no rent in market {market!r} (its markets:"
+                    f" {have})"
                 )
             return default_rent(inside)
         return default_rent(self.rents)
@@ -90,30 +96,45 @@ def describe_rent(price: PricePoint, rent_id: str) -> str:
     return f"{rent_id}: {price.amount:,.4g} {price.currency}/h ({term}{seen})"
 
 
-def check_rent_choice(r: Request, device: Device | None, owned: bool) -> None:
-    """--market and --rent pick among a profile's rents: one of them, with a profile, no price."""
-    given = [flag for flag, v in (("--market", r.market), ("--rent", r.rent_id)) if v is not None]
+@dataclass(frozen=True, slots=True)
+class RentChoice:
+    """Which of a profile's rents a question takes: one named by its id, or the default rule
+    within a market, or (neither given) the default rule among all."""
+
+    market: str | None = None
+    rent_id: str | None = None
+
+
+def check_rent_choice(
+    choice: RentChoice, device: Device | None, priced: bool, owned: bool
+) -> None:
+    """A market or a rent id picks among a profile's rents: one of them, with a profile, and
+    no price given by hand (`priced`) nor an owned device's."""
+    picks = (("market", choice.market), ("rent_id", choice.rent_id))
+    given = [named(k) for k, v in picks if v is not None]
     if not given:
         return
     if len(given) > 1:
-        raise UserError("give --market or --rent, not both: a rent id names its market")
-    if r.price is not None or owned:
         raise UserError(
-            f"{given[0]} picks a profile's rent; {r.name('price') if not owned else '--capex'}"
+            f"give {named('market')} or {named('rent_id')}, not both: a rent id names its market"
+        )
+    if priced or owned:
+        raise UserError(
+            f"{given[0]} picks a profile's rent; {named('capex' if owned else 'price')}"
             " is a price given by hand: give one of them"
         )
     if device is None:
-        raise UserError(f"{given[0]} picks among a profile's rents: give --profile")
+        raise UserError(f"{given[0]} picks among a profile's rents: give {named('profile')}")
 
 
-def rent_notes(r: Request, device: Device, point: Any) -> tuple[str, Assumption | None]:
+def rent_notes(choice: RentChoice, device: Device, point: Any) -> tuple[str, Assumption | None]:
     """The source of the rent taken (its id and why it was taken), and the other rents."""
     ids = rent_ids(device.rents)
     taken = device.rents.index(point)
-    if r.rent_id is not None:
+    if choice.rent_id is not None:
         why = "named by --rent"
-    elif r.market is not None:
-        why = f"--market {r.market}: on-demand first, then the newest"
+    elif choice.market is not None:
+        why = f"--market {choice.market}: on-demand first, then the newest"
     else:
         why = "the default: on-demand first, then the newest, in any market"
     source = f"{device.id} rent {ids[taken]} ({why}): {point.source}"
@@ -129,7 +150,7 @@ def rent_notes(r: Request, device: Device, point: Any) -> tuple[str, Assumption 
 
 
 def load_device(
-    name: str, dirs: tuple[Path, ...], dtype: str = "bf16", flag: str = "--dtype"
+    name: str, dirs: tuple[Path, ...], dtype: str = "bf16"
 ) -> Device:
     """Read the figures the cost model needs from a device profile (catalogue.profiles), or
     from a system profile (catalogue.systems): then per device, the system's rent and power
@@ -139,7 +160,9 @@ def load_device(
     from subsidybench.dtypes import DType
 
     if dtype not in {d.value for d in DType}:
-        raise UserError(f"{flag}: {dtype!r} is not one of {', '.join(d.value for d in DType)}")
+        raise UserError(
+            f"{named('dtype')}: {dtype!r} is not one of {', '.join(d.value for d in DType)}"
+        )
     if name not in paths.files("devices", dirs) and name in paths.files("systems", dirs):
         return _system(name, dirs, DType(dtype))
     profile = load_profile(name, extra_dirs=dirs)
@@ -196,31 +219,31 @@ def _system(name: str, dirs: tuple[Path, ...], dtype: Any) -> Device:
     )
 
 
-def estimated_throughput(r: Request, unit: WorkUnit) -> Throughput:
-    """The rate of `r.workload` measured in `r.run`, scaled by the roofline to `r.estimate_on`."""
+def estimated_throughput(
+    evidence: RunEvidence, unit: WorkUnit, target: str, dirs: tuple[Path, ...] = ()
+) -> Throughput:
+    """The rate of the evidence's workload, measured on its run's device, scaled by the roofline
+    to device profile `target`."""
     from subsidybench.catalogue.profiles import load_profile
     from subsidybench.cost.estimate import estimate
-    from subsidybench.cost.throughput import run_and_label
     from subsidybench.results.query import pick_result
 
-    run, where = run_and_label(r.run, r.run_label)
-    result = pick_result(run, where, r.workload)
+    run, where = run_and_label(evidence.run, evidence.label)
+    result = pick_result(run, where, evidence.workload)
     if run.profile is None:
         raise UserError(
             f"{where}: the run matched no device profile, so there are no figures to scale"
-            f" its rate from; add a profile for {run.device.name} (--profiles-dir)"
+            f" its rate from; add a profile for {run.device.name} ({named('profiles_dirs')})"
         )
-    assert r.estimate_on is not None
     from subsidybench.catalogue import paths
 
     # The files the figures came from: a user's profile dir may override the shipped ones.
     files = {
-        name: paths.resolve("devices", name, r.profiles_dirs)
-        for name in (run.profile, r.estimate_on)
+        name: paths.resolve("devices", name, dirs) for name in (run.profile, target)
     }
-    source = load_profile(str(files[run.profile]), r.profiles_dirs)
-    target = load_profile(str(files[r.estimate_on]), r.profiles_dirs)
-    est = estimate(result, source, target, run.device.name)
+    source = load_profile(str(files[run.profile]), dirs)
+    goal = load_profile(str(files[target]), dirs)
+    est = estimate(result, source, goal, run.device.name)
     if unit is WorkUnit.FLOPS:
         rate = est.flops_per_s
         if not rate:

@@ -3,9 +3,10 @@ warnings out.
 
 `read` turns the inputs as a front end has them (flag values from `subsidybench cost`, query
 parameters from the page: text, or values typer already typed) into checked values, each by its
-row of the inputs table (cost.inputs), with one-line errors that name the flag. `request_of`
-makes those values a Request; `answer` resolves it and asks the model, and returns an `Outcome`
-that the CLI, the page and the report only render. No front end assembles a Scenario itself.
+row of the inputs table (cost.inputs), with one-line errors that name the input (errors.named:
+each front end says it its own way). `request_of` makes those values a Request; `answer`
+resolves it and asks the model, and returns an `Outcome` that the CLI, the page and the report
+only render. No front end assembles a Scenario itself.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from subsidybench.cost.flags import date_value, flag_values, fx_value, train_pair
-from subsidybench.cost.inputs import BY_NAME, INPUTS, Input, Kind
+from subsidybench.cost.inputs import INPUTS, Input, Kind
 from subsidybench.cost.request import Request
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -45,9 +46,9 @@ def _number(text: Any, i: Input) -> float:
             value = float(str(text).strip())
         except ValueError:
             what = "a whole number" if i.kind is Kind.INTEGER else "a number"
-            raise UserError(f"{i.option}: expected {what}, got {text!r}") from None
+            raise UserError(f"{named(i.name)}: expected {what}, got {text!r}") from None
     if i.range is not None and not i.range.contains(value):
-        raise UserError(f"{i.option}: {i.range.explain()}, got {value:g}")
+        raise UserError(f"{named(i.name)}: {i.range.explain()}, got {value:g}")
     return value
 
 
@@ -57,17 +58,17 @@ def _bool(text: Any, i: Input) -> bool:
     word = str(text).strip().lower()
     if word in _TRUE | _FALSE:
         return word in _TRUE
-    raise UserError(f"{i.option}: expected true or false, got {text!r}")
+    raise UserError(f"{named(i.name)}: expected true or false, got {text!r}")
 
 
 def _values(i: Input, given: Any, uncertain: dict[str, Any], takes: tuple[str, ...]) -> Any:
     """A number, a list, a sweep a:b:step or a range a~b, each value within the input's range."""
-    values = flag_values(str(given), i.option, uncertain, takes)
+    values = flag_values(str(given), i.name, uncertain, takes)
     spread = uncertain.get(i.name)
     xs = [spread.low, spread.high] if spread is not None else np.asarray(values).reshape(-1)
     for x in xs if i.range is not None else ():
         if not i.range.contains(float(x)):
-            raise UserError(f"{i.option}: {i.range.explain()}, got {x:g}")
+            raise UserError(f"{named(i.name)}: {i.range.explain()}, got {x:g}")
     return values
 
 
@@ -90,7 +91,7 @@ def _one(i: Input, given: Any, uncertain: dict[str, Any], takes: tuple[str, ...]
         return tuple(Path(p) for p in ([given] if isinstance(given, str | Path) else given))
     text = str(given).strip()
     if i.choices and text not in i.choices:
-        raise UserError(f"{i.option}: expected one of {', '.join(i.choices)}, got {text!r}")
+        raise UserError(f"{named(i.name)}: expected one of {', '.join(i.choices)}, got {text!r}")
     return text
 
 
@@ -120,7 +121,7 @@ def request_of(r: Read, **extra: Any) -> Request:
     v["profiles_dirs"] = tuple(v["profiles_dirs"] or ())
     v["names"] = {i.name: i.option for i in INPUTS if i.flag} | extra.pop("names", {})
     if v.get("start") is not None:
-        v["start"] = date_value(v["start"], BY_NAME["start"].option)
+        v["start"] = date_value(v["start"], "start")
     return Request(**v, uncertain=r.uncertain, **extra)
 
 
@@ -145,7 +146,7 @@ class Outcome:
 def answer(request: Request, compare: Path | None = None, options: Sequence[Any] = ()) -> Outcome:
     """Resolve `request` and cost it: one answer, a sweep, a serving curve's, a reach, or (with
     a comparison file `compare`, or OptionSpecs `options`) the options ranked."""
-    from subsidybench.cost import evaluate, serving
+    from subsidybench.cost import evaluate, serving_answer
     from subsidybench.cost.options import option_scenarios
     from subsidybench.cost.scenario import resolve
     from subsidybench.cost.uncertainty import ranges
@@ -156,7 +157,7 @@ def answer(request: Request, compare: Path | None = None, options: Sequence[Any]
         return Outcome("compare", doc, result=ranked)
     scenario = resolve(request)
     warnings = tuple(scenario.warnings)
-    picked = serving.serving_pick(scenario)
+    picked = serving_answer.serving_pick(scenario)
     if scenario.sweeping:
         frame, notes = evaluate.grid(scenario)
         notes += picked.assumptions() if picked is not None else []
@@ -167,7 +168,7 @@ def answer(request: Request, compare: Path | None = None, options: Sequence[Any]
         }
         return Outcome("sweep", doc, warnings, scenario, frame=frame, notes=tuple(notes))
     if picked is not None:
-        served = serving.answer(scenario)
+        served = serving_answer.answer(scenario)
         return Outcome("serving", served.to_dict(), warnings, scenario, served)
     result = evaluate.one(scenario)
     spread = ranges(scenario)

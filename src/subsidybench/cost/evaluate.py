@@ -15,7 +15,7 @@ from subsidybench.cost.model import Cluster, Estimate, HourlyPrice, Option, Owne
 from subsidybench.cost.reach import Reach, reach
 from subsidybench.cost.scenario import Scenario
 from subsidybench.cost.throughput import TERA, WorkUnit
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import Assumption, Basis
 
 
@@ -58,7 +58,7 @@ def _peak_notes(s: Scenario) -> list[Assumption]:
             f"against the dense {s.peak.dtype} peak; papers quote MFU against the dense bf16"
             " peak, so compare with care",
             Basis.GIVEN,
-            s.request.name("dtype"),
+            s.name("dtype"),
         )
     ]
 
@@ -83,8 +83,8 @@ def one(s: Scenario) -> Estimate | Reach:
         tp,
         cluster,
         terms,
-        _first(s.request.cost_of_capital),
-        label=s.request.label,
+        _first(s.cost_of_capital),
+        label=s.label,
         extra_assumptions=extra,
         build=build,
         peak=s.peak,
@@ -101,10 +101,10 @@ def rank(scenarios: Sequence[Scenario]) -> list[Estimate]:
     for s in scenarios:
         price = price_of(s)
         if price is None or s.throughput is None:
-            raise UserError(f"option {s.request.label!r}: a ranking needs a price and a throughput")
+            raise UserError(f"option {s.label!r}: a ranking needs a price and a throughput")
         options.append(
             Option(
-                s.request.label,
+                s.label,
                 price,
                 s.throughput.one(),
                 s.terms,
@@ -115,41 +115,51 @@ def rank(scenarios: Sequence[Scenario]) -> list[Estimate]:
         )
     job = scenarios[0].job
     assert job is not None
-    return model.compare(job, options, _first(scenarios[0].request.cost_of_capital))
+    return model.compare(job, options, _first(scenarios[0].cost_of_capital))
 
 
 def _reach(
     s: Scenario, price: HourlyPrice | None, tp: Any, cluster: Cluster, extra: list[Assumption]
 ) -> Reach:
     terms = s.terms
-    r = s.request
     if terms is None:
-        raise UserError("--reach needs a rate: give --subsidy or --rate")
+        raise UserError(
+            f"{named('reach')} needs a rate: give {named('subsidy')} or {named('rate')}"
+        )
     if price is None:
-        raise UserError("--reach needs a price: --price with --currency, or --capex")
+        raise UserError(
+            f"{named('reach')} needs a price: {named('price')} with {named('currency')}, or"
+            f" {named('capex')}"
+        )
     firm_cap = terms.cap_per_firm_year
     if not math.isfinite(firm_cap):
         firm_cap = terms.cap_per_contract
-    text = r.reach or ""
+    text = s.reach_amount or ""
     if text == "cap":
         if not math.isfinite(firm_cap):
             who = terms.programme or "the subsidy"
-            raise UserError(f"{who} states no cap per firm: give --reach AMOUNT")
+            raise UserError(f"{who} states no cap per firm: give {named('reach')} AMOUNT")
         amount, label, basis = firm_cap, "a firm's cap", Basis.PROGRAMME
     elif text == "pool":
         programme = s.programme
         if programme is None or programme.pool.value is None:
-            raise UserError("--reach pool needs a --subsidy whose pool is stated")
+            raise UserError(
+                f"{named('reach')} pool needs a {named('subsidy')} whose pool is stated"
+            )
         amount = terms.pool
         label, basis = f"the pool, period: {programme.pool_period}", Basis.PROGRAMME
     else:
         try:
             amount = float(text)
         except ValueError:
-            raise UserError(f"--reach: expected cap, pool or an amount, got {text!r}") from None
+            raise UserError(
+                f"{named('reach')}: expected cap, pool or an amount, got {text!r}"
+            ) from None
         label, basis = "given by hand", Basis.GIVEN
     if not (math.isfinite(amount) and amount > 0):
-        raise UserError(f"--reach: {label} is {amount:,.0f} {s.currency}: no money to go anywhere")
+        raise UserError(
+            f"{named('reach')}: {label} is {amount:,.0f} {s.currency}: no money to go anywhere"
+        )
     if math.isfinite(terms.window_hours):
         # How far money goes at a rate that lapses depends on how fast it is spent: say so.
         extra = [
@@ -170,7 +180,7 @@ def _reach(
         tp,
         cluster,
         job,
-        r.contract_size,
+        s.contract_size,
         cap_per_firm=firm_cap,
         extra_assumptions=[*terms.assumptions, *extra],
         amount_basis=basis,
@@ -181,15 +191,18 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
     """Every combination of the inputs given several values (cost.sweep), and the assumptions."""
     from subsidybench.cost.sweep import sweep
 
-    r = s.request
     if s.kind == "reach":
-        raise UserError("--reach takes single values; drop the lists to use it")
+        raise UserError(f"{named('reach')} takes single values; drop the lists to use it")
     if s.currency is None:
-        raise UserError("a sweep compares money: give a price (--price with --currency)")
+        raise UserError(
+            f"a sweep compares money: give a price ({named('price')} with {named('currency')})"
+        )
     if s.power_rate:
-        raise UserError("--power-subsidy takes single answers; drop the lists to use it")
+        raise UserError(f"{named('power_subsidy')} takes single answers; drop the lists to use it")
     if s.wall_hours is not None:
-        raise UserError("--duration takes single answers; give --devices to sweep")
+        raise UserError(
+            f"{named('duration_days')} takes single answers; give {named('devices')} to sweep"
+        )
     notes: list[Assumption] = []
     unit, per_second, mfu = WorkUnit.FLOPS, None, None
     if s.throughput is not None:
@@ -212,30 +225,34 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
         if s.throughput is None:
             raise UserError("a sweep of a job needs a throughput")
         if s.throughput.implied:
-            raise UserError("a sweep cannot vary a rate implied by --hours: give it by hand")
+            raise UserError(
+                f"a sweep cannot vary a rate implied by {named('hours')}: give it by hand"
+            )
         if unit is WorkUnit.TOKENS:
             work = s.job.tokens
         else:
             work = s.job.flops
             if work is None:
-                raise UserError("serving at a FLOP rate needs the model size: give --params")
+                raise UserError(
+                    f"serving at a FLOP rate needs the model size: give {named('params')}"
+                )
     elif s.kind == "hours":
-        hours = r.hours
+        hours = s.hours
     else:
-        contract = r.contract
+        contract = s.contract
     rates: Any = 0.0
     cap, window, after, cap_year, calendar = math.inf, math.inf, 0.0, math.inf, None
     terms = s.terms
     if terms is not None:
         if s.owned is not None:
             raise UserError(
-                "a sweep of owned hardware cannot take a building subsidy; sweep --rate"
-                " without --subsidy, or drop the lists"
+                f"a sweep of owned hardware cannot take a building subsidy; sweep {named('rate')}"
+                f" without {named('subsidy')}, or drop the lists"
             )
         swept_rate = s.subsidy_rates is not None
         notes.extend(a for a in terms.assumptions if not (swept_rate and a.name == "subsidy rate"))
         if swept_rate:
-            notes.append(Assumption("subsidy rate", "swept", Basis.GIVEN, r.name("rate")))
+            notes.append(Assumption("subsidy rate", "swept", Basis.GIVEN, s.name("rate")))
         rates = s.subsidy_rates if swept_rate else terms.rate
         cap, cap_year, calendar = terms.cap_total, terms.cap_year, terms.calendar
         if not swept_rate:

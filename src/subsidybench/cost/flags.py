@@ -1,6 +1,6 @@
-"""Flag text into a cost question's values: one number, a list or sweep a:b:step (cost.sweep),
-or an uncertain range a~b (cost.uncertainty), each refused in one line naming the flag.
-Torch-free.
+"""An input's text into a cost question's values: one number, a list or sweep a:b:step
+(cost.sweep), or an uncertain range a~b (cost.spread), each refused in one line naming the
+input (errors.named: the front end says it as its flag, field or key). Torch-free.
 """
 
 from __future__ import annotations
@@ -8,45 +8,43 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 
 
 def flag_values(
-    text: str | None, flag: str, uncertain: dict[str, Any], takes: tuple[str, ...]
+    text: str | None, key: str, uncertain: dict[str, Any], takes: tuple[str, ...]
 ) -> Any:
-    """A flag's values (cost.sweep.parse_values), or its centre where it is a range a~b: the
-    Spread goes into `uncertain` under the Request field's name."""
+    """Input `key`'s values (cost.sweep.parse_values), or its centre where it is a range a~b:
+    the Spread goes into `uncertain` under the input's name."""
     import numpy as np
 
+    from subsidybench.cost.spread import parse_spread
     from subsidybench.cost.sweep import parse_values
-    from subsidybench.cost.uncertainty import parse_spread
 
     if text is None:
         return None
-    spread = parse_spread(text, flag)
+    spread = parse_spread(text, named(key))
     if spread is None:
-        return parse_values(text, flag)
-    key = flag.removeprefix("--").replace("-", "_")
+        return parse_values(text, named(key))
     if key not in takes:
-        raise UserError(
-            f"{flag}: a range a~b is taken for --{', --'.join(takes)}".replace("_", "-")
-        )
+        raise UserError(f"{named(key)}: a range a~b is taken for {', '.join(map(named, takes))}")
     uncertain[key] = spread
     return np.array([spread.centre])
 
 
 def fx_value(text: str, uncertain: dict[str, Any]) -> float:
-    """--fx: one number (checked against its range with the others), or a range a~b."""
-    from subsidybench.cost.uncertainty import parse_spread
+    """The exchange rate: one number (checked against its range with the others), or a range
+    a~b."""
+    from subsidybench.cost.spread import parse_spread
 
-    spread = parse_spread(text, "--fx")
+    spread = parse_spread(text, named("fx"))
     if spread is not None:
         uncertain["fx"] = spread
         return spread.centre
     try:
         return float(text)
     except ValueError:
-        raise UserError(f"--fx: expected a number or a range a~b, got {text!r}") from None
+        raise UserError(f"{named('fx')}: expected a number or a range a~b, got {text!r}") from None
 
 
 def train_pair(text: str) -> tuple[float, float]:
@@ -56,12 +54,14 @@ def train_pair(text: str) -> tuple[float, float]:
             raise ValueError
         return float(parts[0]), float(parts[1])
     except ValueError:
-        raise UserError(f"--train: expected PARAMS:TOKENS, e.g. 7e9:2e12, got {text!r}") from None
+        raise UserError(
+            f"{named('train')}: expected PARAMS:TOKENS, e.g. 7e9:2e12, got {text!r}"
+        ) from None
 
 
-def date_value(text: str, flag: str) -> datetime.date:
-    """A day given as YYYY-MM-DD."""
+def date_value(text: str, key: str) -> datetime.date:
+    """A day given as YYYY-MM-DD, for input `key`."""
     try:
         return datetime.date.fromisoformat(text.strip())
     except ValueError:
-        raise UserError(f"{flag}: expected a day as YYYY-MM-DD, got {text!r}") from None
+        raise UserError(f"{named(key)}: expected a day as YYYY-MM-DD, got {text!r}") from None

@@ -13,6 +13,7 @@ A leaf: imports nothing from the costing modules, so every one of them may impor
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -336,3 +337,22 @@ RANGES = ranges()
 SWEEPABLE = sweepable()
 UNCERTAIN = uncertain()
 OPTION_KEYS = option_keys()
+
+
+def flag_of(key: str, table: Sequence[Input] = INPUTS) -> str:
+    """How the CLI says input `key` in a message (errors.named): its flag (`report_currency`:
+    --in); a name the table does not hold is said as a flag the same way (--NAME)."""
+    found = next((i for i in table if i.name == key), None)
+    return found.option if found is not None else "--" + key.replace("_", "-")
+
+
+def param_of(key: str, table: Sequence[Input] = INPUTS) -> str:
+    """How the page says input `key` in a message: its field's label, the URL parameter
+    (`small_firm`: small-firm)."""
+    return flag_of(key, table).removeprefix("--")
+
+
+def written(key: str, names: Mapping[str, str]) -> str:
+    """How a question's user wrote input `key`, for the sources an answer prints beside its
+    figures: as `names` says (a comparison file's key), else as the flag --KEY."""
+    return names.get(key) or "--" + key.replace("_", "-")

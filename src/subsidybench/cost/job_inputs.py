@@ -13,7 +13,7 @@ from subsidybench.cost.device import Device
 from subsidybench.cost.jobs import ContractJob, HoursJob, Job, ServeJob, TrainJob
 from subsidybench.cost.request import Request
 from subsidybench.cost.throughput import ThroughputAxis
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import Assumption, Basis
 
 JOBS = ("train", "serve", "hours", "contract")
@@ -25,12 +25,18 @@ def job_kind(r: Request) -> str:
         given.remove("hours")  # a training job and the device-hours it took: implied throughput
     if r.reach is not None:
         if [k for k in given if k != "train"]:
-            raise UserError("--reach asks how far a subsidy goes: give no other job than --train")
+            raise UserError(
+                f"{named('reach')} asks how far a subsidy goes: give no other job than"
+                f" {named('train')}"
+            )
         return "reach"
     if not given:
-        raise UserError("give a job: --train PARAMS:TOKENS, --serve TOKENS, --hours or --contract")
+        raise UserError(
+            f"give a job: {named('train')} PARAMS:TOKENS, {named('serve')} TOKENS, {named('hours')}"
+            f" or {named('contract')}"
+        )
     if len(given) > 1:
-        raise UserError(f"give one job, not {' and '.join(r.name(k) for k in given)}")
+        raise UserError(f"give one job, not {' and '.join(named(k) for k in given)}")
     return given[0]
 
 
@@ -44,7 +50,10 @@ def train_job(r: Request) -> TrainJob:
 
 def job_of(r: Request, kind: str, rate: ThroughputAxis | None) -> Job | None:
     if r.total_params is not None and r.train is None:
-        raise UserError("--total-params goes with --train (which takes the activated parameters)")
+        raise UserError(
+            f"{named('total_params')} goes with {named('train')} (which takes the activated"
+            " parameters)"
+        )
     if kind == "reach":
         return train_job(r) if r.train is not None else None
     if kind == "train" or (rate is not None and rate.implied):
@@ -70,7 +79,7 @@ def cluster_inputs(
             devices = np.array([float(whole)])
         elif np.any(devices % whole):
             raise UserError(
-                f"{r.name('devices')}: {device.id} is rented whole: give a multiple of {whole}"
+                f"{named('devices')}: {device.id} is rented whole: give a multiple of {whole}"
             )
     eff = r.scaling_efficiency
     basis, source = Basis.GIVEN, "an assumption, not measured"
@@ -79,10 +88,13 @@ def cluster_inputs(
         from subsidybench.results.scaling import efficiency_for
 
         if eff is not None:
-            raise UserError("give --scaling-efficiency or --scaling-from, not both")
+            raise UserError(
+                f"give {named('scaling_efficiency')} or {named('scaling_from')}, not both"
+            )
         if devices is None or devices.size != 1:
             raise UserError(
-                "--scaling-from takes one --devices value: an efficiency is measured for one size"
+                f"{named('scaling_from')} takes one {named('devices')} value: an efficiency is"
+                " measured for one size"
             )
         path = r.scaling_from
         n = int(devices[0])
@@ -91,21 +103,23 @@ def cluster_inputs(
             raise UserError(
                 f"{path}: measured scaling efficiency {m.value:.1%} is above 100% "
                 f"({m.source}); a cost cannot rest on more than perfect scaling: "
-                "measure again, or give --scaling-efficiency 1"
+                f"measure again, or give {named('scaling_efficiency')} 1"
             )
         eff, basis, source = np.array([m.value]), m.basis, m.source
     elif r.scaling_workload is not None:
-        raise UserError("--scaling-workload picks a series of --scaling-from: give that too")
+        raise UserError(
+            f"{named('scaling_workload')} picks a series of {named('scaling_from')}: give that too"
+        )
     devices_given = devices is not None
     if eff is not None and not scaled:
         raise UserError(
-            f"{r.name('scaling_efficiency')} scales a per-device rate to a cluster; this job"
+            f"{named('scaling_efficiency')} scales a per-device rate to a cluster; this job"
             " has none to scale (device-hours or money, no throughput): drop it"
         )
     if scaled and eff is None:
         if devices is not None and devices.max() > 1:
             raise UserError(
-                "more than one device scales a per-device rate: give --scaling-efficiency"
+                f"more than one device scales a per-device rate: give {named('scaling_efficiency')}"
                 " (1.0 = perfect scaling; measured clusters reach less)"
             )
         eff = np.array([1.0])

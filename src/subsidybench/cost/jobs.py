@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import Assumption, Basis
 from subsidybench.units import Array, require_finite
 
@@ -49,8 +49,9 @@ class TrainJob:
         require_finite("training tokens", self.tokens)
         if self.total_params is not None and not self.total_params >= self.params:
             raise UserError(
-                f"--total-params ({self.total_params:.4g}) is below the activated parameters"
-                f" ({self.params:.4g}) that --train takes"
+                f"{named('total_params')} ({self.total_params:.4g}) is below the activated"
+                " parameters"
+                f" ({self.params:.4g}) that {named('train')} takes"
             )
         given = [x is not None for x in (self.layers, self.attention_width, self.seq_len)]
         if any(given) and not all(given):

@@ -53,7 +53,7 @@ from subsidybench.cost.terms import (
 )
 from subsidybench.cost.throughput import Throughput, WorkUnit
 from subsidybench.cost.years import Calendar, subsidy_over_time
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import Assumption, Basis
 from subsidybench.units import (
     HOURS_PER_DAY,
@@ -261,14 +261,17 @@ def estimate(
     if isinstance(job, TrainJob | ServeJob):
         if throughput is None:
             raise UserError(
-                "costing a job needs a throughput: give --run, --tflops, --hardware-tflops,"
-                " --tokens-per-s or --mfu"
+                f"costing a job needs a throughput: give {named('run')}, {named('tflops')},"
+                f" {named('hardware_tflops')},"
+                f" {named('tokens_per_s')} or {named('mfu')}"
             )
         if throughput.unit is WorkUnit.TOKENS:
             work = job.tokens
         else:
             if flops is None:
-                raise UserError("serving at a FLOP rate needs the model size: give --params")
+                raise UserError(
+                    f"serving at a FLOP rate needs the model size: give {named('params')}"
+                )
             work = flops
         device_hours = float(
             device_hours_for(work, throughput.per_second, cluster.scaling_efficiency)
@@ -299,7 +302,10 @@ def estimate(
     if terms is not None and build is not None:
         raise UserError("give a subsidy on rent or on building compute, not both")
     if (terms is not None or build is not None) and gross is None:
-        raise UserError("a subsidy is money: give a price (--price with --currency, or --profile)")
+        raise UserError(
+            f"a subsidy is money: give a price ({named('price')} with {named('currency')}, or"
+            f" {named('profile')})"
+        )
     if terms is not None and gross is not None:
         outcome = apply_subsidy(gross, terms, wall_hours, cost_of_capital)
         net = outcome.net

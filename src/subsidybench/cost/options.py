@@ -28,7 +28,7 @@ import numpy as np
 
 from subsidybench.cost.inputs import BY_NAME, INPUTS, Input, Kind, option_keys
 from subsidybench.datafile import Fields, read_toml
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 
 OPTION_DEFAULTS = {"devices": 1.0}
 """An option's inputs not given take the table's default, and one device."""
@@ -124,20 +124,26 @@ def option_scenarios(
     request: Any, path: Path | None, specs: Sequence[OptionSpec] = ()
 ) -> list[Any]:
     """One resolved Scenario per [[option]] of a comparison file (or per spec of `specs`, as a
-    page gives them), for the job the flags give."""
+    page gives them), for the job the flags give. An error about an option's input names the
+    file, the option and the key; one about the command's own inputs leaves them for the front
+    end to name."""
     from subsidybench.cost.scenario import resolve
 
-    device_flags = (
+    device_inputs = (
         *("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu", "profile", "published"),
         *("model", "vs"),
     )
-    money_flags = ("price", "capex", "subsidy", "rate", "reach", "scaling_from", "estimate_on")
-    clash = [request.name(k) for k in (*device_flags, *money_flags) if request.given(k)]
+    money_inputs = ("price", "capex", "subsidy", "rate", "reach", "scaling_from", "estimate_on")
+    clash = [named(k) for k in (*device_inputs, *money_inputs) if request.given(k)]
     if clash:
-        raise UserError(f"--compare takes devices from its file; drop {', '.join(clash)}")
+        raise UserError(f"{named('compare')} takes devices from its file; drop {', '.join(clash)}")
     jobs = [k for k in ("train", "serve", "hours", "contract") if request.given(k)]
     if len(jobs) != 1:
-        raise UserError("--compare needs one job: --train, --serve, --hours or --contract")
+        raise UserError(
+            f"{named('compare')} needs one job: "
+            + ", ".join(named(k) for k in ("train", "serve", "hours"))
+            + f" or {named('contract')}"
+        )
     for key in ("hours", "contract"):
         request.one(key)  # one value each: a ranking is not a sweep
     if path is not None:
@@ -146,8 +152,13 @@ def option_scenarios(
         (s.get("currency") for s in specs if s.get("currency")), None
     )
     scenarios = []
+    keys = [i.name for i in INPUTS if i.option_key]
     for spec in specs:
-        scenario = resolve(option_request(spec, request, path or Path("options"), currency))
+        where = f"{path or Path('options')}: option {spec.label!r}"
+        try:
+            scenario = resolve(option_request(spec, request, path or Path("options"), currency))
+        except UserError as e:
+            raise e.renamed({k: f"{where}: {k}" for k in keys}) from None
         currency = currency or scenario.currency
         scenarios.append(scenario)
     return scenarios

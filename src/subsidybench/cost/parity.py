@@ -21,7 +21,7 @@ import numpy as np
 
 from subsidybench.cost.answer import Estimate
 from subsidybench.cost.request import Request
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 
 # The search brackets any rent: a millionth to a million of a currency unit per device-hour.
 _LOW, _HIGH = 1e-6, 1e6
@@ -95,7 +95,9 @@ def _answer(r: Request) -> tuple[Estimate, Any]:
 
     s = resolve(r)
     if s.sweeping or s.kind == "reach":
-        raise UserError("--vs answers one rent: give single values and a job, not a sweep")
+        raise UserError(
+            f"{named('vs')} answers one rent: give single values and a job, not a sweep"
+        )
     e = evaluate.one(s)
     assert isinstance(e, Estimate)
     return e, s
@@ -105,21 +107,28 @@ def parity(r: Request) -> Parity:
     """The rent at which r.profile costs the same per unit of work as r.vs (UserError names
     what is missing)."""
     if r.vs is None or r.profile is None:
-        raise UserError("--vs needs --profile: the device whose rent is solved for")
+        raise UserError(
+            f"{named('vs')} needs {named('profile')}: the device whose rent is solved for"
+        )
     if r.price is not None or r.capex is not None:
         raise UserError(
-            "--vs solves for --profile's rent: drop --price/--capex (or rank both with --compare)"
+            f"{named('vs')} solves for {named('profile')}'s rent: drop"
+            f" {named('price')}/{named('capex')} (or rank both with {named('compare')})"
         )
     if r.vs == r.profile:
-        raise UserError(f"--vs {r.vs} is the --profile itself")
+        raise UserError(f"{named('vs')} {r.vs} is the {named('profile')} itself")
     if r.estimate_on is not None:
-        raise UserError("--vs and --estimate-on: give one device to cost, with --profile")
+        raise UserError(
+            f"{named('vs')} and {named('estimate_on')}: give one device to cost, with"
+            f" {named('profile')}"
+        )
     kind = "train" if r.train is not None else "serve" if r.serve is not None else "money"
     vs_request, work_basis = _vs_request(r, kind)
     vs_answer, vs_scenario = _answer(vs_request)
     if vs_scenario.rent is None or vs_answer.net is None:
         raise UserError(
-            f"--vs {r.vs}: it has no rent in the catalogue (`subsidybench profiles show {r.vs}`);"
+            f"{named('vs')} {r.vs}: it has no rent in the catalogue (`subsidybench profiles show"
+            f" {r.vs}`);"
             " parity needs a priced alternative"
         )
     currency = vs_scenario.currency
@@ -266,8 +275,9 @@ def _vs_request(r: Request, kind: str) -> tuple[Request, str]:
         return dataclasses.replace(r, **common, model=None), basis
     if any(r.given(k) for k in _RATE_FLAGS):
         raise UserError(
-            "--vs needs the other device's rate from the same kind of evidence: give --model"
-            " (published results on both) or --mfu (the same share of each peak)"
+            f"{named('vs')} needs the other device's rate from the same kind of evidence: give"
+            f" {named('model')}"
+            f" (published results on both) or {named('mfu')} (the same share of each peak)"
         )
     if r.mfu is not None:
         return dataclasses.replace(r, **common), "the same --mfu of each device's peak"
@@ -278,7 +288,8 @@ def _vs_request(r: Request, kind: str) -> tuple[Request, str]:
         model = load_published(r.published, r.profiles_dirs).model
     if model is None:
         raise UserError(
-            "--vs on a training or serving job needs a rate: --published/--model or --mfu"
+            f"{named('vs')} on a training or serving job needs a rate:"
+            f" {named('published')}/{named('model')} or {named('mfu')}"
         )
     basis = f"published {model} results on each device"
     return dataclasses.replace(r, **common, model=model), basis

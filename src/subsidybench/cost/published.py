@@ -12,6 +12,7 @@ for a throughput.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,30 +27,52 @@ from subsidybench.catalogue.published import (
     load_published,
 )
 from subsidybench.cost.throughput import ThroughputAxis, WorkUnit
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import Basis
 
 if TYPE_CHECKING:
-    from subsidybench.cost.model import Peak
-    from subsidybench.cost.request import Request
+    from subsidybench.cost.answer import Peak
 
 # The phases whose rate a job of each kind is costed at when picked by --model: a serving
 # question asks for output tokens (decode, MLPerf offline); a training one for training rates.
 _PICK_PHASES = {"serve": (Phase.DECODE, Phase.OFFLINE), "train": (Phase.TRAIN,)}
 
 
-def chosen(r: Request) -> PublishedResult:
+@dataclass(frozen=True, slots=True)
+class PublishedChoice:
+    """Which published result a question costs, and what it asks of it: a result named
+    (`published`, an id or a path), or the one for `model` on `device` fit for a `kind` job
+    (train, serve; '' for neither), within `tpot_ms` if given. `conditions` names the SLO inputs
+    the question also gives, which a published result cannot meet (it holds at its own)."""
+
+    published: str | None
+    model: str | None
+    device: str | None
+    kind: str
+    tpot_ms: float | None = None
+    conditions: tuple[str, ...] = ()
+    force: bool = False
+    dtype: str = "bf16"
+    dirs: tuple[Path, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.published is None and self.model is None:
+            raise ValueError("a published choice names a result or a model")
+        if self.kind not in ("train", "serve", ""):
+            raise ValueError(f"kind must be train, serve or '', got {self.kind!r}")
+
+
+def chosen(c: PublishedChoice) -> PublishedResult:
     """The published result a question names (--published) or picks (--model and its device)."""
-    if r.published is not None:
-        return load_published(r.published, r.profiles_dirs)
-    assert r.model is not None
-    device = r.profile or r.estimate_on
-    if device is None:
+    if c.published is not None:
+        return load_published(c.published, c.dirs)
+    assert c.model is not None
+    if c.device is None:
         raise UserError(
-            f"{r.name('model')} picks a published result for a device: give --profile too"
+            f"{named('model')} picks a published result for a device: give {named('profile')}"
+            " too"
         )
-    kind = "train" if r.train is not None else "serve" if r.serve is not None else ""
-    return pick(device, r.model, kind, r.tpot_ms, r.profiles_dirs)
+    return pick(c.device, c.model, c.kind, c.tpot_ms, c.dirs)
 
 
 def pick(
@@ -65,8 +88,8 @@ def pick(
     fastest; otherwise the choice is the user's, and the error lists them."""
     if kind not in _PICK_PHASES:
         raise UserError(
-            "--model picks a published rate for a --serve or --train job; for hours or money,"
-            " give --published ID"
+            f"{named('model')} picks a published rate for a {named('serve')} or"
+            f" {named('train')} job; for hours or money, give {named('published')} ID"
         )
     phases = _PICK_PHASES[kind]
     found = [r for r in for_device(device, dirs) if r.model == model and r.phase in phases]
@@ -86,66 +109,71 @@ def pick(
     ids = ", ".join(f"{r.id} ({r.condition_text()})" for r in found)
     raise UserError(
         f"{len(found)} published results fit {model} on {device}: {ids}; name one with"
-        " --published ID (or give --tpot-ms to take the fastest within that bound)"
+        f" {named('published')} ID (or give {named('tpot_ms')} to take the fastest within"
+        " that bound)"
     )
 
 
-def published_throughput(r: Request, device: Any, peak: Peak | None) -> ThroughputAxis:
+def published_throughput(c: PublishedChoice, device: Any, peak: Peak | None) -> ThroughputAxis:
     """The rate of the question's published result, for the device being costed."""
-    result = chosen(r)
-    slo = [r.name(k) for k in ("ttft_ms", "tokens_per_user", "slo_percentile") if r.given(k)]
-    if slo:
+    result = chosen(c)
+    if c.conditions:
         raise UserError(
-            f"{', '.join(slo)}: a published result holds at its own conditions"
-            f" ({result.condition_text()}); only --tpot-ms picks among them"
+            f"{', '.join(named(k) for k in c.conditions)}: a published result holds at its own"
+            f" conditions ({result.condition_text()}); only {named('tpot_ms')} picks among them"
         )
-    if r.tpot_ms is not None and (result.tpot_ms is None or result.tpot_ms > r.tpot_ms):
+    if c.tpot_ms is not None and (result.tpot_ms is None or result.tpot_ms > c.tpot_ms):
         held = f"TPOT <= {result.tpot_ms:g} ms" if result.tpot_ms is not None else "no TPOT bound"
         raise UserError(
-            f"--tpot-ms {r.tpot_ms:g}: {result.id} holds at {held}, not within {r.tpot_ms:g} ms"
+            f"{named('tpot_ms')} {c.tpot_ms:g}: {result.id} holds at {held}, not within"
+            f" {c.tpot_ms:g} ms"
         )
-    if device is not None and device.id not in (result.device, result.system) and not r.force:
+    if device is not None and device.id not in (result.device, result.system) and not c.force:
         raise UserError(
             f"{result.id} was published for {result.system or result.device}, not {device.id}:"
-            " cost it on that profile, or pass --force to price it as if it were this device"
+            f" cost it on that profile, or pass {named('force')} to price it as if it were this"
+            " device"
         )
-    if r.model is not None and r.model != result.model:
+    if c.model is not None and c.model != result.model:
         raise UserError(
-            f"{result.id} is a {result.model} result, not {r.model} ({r.name('model')})"
+            f"{result.id} is a {result.model} result, not {c.model} ({named('model')})"
         )
     source = result.provenance()
-    if r.force and device is not None and device.id not in (result.device, result.system):
+    if c.force and device is not None and device.id not in (result.device, result.system):
         source += f"; FORCED onto {device.id}"
     counted = "output tokens" if result.metric is Metric.OUTPUT_TOKENS else "input tokens"
     conditions = f"{result.phase} ({counted}); {result.condition_text()}"
+    train = c.kind == "train"
     if result.metric is Metric.MFU:
-        if r.train is None:
-            raise UserError(f"{result.id} is a training MFU: cost a --train job with it")
+        if not train:
+            raise UserError(f"{result.id} is a training MFU: cost a {named('train')} job with it")
         if peak is None:
             raise UserError(
-                f"{result.id} is an MFU: the device needs a {r.dtype} peak (--peak-tflops)"
+                f"{result.id} is an MFU: the device needs a {c.dtype} peak"
+                f" ({named('peak_tflops')})"
             )
         mfu = np.array([result.value])
         conditions = f"{result.figure_text()} at scale; {result.condition_text()}"
         return ThroughputAxis(
             WorkUnit.FLOPS, Basis.PUBLISHED, source, mfu=mfu, peak=peak, conditions=conditions
         )
-    if result.phase is Phase.TRAIN and r.train is None:
-        raise UserError(f"{result.id} is a training rate: cost a --train job with it")
-    if result.phase is not Phase.TRAIN and r.train is not None:
-        raise UserError(f"{result.id} is a {result.phase} rate: cost a --serve job with it")
+    if result.phase is Phase.TRAIN and not train:
+        raise UserError(f"{result.id} is a training rate: cost a {named('train')} job with it")
+    if result.phase is not Phase.TRAIN and train:
+        raise UserError(
+            f"{result.id} is a {result.phase} rate: cost a {named('serve')} job with it"
+        )
     if result.phase is Phase.TRAIN:
         conditions = f"training; {result.condition_text()}"
     rate = np.array([result.value])
     return ThroughputAxis(WorkUnit.TOKENS, Basis.PUBLISHED, source, rate, conditions=conditions)
 
 
-def published_device(r: Request) -> str | None:
-    """The device a published result is per, when the question names no profile itself."""
-    if r.published is None or r.profile is not None or r.estimate_on is not None:
+def published_device(published: str | None, dirs: Sequence[Path] = ()) -> str | None:
+    """The device a published result (id or path) is per, if one is named."""
+    if published is None:
         return None
-    result = load_published(r.published, r.profiles_dirs)
-    return result.device
+    return load_published(published, dirs).device
 
 
 def evidence(device: str, dirs: Sequence[Path] = (), vendor: str = "") -> list[str]:
@@ -185,12 +213,13 @@ def evidence(device: str, dirs: Sequence[Path] = (), vendor: str = "") -> list[s
     return lines
 
 
-def needs_throughput(device: Any, r: Request) -> UserError:
+def needs_throughput(device: Any, dirs: Sequence[Path] = ()) -> UserError:
     """The error for a training or serving job with no rate: it names the flags, and what the
     catalogue knows about the device's rate to choose one from."""
     text = (
-        "costing a job needs a throughput: give --run, --tflops, --hardware-tflops,"
-        " --tokens-per-s, --mfu, or --published ID (a published result)"
+        "costing a job needs a throughput: give "
+        + ", ".join(named(k) for k in ("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu"))
+        + f", or {named('published')} ID (a published result)"
     )
     if device is None:
         return UserError(text + "; `subsidybench published list` shows what others measured")
@@ -198,8 +227,8 @@ def needs_throughput(device: Any, r: Request) -> UserError:
 
     vendor = ""
     if device.system_devices is None:
-        vendor = load_profile(device.id, r.profiles_dirs).vendor
-    lines = evidence(device.id, r.profiles_dirs, vendor)
+        vendor = load_profile(device.id, dirs).vendor
+    lines = evidence(device.id, dirs, vendor)
     if not lines:
         return UserError(
             f"{text}; the catalogue has no published result for {device.id}"

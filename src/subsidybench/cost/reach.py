@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 from subsidybench.cost.jobs import Cluster, TrainJob, job_assumptions
 from subsidybench.cost.pricing import HourlyPrice
 from subsidybench.cost.throughput import Throughput, WorkUnit
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import Assumption, Basis
 from subsidybench.units import PFLOP_DAY, SECONDS_PER_HOUR, Array, require_finite
 
@@ -119,7 +119,10 @@ def reach(
         raise UserError(f"a subsidy rate must be in (0, 1] to say how far it goes, got {rate:g}")
     cluster = cluster or Cluster()
     if throughput is None and train is not None:
-        raise UserError("counting training runs needs a throughput: give --run, --tflops or --mfu")
+        raise UserError(
+            f"counting training runs needs a throughput: give {named('run')}, {named('tflops')} or"
+            f" {named('mfu')}"
+        )
     if contract_size is not None:
         require_finite("contract size", contract_size)
     tokens_unit = throughput is not None and throughput.unit is WorkUnit.TOKENS

@@ -4,8 +4,11 @@ A `Request` comes from `subsidybench cost`'s flags, from one [[option]] of a com
 from a report's options; cost.scenario resolves it into a Scenario. Numbers that may sweep are
 1-D arrays (one value: size 1). The inputs table (cost.inputs) states every input, and every
 numeric input's valid range (`RANGES`); `check` applies it: a value out of range, NaN or
-infinite is refused with one line that names the flag or file field as the user wrote it
-(`Request.names`).
+infinite is refused with one line that names the input (errors.named): the CLI says it as
+its flag, the page as its field, a comparison file as its key. Only the scenario layer
+(cost.door, cost.scenario and the readers beside it, cost.job_inputs and
+cost.throughput_inputs) reads a Request: the costing modules take the small records it is
+resolved into.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from subsidybench.cost.inputs import RANGES, SWEEPABLE
-from subsidybench.errors import UserError
+from subsidybench.cost.inputs import RANGES, SWEEPABLE, written
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import Basis
 
 MAX_SCENARIOS = 1_000_000
@@ -129,7 +132,7 @@ class Request:
 
     def name(self, key: str) -> str:
         """How the user wrote input `key`: a flag (--scaling-efficiency) or a file field."""
-        return self.names.get(key) or "--" + key.replace("_", "-")
+        return written(key, self.names)
 
     def given(self, key: str) -> bool:
         return getattr(self, key) is not None
@@ -140,7 +143,7 @@ class Request:
         if value is None:
             return None
         if np.size(value) != 1:
-            raise UserError(f"{self.name(key)} takes one value here")
+            raise UserError(f"{named(key)} takes one value here")
         return float(np.asarray(value).reshape(-1)[0])
 
     def sweeping(self) -> list[str]:
@@ -158,29 +161,29 @@ def check(request: Request) -> None:
             continue
         for x in np.asarray(value, dtype=np.float64).reshape(-1):
             if not rule.contains(float(x)):
-                raise UserError(f"{request.name(f.name)}: {rule.explain()}, got {x:g}")
+                raise UserError(f"{named(f.name)}: {rule.explain()}, got {x:g}")
     if request.train is not None:
         for key, x in zip(("params", "tokens"), request.train, strict=True):
             if not RANGES[key].contains(x):
                 raise UserError(
-                    f"{request.name('train')}: {key.upper()} {RANGES[key].explain()}, got {x:g}"
+                    f"{named('train')}: {key.upper()} {RANGES[key].explain()}, got {x:g}"
                 )
     for key, spread in request.uncertain.items():
         rule = RANGES.get(key)
         for x in (spread.low, spread.high):
             if rule is not None and not rule.contains(x):
-                raise UserError(f"{request.name(key)}: {rule.explain()}, got {x:g} in {spread}")
+                raise UserError(f"{named(key)}: {rule.explain()}, got {x:g} in {spread}")
     if request.uncertain and request.sweeping():
         raise UserError(
-            f"{request.name(next(iter(request.uncertain)))} is uncertain (a~b) and"
-            f" {request.name(request.sweeping()[0])} is swept (a:b:step): give one kind at a time"
+            f"{named(next(iter(request.uncertain)))} is uncertain (a~b) and"
+            f" {named(request.sweeping()[0])} is swept (a:b:step): give one kind at a time"
         )
     limit = max_scenarios(request)
     count = math.prod(int(np.size(getattr(request, k))) for k in request.sweeping())
     if count > limit:
         raise UserError(
             f"the sweep has {count:,} scenarios, more than {limit:,}: narrow the lists, or raise"
-            f" the bound with --max-scenarios N or {MAX_SCENARIOS_ENV}=N"
+            f" the bound with {named('max_scenarios')} N or {MAX_SCENARIOS_ENV}=N"
         )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,18 @@ from typing import Any
 import numpy as np
 
 from subsidybench.catalogue.freshness import staleness_warnings
-from subsidybench.cost.device import Device, check_rent_choice, load_device, rent_notes
+from subsidybench.cost.device import Device, RentChoice, check_rent_choice, load_device, rent_notes
 from subsidybench.cost.job_inputs import cluster_inputs, job_kind, job_of, train_job
 from subsidybench.cost.jobs import Job
 from subsidybench.cost.model import Peak
-from subsidybench.cost.owned import owned_inputs
+from subsidybench.cost.published import needs_throughput, published_device
+from subsidybench.cost.throughput_inputs import resolve_throughput, run_evidence
+from subsidybench.cost.owned import OwnedAsk, owned_inputs
 from subsidybench.cost.request import Request, check
 from subsidybench.cost.terms import SubsidyTerms, given_terms, terms_from_programme
-from subsidybench.cost.throughput import ThroughputAxis, primitive_warning, resolve_throughput
-from subsidybench.errors import UserError
+from subsidybench.cost.inputs import written
+from subsidybench.cost.throughput import RunEvidence, ThroughputAxis, primitive_warning
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import Assumption, Basis
 
 
@@ -75,10 +79,35 @@ class Scenario:
     """That rate: quote per base."""
     power_rate: float = 0.0
     """Owned: the share of the power bill a --power-subsidy pays, shown apart from the price."""
+    # What the answer's arithmetic takes from the question besides (cost.evaluate and
+    # cost.uncertainty read these, never the Request).
+    label: str = ""
+    names: Mapping[str, str] = field(default_factory=dict)
+    """How the user wrote each input (cost.inputs.written), for the sources an answer prints."""
+    swept: tuple[str, ...] = ()
+    """The inputs given several values: the axes of a sweep."""
+    evidence: RunEvidence | None = None
+    """The run (and further runs of its workload) the rate was measured by."""
+    estimated: bool = False
+    """The measured rate was scaled by the roofline to the device costed (cost.device)."""
+    hours: np.ndarray | None = None
+    contract: np.ndarray | None = None
+    contract_size: float | None = None
+    reach_amount: str | None = None
+    """How far a subsidy goes: of `cap`, `pool` or an amount (text as given)."""
+    cost_of_capital: np.ndarray | None = None
+    uncertain: Mapping[str, Any] = field(default_factory=dict)
+    """Inputs given as ranges a~b (their Spreads, by input name)."""
+    seed: int | None = None
+    draws: float | None = None
 
     @property
     def sweeping(self) -> list[str]:
-        return self.request.sweeping()
+        return list(self.swept)
+
+    def name(self, key: str) -> str:
+        """How the user wrote input `key` (a flag, a comparison file's key), for a source."""
+        return written(key, self.names)
 
 
 class Money:
@@ -144,22 +173,25 @@ def resolve(request: Request) -> Scenario:
     owned = r.capex is not None
     owned_flags = ("lifetime", "tariff", "pue", "hosting", "utilisation")
     if not owned and any(r.given(k) for k in owned_flags):
-        raise UserError("owned-hardware inputs need --capex")
+        raise UserError(f"owned-hardware inputs need {named('capex')}")
     if owned and r.price is not None:
-        raise UserError(f"give {r.name('price')} (rent) or --capex (owned), not both")
+        raise UserError(f"give {named('price')} (rent) or {named('capex')} (owned), not both")
     rent = None
     price_ccy = None
     basis, source = r.price_basis, r.price_source
-    check_rent_choice(r, device, owned)
+    rent_choice = RentChoice(r.market, r.rent_id)
+    check_rent_choice(rent_choice, device, r.price is not None, owned)
     if r.currency is not None and r.price is None and not owned and kind != "contract":
         raise UserError(
-            f"--currency is the currency of {r.name('price')}, --capex or --contract, and none"
-            f" is given: give {r.name('price')} with it, or --in {r.currency.upper()} to answer"
+            f"{named('currency')} is the currency of {named('price')}, {named('capex')} or"
+            f" {named('contract')}, and none"
+            f" is given: give {named('price')} with it, or {named('report_currency')}"
+            f" {r.currency.upper()} to answer"
             f" in {r.currency.upper()} at a profile's rent"
         )
     if r.price is not None or owned:
         if r.currency is None:
-            raise UserError(f"give the currency of {r.name('price')} (e.g. --currency USD)")
+            raise UserError(f"give the currency of {named('price')} (e.g. {named('currency')} USD)")
         price_ccy = r.currency.upper()
         source = source or (r.name("price") if not owned else "--capex")
         rent = r.price
@@ -172,7 +204,7 @@ def resolve(request: Request) -> Scenario:
     if point is not None:
         assert device is not None
         rent, price_ccy, basis = np.array([point.amount]), point.currency, point.basis
-        source, others = rent_notes(r, device, point)
+        source, others = rent_notes(rent_choice, device, point)
         if others is not None:
             notes.append(others)
     currency = r.report_currency.upper() if r.report_currency else price_ccy
@@ -186,9 +218,16 @@ def resolve(request: Request) -> Scenario:
         source = f"{source}: {float(rent[0]):,.4g} {price_ccy}"
         rent = converted
     if r.power_subsidy is not None and not owned:
-        raise UserError("--power-subsidy pays part of an owned device's power bill: give --capex")
+        raise UserError(
+            f"{named('power_subsidy')} pays part of an owned device's power bill: give"
+            f" {named('capex')}"
+        )
     owned_hw, power_rate = (
-        owned_inputs(r, device, money.factor, price_ccy, notes, domestic) if owned else (None, 0.0)
+        owned_inputs(
+            _owned_ask(r), run_evidence(r), device, money.factor, price_ccy, notes, domestic
+        )
+        if owned
+        else (None, 0.0)
     )
     if currency is None or (rent is None and owned_hw is None):
         needs = _needs_price(r, kind, programme)
@@ -196,12 +235,14 @@ def resolve(request: Request) -> Scenario:
             # The profile was asked for its price and has none: say so, not "give a profile".
             raise UserError(
                 f"{needs} needs a price, and {device.id} has no rent in the catalogue"
-                f" (`subsidybench profiles show {device.id}` says what is known): give --price"
-                " with --currency, or --capex (owned)"
+                f" (`subsidybench profiles show {device.id}` says what is known): give"
+                f" {named('price')}"
+                f" with {named('currency')}, or {named('capex')} (owned)"
             )
         if needs:
             raise UserError(
-                f"{needs} needs a price: --price with --currency, --capex (owned), or a --profile"
+                f"{needs} needs a price: {named('price')} with {named('currency')},"
+                f" {named('capex')} (owned), or a {named('profile')}"
                 " with a rent"
             )
         if kind != "contract":
@@ -211,9 +252,7 @@ def resolve(request: Request) -> Scenario:
     peak = _peak(r, device)
     rate = resolve_throughput(r, device, peak, train_job(r) if r.train is not None else None)
     if rate is None and kind in ("train", "serve"):
-        from subsidybench.cost.published import needs_throughput
-
-        raise needs_throughput(device, r)
+        raise needs_throughput(device, r.profiles_dirs)
     job = job_of(r, kind, rate)
     if rate is not None and rate.implied:
         kind = "train"
@@ -233,11 +272,11 @@ def resolve(request: Request) -> Scenario:
     if r.duration_days is not None:
         if kind in ("train", "serve") and not (rate is not None and rate.implied):
             raise UserError(
-                f"{r.name('duration_days')}: a training or serving job's wall time follows from"
-                " its throughput and devices; give --devices instead"
+                f"{named('duration_days')}: a training or serving job's wall time follows from"
+                f" its throughput and devices; give {named('devices')} instead"
             )
         if devices_given:
-            raise UserError(f"give --devices or {r.name('duration_days')}, not both")
+            raise UserError(f"give {named('devices')} or {named('duration_days')}, not both")
         wall = r.duration_days * 24.0
 
     # Subsidy terms.
@@ -249,12 +288,12 @@ def resolve(request: Request) -> Scenario:
             Assumption(
                 "job start",
                 str(start),
-                Basis.GIVEN,
+                Basis.GIVEN if r.start else Basis.DEFAULT,
                 r.name("start") if r.start else f"not given: today ({r.name('start')} DATE)",
             )
         )
     elif r.assume_valid:
-        raise UserError(f"{r.name('assume_valid')} needs a programme (--subsidy)")
+        raise UserError(f"{named('assume_valid')} needs a programme ({named('subsidy')})")
     if programme is not None:
         terms = terms_from_programme(
             programme,
@@ -269,13 +308,16 @@ def resolve(request: Request) -> Scenario:
             origin_given=r.domestic is not None or device is not None,
         )
         if r.cap is not None:
-            raise UserError("--cap is for a --rate given by hand; a programme states its own caps")
+            raise UserError(
+                f"{named('cap')} is for a {named('rate')} given by hand; a programme states its own"
+                " caps"
+            )
     elif r.rate is not None:
         terms = given_terms(float(r.rate[0]), math.inf if r.cap is None else r.cap)
     elif r.cap is not None:
-        raise UserError("--cap needs --rate (or give a --subsidy)")
+        raise UserError(f"{named('cap')} needs {named('rate')} (or give a {named('subsidy')})")
     elif r.small_firm:
-        raise UserError("--small-firm needs --subsidy")
+        raise UserError(f"{named('small_firm')} needs {named('subsidy')}")
     timed = terms is not None and math.isfinite(terms.window_hours) and kind != "reach"
     hours_known = rent is not None or owned_hw is not None or kind != "contract"
     if timed and wall is None and not (devices_given and hours_known):
@@ -284,11 +326,11 @@ def resolve(request: Request) -> Scenario:
         if not hours_known:
             raise UserError(
                 f"{where} contract, so the answer depends on how long the contract runs: give"
-                f" {r.name('duration_days')} DAYS (with no price, --devices cannot tell it)"
+                f" {named('duration_days')} DAYS (with no price, {named('devices')} cannot tell it)"
             )
         raise UserError(
             f"{where} contract, so the answer depends on how long the job runs: give"
-            f" {r.name('duration_days')} DAYS, or --devices (how many devices share the"
+            f" {named('duration_days')} DAYS, or {named('devices')} (how many devices share the"
             " device-hours)"
         )
 
@@ -304,7 +346,9 @@ def resolve(request: Request) -> Scenario:
             rate is None or rate.serving is None  # a serving curve is a model, not a primitive
         )
     ):
-        primitive = primitive_warning(r)
+        evidence = run_evidence(r)
+        assert evidence is not None
+        primitive = primitive_warning(evidence)
         if primitive:
             notes.append(Assumption("workload", primitive, Basis.NOT_APPLIED, r.name("run")))
             warned.append(primitive)
@@ -341,6 +385,19 @@ def resolve(request: Request) -> Scenario:
         fx_pair=next(iter(money.used), None),
         fx_rate=money.rate,
         power_rate=power_rate,
+        label=r.label,
+        names=r.names,
+        swept=tuple(r.sweeping()),
+        evidence=run_evidence(r),
+        estimated=r.estimate_on is not None,
+        hours=r.hours,
+        contract=r.contract,
+        contract_size=r.contract_size,
+        reach_amount=r.reach,
+        cost_of_capital=r.cost_of_capital,
+        uncertain=r.uncertain,
+        seed=r.seed,
+        draws=r.draws,
     )
 
 
@@ -348,10 +405,13 @@ def _contract_currency(r: Request) -> str:
     """A contract priced by nobody is money in the currency the user states."""
     given = {c.upper() for c in (r.currency, r.report_currency) if c is not None}
     if not given:
-        raise UserError(f"{r.name('contract')}: give the contract's currency (--currency CNY)")
+        raise UserError(
+            f"{named('contract')}: give the contract's currency ({named('currency')} CNY)"
+        )
     if len(given) > 1:
         raise UserError(
-            f"{r.name('contract')} is in --currency {r.currency}, the answer in --in"
+            f"{named('contract')} is in {named('currency')} {r.currency}, the answer in"
+            f" {named('report_currency')}"
             f" {r.report_currency}: with no price, state the contract in the answer's currency"
         )
     return given.pop()
@@ -362,14 +422,13 @@ def _origin(domestic: bool) -> str:
 
 
 def _device(r: Request) -> Device | None:
-    from subsidybench.cost.published import published_device
-
-    name = r.estimate_on or r.profile or published_device(r)
+    name = r.estimate_on or r.profile or published_device(r.published, r.profiles_dirs)
     if r.estimate_on and r.profile and r.profile != r.estimate_on:
         raise UserError(
-            f"{r.name('estimate_on')} names the device costed; --profile {r.profile} is another"
+            f"{named('estimate_on')} names the device costed; {named('profile')} {r.profile} is"
+            " another"
         )
-    return None if name is None else load_device(name, r.profiles_dirs, r.dtype, r.name("dtype"))
+    return None if name is None else load_device(name, r.profiles_dirs, r.dtype)
 
 
 def _programme(r: Request) -> Any:
@@ -383,13 +442,13 @@ def _programme(r: Request) -> Any:
 def _needs_price(r: Request, kind: str, programme: Any) -> str:
     """Which part of the question is about money ('' when none is: time and hours only)."""
     if kind == "reach":
-        return "--reach"
+        return named("reach")
     if kind == "contract":
         return ""  # a contract is money: its subsidy and net need no price (device-hours do)
     if programme is not None or r.rate is not None:
         return "a subsidy"
     if r.report_currency is not None:
-        return "--in"
+        return named("report_currency")
     return ""
 
 
@@ -410,5 +469,21 @@ def _spend(r: Request, owned: bool) -> Any:
         return Spend.COMPUTE_BUILD if owned else Spend.COMPUTE_RENT
     kinds = {s.value: s for s in Spend}
     if r.spend not in kinds:
-        raise UserError(f"{r.name('spend')}: {r.spend!r} is not one of {', '.join(kinds)}")
+        raise UserError(f"{named('spend')}: {r.spend!r} is not one of {', '.join(kinds)}")
     return kinds[r.spend]
+
+
+def _owned_ask(r: Request) -> OwnedAsk:
+    assert r.capex is not None
+    return OwnedAsk(
+        capex=r.capex,
+        lifetime=r.lifetime,
+        cost_of_capital=r.cost_of_capital,
+        power_w=r.power_w,
+        pue=r.pue,
+        tariff=r.tariff,
+        hosting=r.hosting,
+        utilisation=r.utilisation,
+        power_subsidy=r.power_subsidy,
+        dirs=r.profiles_dirs,
+    )

@@ -27,29 +27,26 @@ Torch-free, like the rest of cost/.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from subsidybench.cost.throughput import Throughput, WorkUnit
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import Assumption, Basis
 from subsidybench.results.serving import PERCENTILES, Curve, CurvePoint, Slo, curves, goodput
 from subsidybench.units import MILLION, Array
 
 if TYPE_CHECKING:
     from subsidybench.cost.answer import Estimate
-    from subsidybench.cost.request import Request
-    from subsidybench.cost.scenario import Scenario
     from subsidybench.results.record import RunResult
 
 SPLIT_RULE = (
     "each device-hour split by a served batch's phase times: prefill share f = TTFT p50 /"
     " (TTFT p50 + (N - 1) x TPOT p50); input pays f, output 1 - f"
 )
-_SLO_FLAGS = ("tokens_per_user", "ttft_ms", "tpot_ms", "slo_percentile")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,26 +81,6 @@ def split_per_million(
 
 # ---------------------------------------------------------------------------------------------
 # Which curve and which point
-
-
-def slo_of(r: Request) -> Slo | None:
-    """The SLO the flags state (None when no target is given); the percentile defaults to 99."""
-    ttft = None if r.ttft_ms is None else r.ttft_ms / 1000.0
-    tpot = None if r.tpot_ms is None else r.tpot_ms / 1000.0
-    percentile = 99 if r.slo_percentile is None else int(r.slo_percentile)
-    if percentile not in PERCENTILES:
-        raise UserError(
-            f"{r.name('slo_percentile')}: must be one of {', '.join(map(str, PERCENTILES))},"
-            f" got {percentile}"
-        )
-    if ttft is None and tpot is None and r.tokens_per_user is None:
-        if r.slo_percentile is not None:
-            raise UserError(
-                f"{r.name('slo_percentile')} says at which percentile an SLO holds: give"
-                f" {r.name('ttft_ms')}, {r.name('tpot_ms')} or {r.name('tokens_per_user')}"
-            )
-        return None
-    return Slo(ttft, tpot, r.tokens_per_user, percentile)
 
 
 def describe_slo(slo: Slo) -> str:
@@ -255,13 +232,13 @@ def pick(
         where=where,
         what="serving curves",
         one="serving curve",
-        flag="--workload (a point's id)",
+        flag=f"{named('workload')} (a point's id)",
     )
     if profile is not None and run.profile is not None and run.profile != profile and not force:
         raise UserError(
             f"{where} was measured on {run.device.name} (profile {run.profile}), not on"
-            f" {profile}: cost a run of that device, or pass --force to price this one as if"
-            " it were"
+            f" {profile}: cost a run of that device, or pass {named('force')} to price this"
+            " one as if it were"
         )
     label = curve_label(curve)
     candidates = list(curve.points) if force else [p for p in curve.points if p.valid]
@@ -269,7 +246,7 @@ def pick(
     if not candidates:
         raise UserError(
             f"{where}: every point of {label} has an invalid verdict; a cost on them would not"
-            " hold (pass --force to cost them anyway, marked as forced)"
+            f" hold (pass {named('force')} to cost them anyway, marked as forced)"
         )
     point, why = _choose(candidates, slo, label)
     device = f"{run.device.name} ({run.device})"
@@ -282,16 +259,6 @@ def _ids(curve: Curve) -> tuple[str, ...]:
 
 def _in_curve(rid: str, found: Sequence[Curve]) -> bool:
     return any(rid in _ids(c) for c in found)
-
-
-def check_flags(r: Request, serving: bool) -> None:
-    """SLO flags only where a serving curve is costed."""
-    given = [r.name(k) for k in _SLO_FLAGS if getattr(r, k) is not None]
-    if given and not serving:
-        raise UserError(
-            f"{', '.join(given)} set a serving SLO: give --serve with a --run that has a"
-            " serving curve (gpt_serve, llama_serve)"
-        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,72 +350,3 @@ class ServingAnswer:
             **self.estimate.to_dict(),
             "points": self.costs.rows(),
         }
-
-
-def curve_costs(
-    scenario: Scenario | None,
-    curve: Curve,
-    slo: Slo | None = None,
-    chosen: CurvePoint | None = None,
-    costed: Sequence[CurvePoint] | None = None,
-) -> tuple[CurveCosts, list[Estimate | None]]:
-    """Every point of `curve` costed as `scenario` costs its job (one Estimate each, through
-    cost.evaluate, so headline and table never disagree), then split into input and output.
-
-    Without a scenario (no price), the speeds and split only. Points not in `costed` (default:
-    all) get no money, as an invalid measurement gets none in a report."""
-    from subsidybench.cost.evaluate import one
-    from subsidybench.cost.throughput import ThroughputAxis
-
-    pts = curve.points
-    basis = Basis.DERIVED if curve.derived else Basis.MEASURED
-    wanted = set(pts if costed is None else costed)
-    estimates: list[Any] = []
-    for p in pts:
-        if scenario is None or p not in wanted:
-            estimates.append(None)
-            continue
-        axis = ThroughputAxis(
-            WorkUnit.TOKENS, basis, p.result_id, np.array([p.output_tokens_per_s])
-        )
-        estimates.append(one(replace(scenario, throughput=axis)))
-    share = prefill_share(
-        [p.ttft_s.p50 for p in pts], [p.tpot_s.p50 for p in pts], [p.new_tokens for p in pts]
-    )
-    front = set(curve.pareto_front())
-    on_front = np.array([p in front for p in pts])
-    meets = None if slo is None else np.array([not slo.misses(p) for p in pts])
-    costs = CurveCosts(pts, share, on_front, meets, None if chosen is None else pts.index(chosen))
-    if any(e is not None and e.gross is not None for e in estimates):
-        nan = float("nan")
-        tokens = np.array([e.tokens if e else nan for e in estimates]) / MILLION
-        gross = np.array([e.gross if e else nan for e in estimates], dtype=np.float64) / tokens
-        net = np.array([e.net if e else nan for e in estimates], dtype=np.float64) / tokens
-        p0 = pts[0]
-        in_gross, out_gross = split_per_million(gross, share, p0.prompt, p0.new_tokens)
-        in_net, out_net = split_per_million(net, share, p0.prompt, p0.new_tokens)
-        costs = replace(
-            costs, all_in=(gross, net), input=(in_gross, in_net), output=(out_gross, out_net)
-        )
-    return costs, estimates
-
-
-def answer(scenario: Scenario) -> ServingAnswer:
-    """The serving answer to a scenario whose throughput is a serving curve's point."""
-    chosen = serving_pick(scenario)
-    if chosen is None:
-        raise ValueError("the scenario costs no serving curve")
-    costs, estimates = curve_costs(scenario, chosen.curve, chosen.slo, chosen.point)
-    assert costs.chosen is not None
-    head = estimates[costs.chosen]
-    assert head is not None
-    throughput = chosen.throughput()
-    notes = [a for a in head.assumptions if a.name != "throughput"]
-    head = replace(head, assumptions=(*throughput.assumptions(), *chosen.assumptions(), *notes))
-    return ServingAnswer(head, chosen, costs)
-
-
-def serving_pick(scenario: Scenario) -> ServingPick | None:
-    """The serving pick a resolved scenario costs, if its throughput came from a curve."""
-    axis = scenario.throughput
-    return None if axis is None else axis.serving

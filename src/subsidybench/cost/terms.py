@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 from subsidybench.catalogue.subsidies import Programme, Spend, Term, TermState
 from subsidybench.cost.pricing import HourlyPrice, OwnedHardware
 from subsidybench.cost.years import Calendar, programme_calendar, subsidy_over_time, yearly_rates
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import Assumption, Basis
 from subsidybench.units import Array
 
@@ -177,7 +177,8 @@ def apply_subsidy(
         # A contract value with no duration: the higher rate's window cannot be placed.
         raise UserError(
             f"the programme's rate lasts {terms.window_hours:,.0f} hours of a contract: give"
-            " --devices (how many share the device-hours) or --duration DAYS"
+            f" {named('devices')} (how many share the device-hours) or {named('duration_days')}"
+            " DAYS"
         )
     wall = np.asarray(wall_hours or 0.0, dtype=np.float64)
     cal = terms.calendar

@@ -2,10 +2,10 @@
 
 A throughput is measured (a workload of a run result), given by hand (model or hardware
 TFLOP/s, tokens/s), estimated (an MFU times a peak, or a measured rate scaled by the roofline to
-another device) or implied by a training job and the device-hours it took; `resolve_throughput`
-reads it from a question once. Its basis and source travel with it and are printed beside every
-answer. Results whose verdict is invalid are refused unless forced, and a
-forced one says so in its source.
+another device) or implied by a training job and the device-hours it took;
+cost.throughput_inputs reads it from a question once. Its basis and source travel with it and
+are printed beside every answer. Results whose verdict is invalid are refused unless forced,
+and a forced one says so in its source.
 """
 
 from __future__ import annotations
@@ -18,14 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import Assumption, Basis
-from subsidybench.units import SECONDS_PER_HOUR
 
 if TYPE_CHECKING:
     from subsidybench.cost.answer import Peak
-    from subsidybench.cost.jobs import TrainJob
-    from subsidybench.cost.request import Request
     from subsidybench.results.record import RunResult
 
 TERA = 1e12
@@ -80,7 +77,7 @@ def given_tokens_per_s(tokens_per_s: float) -> Throughput:
 def from_mfu(mfu: float, peak_tflops: float, peak_source: str) -> Throughput:
     """An estimate: a model-FLOPs utilisation times a peak (whose source is named)."""
     if not (0 < mfu <= 1):
-        raise UserError(f"--mfu is a share of peak in (0, 1], got {mfu:g}")
+        raise UserError(f"{named('mfu')} is a share of peak in (0, 1], got {mfu:g}")
     if not (math.isfinite(peak_tflops) and peak_tflops > 0):
         raise UserError(f"a peak must be a number > 0 TFLOP/s, got {peak_tflops:g}")
     source = f"MFU {mfu:.0%} (given) x peak {peak_tflops:,.4g} TFLOP/s ({peak_source})"
@@ -121,18 +118,18 @@ def from_run(
     if profile is not None and run.profile is not None and run.profile != profile and not force:
         raise UserError(
             f"{where} was measured on {run.device.name} (profile {run.profile}), not on"
-            f" {profile}: cost a run of that device, or pass --force to price this one as if"
-            " it were"
+            f" {profile}: cost a run of that device, or pass {named('force')} to price this"
+            " one as if it were"
         )
     if result.verdict is not None and not result.verdict.valid and not force:
         raise UserError(
             f"{where}: {result.id}: {result.verdict}; a cost on it would not hold "
-            "(pass --force to cost it anyway, marked as forced)"
+            f"(pass {named('force')} to cost it anyway, marked as forced)"
         )
     if result.not_device and not force:
         raise UserError(
             f"{where}: {result.id}: not a device figure ({'; '.join(result.not_device)}); "
-            "pass --force to cost it anyway, marked as forced"
+            f"pass {named('force')} to cost it anyway, marked as forced"
         )
     device = f"{run.device.name} ({run.device})"
     source = f"measured: run {where} workload {result.id} on {device}"
@@ -179,10 +176,36 @@ def measured(
     return from_run(loaded, where, workload, unit, force, None if device is None else device.id)
 
 
-# Full activation recomputation runs the forward pass twice: 8N FLOPs per token instead of 6N
-# (Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models",
-# section 5; the OPT-175B logbook quotes 147 TFLOP/s per A100 counted this way).
-RECOMPUTATION = {"none": 6.0, "full": 8.0}
+@dataclass(frozen=True, slots=True)
+class RunEvidence:
+    """The run a rate is measured by, as a question names it: the file (or the loaded run), the
+    name messages call it by, the workload costed, whether an invalid figure is costed anyway,
+    and further runs of the same workload (their spread goes into a range, cost.uncertainty)."""
+
+    run: Any
+    label: str = ""
+    workload: str | None = None
+    force: bool = False
+    also: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.run is None:
+            raise ValueError("run evidence needs a run")
+
+
+def primitive_warning(evidence: RunEvidence) -> str:
+    """A warning where a primitive's rate (a GEMM) stands for a job's: '' where it does not."""
+    from subsidybench.results.query import pick_result
+
+    run, where = run_and_label(evidence.run, evidence.label)
+    result = pick_result(run, where, evidence.workload)
+    if result.family != "primitive":
+        return ""
+    return (
+        f"{result.id} is a primitive, not a training or serving step: its rate is used as the"
+        " job's, though a real step adds attention, memory-bound layers, communication and"
+        " the optimizer, and reaches less; measure a model workload for a figure to sign"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,132 +249,3 @@ class ThroughputAxis:
             self.conditions,
         )
 
-
-def resolve_throughput(
-    r: Request, device: Any, peak: Peak | None, job: TrainJob | None
-) -> ThroughputAxis | None:
-    """The throughput per device a question gives (one source of it at most), resolved."""
-    given = [
-        k
-        for k in ("run", "tflops", "hardware_tflops", "tokens_per_s", "mfu", "published")
-        if getattr(r, k) is not None
-    ]
-    if r.train is not None and r.hours is not None:
-        given.append("hours")
-    if not given and r.model is not None:
-        given.append("published")  # --model alone: the one published result for it (cost.published)
-    if len(given) > 1:
-        raise UserError(f"give one throughput, not {' and '.join(r.name(k) for k in given)}")
-    if r.estimate_on is not None and r.run is None:
-        raise UserError(
-            f"{r.name('estimate_on')} scales a measured rate: give --run and --workload"
-        )
-    if r.recomputation is not None and r.hardware_tflops is None:
-        raise UserError("--recomputation says how --hardware-tflops were counted: give both")
-    if not given:
-        from subsidybench.cost.serving import check_flags
-
-        check_flags(r, serving=False)
-        return None
-    what = given[0]
-    if what == "run":
-        if r.metric not in {u.value for u in WorkUnit}:
-            raise UserError(f"{r.name('metric')}: expected flops or tokens, got {r.metric!r}")
-        unit = WorkUnit(r.metric)
-        serving = _serving(r, device)
-        if serving is not None:
-            one = serving.throughput()
-            return ThroughputAxis(
-                one.unit, one.basis, one.source, np.array([one.per_second]), serving=serving
-            )
-        if r.estimate_on is not None:
-            from subsidybench.cost.device import estimated_throughput
-
-            one = estimated_throughput(r, unit)
-        else:
-            one = measured(r.run, r.run_label, r.workload, unit, r.force, device)
-        return ThroughputAxis(
-            one.unit, one.basis, one.source, per_second=np.array([one.per_second])
-        )
-    if what == "published":
-        from subsidybench.cost.published import published_throughput
-
-        return published_throughput(r, device, peak)
-    from subsidybench.cost.serving import check_flags
-
-    check_flags(r, serving=False)
-    if what == "tflops":
-        return ThroughputAxis(
-            WorkUnit.FLOPS, Basis.GIVEN, f"given by hand ({r.name('tflops')})", r.tflops * TERA
-        )
-    if what == "hardware_tflops":
-        if r.recomputation not in RECOMPUTATION:
-            raise UserError(
-                "--hardware-tflops counts the FLOPs the device ran, recomputation included:"
-                " say which with --recomputation full (8N per token) or none (6N)"
-            )
-        ratio = 6.0 / RECOMPUTATION[r.recomputation]
-        assert r.hardware_tflops is not None
-        source = (
-            f"{r.hardware_tflops:g} hardware TFLOP/s ({r.name('hardware_tflops')}), "
-            f"{r.recomputation} recomputation ({RECOMPUTATION[r.recomputation]:g}N per token)"
-            f" x 6/{RECOMPUTATION[r.recomputation]:g} = model FLOP/s (6N)"
-        )
-        per_second = np.array([r.hardware_tflops * ratio * TERA])
-        return ThroughputAxis(
-            WorkUnit.FLOPS, Basis.DERIVED, source, per_second, hardware_per_model=1 / ratio
-        )
-    if what == "tokens_per_s":
-        source = f"given by hand ({r.name('tokens_per_s')})"
-        return ThroughputAxis(WorkUnit.TOKENS, Basis.GIVEN, source, r.tokens_per_s)
-    if what == "mfu":
-        if peak is None:
-            raise UserError(
-                f"{r.name('mfu')} needs a peak: give --peak-tflops or a --profile with a"
-                f" {r.dtype} peak"
-            )
-        return ThroughputAxis(WorkUnit.FLOPS, Basis.ESTIMATE, "MFU x peak", mfu=r.mfu, peak=peak)
-    # A training job and the device-hours it took: the rate they imply, per device.
-    assert r.train is not None and r.hours is not None
-    hours = r.one("hours")
-    assert hours is not None and job is not None
-    per_second = job.flops / (hours * SECONDS_PER_HOUR)
-    source = f"{job.flops:.4g} FLOPs / ({hours:,.6g} device-hours x 3,600 s)"
-    return ThroughputAxis(
-        WorkUnit.FLOPS, Basis.DERIVED, source, np.array([per_second]), implied=True
-    )
-
-
-def _serving(r: Request, device: Any) -> Any:
-    """A serving job on a run with a serving curve: the curve's goodput point (cost.serving)."""
-    from subsidybench.cost import serving
-
-    if r.serve is None:
-        serving.check_flags(r, serving=False)
-        return None
-    run, where = run_and_label(r.run, r.run_label)
-    slo = serving.slo_of(r)
-    profile = None if device is None else device.id
-    picked = serving.pick(run, where, r.workload, slo, r.force, profile)
-    serving.check_flags(r, serving=picked is not None)
-    if picked is not None and r.estimate_on is not None:
-        raise UserError(
-            f"{r.name('estimate_on')} scales one rate by the roofline; a serving curve is"
-            " costed on the device it was measured on"
-        )
-    return picked
-
-
-def primitive_warning(r: Request) -> str:
-    """A warning where a primitive's rate (a GEMM) stands for a job's: '' where it does not."""
-    from subsidybench.results.query import pick_result
-
-    run, where = run_and_label(r.run, r.run_label)
-    result = pick_result(run, where, r.workload)
-    if result.family != "primitive":
-        return ""
-    return (
-        f"{result.id} is a primitive, not a training or serving step: its rate is used as the"
-        " job's, though a real step adds attention, memory-bound layers, communication and"
-        " the optimizer, and reaches less; measure a model workload for a figure to sign"
-    )

@@ -35,7 +35,7 @@ from subsidybench.cost.reach import reach_figures
 from subsidybench.cost.scenario import Scenario
 from subsidybench.cost.spread import Spread, bootstrap_rates, parse_spread
 from subsidybench.cost.throughput import TERA, WorkUnit
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import Basis
 from subsidybench.units import HOURS_PER_DAY, MILLION, PFLOP_DAY, PFLOP_HOUR, SECONDS_PER_HOUR
 
@@ -150,14 +150,14 @@ def _measured_runs(s: Scenario) -> list[tuple[float, np.ndarray]]:
     """(rate, samples) of the costed run and of each further run of the same workload."""
     from subsidybench.cost.throughput import measured
 
-    r = s.request
-    assert s.throughput is not None
+    e = s.evidence
+    assert s.throughput is not None and e is not None
     first = s.throughput.one().per_second
-    out = [(first, _samples(r.run, r.run_label, r.workload))]
-    unit = WorkUnit(r.metric)
-    for other in r.also_runs:
-        t = measured(other, "", r.workload, unit, r.force, s.device)
-        out.append((t.per_second, _samples(other, "", r.workload)))
+    out = [(first, _samples(e.run, e.label, e.workload))]
+    unit = s.throughput.unit
+    for other in e.also:
+        t = measured(other, "", e.workload, unit, e.force, s.device)
+        out.append((t.per_second, _samples(other, "", e.workload)))
     return out
 
 
@@ -173,13 +173,11 @@ def _exponent(s: Scenario, source: str | None) -> int:
 
 
 def _sources(s: Scenario) -> list[Source]:
-    r = s.request
-    given = dict(r.uncertain)
-    unknown = [r.name(k) for k in given if k not in UNCERTAIN]
+    given = dict(s.uncertain)
+    unknown = [named(k) for k in given if k not in UNCERTAIN]
     if unknown:
         raise UserError(
-            f"{unknown[0]}: a range a~b is taken for "
-            + ", ".join("--" + k.replace("_", "-") for k in UNCERTAIN)
+            f"{unknown[0]}: a range a~b is taken for {', '.join(map(named, UNCERTAIN))}"
         )
     out: list[Source] = []
 
@@ -190,16 +188,16 @@ def _sources(s: Scenario) -> list[Source]:
             return sp.draw(rng, n) * scale
 
         point = sp.centre * scale
-        out.append(Source(key, r.name(key), point, draw, sp.describe(), Basis.GIVEN.value, scale))
+        out.append(Source(key, s.name(key), point, draw, sp.describe(), Basis.GIVEN.value, scale))
 
     for key in ("price", "fx", "rate", "hours", "contract", "tflops", "tokens_per_s", "mfu"):
         if key not in given:
             continue
         if key == "fx" and s.fx_pair is None:
-            raise UserError(f"{r.name('fx')}: no exchange rate enters this answer")
+            raise UserError(f"{named('fx')}: no exchange rate enters this answer")
         if key == "hours" and s.throughput is not None and s.throughput.implied:
             raise UserError(
-                f"{r.name('hours')}: a range of the hours that imply a rate is not taken"
+                f"{named('hours')}: a range of the hours that imply a rate is not taken"
             )
         if key == "rate" and s.terms is None:
             continue  # resolve has refused this already
@@ -211,7 +209,7 @@ def _sources(s: Scenario) -> list[Source]:
             scale = 1.0 / given[key].centre  # a factor on the (converted) point figure
         spread(key, scale)
     tp = s.throughput
-    if tp is not None and r.run is not None and "run" not in given and r.estimate_on is None:
+    if tp is not None and s.evidence is not None and "run" not in given and not s.estimated:
         runs = _measured_runs(s)
         count = sum(x.size for _, x in runs)
         what = (
@@ -230,9 +228,12 @@ def _sources(s: Scenario) -> list[Source]:
                 TERA if tp.unit is WorkUnit.FLOPS else 1.0,
             )
         )
-    elif r.also_runs:
-        raise UserError("more than one --run: the further runs spread a measured rate; give --run")
-    if tp is not None and r.estimate_on is not None and not given.keys() & {"tflops", "mfu"}:
+    elif s.evidence is not None and s.evidence.also:
+        raise UserError(
+            f"more than one {named('run')}: the further runs spread a measured rate; give"
+            f" {named('run')}"
+        )
+    if tp is not None and s.estimated and not given.keys() & {"tflops", "mfu"}:
         limit = math.inf
         if tp.unit is WorkUnit.FLOPS and s.peak is not None:
             limit = s.peak.tflops * TERA  # an estimate cannot pass the device's peak
@@ -394,7 +395,7 @@ def _reach_figures(
         per_second,
         eff,
         work_per_run,
-        s.request.contract_size,
+        s.contract_size,
         cap,
     )
     done = out.pop("done", None)
@@ -422,14 +423,16 @@ def ranges(s: Scenario, draws: int | None = None, seed: int | None = None) -> Ra
     None when nothing in it is uncertain (every input a single value given by hand)."""
     if s.sweeping:
         return None
-    if s.owned is not None and s.terms is not None and "rate" in s.request.uncertain:
-        raise UserError("--rate a~b: a range of a building subsidy's rate is not computed")
+    if s.owned is not None and s.terms is not None and "rate" in s.uncertain:
+        raise UserError(
+            f"{named('rate')} a~b: a range of a building subsidy's rate is not computed"
+        )
     sources = _sources(s)
     if not sources:
         return None
-    n = int(draws if draws is not None else s.request.draws or DEFAULT_DRAWS)
+    n = int(draws if draws is not None else s.draws or DEFAULT_DRAWS)
     seed = int(
-        seed if seed is not None else s.request.seed if s.request.seed is not None else DEFAULT_SEED
+        seed if seed is not None else s.seed if s.seed is not None else DEFAULT_SEED
     )
     start = time.perf_counter()
     rng = np.random.default_rng(seed)

@@ -84,7 +84,7 @@ _CHARTS_AFTER = {
 }
 
 
-_OTHER = ("vendor", "estimate", "programme", "data file", "not applied", "unknown")
+_OTHER = ("vendor", "estimate", "programme", "data file", "not applied", "default", "unknown")
 
 
 def _basis_class(text: str, m: Messages) -> str | None:

@@ -29,7 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from subsidybench.cost import door
-from subsidybench.cost.inputs import Kind, Panel
+from subsidybench.cost.inputs import Kind, Panel, param_of
 from subsidybench.errors import UserError
 from subsidybench.report.core_words import core_text
 from subsidybench.report.i18n import messages
@@ -63,8 +63,8 @@ class Asked:
             if set(self.question.texts) - {"lang", "units"} or self.question.options:
                 self.outcome = self._answer(uploads, lists)
         except UserError as e:
-            self.error = uploads.hide(str(e))
-            self.field = form.field_of(self.error)
+            self.error = uploads.hide(e.say(param_of))
+            self.field = form.field_of(e)
         self.command = form.command(self.question.texts, uploads.names)
         if self.question.options:
             self.command += " --compare options.toml"
@@ -91,7 +91,7 @@ class Asked:
             try:
                 return _hide(door.answer(request, compare=path), hide)
             except UserError as e:
-                raise UserError(hide(str(e))) from None
+                raise UserError(hide(e.template)) from None
 
 
 def _hide(o: door.Outcome, hide: Any) -> door.Outcome:
@@ -132,7 +132,7 @@ def create_app(hosts: Sequence[str] = LOCAL) -> Starlette:
             m = messages(asked.lang, asked.question.texts.get("units"))
         except UserError as e:
             m = messages(asked.lang)
-            asked.error, asked.field, o = str(e), "units", None
+            asked.error, asked.field, o = e.say(param_of), "units", None
         values = dict(asked.question.texts)
         runs = [(u, uploads.names.get(u, u)) for u in values.pop("run", [])]
         html = page.render(
@@ -205,7 +205,7 @@ def create_app(hosts: Sequence[str] = LOCAL) -> Starlette:
                     currency=t.get("report_currency") or t.get("currency"),
                 )
             except UserError as e:
-                return _error(uploads.hide(str(e)))
+                return _error(uploads.hide(e.say(param_of)))
             data = out.read_bytes()
         return Response(data, media_type="application/zip", headers=_attachment("evidence.zip"))
 
@@ -228,7 +228,7 @@ def create_app(hosts: Sequence[str] = LOCAL) -> Starlette:
         try:
             upload_id = uploads.add(name, b"".join(chunks))
         except UserError as e:
-            return _error(str(e))
+            return _error(e.say(param_of))
         return JSONResponse({"id": upload_id, "name": uploads.names[upload_id]})
 
     def home(request: Request) -> Response:
@@ -263,7 +263,8 @@ def _guarded(handler: Any) -> Any:
         try:
             return handler(request)
         except UserError as e:
-            return _error(str(e))
+            # The library names inputs (errors.named); the page says each as its URL parameter.
+            return _error(e.say(param_of))
         except Exception as e:  # a bug: one line for the page, the whole story for the log
             _LOG.exception("while answering %s", request.url)
             return _error(

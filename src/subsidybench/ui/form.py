@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from subsidybench.cost.inputs import INPUTS, Input, Kind, Panel
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 
 MAX_QUERY = 8 * 1024
 """Bytes of a query string: every input at a long value is under 2 KB."""
@@ -68,7 +68,7 @@ def question(query: Sequence[tuple[str, str]], table: Sequence[Input] = INPUTS) 
         if i.kind is Kind.FILES:
             texts.setdefault(i.name, []).append(value)
         elif i.name in texts:
-            raise UserError(f"{i.option}: given twice")
+            raise UserError(f"{named(i.name)}: given twice")
         else:
             texts[i.name] = value
     return Question(texts, tuple(options[n] for n in sorted(options) if options[n]))
@@ -83,12 +83,14 @@ def bound(texts: Mapping[str, Any]) -> None:
         except ValueError:
             too_many = False  # the door's message names it
         if too_many:
-            raise UserError(f"--draws: at most {MAX_DRAWS:,} on the page (the CLI takes more)")
+            raise UserError(
+                f"{named('draws')}: at most {MAX_DRAWS:,} on the page (the CLI takes more)"
+            )
     if texts.get("max_scenarios") is None:
         return
     try:
         if float(texts["max_scenarios"]) > MAX_SCENARIOS:
-            raise UserError(f"--max-scenarios: at most {MAX_SCENARIOS:,} on the page")
+            raise UserError(f"{named('max_scenarios')}: at most {MAX_SCENARIOS:,} on the page")
     except ValueError:
         pass
 
@@ -103,7 +105,7 @@ def in_catalogue(
     for i in table:
         value = texts.get(i.name)
         if i.catalogue and value is not None and value not in {k for k, _ in lists[i.name]}:
-            raise UserError(f"{i.option}: {value!r} is not in the {i.catalogue} catalogue")
+            raise UserError(f"{named(i.name)}: {value!r} is not in the {i.catalogue} catalogue")
 
 
 def command(
@@ -148,16 +150,11 @@ def options_toml(options: Sequence[Mapping[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def field_of(message: str, table: Sequence[Input] = INPUTS) -> str | None:
-    """The input a one-line error names (its flag first), for the page to show it beside."""
-    best: Input | None = None
-    for i in table:
-        flag = i.option
-        if message.startswith((flag + ":", flag + " ")) and (
-            best is None or len(flag) > len(best.option)
-        ):
-            best = i
-    return None if best is None else best.name
+def field_of(error: UserError, table: Sequence[Input] = INPUTS) -> str | None:
+    """The page's field for the first input an error names (errors.named), for the page to show
+    the error beside it; None where it names none the page shows."""
+    shown = {i.name for i in page_inputs(table)}
+    return next((key for key in error.inputs if key in shown), None)
 
 
 def sections(lang: str, table: Sequence[Input] = INPUTS) -> list[tuple[Panel, list[Input]]]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from subsidybench.cost.inputs import flag_of
 from subsidybench.errors import UserError
 from subsidybench.provenance import Assumption, Basis
 from subsidybench.report.tables.costs import Priced
@@ -34,7 +35,8 @@ def serving_table(
     """One row per point of every run's serving curve, and the assumptions behind its costs."""
     import pandas as pd
 
-    from subsidybench.cost.serving import SPLIT_RULE, curve_costs, curve_label, describe_slo
+    from subsidybench.cost.serving import SPLIT_RULE, curve_label, describe_slo
+    from subsidybench.cost.serving_answer import curve_costs
 
     by_run = {p.lr.label: p for p in priced if not p.estimated}
     rows: list[dict[str, Any]] = []
@@ -108,6 +110,6 @@ def _scenario(p: Priced | None, curve: Any, notes: list[str]) -> Any:
     )
     try:
         return resolve(request)
-    except UserError as e:
-        notes.append(f"{p.lr.label}: serving curve not costed: {e}")
+    except UserError as e:  # a report is read beside the command that made it: say flags
+        notes.append(f"{p.lr.label}: serving curve not costed: {e.say(flag_of)}")
         return None
