@@ -12,6 +12,7 @@ import pytest
 
 from subsidybench.catalogue.subsidies import Spend, load_programme
 from subsidybench.cost import model as cost
+from subsidybench.cost.inputs import flag_of
 from subsidybench.cost.model import (
     PFLOP_DAY,
     Cluster,
@@ -24,7 +25,6 @@ from subsidybench.cost.model import (
     SubsidyTerms,
     TrainJob,
 )
-from subsidybench.cost.inputs import flag_of
 from subsidybench.cost.request import Request
 from subsidybench.cost.scenario import resolve
 from subsidybench.cost.sweep import sweep

@@ -85,8 +85,9 @@ def test_the_page_marks_its_field_and_says_its_label(live_server: LiveServer) ->
     assert '<div class="field invalid" data-input="price">' in html
     assert "--price" not in html.split('id="err-price"')[1].split("</p>")[0]
     # A page's option says the key of the comparison file it becomes.
-    status, html = _get(live_server, "/cost?train=7e9:2e12&o1.label=cheap&o1.price=-3"
-                        "&o1.currency=USD&o1.tflops=400")
+    status, html = _get(
+        live_server, "/cost?train=7e9:2e12&o1.label=cheap&o1.price=-3&o1.currency=USD&o1.tflops=400"
+    )
     assert status == 400 and "options.toml: option &#39;cheap&#39;: price: " in html
 
 

@@ -152,4 +152,6 @@ def test_the_cli_and_the_door_give_one_message() -> None:
     assert result.exit_code == 1
     with pytest.raises(UserError) as e:
         door.read({"layers": "x"})
-    assert result.output.strip() == f"error: {e.value}"
+    # One message: the library names the input, the CLI says it as its flag.
+    assert str(e.value) == "layers: expected a whole number, got 'x'"
+    assert result.output.strip() == f"error: {e.value.say(flag_of)}"

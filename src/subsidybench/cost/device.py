@@ -105,9 +105,7 @@ class RentChoice:
     rent_id: str | None = None
 
 
-def check_rent_choice(
-    choice: RentChoice, device: Device | None, priced: bool, owned: bool
-) -> None:
+def check_rent_choice(choice: RentChoice, device: Device | None, priced: bool, owned: bool) -> None:
     """A market or a rent id picks among a profile's rents: one of them, with a profile, and
     no price given by hand (`priced`) nor an owned device's."""
     picks = (("market", choice.market), ("rent_id", choice.rent_id))
@@ -149,9 +147,7 @@ def rent_notes(choice: RentChoice, device: Device, point: Any) -> tuple[str, Ass
     return source, Assumption("other rents", "; ".join(rest), Basis.DATA, how)
 
 
-def load_device(
-    name: str, dirs: tuple[Path, ...], dtype: str = "bf16"
-) -> Device:
+def load_device(name: str, dirs: tuple[Path, ...], dtype: str = "bf16") -> Device:
     """Read the figures the cost model needs from a device profile (catalogue.profiles), or
     from a system profile (catalogue.systems): then per device, the system's rent and power
     spread over its devices (derived), and the device count with it."""
@@ -238,9 +234,7 @@ def estimated_throughput(
     from subsidybench.catalogue import paths
 
     # The files the figures came from: a user's profile dir may override the shipped ones.
-    files = {
-        name: paths.resolve("devices", name, dirs) for name in (run.profile, target)
-    }
+    files = {name: paths.resolve("devices", name, dirs) for name in (run.profile, target)}
     source = load_profile(str(files[run.profile]), dirs)
     goal = load_profile(str(files[target]), dirs)
     est = estimate(result, source, goal, run.device.name)

@@ -69,8 +69,7 @@ def chosen(c: PublishedChoice) -> PublishedResult:
     assert c.model is not None
     if c.device is None:
         raise UserError(
-            f"{named('model')} picks a published result for a device: give {named('profile')}"
-            " too"
+            f"{named('model')} picks a published result for a device: give {named('profile')} too"
         )
     return pick(c.device, c.model, c.kind, c.tpot_ms, c.dirs)
 
@@ -135,9 +134,7 @@ def published_throughput(c: PublishedChoice, device: Any, peak: Peak | None) -> 
             " device"
         )
     if c.model is not None and c.model != result.model:
-        raise UserError(
-            f"{result.id} is a {result.model} result, not {c.model} ({named('model')})"
-        )
+        raise UserError(f"{result.id} is a {result.model} result, not {c.model} ({named('model')})")
     source = result.provenance()
     if c.force and device is not None and device.id not in (result.device, result.system):
         source += f"; FORCED onto {device.id}"
@@ -149,8 +146,7 @@ def published_throughput(c: PublishedChoice, device: Any, peak: Peak | None) -> 
             raise UserError(f"{result.id} is a training MFU: cost a {named('train')} job with it")
         if peak is None:
             raise UserError(
-                f"{result.id} is an MFU: the device needs a {c.dtype} peak"
-                f" ({named('peak_tflops')})"
+                f"{result.id} is an MFU: the device needs a {c.dtype} peak ({named('peak_tflops')})"
             )
         mfu = np.array([result.value])
         conditions = f"{result.figure_text()} at scale; {result.condition_text()}"

@@ -21,16 +21,16 @@ import numpy as np
 
 from subsidybench.catalogue.freshness import staleness_warnings
 from subsidybench.cost.device import Device, RentChoice, check_rent_choice, load_device, rent_notes
+from subsidybench.cost.inputs import written
 from subsidybench.cost.job_inputs import cluster_inputs, job_kind, job_of, train_job
 from subsidybench.cost.jobs import Job
 from subsidybench.cost.model import Peak
-from subsidybench.cost.published import needs_throughput, published_device
-from subsidybench.cost.throughput_inputs import resolve_throughput, run_evidence
 from subsidybench.cost.owned import OwnedAsk, owned_inputs
+from subsidybench.cost.published import needs_throughput, published_device
 from subsidybench.cost.request import Request, check
 from subsidybench.cost.terms import SubsidyTerms, given_terms, terms_from_programme
-from subsidybench.cost.inputs import written
 from subsidybench.cost.throughput import RunEvidence, ThroughputAxis, primitive_warning
+from subsidybench.cost.throughput_inputs import resolve_throughput, run_evidence
 from subsidybench.errors import UserError, named
 from subsidybench.provenance import Assumption, Basis
 

@@ -13,8 +13,13 @@ import numpy as np
 
 from subsidybench.cost.evaluate import one
 from subsidybench.cost.scenario import Scenario
-from subsidybench.cost.serving import CurveCosts, ServingAnswer, ServingPick, prefill_share
-from subsidybench.cost.serving import split_per_million
+from subsidybench.cost.serving import (
+    CurveCosts,
+    ServingAnswer,
+    ServingPick,
+    prefill_share,
+    split_per_million,
+)
 from subsidybench.cost.throughput import ThroughputAxis, WorkUnit
 from subsidybench.provenance import Basis
 from subsidybench.results.serving import Curve, CurvePoint, Slo

@@ -248,4 +248,3 @@ class ThroughputAxis:
             self.hardware_per_model,
             self.conditions,
         )
-

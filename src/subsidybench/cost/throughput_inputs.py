@@ -20,8 +20,14 @@ from subsidybench.cost.device import estimated_throughput
 from subsidybench.cost.jobs import TrainJob
 from subsidybench.cost.published import PublishedChoice, published_throughput
 from subsidybench.cost.request import Request
-from subsidybench.cost.throughput import TERA, RunEvidence, ThroughputAxis, WorkUnit
-from subsidybench.cost.throughput import measured, run_and_label
+from subsidybench.cost.throughput import (
+    TERA,
+    RunEvidence,
+    ThroughputAxis,
+    WorkUnit,
+    measured,
+    run_and_label,
+)
 from subsidybench.errors import UserError, named
 from subsidybench.provenance import Basis
 from subsidybench.results.serving import PERCENTILES, Slo
@@ -79,8 +85,7 @@ def resolve_throughput(
         )
     if r.recomputation is not None and r.hardware_tflops is None:
         raise UserError(
-            f"{named('recomputation')} says how {named('hardware_tflops')} were counted:"
-            " give both"
+            f"{named('recomputation')} says how {named('hardware_tflops')} were counted: give both"
         )
     evidence = run_evidence(r)
     if evidence is not None:

@@ -431,9 +431,7 @@ def ranges(s: Scenario, draws: int | None = None, seed: int | None = None) -> Ra
     if not sources:
         return None
     n = int(draws if draws is not None else s.draws or DEFAULT_DRAWS)
-    seed = int(
-        seed if seed is not None else s.seed if s.seed is not None else DEFAULT_SEED
-    )
+    seed = int(seed if seed is not None else s.seed if s.seed is not None else DEFAULT_SEED)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     drawn = {src.key: src.draw(rng, n) for src in sources}

@@ -63,7 +63,7 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"^domestic$", "domestic"),
     (r"not given: taken so", "taken_so"),
     (r"not given: today \((?P<flag>--[\w-]+) DATE\)", "today"),
-    (rf"given by hand \((?P<flag>--[\w-]+)\)", "by_hand_flag"),
+    (r"given by hand \((?P<flag>--[\w-]+)\)", "by_hand_flag"),
     (rf"^profile (?P<id>{_ID})$", "profile"),
     (rf"^profile (?P<id>{_ID}): ", "profile_colon"),
     (rf"(?P<x>{_N}) (?P<quote>[A-Z]{{3}}) per (?P<base>[A-Z]{{3}})", "fx"),

@@ -7,8 +7,8 @@ import re
 from html import escape
 
 from subsidybench.report.charts import Chart
-from subsidybench.report.display import Section, basis_legend, programme_name, sections
 from subsidybench.report.core_words import core_text
+from subsidybench.report.display import Section, basis_legend, programme_name, sections
 from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from subsidybench.report.core_words import core_text
 from subsidybench.report.display import (
     INVALID_MARK,
     Section,
@@ -9,7 +10,6 @@ from subsidybench.report.display import (
     programme_name,
     sections,
 )
-from subsidybench.report.core_words import core_text
 from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
 

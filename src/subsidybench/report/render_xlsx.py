@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from subsidybench.report.display import basis_legend, programme_name
 from subsidybench.report.core_words import core_text
+from subsidybench.report.display import basis_legend, programme_name
 from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
 

@@ -148,7 +148,9 @@ def create_app(hosts: Sequence[str] = LOCAL) -> Starlette:
             open_panels=_OPEN,
             Kind=Kind,
             title=(
-                m("answer.cost_of", job=core_text(o.doc["job"], m)) if o and o.doc.get("job") else ""
+                m("answer.cost_of", job=core_text(o.doc["job"], m))
+                if o and o.doc.get("job")
+                else ""
             ),
             warnings=[core_text(line, m) for line in o.warnings] if o else [],
             headline=view.headline(o, m, w) if o else [],
