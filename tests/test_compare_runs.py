@@ -184,9 +184,8 @@ def test_a_comparison_of_many_workloads_is_wrong_together_at_most_alpha() -> Non
     # something (1 - 0.95**30 = 79%); each interval at 0.05 / 30 keeps "anything changed" to 5%.
     pairs = [(_unchanged_suite(2 * k, 30), _unchanged_suite(2 * k + 1, 30)) for k in range(40)]
     comparisons = [compare_runs(a, b) for a, b in pairs]
-    wrong = sum(
-        any(r.change in (Change.SLOWER, Change.FASTER) for r in c.rows) for c in comparisons
-    )
+    called = (Change.SLOWER, Change.FASTER)
+    wrong = sum(any(r.change in called for r in c.rows) for c in comparisons)
     assert wrong <= 4, wrong
     assert comparisons[0].family == 30
     assert comparisons[0].to_dict()["alpha_each"] == pytest.approx(0.05 / 30)

@@ -97,7 +97,7 @@ def test_compare_fits_80_columns_and_writes_csv(tmp_path: Path) -> None:
     code, out, _ = _invoke("compare", RUN, RUN)
     assert code == 0
     assert max(map(len, out.splitlines())) <= 80
-    assert not _words_intact(out, ["not", "significant", "6.336", "(n=39)", "0.972-1.029"])
+    assert not _words_intact(out, ["not", "significant", "6.336", "(n=39)", "0.967-1.034"])
     path = tmp_path / "c.csv"
     code, _, err = _invoke("compare", RUN, RUN, "--csv", str(path), "--json", "-")
     assert code == 0 and f"wrote {path}" in err
