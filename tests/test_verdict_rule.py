@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from factories import point_result, serving_run
 
+from subsidybench.cost.inputs import flag_of
 from subsidybench.cost.throughput import from_run
 from subsidybench.errors import UserError
 from subsidybench.results.record import load_run, save_run
@@ -71,8 +72,9 @@ def test_a_test_hook_is_not_a_device_figure_and_cost_refuses_it(tmp_path: Path) 
     path.write_text(json.dumps(doc))
     run = load_run(path)
     assert not_device_figures(run) == [f"{hooked.id}: planted slowdown: {HOOK_NOTE}"]
-    with pytest.raises(UserError, match=r"not a device figure.*--force"):
+    with pytest.raises(UserError, match=r"not a device figure.*force") as refused:
         from_run(run, str(path), hooked.id)
+    assert "pass --force" in refused.value.say(flag_of)  # as the CLI says it
     forced = from_run(run, str(path), hooked.id, force=True)
     assert "FORCED: not a device figure" in forced.source
     save_run(run, tmp_path / "again.json")  # the mark is kept in its own field from now on
