@@ -87,8 +87,9 @@ def test_held_thresholds_keep_a_steps_buffers_in_the_heap() -> None:
 
 def test_the_users_own_allocator_settings_stand(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(allocator, "_held", None)
-    monkeypatch.setenv("LD_PRELOAD", "/usr/lib/libjemalloc.so.2")
-    assert allocator.hold_steady() == "as the environment set it: LD_PRELOAD=/usr/lib/libjemalloc.so.2"
+    jemalloc = "/usr/lib/libjemalloc.so.2"
+    monkeypatch.setenv("LD_PRELOAD", jemalloc)
+    assert allocator.hold_steady() == f"as the environment set it: LD_PRELOAD={jemalloc}"
     assert allocator.described() == allocator.hold_steady()
 
 
@@ -114,3 +115,10 @@ def test_a_file_from_before_it_was_recorded_reads_as_unknown() -> None:
 
 def _fields(doc: dict[str, object]) -> Fields:
     return Fields(doc, "environment")
+
+
+def test_show_says_the_allocator() -> None:
+    from subsidybench.report.terminal import run_header
+
+    run = new_run(load_suite("ci"), resolve_device("cpu"), None)
+    assert f"\nallocator: {run.environment.allocator}" in run_header(run, "x.json")

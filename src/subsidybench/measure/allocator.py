@@ -74,6 +74,5 @@ def _hold() -> str:
     ):
         return "glibc refused fixed thresholds: its defaults"
     return (
-        f"glibc, thresholds fixed: mmap {MMAP_THRESHOLD >> 20} MiB,"
-        f" trim {TRIM_THRESHOLD >> 20} MiB"
+        f"glibc, thresholds fixed: mmap {MMAP_THRESHOLD >> 20} MiB, trim {TRIM_THRESHOLD >> 20} MiB"
     )
