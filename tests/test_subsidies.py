@@ -15,6 +15,7 @@ from subsidybench.catalogue.subsidies import (
     list_programmes,
     load_programme,
 )
+from subsidybench.cost.inputs import flag_of
 from subsidybench.errors import UserError
 
 BUILT_IN = {
@@ -159,8 +160,11 @@ def test_rules_refuse_what_a_programme_does_not_pay() -> None:
 
 def test_unknown_rate_asks_for_rate() -> None:
     p = load_programme("chengdu-2023")
-    with pytest.raises(UserError, match=r"rates\.base is unknown.*give --rate"):
+    with pytest.raises(UserError, match=r"rates\.base is unknown") as caught:
         p.rate_for(Spend.COMPUTE_RENT, domestic=False, small_firm=False)
+    # The input, named for each front end to say: the CLI's --rate, the page's rate field.
+    assert caught.value.inputs == ("rate",)
+    assert caught.value.say(flag_of).endswith("give --rate")
 
 
 def test_to_dict_keeps_unknowns_as_words() -> None:

@@ -23,6 +23,11 @@ def named(key: str) -> str:
     return f"<input:{key}>"
 
 
+def said(text: str, name: Callable[[str], str]) -> str:
+    """`text` (an error's or an assumption's) with each input it names called `name(input)`."""
+    return _NAMED.sub(lambda m: name(m.group(1)), text)
+
+
 class UserError(Exception):
     """A mistake in the user's input; the message says what to fix."""
 
@@ -38,7 +43,7 @@ class UserError(Exception):
 
     def say(self, name: Callable[[str], str]) -> str:
         """The message, each input in it called `name(input)`."""
-        return _NAMED.sub(lambda m: name(m.group(1)), self.template)
+        return said(self.template, name)
 
     def renamed(self, names: Mapping[str, str]) -> UserError:
         """The same error with the inputs in `names` called so, the others still marked: a

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from subsidybench import bounds
 from subsidybench.bounds import Range
 from subsidybench.datafile import Fields
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, said
 
 
 class Basis(StrEnum):
@@ -321,6 +321,11 @@ class Assumption:
     def __post_init__(self) -> None:
         if not self.name or not self.value:
             raise ValueError("an assumption needs a name and a value")
+
+    def said(self, name: Callable[[str], str]) -> Assumption:
+        """The assumption with each input its value or source names (errors.named) called
+        `name(input)`: as the question's user wrote it."""
+        return Assumption(self.name, said(self.value, name), self.basis, said(self.source, name))
 
     def to_dict(self) -> dict[str, str]:
         return {

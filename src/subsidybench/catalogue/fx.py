@@ -1,4 +1,4 @@
-"""Currency conversion at a stated rate: the user's (--fx) or a dated default from a data file.
+"""Currency conversion at a stated rate: the question's (fx) or a dated default from a data file.
 
 Prices are often in dollars and programmes in yuan. The default rate lives in
 profiles/fx/BASE-QUOTE.toml (lower case, e.g. usd-cny.toml) with its date and source, so that a
@@ -15,10 +15,12 @@ from pathlib import Path
 
 from subsidybench.catalogue import paths as catalogue
 from subsidybench.datafile import Fields, read_toml
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import read_date
 
 KIND = "fx"
+GIVEN = "given by hand"
+"""The basis and source of a rate the question gives (its input fx), not a data file's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,23 +60,22 @@ class FxRate:
 def load_fx(
     source: str, target: str, extra_dirs: Sequence[Path] = (), override: float | None = None
 ) -> FxRate:
-    """The rate between two currencies: `override` (--fx, as the data file's quote per base) or
-    the data file's dated default."""
+    """The rate between two currencies: `override` (the question's fx, as the data file's quote
+    per base) or the data file's dated default."""
     known = catalogue.files(KIND, extra_dirs)
     for base, quote in ((source, target), (target, source)):
         name = f"{base}-{quote}".lower()
         if name in known:
             rate = read_rate(known[name])
             if override is not None:
-                return FxRate(
-                    rate.base, rate.quote, override, "given", "given by hand (--fx)", "--fx"
-                )
+                return FxRate(rate.base, rate.quote, override, "given", GIVEN, GIVEN)
             return rate
     if override is not None:
-        # No file for this pair: --fx is read as `target` per `source`.
-        return FxRate(source, target, override, "given", "given by hand (--fx)", "--fx")
+        # No file for this pair: the rate given is read as `target` per `source`.
+        return FxRate(source, target, override, "given", GIVEN, GIVEN)
     raise UserError(
-        f"no exchange rate between {source} and {target}: give --fx ({target} per {source})"
+        f"no exchange rate between {source} and {target}: give {named('fx')} ({target} per"
+        f" {source})"
     )
 
 

@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 
 ENV_VAR = "SUBSIDYBENCH_PROFILES"
 
@@ -31,7 +31,7 @@ def roots(extra: Sequence[Path] = ()) -> list[Path]:
     from_env = [Path(p) for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
     for root in (*extra, *from_env):
         if not root.is_dir():
-            source = ENV_VAR if root in from_env else "--profiles-dir"
+            source = ENV_VAR if root in from_env else named("profiles_dirs")
             raise UserError(f"{source}: {root} is not a directory")
     return [*extra, *from_env, builtin_root()]
 

@@ -4,7 +4,8 @@ A programme's figures come from published policy texts, and those texts leave mu
 pool's period, a per-contract cap, when the money is paid). So every figure is a `Term`: a stated
 number, "none" (the programme has no such rule: for a rate, the base rate applies; for a cap, no
 limit), or "unknown" (the sources do not say). The cost model never fills an unknown in silently:
-an unknown rate needs --rate, an unknown cap is not applied and is listed among the assumptions.
+an unknown rate needs a rate given by hand, an unknown cap is not applied and is listed among
+the assumptions.
 
 Torch-free: `subsidybench subsidies` and `subsidybench cost` read these on any machine.
 """
@@ -24,7 +25,7 @@ from subsidybench import bounds
 from subsidybench.bounds import Range
 from subsidybench.catalogue import paths as catalogue
 from subsidybench.datafile import Fields, read_toml
-from subsidybench.errors import UserError
+from subsidybench.errors import UserError, named
 from subsidybench.provenance import not_ahead
 
 KIND = "subsidies"
@@ -255,7 +256,8 @@ class Programme:
     def _known(self, term: Term, field: str) -> float:
         if term.value is None:
             raise UserError(
-                f"{self.id}: {field} is {term.state} in the programme's sources; give --rate"
+                f"{self.id}: {field} is {term.state} in the programme's sources;"
+                f" give {named('rate')}"
             )
         return term.value
 

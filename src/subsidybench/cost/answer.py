@@ -30,7 +30,7 @@ class Estimate:
     """What a job takes and costs on one kind of device, before and after a subsidy.
 
     Money is None where no price was asked for; the wall time is None where the devices that
-    share the device-hours are not known (a job given in hours or money, with no --devices).
+    share the device-hours are not known (a job given in hours or money, with no devices).
     """
 
     job: Job

@@ -77,7 +77,7 @@ def market_of(price: PricePoint) -> str:
 
 
 def rent_ids(rents: tuple[PricePoint, ...]) -> list[str]:
-    """Each rent's id, as `--rent` takes it: market, amount and date (cn-13.02-2025-04-02),
+    """Each rent's id, as input rent_id takes it: market, amount and date (cn-13.02-2025-04-02),
     with -2, -3... where a profile lists two rents alike in all three."""
     ids: list[str] = []
     for p in rents:
@@ -126,13 +126,14 @@ def check_rent_choice(choice: RentChoice, device: Device | None, priced: bool, o
 
 
 def rent_notes(choice: RentChoice, device: Device, point: Any) -> tuple[str, Assumption | None]:
-    """The source of the rent taken (its id and why it was taken), and the other rents."""
+    """The source of the rent taken (its id and why it was taken), and the other rents; the
+    inputs they name (errors.named) are for the question to say as its user wrote them."""
     ids = rent_ids(device.rents)
     taken = device.rents.index(point)
     if choice.rent_id is not None:
-        why = "named by --rent"
+        why = f"named by {named('rent_id')}"
     elif choice.market is not None:
-        why = f"--market {choice.market}: on-demand first, then the newest"
+        why = f"{named('market')} {choice.market}: on-demand first, then the newest"
     else:
         why = "the default: on-demand first, then the newest, in any market"
     source = f"{device.id} rent {ids[taken]} ({why}): {point.source}"
@@ -143,7 +144,7 @@ def rent_notes(choice: RentChoice, device: Device, point: Any) -> tuple[str, Ass
     if not rest:
         return source, None
     markets = "|".join(sorted({market_of(p) for p in device.rents}))
-    how = f"--rent ID or --market {markets} takes another"
+    how = f"{named('rent_id')} ID or {named('market')} {markets} takes another"
     return source, Assumption("other rents", "; ".join(rest), Basis.DATA, how)
 
 

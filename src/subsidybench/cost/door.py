@@ -160,7 +160,7 @@ def answer(request: Request, compare: Path | None = None, options: Sequence[Any]
     picked = serving_answer.serving_pick(scenario)
     if scenario.sweeping:
         frame, notes = evaluate.grid(scenario)
-        notes += picked.assumptions() if picked is not None else []
+        notes += [a.said(scenario.name) for a in picked.assumptions()] if picked else []
         doc = {
             "kind": "sweep",
             "currency": scenario.currency,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -64,7 +65,13 @@ def _peak_notes(s: Scenario) -> list[Assumption]:
 
 
 def one(s: Scenario) -> Estimate | Reach:
-    """The answer to a scenario whose every input has one value."""
+    """The answer to a scenario whose every input has one value; the inputs its assumptions name
+    (errors.named), said as the question's user wrote them."""
+    result = _one(s)
+    return replace(result, assumptions=tuple(a.said(s.name) for a in result.assumptions))
+
+
+def _one(s: Scenario) -> Estimate | Reach:
     price = price_of(s)
     tp = None if s.throughput is None else s.throughput.one()
     cluster = cluster_of(s)
@@ -258,7 +265,11 @@ def grid(s: Scenario) -> tuple[Any, list[Assumption]]:
         if not swept_rate:
             window, after = terms.window_hours, terms.after_rate
     else:
-        notes.append(Assumption("subsidy", "none (give --subsidy or --rate)", Basis.GIVEN))
+        notes.append(
+            Assumption(
+                "subsidy", f"none (give {s.name('subsidy')} or {s.name('rate')})", Basis.GIVEN
+            )
+        )
     if s.owned is not None:
         notes.append(
             Assumption("price", "owned: capex as an annuity + energy + hosting", Basis.DERIVED)

@@ -354,5 +354,5 @@ def param_of(key: str, table: Sequence[Input] = INPUTS) -> str:
 
 def written(key: str, names: Mapping[str, str]) -> str:
     """How a question's user wrote input `key`, for the sources an answer prints beside its
-    figures: as `names` says (a comparison file's key), else as the flag --KEY."""
-    return names.get(key) or "--" + key.replace("_", "-")
+    figures: as `names` says (a comparison file's key), else as its flag (flag_of)."""
+    return names.get(key) or flag_of(key)

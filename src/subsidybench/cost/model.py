@@ -317,7 +317,7 @@ def estimate(
                     f"{_days(wall_hours)}: the programme's rate window is "
                     f"{terms.window_hours:,.0f} h of it",
                     Basis.GIVEN if not devices_known else Basis.DERIVED,
-                    "--duration" if not devices_known else "device-hours / devices",
+                    named("duration_days") if not devices_known else "device-hours / devices",
                 )
             )
     elif build is not None and gross is not None and price is not None:

@@ -110,7 +110,7 @@ def _measured_watts(evidence: RunEvidence, notes: list[Assumption]) -> np.ndarra
 
 
 def _power_rate(ask: OwnedAsk, domestic: bool, notes: list[Assumption]) -> float:
-    """The share of the power bill --power-subsidy pays (0: no such subsidy)."""
+    """The share of the power bill a power_subsidy pays (0: no such subsidy)."""
     if ask.power_subsidy is None:
         return 0.0
     from subsidybench.catalogue.subsidies import Spend, load_programme

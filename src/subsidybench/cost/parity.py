@@ -7,7 +7,7 @@ through the one resolver (cost.scenario) with its own chip origin and so its own
 and solves for the rent at which both cost the same net for the same work. A training or serving
 job is the same job on both (each side's rate from the same kind of evidence); hours and
 contracts become the device-hours the priced side buys, converted by the two devices' published
-rates for --model where given, else with a device-hour of each taken as the same work (said so).
+rates for the model where given, else with a device-hour of each taken as the same work (said so).
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def parity(r: Request) -> Parity:
             currency=currency,
             price_source=f"the parity rent against {r.vs} (solved for)",
             model=None if kind == "money" else r.model,
-            market=None,  # --market and --rent choose the priced side's rent
+            market=None,  # the question's market and rent_id choose the priced side's rent
             rent_id=None,
         )
         return _answer(trial)[0]
@@ -269,8 +269,8 @@ def _vs_request(r: Request, kind: str) -> tuple[Request, str]:
         basis = (
             f"published rates for {r.model} on each device"
             if r.model is not None
-            else "a device-hour of each taken as the same work (no rate compared: give --model"
-            " to weigh them by published rates)"
+            else "a device-hour of each taken as the same work (no rate compared: give"
+            f" {r.name('model')} to weigh them by published rates)"
         )
         return dataclasses.replace(r, **common, model=None), basis
     if any(r.given(k) for k in _RATE_FLAGS):
@@ -280,7 +280,7 @@ def _vs_request(r: Request, kind: str) -> tuple[Request, str]:
             f" (published results on both) or {named('mfu')} (the same share of each peak)"
         )
     if r.mfu is not None:
-        return dataclasses.replace(r, **common), "the same --mfu of each device's peak"
+        return dataclasses.replace(r, **common), f"the same {r.name('mfu')} of each device's peak"
     model = r.model
     if r.published is not None:
         from subsidybench.catalogue.published import load_published

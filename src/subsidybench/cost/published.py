@@ -33,7 +33,7 @@ from subsidybench.provenance import Basis
 if TYPE_CHECKING:
     from subsidybench.cost.answer import Peak
 
-# The phases whose rate a job of each kind is costed at when picked by --model: a serving
+# The phases whose rate a job of each kind is costed at when picked by model: a serving
 # question asks for output tokens (decode, MLPerf offline); a training one for training rates.
 _PICK_PHASES = {"serve": (Phase.DECODE, Phase.OFFLINE), "train": (Phase.TRAIN,)}
 
@@ -63,7 +63,7 @@ class PublishedChoice:
 
 
 def chosen(c: PublishedChoice) -> PublishedResult:
-    """The published result a question names (--published) or picks (--model and its device)."""
+    """The published result a question names (published) or picks (model and its device)."""
     if c.published is not None:
         return load_published(c.published, c.dirs)
     assert c.model is not None
@@ -83,7 +83,7 @@ def pick(
 ) -> PublishedResult:
     """The one published result for `model` on `device` fit for a `kind` job (serve, train).
 
-    Several fit: a --tpot-ms bound keeps those whose own bound is at or under it and takes the
+    Several fit: a tpot_ms bound keeps those whose own bound is at or under it and takes the
     fastest; otherwise the choice is the user's, and the error lists them."""
     if kind not in _PICK_PHASES:
         raise UserError(

@@ -5,10 +5,15 @@ from a report's options; cost.scenario resolves it into a Scenario. Numbers that
 1-D arrays (one value: size 1). The inputs table (cost.inputs) states every input, and every
 numeric input's valid range (`RANGES`); `check` applies it: a value out of range, NaN or
 infinite is refused with one line that names the input (errors.named): the CLI says it as
-its flag, the page as its field, a comparison file as its key. Only the scenario layer
-(cost.door, cost.scenario and the readers beside it, cost.job_inputs and
-cost.throughput_inputs) reads a Request: the costing modules take the small records it is
-resolved into.
+its flag, the page as its field, a comparison file as its key.
+
+Only the scenario layer reads a Request: the door (cost.door), the resolver (cost.scenario) and
+the readers beside it (cost.job_inputs, cost.throughput_inputs), and the two that make
+questions of a question (cost.options: one per option of a comparison file; cost.parity: the
+same job on the priced device). The costing modules past it take the small records a Request
+is resolved into (Job, Cluster, ThroughputAxis, RentChoice, PublishedChoice, OwnedAsk,
+SubsidyTerms); tests/test_layout.py holds the line. The layer also says, as the question's user
+wrote them, the inputs those modules' notes name (errors.named): a flag, a file's key.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from subsidybench.provenance import Basis
 
 MAX_SCENARIOS = 1_000_000
 """A sweep's grid (the product of every swept input's values) is bounded, so that a typo fails
-at once instead of filling memory; SUBSIDYBENCH_MAX_SCENARIOS or --max-scenarios raises it."""
+at once instead of filling memory; SUBSIDYBENCH_MAX_SCENARIOS or input max_scenarios raises it."""
 MAX_SCENARIOS_ENV = "SUBSIDYBENCH_MAX_SCENARIOS"
 
 
@@ -125,13 +130,13 @@ class Request:
     # its centre), further runs of the same workload, and the Monte Carlo's seed and draws.
     uncertain: Mapping[str, Any] = field(default_factory=dict)
     also_runs: tuple[Any, ...] = ()
-    """More run files (or loaded runs) of the workload --run costs: their spread goes into the
+    """More run files (or loaded runs) of the workload the run costs: their spread goes into the
     range; the point figure stays the first run's."""
     seed: int | None = None
     draws: float | None = None
 
     def name(self, key: str) -> str:
-        """How the user wrote input `key`: a flag (--scaling-efficiency) or a file field."""
+        """How the user wrote input `key`: its flag (--scaling-efficiency), or a file's key."""
         return written(key, self.names)
 
     def given(self, key: str) -> bool:

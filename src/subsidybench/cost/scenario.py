@@ -31,7 +31,7 @@ from subsidybench.cost.request import Request, check
 from subsidybench.cost.terms import SubsidyTerms, given_terms, terms_from_programme
 from subsidybench.cost.throughput import RunEvidence, ThroughputAxis, primitive_warning
 from subsidybench.cost.throughput_inputs import resolve_throughput, run_evidence
-from subsidybench.errors import UserError, named
+from subsidybench.errors import UserError, named, said
 from subsidybench.provenance import Assumption, Basis
 
 
@@ -60,10 +60,10 @@ class Scenario:
     efficiency_basis: Basis = Basis.GIVEN
     efficiency_source: str = "an assumption, not measured"
     wall_hours: float | None = None
-    """The contract's duration, when given (--duration) rather than derived from devices."""
+    """The contract's duration, when given (duration_days) rather than derived from devices."""
     terms: SubsidyTerms | None = None
     subsidy_rates: np.ndarray | None = None
-    """Subsidy rates given by hand (--rate), for a sweep."""
+    """Subsidy rates given by hand (rate), for a sweep."""
     programme: Any = None
     domestic: bool = False
     spend: Any = None
@@ -78,7 +78,7 @@ class Scenario:
     fx_rate: float | None = None
     """That rate: quote per base."""
     power_rate: float = 0.0
-    """Owned: the share of the power bill a --power-subsidy pays, shown apart from the price."""
+    """Owned: the share of the power bill a power_subsidy pays, shown apart from the price."""
     # What the answer's arithmetic takes from the question besides (cost.evaluate and
     # cost.uncertainty read these, never the Request).
     label: str = ""
@@ -113,10 +113,14 @@ class Scenario:
 class Money:
     """Money into the answer's currency, at a dated (or given) rate said among the assumptions."""
 
-    def __init__(self, target: str | None, dirs: tuple[Path, ...], fx: float | None) -> None:
+    def __init__(
+        self, target: str | None, dirs: tuple[Path, ...], fx: float | None, fx_name: str
+    ) -> None:
         self.target = target
         self.dirs = dirs
         self.fx = fx
+        self.fx_name = fx_name
+        """How the question wrote its exchange rate (Request.name), the source of a rate given."""
         self.used: dict[tuple[str, str], Assumption] = {}
         self.rates: list[Any] = []
         """The FxRate records used (their dates are judged for staleness)."""
@@ -140,7 +144,7 @@ class Money:
                 "exchange rate",
                 f"{rate.describe()} ({rate.date})",
                 Basis.GIVEN if given else Basis.DATA,
-                "--fx" if given else rate.source,
+                self.fx_name if given else rate.source,
             )
         return rate.factor(source, self.target)
 
@@ -193,11 +197,11 @@ def resolve(request: Request) -> Scenario:
         if r.currency is None:
             raise UserError(f"give the currency of {named('price')} (e.g. {named('currency')} USD)")
         price_ccy = r.currency.upper()
-        source = source or (r.name("price") if not owned else "--capex")
+        source = source or r.name("capex" if owned else "price")
         rent = r.price
     programme = _programme(r)
     # One rent per device-hour, whatever currency the answer or the programme is in: the market
-    # is said (--market, --rent) or the default rule picks among all, and the answer says which.
+    # is said (market, rent_id) or the default rule picks among all, and the answer says which.
     point = None
     if device is not None and rent is None and not owned:
         point = device.rent(r.market, r.rent_id)
@@ -205,14 +209,15 @@ def resolve(request: Request) -> Scenario:
         assert device is not None
         rent, price_ccy, basis = np.array([point.amount]), point.currency, point.basis
         source, others = rent_notes(rent_choice, device, point)
+        source = said(source, r.name)  # the inputs it names, as the question's user wrote them
         if others is not None:
-            notes.append(others)
+            notes.append(others.said(r.name))
     currency = r.report_currency.upper() if r.report_currency else price_ccy
     if kind == "contract" and rent is None and not owned:
         currency = _contract_currency(r)
     if currency is None and programme is not None and kind == "reach":
         currency = programme.currency
-    money = Money(currency, r.profiles_dirs, r.fx)
+    money = Money(currency, r.profiles_dirs, r.fx, r.name("fx"))
     if rent is not None and price_ccy is not None and price_ccy != currency:
         converted = rent * money.factor(price_ccy)
         source = f"{source}: {float(rent[0]):,.4g} {price_ccy}"
@@ -374,7 +379,7 @@ def resolve(request: Request) -> Scenario:
         efficiency_basis=eff_basis,
         efficiency_source=eff_source,
         wall_hours=wall,
-        terms=terms,
+        terms=None if terms is None else terms.said(r.name),
         subsidy_rates=r.rate if r.rate is not None and r.rate.size > 1 else None,
         programme=programme,
         domestic=domestic,
@@ -453,7 +458,7 @@ def _needs_price(r: Request, kind: str, programme: Any) -> str:
 
 
 def _peak(r: Request, device: Device | None) -> Peak | None:
-    """The dense peak MFU is measured against: --peak-tflops, else the profile's, of --dtype
+    """The dense peak MFU is measured against: peak_tflops, else the profile's, of the dtype
     (bf16 by default, as papers quote MFU)."""
     if r.peak_tflops is not None:
         return Peak(r.peak_tflops, r.dtype, f"given by hand ({r.name('peak_tflops')})")

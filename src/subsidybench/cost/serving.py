@@ -146,6 +146,7 @@ class ServingPick:
         return Throughput(p.output_tokens_per_s, WorkUnit.TOKENS, self.basis, source)
 
     def assumptions(self) -> list[Assumption]:
+        """What the pick rests on; the inputs it names (errors.named) are the question's to say."""
         p, q = self.point, 99 if self.slo is None else self.slo.percentile
         out = [
             Assumption("serving curve", curve_label(self.curve), self.basis, self.where),
@@ -157,7 +158,7 @@ class ServingPick:
                 f"output tokens; each request's {p.prompt} prompt tokens come with its"
                 f" {p.new_tokens} output tokens",
                 Basis.GIVEN,
-                "--serve",
+                named("serve"),
             ),
             Assumption("input and output priced apart", SPLIT_RULE, Basis.DERIVED),
         ]
@@ -166,7 +167,7 @@ class ServingPick:
             out.append(
                 Assumption(
                     "points left out",
-                    f"concurrency {levels}: invalid verdict (--force counts them)",
+                    f"concurrency {levels}: invalid verdict ({named('force')} counts them)",
                     Basis.NOT_APPLIED,
                 )
             )
@@ -221,7 +222,7 @@ def pick(
         if not names:
             return None  # another workload of the run: costed as a single rate
     elif len(found) > 1 and any(not _in_curve(r.id, found) for r in run.results if r.ok):
-        return None  # several curves among other workloads: the caller asks for --workload
+        return None  # several curves among other workloads: the caller asks for a workload
     from subsidybench.results.query import pick_one  # the run record: only for a run
 
     curve = pick_one(

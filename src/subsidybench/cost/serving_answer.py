@@ -85,7 +85,8 @@ def answer(scenario: Scenario) -> ServingAnswer:
     assert head is not None
     throughput = chosen.throughput()
     notes = [a for a in head.assumptions if a.name != "throughput"]
-    head = replace(head, assumptions=(*throughput.assumptions(), *chosen.assumptions(), *notes))
+    picked = [a.said(scenario.name) for a in chosen.assumptions()]
+    head = replace(head, assumptions=(*throughput.assumptions(), *picked, *notes))
     return ServingAnswer(head, chosen, costs)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,7 +21,7 @@ from numpy.typing import ArrayLike
 from subsidybench.catalogue.subsidies import Programme, Spend, Term, TermState
 from subsidybench.cost.pricing import HourlyPrice, OwnedHardware
 from subsidybench.cost.years import Calendar, programme_calendar, subsidy_over_time, yearly_rates
-from subsidybench.errors import UserError, named
+from subsidybench.errors import UserError, named, said
 from subsidybench.provenance import Assumption, Basis
 from subsidybench.units import Array
 
@@ -86,6 +87,12 @@ class SubsidyTerms:
             value = getattr(self, name)
             if math.isnan(value) or value < 0:
                 raise UserError(f"subsidy {name.replace('_', ' ')} must be >= 0, got {value:g}")
+
+    def said(self, name: Callable[[str], str]) -> SubsidyTerms:
+        """The terms with the inputs their rule and notes name (errors.named) called
+        `name(input)`: as the question's user wrote them (cost.scenario says them)."""
+        notes = tuple(a.said(name) for a in self.assumptions)
+        return replace(self, rule=said(self.rule, name), assumptions=notes)
 
     @property
     def cap(self) -> float:
@@ -286,7 +293,7 @@ def terms_from_programme(
             "programme validity",
             f"{calendar.status}: {calendar.detail}",
             Basis.GIVEN if assume_valid else Basis.PROGRAMME,
-            "--assume-valid" if assume_valid else source,
+            named("assume_valid") if assume_valid else source,
         )
     )
     window, after = math.inf, 0.0
@@ -297,7 +304,8 @@ def terms_from_programme(
         if not origin_given and not domestic and other is not None and other != rate_used:
             # The origin decides the rate here: a default must not pass for a choice.
             rule_name += (
-                f"; chip origin not given, taken as not domestic: --domestic gives {other:.0%}"
+                "; chip origin not given, taken as not domestic:"
+                f" {named('domestic')} gives {other:.0%}"
             )
         if rule.window_hours is not None:
             window, after = rule.window_hours, rule.after_rate or 0.0
@@ -322,7 +330,7 @@ def terms_from_programme(
         # A rate by hand replaces the programme's rate, not what it pays towards.
         programme.covers(spend, domestic=domestic)
         rate_used = rate
-        out.append(Assumption("subsidy rate", f"{rate:.0%} of {spend}", Basis.GIVEN, "--rate"))
+        out.append(Assumption("subsidy rate", f"{rate:.0%} of {spend}", Basis.GIVEN, named("rate")))
 
     def limit(term: Term, name: str) -> float:
         if term.value is None:
@@ -384,9 +392,9 @@ def terms_from_programme(
 
 def given_terms(rate: float, cap: float = math.inf) -> SubsidyTerms:
     """A subsidy stated by hand: a rate and, optionally, a cap (no programme)."""
-    out = [Assumption("subsidy rate", f"{rate:.0%}", Basis.GIVEN, "--rate")]
+    out = [Assumption("subsidy rate", f"{rate:.0%}", Basis.GIVEN, named("rate"))]
     if math.isfinite(cap):
-        out.append(Assumption("subsidy cap", f"{cap:,.0f}", Basis.GIVEN, "--cap"))
+        out.append(Assumption("subsidy cap", f"{cap:,.0f}", Basis.GIVEN, named("cap")))
     return SubsidyTerms(
         rate=rate, programme="", rule="given rate", cap_per_contract=cap, assumptions=tuple(out)
     )

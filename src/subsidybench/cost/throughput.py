@@ -66,12 +66,12 @@ class Throughput:
 
 def given_tflops(tflops: float) -> Throughput:
     """A sustained FLOP rate the user states."""
-    return Throughput(tflops * TERA, WorkUnit.FLOPS, Basis.GIVEN, "given by hand (--tflops)")
+    return Throughput(tflops * TERA, WorkUnit.FLOPS, Basis.GIVEN, "given by hand")
 
 
 def given_tokens_per_s(tokens_per_s: float) -> Throughput:
     """A sustained token rate the user states (for the job's own model)."""
-    return Throughput(tokens_per_s, WorkUnit.TOKENS, Basis.GIVEN, "given by hand (--tokens-per-s)")
+    return Throughput(tokens_per_s, WorkUnit.TOKENS, Basis.GIVEN, "given by hand")
 
 
 def from_mfu(mfu: float, peak_tflops: float, peak_source: str) -> Throughput:

@@ -8,7 +8,7 @@ Where the spread comes from:
 - inputs given as uncertain: `a~b` is uniform on [a, b]; `a~m~b` is triangular, low a, mode m,
   high b (a sweep is `a:b:step`; the two are different questions and are not mixed);
 - a value the user gave as one number is exact (give a~b for a range); a guess the tool makes
-  itself (a rate --estimate-on scales by the roofline) gets a default triangular spread
+  itself (a rate estimate_on scales by the roofline) gets a default triangular spread
   (DEFAULT_SPREAD), centred on the point where the valid range allows, and shown as such, with
   the reason where the range cuts it to one side.
 
@@ -16,7 +16,7 @@ The draws go through the model's own vectorised functions (model.evaluate_work,
 model.evaluate_hours, reach.reach_figures): arrays in, arrays out, no loop over draws, so 100,000
 draws take a few tens of milliseconds. With every input at its point value the same functions
 give the point answer; tests check that it is the Estimate's to the cent. The seed is fixed by
-default (DEFAULT_SEED), printed and recorded, so an answer repeats; --seed changes it.
+default (DEFAULT_SEED), printed and recorded, so an answer repeats; the seed input changes it.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ DEFAULT_SEED = 20_251_201
 
 
 DEFAULT_SPREAD = {"throughput": 0.2}
-"""Relative half-width of the triangular spread a rate the tool estimates (--estimate-on) gets.
+"""Relative half-width of the triangular spread a rate the tool estimates (estimate_on) gets.
 A convention, not a measurement, and printed as one: an estimated rate is an MFU the tool guesses
 for the target device, and published MFUs of one model on one kind of device differ by about
 this much between reports (Llama 3 405B: 38-43% on H100s, Meta 2024; OPT-175B 147 TFLOP/s per

@@ -35,7 +35,7 @@ class Calendar:
     start: datetime.date
     paid_until_hours: float = math.inf
     status: str = "valid"
-    """valid, expired, not yet valid, assumed valid (--assume-valid) or dates unknown."""
+    """valid, expired, not yet valid, assumed valid (assume_valid) or dates unknown."""
     detail: str = ""
 
     def year_ends(self, horizon_hours: float) -> np.ndarray:
