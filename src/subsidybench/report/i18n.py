@@ -148,6 +148,7 @@ _REASONS = (
     (re.compile(r"too few samples \((?P<n>\d+) < (?P<min>\d+)\)"), "few"),
     (re.compile(r"blocks too short for the clock \((?P<ms>[\d.]+) ms\)"), "short"),
     (re.compile(r"spread too wide \(IQR/median (?P<spread>\S+) > (?P<max>\S+)\)"), "spread"),
+    (re.compile(r"\bspread too wide\b"), "spread_bare"),  # a serving point's, without figures
     (
         re.compile(r"the device could not be synchronized: times may be launch times only"),
         "unsynced",
