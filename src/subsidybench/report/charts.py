@@ -23,7 +23,7 @@ from matplotlib.patches import Patch
 
 from subsidybench.errors import UserError
 from subsidybench.report.display import short_id
-from subsidybench.report.i18n import ENGLISH, Messages
+from subsidybench.report.i18n import ENGLISH, INPUT_NAMES, Messages
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -418,7 +418,7 @@ def _tornado(report: Report, m: Messages) -> Chart | None:
         ends_x = [x for bar in r.tornado for x in (bar.at_low, bar.at_high)]
         span = (max(ends_x) - min(ends_x)) or abs(centre) * 0.01 or 1.0
         ax.set_xlim(min(ends_x) - 0.05 * span, max(ends_x) + 0.8 * span)  # room for the labels
-        names = [m.input_name(_INPUT_NAMES.get(keys.get(b.label, ""), b.label)) for b in r.tornado]
+        names = [m.input_name(INPUT_NAMES.get(keys.get(b.label, ""), b.label)) for b in r.tornado]
         ax.set_yticks(range(len(r.tornado)), names)
         ax.invert_yaxis()
         ax.set_title(f"{label}", loc="left")
@@ -434,18 +434,6 @@ def _tornado(report: Report, m: Messages) -> Chart | None:
 
 
 # cost.uncertainty's input keys -> the assumptions' names (report.i18n translates those).
-_INPUT_NAMES = {
-    "price": "price",
-    "fx": "exchange rate",
-    "rate": "subsidy rate",
-    "hours": "device-hours",
-    "contract": "contract value",
-    "tflops": "throughput",
-    "tokens_per_s": "throughput",
-    "throughput": "throughput",
-    "mfu": "MFU",
-    "scaling_efficiency": "scaling efficiency",
-}
 
 
 def _input_range(key: str, low: float, high: float, scenario: Any, m: Messages) -> str:
