@@ -13,6 +13,7 @@ import pytest
 
 from subsidybench.catalogue.profiles import match_profile
 from subsidybench.devices import Device, resolve_device
+from subsidybench.measure import allocator
 from subsidybench.measure.environment import capture
 from subsidybench.results.context import DeviceRecord
 from subsidybench.results.ingest import SECTION, machine_info_section
@@ -20,6 +21,11 @@ from subsidybench.suites import load_suite
 from subsidybench.timing import METHOD_VERSION
 
 SUITE = "ci"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Measured as `subsidybench run` measures: the C allocator held steady (measure/allocator.py).
+    allocator.hold_steady()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -40,7 +40,11 @@ import numpy as np
 #      first call past 4x the step limit is refused at once, not after a second call,
 #      and warm-up stops at the round's budget (1 s to warmup_max_s), so a
 #      task's wall time is bounded by its budget (README, "How long a run takes").
-METHOD_VERSION = 3
+#   4: every measuring process holds glibc's mmap and trim thresholds fixed
+#      (measure/allocator.py): a step's buffers stay in the heap instead of being mapped,
+#      faulted and zeroed again each step in some processes and not others (cnn_infer fp32 at
+#      the ci size: 22-27 ms against 17-18 ms, by process). The run's environment records it.
+METHOD_VERSION = 4
 
 
 CPU_MIN_BLOCK_S = 0.05

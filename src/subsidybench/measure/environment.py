@@ -9,6 +9,7 @@ import torch
 
 from subsidybench import __version__
 from subsidybench.devices import Device, cpu_model
+from subsidybench.measure import allocator
 from subsidybench.measure.hostload import host_cpus
 from subsidybench.results.context import Environment
 
@@ -53,4 +54,5 @@ def capture(device: Device) -> Environment:
         device_names=names,
         device_count=count,
         plugins=_plugin_versions(),
+        allocator=allocator.described(),
     )

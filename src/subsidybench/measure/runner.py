@@ -27,7 +27,7 @@ from subsidybench.catalogue.profiles import DeviceProfile
 from subsidybench.devices import Device, Support
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.measure import hostload, planted, reference
+from subsidybench.measure import allocator, hostload, planted, reference
 from subsidybench.measure.distributed import GroupBroken, Members, one_line
 from subsidybench.measure.energy import EnergySession, Meter, start_session
 from subsidybench.measure.environment import capture
@@ -115,7 +115,12 @@ def new_run(
     distributed: Distributed | None = None,
     energy: EnergySetup | None = None,
 ) -> RunResult:
-    """The result file's header, before any task has run."""
+    """The result file's header, before any task has run.
+
+    Holds the allocator steady first (measure/allocator.py), so that the header records it and
+    every task measured in this process runs under it; a worker process holds its own.
+    """
+    allocator.hold_steady()
     return RunResult(
         suite=suite.name,
         suite_version=suite.version,

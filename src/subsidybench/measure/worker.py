@@ -37,7 +37,7 @@ from subsidybench.datafile import Fields
 from subsidybench.devices import Device
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.measure import reference
+from subsidybench.measure import allocator, reference
 from subsidybench.measure.runner import (
     Observer,
     SaveFailed,
@@ -282,6 +282,7 @@ def _work(orders: Orders, emit: IO[str]) -> None:
         emit.write(json.dumps({kind: body}, allow_nan=False) + "\n")
         emit.flush()
 
+    allocator.hold_steady()  # as the parent did: the header it wrote says so
     torch.set_num_threads(orders.threads)
     device = resolve_device(orders.device)
     suite = load_suite(orders.suite)

@@ -271,6 +271,7 @@ def run_header(run: RunResult, path: str) -> str:
         f"device {run.device} ({run.device.name}), profile: {profile}\n"
         f"torch {env.torch_version}, {env.torch_threads} threads, python {env.python}, {env.os}"
         + (f"; measured by pytest-benchmark {tool}" if (tool := _bench_tool(run)) else "")
+        + (f"\nallocator: {escape(env.allocator)}" if env.allocator else "")
         + (f"\n{escape(run.energy.describe())}" if run.energy is not None else "")
     )
 

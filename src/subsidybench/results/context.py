@@ -31,6 +31,9 @@ class Environment:
     device_names: tuple[str, ...]
     device_count: int
     plugins: Mapping[str, str] = field(default_factory=dict)
+    # How the C allocator was held while measuring (measure/allocator.py); None in a file from
+    # before it was recorded.
+    allocator: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +50,8 @@ class Environment:
             "device_names": list(self.device_names),
             "device_count": self.device_count,
             "plugins": dict(self.plugins),
+            # Left out where unknown, so a file from before it was recorded reads back as it was.
+            **({"allocator": self.allocator} if self.allocator is not None else {}),
         }
 
     @classmethod
@@ -66,6 +71,7 @@ class Environment:
             device_names=tuple(f.list("device_names")),
             device_count=f.int("device_count"),
             plugins={k: plugins.str(k) for k in plugins.data},
+            allocator=f.str("allocator", None),
         )
 
 

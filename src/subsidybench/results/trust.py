@@ -26,6 +26,7 @@ JUDGES: dict[int, Callable[[Measurement, TimingPolicy, float | None], Verdict]] 
     1: judge,
     2: judge,
     3: judge,
+    4: judge,
 }
 
 # Stored figures the loader recomputes from the raw samples, and how close they must agree
