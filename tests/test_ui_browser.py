@@ -156,6 +156,8 @@ def test_the_chinese_page(page: Any, live_server: LiveServer) -> None:  # noqa: 
     names = page.locator("#assumptions tbody td:first-child").all_inner_texts()
     assert any("价格" in n or "合同" in n for n in names), names
     assert page.locator("#tornado li").count() >= 1
+    # A bar is named as the assumptions name its input, not by its flag (--price).
+    assert page.locator("#tornado .bar-label").first.inner_text().startswith("价格 ")
     assert "Net cost" not in page.locator("#answer").inner_text()
 
 

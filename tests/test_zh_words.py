@@ -6,6 +6,7 @@ they are; every other ASCII word left in the rendered text fails the test, namin
 from __future__ import annotations
 
 import re
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from browser import LiveServer, live_server  # noqa: F401  (a fixture)
 from factories import SERVING_SWEEP, point_result, serving_run
 from typer.testing import CliRunner
 
-from subsidybench.cli import app
+from subsidybench.cli import COMMANDS, app
+from subsidybench.cost.inputs import INPUTS
 from subsidybench.report.core_words import KEYS, core_text
 from subsidybench.report.i18n import Messages, catalogue
 from subsidybench.results.record import load_run, save_run
@@ -21,12 +23,15 @@ from subsidybench.results.record import load_run, save_run
 DATA = Path(__file__).parent / "data"
 ZH = Messages("zh", "auto")
 
-# Words a Chinese reader meets as they are: units, acronyms, currency codes, the toolkit's name.
+# Words a Chinese reader meets as they are: units, acronyms, currency codes, symbols of a
+# formula (N, f, x, n; a~b), and proper names (the toolkit, a method, products, file formats).
 KEPT = {
     *("FLOP", "FLOPs", "TFLOP", "PFLOP", "GFLOP", "MFU", "IQR", "TTFT", "TPOT", "ITL", "SLO"),
     *("USD", "CNY", "PUE", "kWh", "W", "ms", "s", "h", "B", "KiB", "MiB", "GiB", "GB", "TB"),
-    *("P10", "P50", "P90", "p50", "p90", "p99", "N", "f", "x", "DATE", "AMOUNT", "JSON", "TOML"),
+    *("P10", "P50", "P90", "p50", "p90", "p99", "N", "f", "x", "n", "a", "b", "DATE", "AMOUNT"),
     *("subsidybench", "Monte", "Carlo", "PaLM", "GPT", "CPU", "GPU", "NPU", "Excel", "CSV"),
+    *("JSON", "TOML", "torch", "Chowdhery", "Kaplan"),  # first authors of the papers cited
+    "English",  # the language link, in its own words
 }
 
 
@@ -46,7 +51,10 @@ def _identity(paths: list[Path]) -> set[str]:
 
 def english_words(text: str, kept: set[str]) -> set[str]:
     """ASCII words of `text` that are neither kept nor part of an id, flag, file name, date or
-    figure (a token holding a digit or one of []_=/.-:~@ is one of those)."""
+    figure (a token holding a digit or one of []_=/.-:~@ is one of those), a command line
+    (`subsidybench COMMAND`, typed as written) or a cited title (in 《》, as published)."""
+    text = re.sub(r"《[^》]*》", " ", text)
+    text = re.sub(rf"subsidybench (?:{'|'.join(map(re.escape, COMMANDS))})\b( list)?", " ", text)
     left = set()
     for token in re.split(r"[\s，。；：、（）()\"'|<>,;!?·→×…*]+", text):
         token = token.strip("[]")
@@ -89,6 +97,14 @@ def zh_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str],
     return texts, KEPT | _identity(paths[:2]) | _identity([serving]) | labels
 
 
+@pytest.mark.parametrize("kind", ["md", "html"])
+def test_a_chinese_report_has_no_english_word(
+    zh_report: tuple[dict[str, str], set[str]], kind: str
+) -> None:
+    texts, kept = zh_report
+    assert english_words(texts[kind], kept) == set()
+
+
 def test_the_check_finds_an_english_word() -> None:
     """The check itself can fail: an untranslated phrase of the core is found, ids are not."""
     text = "价格 rent per device-hour, USD matmul[n=1024]/fp32 --price 2.5 CNY/kWh"
@@ -113,6 +129,41 @@ def test_every_core_phrase_has_its_words() -> None:
 PAGE_QUERIES = (
     "contract=4e7&currency=CNY&price=18~22&subsidy=hangzhou-2024&domestic=true&devices=100",
     "train=7e9:2e12&tflops=300~450&price=2~3&currency=USD&devices=256"
-    "&subsidy=shanghai-2025-compute",
-    "serve=1e9&tflops=300&price=2&currency=USD&capex=250000&lifetime=5&tariff=0.6",
+    "&scaling-efficiency=0.85~0.95&subsidy=shanghai-2025-compute",
+    "serve=1e9&params=7e9&tflops=300&currency=USD&capex=250000&lifetime=5&tariff=0.6"
+    "&power-w=700&pue=1.3&cost-of-capital=0.08",
+    "",  # the empty form
 )
+
+
+# Values an input takes, typed as written (the form's choices, the rent markets, languages).
+CHOICES = {c for i in INPUTS for c in i.choices} | {"cn", "us", "en", "zh"}
+
+
+def _page_words(page: str) -> set[str]:
+    """English words a reader of the page sees, less what is code or data: identifiers in
+    <code> (a field's URL parameter, the command line), the catalogue's entries in the form's
+    lists (ids and product names, as their files name them), and the details (the JSON's own
+    keys and values, as `cost --json` writes them)."""
+    page = re.sub(r"<(code|select|details)\b.*?</\1>", " ", page, flags=re.S)
+    return english_words(_visible(page), KEPT | CHOICES)
+
+
+@pytest.mark.parametrize("query", PAGE_QUERIES)
+def test_the_chinese_page_has_no_english_word(
+    live_server: LiveServer,  # noqa: F811
+    query: str,
+) -> None:
+    """The whole zh page (the answer: headline, warnings, assumptions and their sources; the
+    form: panels, units, help) carries no English word; the empty form neither."""
+    with urllib.request.urlopen(f"{live_server.url}/cost?{query}&lang=zh", timeout=60) as reply:
+        page = reply.read().decode()
+    if query:
+        assert 'id="assumptions"' in page
+    assert _page_words(page) == set()
+
+
+def test_the_page_check_finds_an_english_word() -> None:
+    """What the page's check leaves out is code and data only: a word in a label is found."""
+    page = "<label><code>price</code> <small>(money)</small></label><select><option>x y"
+    assert _page_words(page + "</option></select>") == {"money"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from matplotlib.patches import Patch
 
 from subsidybench.errors import UserError
 from subsidybench.report.display import short_id
-from subsidybench.report.i18n import ENGLISH, Messages
+from subsidybench.report.i18n import ENGLISH, INPUT_NAMES, Messages
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,6 +119,7 @@ def _grouped_bars(
     high: str | None = None,
     reference: float | None = None,
     order: list[str] | None = None,
+    invalid: str = "invalid",
 ) -> str:
     """Horizontal bars: one group per workload id, one bar per run that measured it; pale and
     hatched if invalid. Groups follow `order` (ids as the runs list them), else their first
@@ -177,7 +179,7 @@ def _grouped_bars(
     ax.set_xlabel(xlabel, wrap=True)
     ax.tick_params(axis="x", top=True, labeltop=bars > _TOP_AXIS_FROM)
     plain_numbers(ax)
-    ax.set_title(title, loc="left")
+    ax.set_title(_fit(title), loc="left")
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     # Legend entries drawn by hand: a run's first bar may be an invalid (pale) one.
@@ -187,9 +189,17 @@ def _grouped_bars(
         else []
     )
     if any_invalid:
-        handles.append(Patch(facecolor="#dddddd", hatch="//", edgecolor="#333333", label="invalid"))
+        handles.append(Patch(facecolor="#dddddd", hatch="//", edgecolor="#333333", label=invalid))
     _legend_below(fig, handles)
     return figure_svg(fig, key)
+
+
+def _fit(title: str) -> str:
+    """A bar chart's title in lines that fit between the axes' left edge (past the workload
+    labels, about 3.7 of the figure's inches) and the figure's right edge: a longer line is cut
+    off in the SVG. A Chinese character is about twice a Latin letter's width."""
+    wide = any("\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" for ch in title)
+    return textwrap.fill(title, width=22 if wide else 44)
 
 
 def _legend_below(fig: Figure, handles: list[Any]) -> None:
@@ -217,6 +227,7 @@ def _throughput(report: Report, m: Messages) -> list[Chart]:
             "flops_per_s",
             order=list(report.results["id"]),
             key="throughput",
+            invalid=m("word.invalid"),
             title=m("chart.throughput_title"),
             xlabel=m("chart.throughput_x"),
             scale=1e-9,
@@ -239,6 +250,7 @@ def _throughput(report: Report, m: Messages) -> list[Chart]:
             memory,
             "bytes_per_s",
             key="bandwidth",
+            invalid=m("word.invalid"),
             title=m("chart.bandwidth_title"),
             xlabel=m("chart.bandwidth_x"),
             scale=1e-9,
@@ -258,6 +270,7 @@ def _of_peak(report: Report, m: Messages) -> Chart | None:
         "of_peak",
         order=list(report.results["id"]),
         key="of_peak",
+        invalid=m("word.invalid"),
         title=m("chart.of_peak_title"),
         xlabel=m("chart.of_peak_x"),
         scale=100.0,
@@ -281,6 +294,7 @@ def _cost(report: Report, m: Messages) -> Chart | None:
         "net_per_pflop_hour",
         order=list(report.results["id"]),
         key="cost",
+        invalid=m("word.invalid"),
         title=m("chart.cost_title", currency=cur),
         xlabel=m("chart.cost_x", currency=cur),
     )
@@ -404,7 +418,7 @@ def _tornado(report: Report, m: Messages) -> Chart | None:
         ends_x = [x for bar in r.tornado for x in (bar.at_low, bar.at_high)]
         span = (max(ends_x) - min(ends_x)) or abs(centre) * 0.01 or 1.0
         ax.set_xlim(min(ends_x) - 0.05 * span, max(ends_x) + 0.8 * span)  # room for the labels
-        names = [m.input_name(_INPUT_NAMES.get(keys.get(b.label, ""), b.label)) for b in r.tornado]
+        names = [m.input_name(INPUT_NAMES.get(keys.get(b.label, ""), b.label)) for b in r.tornado]
         ax.set_yticks(range(len(r.tornado)), names)
         ax.invert_yaxis()
         ax.set_title(f"{label}", loc="left")
@@ -420,18 +434,6 @@ def _tornado(report: Report, m: Messages) -> Chart | None:
 
 
 # cost.uncertainty's input keys -> the assumptions' names (report.i18n translates those).
-_INPUT_NAMES = {
-    "price": "price",
-    "fx": "exchange rate",
-    "rate": "subsidy rate",
-    "hours": "device-hours",
-    "contract": "contract value",
-    "tflops": "throughput",
-    "tokens_per_s": "throughput",
-    "throughput": "throughput",
-    "mfu": "MFU",
-    "scaling_efficiency": "scaling efficiency",
-}
 
 
 def _input_range(key: str, low: float, high: float, scenario: Any, m: Messages) -> str:

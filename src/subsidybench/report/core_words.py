@@ -40,8 +40,14 @@ _PHRASES: tuple[tuple[str, str], ...] = (
         r" by each workload",
         "throughput_measured",
     ),
+    (r", suite (?P<suite>\S+) v(?P<v>\d+)$", "suite"),
+    (
+        r"derived on this machine by (?P<module>\S+) from (?P<file>\S+) and CPU affinity",
+        "cpu_peak",
+    ),
     # Prices (cost.pricing, cost.evaluate, cost.device).
     (rf"(?P<x>{_N}) (?P<cur>[A-Z]{{3}}) per device-hour \(rent\)", "rent_value"),
+    (r": the midpoint of (?P<range>\S+) (?P<cur>[A-Z]{3})", "midpoint"),
     (r"rent per device-hour, (?P<cur>[A-Z]{3})", "rent"),
     (r"owned: capex as an annuity \+ energy \+ hosting", "owned"),
     (
@@ -62,11 +68,19 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"^not domestic$", "not_domestic"),
     (r"^domestic$", "domestic"),
     (r"not given: taken so", "taken_so"),
+    (rf"not given: taken as (?P<x>{_N})", "taken_as"),
     (r"not given: today \((?P<flag>--[\w-]+) DATE\)", "today"),
     (r"given by hand \((?P<flag>--[\w-]+)\)", "by_hand_flag"),
     (rf"^profile (?P<id>{_ID})$", "profile"),
     (rf"^profile (?P<id>{_ID}): ", "profile_colon"),
     (rf"(?P<x>{_N}) (?P<quote>[A-Z]{{3}}) per (?P<base>[A-Z]{{3}})", "fx"),
+    # The shipped exchange rate's source (profiles/fx/usd-cny.toml): its title stays as
+    # published, in 《》.
+    (
+        rf"Xinhua, '(?P<title>[^']+)' \((?P<date>[\d-]+)\): U\.S\. dollar 100 = (?P<x>{_N})"
+        r" yuan, as reproduced at (?P<url>\S+)",
+        "fx_xinhua",
+    ),
     # The job (cost.jobs).
     (
         rf"train (?P<p>{_N}) activated of (?P<total>{_N}) parameters on (?P<t>{_N}) tokens",
@@ -75,6 +89,10 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (rf"train (?P<p>{_N}) parameters on (?P<t>{_N}) tokens", "train"),
     (rf"^serve (?P<t>{_N}) tokens$", "serve"),
     (rf"^(?P<h>{_N}) device-hours$", "hours"),
+    (r"\(no attention term: give layers, width, seq\)", "no_attention"),
+    (r"PaLM, (?P<author>\w+) et al\. (?P<year>\d{4}), appendix (?P<part>\w+)", "palm"),
+    (r"an assumption, not measured", "assumed"),
+    (r"(?P<author>[A-Z]\w+) et al\. (?P<year>\d{4}), section (?P<part>[\d.]+)", "cite_section"),
     (rf"^a contract of (?P<v>{_N})$", "contract"),
     (rf"(?P<share>{_N}) of (?P<n>\d+) x one device", "scaling"),
     # The programme's terms (cost.terms, cost.years, cost.owned).
@@ -109,6 +127,7 @@ _PHRASES: tuple[tuple[str, str], ...] = (
         r" evenly over the job's duration, and the yearly limits apply in each",
         "programme_year",
     ),
+    (r"the texts grant yearly sums by budget year", "budget_year"),
     (r"(?P<pay>[\w-]+); lag (?P<lag>\S+) months", "payment_lag"),
     (
         r"(?P<pay>[\w-]+); lag (?P<lag>\S+) \(the subsidy is counted at face value\)",
@@ -131,7 +150,8 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"^upfront$", "upfront"),
     (r"^not-allowed$", "not_allowed"),
     (r"^allowed$", "allowed"),
-    (r"^unknown$", "unknown"),
+    # A term the programme's text leaves open, wherever it stands (a window's ends, a lag).
+    (r"(?<![\w.-])unknown(?![\w.-])", "unknown"),
     # Serving (cost.serving, report.tables.serving).
     (
         r"each device-hour split by a served batch's phase times: prefill share f = TTFT p50 /"

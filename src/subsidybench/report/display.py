@@ -92,7 +92,7 @@ def _runs(report: Report, m: Messages) -> Section:
             r.run,
             f"{r.suite} v{r.suite_version}",
             f"{r.device} ({r.device_name})",
-            r.profile or "none",
+            r.profile or m("runs.no_profile"),
             r.measured_by,
             _cell(r.machine_spread, lambda v: f"{v:.1%}")
             + " / "
@@ -226,7 +226,7 @@ def _utilisation(report: Report, m: Messages) -> Section:
                     run=u.run,
                     id=u.id,
                     basis=m.basis(u.peak_basis),
-                    source=u.peak_source,
+                    source=core_text(u.peak_source, m),
                 )
             )
             of_peak += f" [{len(notes)}]"
@@ -335,9 +335,15 @@ def _sweep(report: Report, m: Messages) -> Section | None:
 
 
 def _assumptions(report: Report, m: Messages) -> Section:
+    labels = set(report.runs["run"]) if "run" in report.runs else set()
+
+    def scope(name: str) -> str:
+        # A run is named by its label; the report's own scopes (the sweep, serving) in words.
+        return name if name in labels or not m.has(f"scope.{name}") else m(f"scope.{name}")
+
     rows = tuple(
         (
-            a.applies_to,
+            scope(a.applies_to),
             *assumption_text(a.name, a.value, m),
             m.basis(a.basis),
             core_text(a.source, m),

@@ -141,6 +141,21 @@ def messages(lang: str | None = None, units: str | None = None) -> Messages:
 
 ENGLISH = Messages()
 
+# An uncertain input's name, by its key in cost.uncertainty, as the assumptions name it: a
+# tornado's bars (the report's chart, the page's list) are named so, not by their flag.
+INPUT_NAMES = {
+    "price": "price",
+    "fx": "exchange rate",
+    "rate": "subsidy rate",
+    "hours": "device-hours",
+    "contract": "contract value",
+    "tflops": "throughput",
+    "tokens_per_s": "throughput",
+    "throughput": "throughput",
+    "mfu": "MFU",
+    "scaling_efficiency": "scaling efficiency",
+}
+
 
 # The verdict reasons the timing rule writes (timing.judge, results.trust), as message keys with
 # their figures; a reason not listed here is shown as the run file states it.
@@ -148,6 +163,7 @@ _REASONS = (
     (re.compile(r"too few samples \((?P<n>\d+) < (?P<min>\d+)\)"), "few"),
     (re.compile(r"blocks too short for the clock \((?P<ms>[\d.]+) ms\)"), "short"),
     (re.compile(r"spread too wide \(IQR/median (?P<spread>\S+) > (?P<max>\S+)\)"), "spread"),
+    (re.compile(r"\bspread too wide\b"), "spread_bare"),  # a serving point's, without figures
     (
         re.compile(r"the device could not be synchronized: times may be launch times only"),
         "unsynced",

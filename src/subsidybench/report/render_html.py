@@ -27,6 +27,7 @@ div.scroll { overflow-x: auto; }
 td.wl { overflow-wrap: anywhere; min-width: 16em; max-width: 30em; }
 td.run { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num.wrap { white-space: normal; min-width: 7em; }
 tr:nth-child(even) td { background: #fafafa; }
 tr.invalid td { color: #6b6b6b; background: #f1f1f1; }
 tr.invalid td:first-child { border-left: 3px solid #b42318; }
@@ -102,6 +103,10 @@ def _cell(text: str, numeric: bool, header: str, m: Messages, why: str = "") -> 
     classes = []
     if numeric:
         classes.append("num")
+        if len(text) > 16 and " (" in text:
+            # A figure with its words (a price range and its midpoint, a basis): wraps between
+            # words, so a costs table fits a laptop's width with every column in view.
+            classes.append("wrap")
     if text.startswith(m("word.invalid")):
         # The verdict of an invalid row: a red badge, its reason a hover away (and a footnote).
         title = f' title="{escape(why)}"' if why else ""

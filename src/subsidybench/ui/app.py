@@ -115,6 +115,9 @@ def create_app(hosts: Sequence[str] = LOCAL) -> Starlette:
     )
     page = env.get_template("page.html")
     lists = _selects()  # the catalogue as the server started: read once, not per answer
+    from subsidybench.catalogue.subsidies import list_programmes
+
+    expired = {p.id for p in list_programmes() if p.expired()}
 
     def ask(request: Request) -> Asked:
         raw = request.url.query
@@ -161,6 +164,7 @@ def create_app(hosts: Sequence[str] = LOCAL) -> Starlette:
             sweep=view.sweep(o) if o else ([], []),
             query=request.url.query,
             selects=lists,
+            expired=expired,
             lang_links={k: _with_lang(asked.query, k) for k in WORDS},
         )
         return HTMLResponse(html, status_code=400 if asked.error else 200)
@@ -299,7 +303,7 @@ def _selects() -> dict[str, list[tuple[str, str]]]:
     devices = [(p.id, f"{p.id}: {p.name}") for p in list_profiles()]
     programmes = list_programmes()
     valid = [(p.id, p.id) for p in programmes if not p.expired()]
-    expired = [(p.id, f"{p.id} (expired)") for p in programmes if p.expired()]
+    expired = [(p.id, p.id) for p in programmes if p.expired()]  # marked in the page's words
     lists = {"devices": devices, "subsidies": valid + expired}
     out = {i.name: lists[i.catalogue] for i in form.page_inputs() if i.catalogue}
     out |= {i.name: [(c, c) for c in i.choices] for i in form.page_inputs() if i.choices}

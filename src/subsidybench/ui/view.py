@@ -9,7 +9,7 @@ from typing import Any
 
 from subsidybench.cost.door import Outcome
 from subsidybench.report.core_words import core_text
-from subsidybench.report.i18n import Messages
+from subsidybench.report.i18n import INPUT_NAMES, Messages
 
 SWEEP_ROWS = 40
 """Rows of a sweep the page shows (the JSON download has them all)."""
@@ -104,9 +104,10 @@ def tornado(o: Outcome, m: Messages) -> list[dict[str, Any]]:
     high = max(max(b.at_low, b.at_high) for b in bars)
     span = (high - low) or 1.0
     cur = o.spread.currency or o.doc.get("currency")
+    keys = {src.label: src.key for src in o.spread.sources}
     return [
         {
-            "label": m.input_name(b.label),
+            "label": m.input_name(INPUT_NAMES.get(keys.get(b.label, ""), b.label)),
             "inputs": f"{b.low:,.4g} / {b.high:,.4g}",
             "at_low": m.amount(b.at_low, cur),
             "at_high": m.amount(b.at_high, cur),
