@@ -6,9 +6,10 @@
 The runs are copies of one real run file (tests/data/ci-v3-quiet-run.json: the ci suite's 23
 workloads on this machine's CPU), named run-01.json, run-02.json, ...: a report labels a run by
 its file name, so 40 copies are 40 runs to the report. Each round starts the report once per
-tree and run count, as a fresh process, in an order that turns round by round; the CPU time
-(user + system) comes from the kernel's accounting of the child (os.wait4). Prints the median
-CPU and wall seconds of each.
+tree and run count, as a fresh process, beside `python -c "import numpy, typer"` (the
+baseline), in an order that turns round by round; the CPU time (user + system) comes from the
+kernel's accounting of the child (os.wait4). Prints the median CPU and wall seconds of each,
+their spread, and the median of each round's ratio to the baseline (check_startup.report).
 
 To see where the time goes in one of them:
 
@@ -16,20 +17,18 @@ To see where the time goes in one of them:
         --currency USD --out /tmp/rep | head -60
 
 (--keep DIR leaves the copies there.) Not a unit test: a machine's figures for a person; quote
-them with the load average printed at the start and the end.
+them with the host's state printed at the start and the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from check_startup import ROOT, Probe, Sample, timed
+from check_startup import BASELINE, ROOT, Host, Probe, report, rounds
 
 RUN = ROOT / "tests" / "data" / "ci-v3-quiet-run.json"
 ARGS = "--price 2 --currency USD"
@@ -46,7 +45,7 @@ def copies(source: Path, n: int, into: Path) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", type=int, default=3, help="rounds (default 3; medians of these)")
+    parser.add_argument("-n", type=int, default=5, help="rounds (default 5; medians of these)")
     parser.add_argument("--runs", default="1,40", help="run counts to report on (default 1,40)")
     parser.add_argument(
         "--tree",
@@ -61,6 +60,8 @@ def main() -> None:
     parser.add_argument("--args", default=ARGS, help=f"report's other arguments (default: {ARGS})")
     parser.add_argument("--keep", type=Path, default=None, help="leave the copies in this folder")
     args = parser.parse_args()
+    if args.n < 4:
+        parser.error("-n: at least 4 rounds (a median and quartiles)")
     counts = [int(c) for c in args.runs.split(",")]
     given = args.tree or [f"this={ROOT / 'src'}"]
     trees = {name: Path(src) for name, src in (t.split("=", 1) for t in given)}
@@ -70,7 +71,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="report-speed-"))
     runs_dir = args.keep or work / "runs"
     files = copies(args.run_file, max(counts), runs_dir)
-    probes = [
+    probes = [Probe("baseline", (sys.executable, "-c", BASELINE), None, sys.executable)]
+    probes += [
         Probe(
             f"{name}, {count} run{'s' if count > 1 else ''}",
             (
@@ -90,18 +92,14 @@ def main() -> None:
         for name, src in trees.items()
     ]
     print(f"report {args.args} on copies of {args.run_file.name}")
-    print(f"load average at the start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
-    found: dict[str, list[Sample]] = {p.name: [] for p in probes}
-    for i in range(args.n):
-        turn = i % len(probes)
-        for p in probes[turn:] + probes[:turn]:
-            found[p.name].append(timed(p))
-    print(f"load average at the end: {os.getloadavg()[0]:.2f}; medians of {args.n} rounds")
-    print(f"{'report':<28} {'CPU s':>7} {'wall s':>7}")
-    for p in probes:
-        cpu = statistics.median(s.cpu_s for s in found[p.name])
-        wall = statistics.median(s.wall_s for s in found[p.name])
-        print(f"{p.name:<28} {cpu:7.2f} {wall:7.2f}")
+    for name, src in trees.items():
+        print(f"tree {name}: {src}")
+    print(Host.line("at the start"))
+    host = Host()
+    found = rounds(probes, args.n)
+    print(Host.line("at the end"))
+    print(f"{host.others()}; medians of {args.n} rounds")
+    report(found, probes)
     print(f"outputs in {work}")
 
 
