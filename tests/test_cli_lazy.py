@@ -14,7 +14,8 @@ from subsidybench.cli import COMMANDS, app, lazy
 from subsidybench.cli.lazy import Command, Family
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
-HEAVY = ("pandas", "torch", "matplotlib", "openpyxl", "sqlalchemy", "scipy")
+# pydantic: typer 0.28+ reads option values through it (pyproject.toml pins typer below 0.28).
+HEAVY = ("pandas", "torch", "matplotlib", "openpyxl", "sqlalchemy", "scipy", "pydantic")
 runner = CliRunner()
 
 

@@ -208,3 +208,25 @@ def test_runs_far_apart_get_a_sweep_panel_each(run_file: Path, tmp_path: Path) -
     sweep = page[page.index('<figure id="chart-sweep">') :]
     sweep = sweep[: sweep.index("</figure>")]
     assert sweep.count('<g id="axes_') == 2
+
+
+def test_runs_with_the_same_ranges_share_a_tornado_panel_and_the_caption_names_them(
+    tmp_path: Path,
+) -> None:
+    """Two copies of a run at one price draw the same panel once; a third at another price gets
+    its own. No run is dropped: the shared panel's title and the caption name them all."""
+    pytest.importorskip("matplotlib")
+    real = Path(__file__).parent / "data" / "ci-v3-quiet-run.json"
+    files = []
+    for name in ("same-a", "same-b", "dearer"):
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_bytes(real.read_bytes())
+    prices = ["--price", "same-a=2", "--price", "same-b=2", "--price", "dearer=3"]
+    _report(*map(str, files), *prices, "--currency", "USD", out=tmp_path / "r")
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    tornado = page[page.index('<figure id="chart-tornado">') :]
+    tornado = tornado[: tornado.index("</figure>")]
+    assert tornado.count('<g id="axes_') == 2
+    caption = " ".join(tornado[tornado.index("<figcaption") :].split())
+    assert "share one: same-a, same-b." in caption
+    assert "dearer" not in caption

@@ -63,7 +63,6 @@ def cost_command(**given: Any) -> None:
     """
     from subsidybench.cost import door
     from subsidybench.report import cost_answer as show
-    from subsidybench.report import serving_view
     from subsidybench.report.i18n import messages
 
     read = door.read(given)
@@ -104,6 +103,8 @@ def cost_command(**given: Any) -> None:
         )
         return
     if outcome.kind == "serving":
+        from subsidybench.report import serving_view  # its tables: only a serving answer's
+
         curve = serving_view.curve_frame(outcome.result) if csv_path is not None else None
         written = show.write(json_path, None, outcome.doc, None)
         announce(written + show.write(None, csv_path, {}, curve))
