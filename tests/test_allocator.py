@@ -35,8 +35,10 @@ def _glibc() -> bool:
 
 needs_glibc = pytest.mark.skipif(not _glibc(), reason="no glibc mallopt on this platform")
 
-# One process: the allocator as `how` says, then page faults a step of cnn_infer fp32 at the ci
-# size (its 21 MiB of activations are what glibc's moving threshold maps and unmaps).
+# One process: the allocator as `how` says, then the median page faults of nine steps of cnn_infer
+# fp32 at the ci size (its 21 MiB of activations are what glibc's moving threshold maps and
+# unmaps). The median, not the mean: on a loaded host the kernel reclaims and refaults a few pages
+# in the odd step (a mean of 153.6 a step once, where quiet steps fault none).
 _FAULTS = textwrap.dedent(
     """
     import ctypes, json, resource, sys
@@ -58,11 +60,12 @@ _FAULTS = textwrap.dedent(
     step = w.prepare(resolve_device("cpu"), DType.FP32)
     for _ in range(3):
         step.run()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(5):
+    faults = []
+    for _ in range(9):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         step.run()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    print(json.dumps({"said": said, "faults_per_step": (after - before) / 5}))
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    print(json.dumps({"said": said, "faults_per_step": sorted(faults)[4]}))
     """
 )
 
@@ -80,9 +83,9 @@ def _faults(how: str) -> dict[str, object]:
 def test_held_thresholds_keep_a_steps_buffers_in_the_heap() -> None:
     held = _faults("held")
     assert str(held["said"]).startswith("glibc, thresholds fixed: mmap 32 MiB")
-    assert float(held["faults_per_step"]) < 100  # measured 0.0-0.1
+    assert float(held["faults_per_step"]) < 500  # measured 0
     # The same count sees the slow mode where blocks are mapped each step (measured 5,400+).
-    assert float(_faults("low")["faults_per_step"]) > 1000
+    assert float(_faults("low")["faults_per_step"]) > 2500
 
 
 def test_the_users_own_allocator_settings_stand(monkeypatch: pytest.MonkeyPatch) -> None:

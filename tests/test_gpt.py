@@ -83,9 +83,9 @@ def test_kv_cache_decode_matches_a_full_forward() -> None:
 def test_decode_reports_token_latency_of_the_timed_calls() -> None:
     w = GptDecode(**SIZES, prompt=8, new_tokens=4)
     step = w.prepare(CPU, DType.FP32)
-    m = measure(
-        step.run, CPU.synchronizer(), TimingPolicy(budget_s=0.5), on_timed_start=step.timed_start
-    )
+    # A step limit far past the budget: a busy machine stretching one call must not skip it.
+    policy = TimingPolicy(budget_s=0.5, step_limit_s=60.0)
+    m = measure(step.run, CPU.synchronizer(), policy, on_timed_start=step.timed_start)
     assert step.check is not None
     metrics = step.check()
     assert (
