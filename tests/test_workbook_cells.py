@@ -125,8 +125,8 @@ FLAG_CELLS = [
     ("hangzhou", HANGZHOU, "rate", 0.45, {"rate": a(0.45)}),
     ("hangzhou", HANGZHOU, "devices", 32, {"devices": a(32.0)}),
     ("hangzhou", HANGZHOU, "tflops", 250.0, {"tflops": a(250.0)}),
-    ("hangzhou", HANGZHOU, "efficiency", 0.8, {"scaling_efficiency": a(0.8)}),
-    ("xiamen", XIAMEN, "hours_in", 6e6, {"hours": a(6e6)}),
+    ("hangzhou", HANGZHOU, "scaling_efficiency", 0.8, {"scaling_efficiency": a(0.8)}),
+    ("xiamen", XIAMEN, "hours", 6e6, {"hours": a(6e6)}),
     ("xiamen", XIAMEN, "devices", 100, {"devices": a(100.0)}),
     (
         "xiamen",
@@ -137,7 +137,7 @@ FLAG_CELLS = [
     ),
     ("xiamen", XIAMEN, "fx", 7.0, {"fx": 7.0}),
     ("shenzhen", SHENZHEN, "contract", 5e6, {"contract": a(5e6)}),
-    ("shenzhen", SHENZHEN, "duration", 30 * 24.0, {"duration_days": 30.0}),
+    ("shenzhen", SHENZHEN, "duration_days", 30.0, {"duration_days": 30.0}),
     (
         "shenzhen",
         SHENZHEN,

@@ -4,16 +4,18 @@ An `Input` names a `Request` field, its flag, how its text is read, its unit, it
 and why, whether it may sweep (a:b:step) or be uncertain (a~b), its help panel and its help in
 English and Chinese. From `INPUTS` come `subsidybench cost`'s options (cli/cost.py), the range
 checks (`RANGES`, cost.request.check), the sweep and range parsing (`SWEEPABLE`, `UNCERTAIN`,
-cost.door.read), the keys of a comparison file (`OPTION_KEYS`), and the page's form fields and
-URL parameters (ui/). A URL parameter is the flag without its dashes (`--small-firm`:
-`small-firm`); tests/test_inputs.py adds a made-up input and finds it in each of those places.
+cost.door.read), the keys of a comparison file (`OPTION_KEYS`), the page's form fields and URL
+parameters (ui/), and the live workbook's input rows (`sheet_inputs`, report.live_workbook). A
+URL parameter is the flag without its dashes (`--small-firm`: `small-firm`);
+tests/test_inputs.py adds a made-up input and finds it in each of those places.
 
 A leaf: imports nothing from the costing modules, so every one of them may import it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -80,6 +82,9 @@ class Input:
     """A key of a comparison file's [[option]] table."""
     catalogue: str = ""
     """The catalogue it names an entry of (devices, subsidies): the page offers a list."""
+    sheet: bool = False
+    """An input row of the live workbook (report.live_workbook), its number format from its
+    unit: a cell an analyst edits, which the sheet's formulas should read."""
 
     def __post_init__(self) -> None:
         if (self.sweepable or self.uncertain) and self.kind not in (Kind.VALUES, Kind.NUMBER):
@@ -138,10 +143,10 @@ INPUTS: tuple[Input, ...] = (
     Input("hours", V, J, "Device-hours to buy; with --train, the device-hours the training took "
           "(the throughput and MFU they imply are printed).", "购买的设备小时；配合 --train 为训练"
           "实际用去的设备小时。", "device-hours",
-          Range(0.0, 1e12, "device-hours", low_open=True), True, True),
+          Range(0.0, 1e12, "device-hours", low_open=True), True, True, sheet=True),
     Input("contract", V, J, "A contract value, in --currency (or --in); needs no price, which "
           "only adds the device-hours it buys.", "合同金额（--currency 或 --in 币种）；无需价格，"
-          "价格只用于换算可购买的设备小时。", "money", bounds.MONEY, True, True),
+          "价格只用于换算可购买的设备小时。", "money", bounds.MONEY, True, True, sheet=True),
     Input("reach", T, J, "How far a subsidy goes: 'cap', 'pool' or an amount. With --train, "
           "counts runs.", "补贴能覆盖多远：'cap'、'pool' 或金额。", ""),
     Input("compare", Kind.FILE, J, "A TOML file of [[option]] tables (device, price, throughput,"
@@ -167,7 +172,7 @@ INPUTS: tuple[Input, ...] = (
           "此设备档案上计价（估算，并注明依据）。", catalogue="devices"),
     Input("tflops", V, W, "Sustained model TFLOP/s per device (6N per token).",
           "每设备持续模型 TFLOP/s（每词元 6N）。", "TFLOP/s", bounds.PEAK_TFLOPS, True, True,
-          option_key=True),
+          option_key=True, sheet=True),
     Input("hardware_tflops", N, W, "Sustained hardware TFLOP/s per device, counting "
           "recomputation (as papers quote it); converted to model FLOPs with --recomputation.",
           "每设备持续硬件 TFLOP/s（含重计算），按 --recomputation 换算。", "TFLOP/s",
@@ -177,7 +182,7 @@ INPUTS: tuple[Input, ...] = (
     Input("tokens_per_s", V, W, "Sustained tokens/s per device for this job's model.",
           "本作业模型每设备持续词元/秒。", "tokens/s",
           Range(0.0, 1e12, "tokens per second per device", low_open=True), True, True,
-          option_key=True),
+          option_key=True, sheet=True),
     Input("mfu", V, W, "Model-FLOPs utilisation (0-1] of the dense --dtype peak.",
           "模型 FLOPs 利用率 (0-1]，相对 --dtype 稠密峰值。", "share",
           _share("a share of the peak"), True, True, option_key=True),
@@ -214,21 +219,21 @@ INPUTS: tuple[Input, ...] = (
     Input("domestic", Kind.TRISTATE, D, "Whether the chip is domestic (default: the profile's, "
           "else not).", "是否国产芯片（默认取档案，否则否）。", option_key=True),
     Input("devices", V, D, "Devices working together.", "协同工作的设备数。", "devices",
-          Range(1, 1e8, "devices", integer=True), True, option_key=True),
+          Range(1, 1e8, "devices", integer=True), True, option_key=True, sheet=True),
     Input("duration_days", N, D, "Days a job given in hours or money runs (instead of "
           "--devices).", "按小时或金额给出的作业运行天数（代替 --devices）。", "days",
-          Range(0.0, 1e5, "days", low_open=True), flag="--duration"),
+          Range(0.0, 1e5, "days", low_open=True), flag="--duration", sheet=True),
     Input("scaling_efficiency", V, D, "Share (0-1] of n x one device's rate a cluster reaches, "
           "where a per-device rate is scaled to more than one device.", "集群达到 n × 单设备速率的"
           "比例 (0-1]。", "share", _share("a share of perfect scaling"), True, True,
-          option_key=True),
+          option_key=True, sheet=True),
     Input("scaling_from", Kind.FILE, D, "A distributed run result: the scaling efficiency it "
           "measured at --devices ranks (or the nearest size, labelled so).",
           "分布式运行结果：取其在 --devices 规模实测的扩展效率。", page=False),
     Input("scaling_workload", T, D, "Which series of --scaling-from.", "--scaling-from 中的序列。",
           page=False),
     Input("price", V, D, "Rent per device-hour.", "每设备小时租金。", "money/device-hour",
-          bounds.MONEY, True, True, option_key=True),
+          bounds.MONEY, True, True, option_key=True, sheet=True),
     Input("vs", T, D, "A priced device profile: answer the rent at which --profile matches it"
           " on this job, each with its own programme terms.", "已定价的设备档案：求 --profile 在本"
           "作业上与之持平的租金（各按自身补贴条款）。", catalogue="devices", page=False),
@@ -243,7 +248,7 @@ INPUTS: tuple[Input, ...] = (
     Input("report_currency", T, D, "Currency to answer in.", "答案币种。", flag="--in"),
     Input("fx", N, D, "Exchange rate as profiles/fx states it (CNY per USD); default: dated. a~b: "
           "a range.", "汇率（每美元人民币）；默认取带日期的数据。a~b：区间。", "CNY/USD", bounds.FX,
-          uncertain=True),
+          uncertain=True, sheet=True),
     # --- owned hardware -------------------------------------------------------------------
     Input("capex", V, O, "Owned: purchase price per device.", "自有：每设备购置价。", "money",
           Range(0.0, 1e12, "money"), True),
@@ -267,7 +272,7 @@ INPUTS: tuple[Input, ...] = (
     Input("power_subsidy", T, O, "Owned: a programme that pays part of the power bill (e.g. "
           "gansu-2025-electricity).", "自有：补贴部分电费的项目。", catalogue="subsidies"),
     Input("rate", V, S, "Subsidy rate [0, 1], replacing any other.", "补贴比例 [0, 1]，取代其他。",
-          "share", bounds.RATE, True, True, option_key=True),
+          "share", bounds.RATE, True, True, option_key=True, sheet=True),
     Input("cap", N, S, "Cap on --rate without a programme (0: none).",
           "无项目时 --rate 的上限（0：无补贴）。", "money",
           Range(0.0, 1e12, "money; 0 = no subsidy")),
@@ -279,11 +284,11 @@ INPUTS: tuple[Input, ...] = (
     Input("start", T, S, "The job's first day, YYYY-MM-DD (default today, printed): a programme "
           "pays only while valid, and yearly caps apply in each calendar year the job runs in.",
           "作业开始日期 YYYY-MM-DD（默认今天并打印）：项目仅在有效期内支付，年度上限按作业所跨的"
-          "每个自然年分别计算。", "date"),
+          "每个自然年分别计算。", "date", sheet=True),
     Input("assume_valid", Kind.SWITCH, S, "Pay the programme as valid for the whole job, even "
           "where its dates say it has ended or not begun (said in the answer).",
           "即使项目按日期已结束或尚未开始，也按整个作业期间有效计算（答案中会注明）。",
-          default=False),
+          default=False, sheet=True),
     # --- output and ranges ----------------------------------------------------------------
     Input("json", Kind.FILE, OUT, "Also write the answer as JSON.", "另存答案为 JSON。",
           request=False, page=False),
@@ -328,6 +333,11 @@ def uncertain(table: tuple[Input, ...] = INPUTS) -> tuple[str, ...]:
     return tuple(i.name for i in table if i.uncertain)
 
 
+def sheet_inputs(table: Sequence[Input] = INPUTS) -> tuple[Input, ...]:
+    """The live workbook's input rows, in the table's order."""
+    return tuple(i for i in table if i.sheet)
+
+
 def option_keys(table: tuple[Input, ...] = INPUTS) -> frozenset[str]:
     """The keys of a comparison file's [[option]] table."""
     return frozenset({"label"} | {i.name for i in table if i.option_key})
@@ -350,6 +360,17 @@ def param_of(key: str, table: Sequence[Input] = INPUTS) -> str:
     """How the page says input `key` in a message: its field's label, the URL parameter
     (`small_firm`: small-firm)."""
     return flag_of(key, table).removeprefix("--")
+
+
+_FLAG = re.compile(r"--[a-z][a-z0-9-]*")
+
+
+def flags_said(text: str, say: Callable[[str], str], table: Sequence[Input] = INPUTS) -> str:
+    """`text` (a help text, a panel's title) with each flag of the table it spells said by
+    `say(input name)`: the help is written for the CLI ("give --price"), and the page and the
+    workbook name inputs their own way (`price`)."""
+    by_option = {i.option: i.name for i in table}
+    return _FLAG.sub(lambda m: say(by_option[m[0]]) if m[0] in by_option else m[0], text)
 
 
 def written(key: str, names: Mapping[str, str]) -> str:
