@@ -1,13 +1,15 @@
 """The inputs table (cost.inputs) is where every cost input is declared: the command's options,
-the range checks, the sweep and range parsing, a comparison file's keys and the page's fields
-and URL parameters all come from it. A made-up input added to the table turns up in each."""
+the range checks, the sweep and range parsing, a comparison file's keys, the page's fields and
+URL parameters and the live workbook's input rows all come from it. A made-up input added to the
+table turns up in each."""
 
 from __future__ import annotations
 
 import inspect
 import re
-from dataclasses import fields
+from dataclasses import fields, make_dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -46,6 +48,7 @@ MADE_UP = Input(
     sweepable=True,
     uncertain=True,
     option_key=True,
+    sheet=True,
 )
 TABLE = (*INPUTS, MADE_UP)
 
@@ -116,6 +119,37 @@ def test_a_made_up_input_needs_its_request_field() -> None:
     assert [i.name for i in TABLE if i.request and i.name not in declared] == ["widgets"]
     with pytest.raises(TypeError, match="widgets"):
         door.request_of(door.read({"widgets": "2"}, TABLE))
+
+
+def test_a_made_up_input_is_a_row_of_the_live_workbook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With its Request field (a Request that has one, put in by monkeypatch), the made-up input
+    is an input row of the live workbook: its help as the label, its value as given, edited in
+    the Input style; the workbook's code names no input of its own accord."""
+    from openpyxl import load_workbook
+
+    from subsidybench.report.i18n import Messages
+    from subsidybench.report.live_workbook import INPUT_STYLE, SHEET, write_answer_xlsx
+
+    with_widgets = make_dataclass(
+        "WithWidgets", [("widgets", Any, None)], bases=(Request,), frozen=True, slots=True
+    )
+    monkeypatch.setattr(door, "Request", with_widgets)
+    given = {"hours": "1000", "price": "2", "currency": "USD", "widgets": "3"}
+    o = door.answer(door.request_of(door.read(given, TABLE)))
+    for lang, label in (
+        ("en", "Widgets per device. (widgets)"),
+        ("zh", "每设备的小部件数。 (widgets)"),
+    ):
+        path = tmp_path / f"{lang}.xlsx"
+        where = write_answer_xlsx(o.scenario, o.result, path, Messages(lang), TABLE)
+        ws = load_workbook(path)[SHEET]
+        row = int(where["widgets"][1:])
+        assert [ws.cell(row, c).value for c in (1, 2, 4)] == [label, 3, "--widgets"]
+        assert ws.cell(row, 2).style == INPUT_STYLE
+        assert row < int(where["gross"][1:])  # an input row, above the formulas
+    assert "widgets" not in write_answer_xlsx(o.scenario, o.result, tmp_path / "real.xlsx")
 
 
 def test_the_table_and_the_request_declare_the_same_inputs() -> None:
