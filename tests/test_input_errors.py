@@ -238,3 +238,43 @@ def test_an_answers_notes_say_their_inputs_as_the_cli_does(
     doc = out.read_text()
     assert "<input:" not in result.stdout + doc
     assert said in json.dumps([a["source"] + a["value"] for a in json.loads(doc)["assumptions"]])
+
+
+# A name the catalogue does not hold, given to each input that names an entry of it.
+HOURS = ("--hours", "10", "--price", "1", "--currency", "USD")
+OWNED = ("--hours", "10", "--capex", "1", "--lifetime", "3", "--currency", "CNY", "--power-w")
+OWNED += ("700", "--tariff", "0.5", "--pue", "1.2", "--cost-of-capital", "0.05")
+SERVE = ("--serve", "1e9", "--profile", "h100-sxm", "--price", "1", "--currency", "USD")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        ((*HOURS, "--subsidy", "nosuch"), "--subsidy: no subsidies entry named 'nosuch'"),
+        (("--hours", "10", "--profile", "nosuch"), "--profile: no devices entry named 'nosuch'"),
+        (("--hours", "10", "--profile", "./nosuch.toml"), "--profile: nosuch.toml: no such file"),
+        ((*HOURS, "--estimate-on", "nosuch"), "--estimate-on: no devices entry named 'nosuch'"),
+        ((*HOURS, "--published", "nosuch"), "--published: no published entry named 'nosuch'"),
+        ((*SERVE, "--model", "nosuch"), "--model: no published decode/offline result for nosuch"),
+        ((*OWNED, "--power-subsidy", "nosuch"), "--power-subsidy: no subsidies entry named"),
+        (
+            ("--hours", "10", "--profile", "h100-sxm", "--vs", "nosuch"),
+            "--vs: no devices entry named 'nosuch'",
+        ),
+    ],
+    ids=lambda x: x.split(":")[0] if isinstance(x, str) else None,
+)
+def test_a_name_the_catalogue_lacks_names_its_input(args: tuple[str, ...], said: str) -> None:
+    result = CliRunner().invoke(app, ["cost", *args])
+    assert result.exit_code == 1, result.output
+    line = " ".join(result.stderr.split())
+    assert line.startswith(f"error: {said}"), line
+
+
+def test_a_comparison_file_names_its_key_for_a_name_the_catalogue_lacks(tmp_path: Path) -> None:
+    path = tmp_path / "o.toml"
+    path.write_text('[[option]]\nlabel = "x"\nprofile = "nosuch"\nmfu = 0.4\n')
+    result = CliRunner().invoke(app, ["cost", "--train", "7e9:2e12", "--compare", str(path)])
+    assert result.exit_code == 1
+    line = " ".join(result.stderr.split())
+    assert line.startswith(f"error: {path}: option 'x': profile: no devices entry named"), line

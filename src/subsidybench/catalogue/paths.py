@@ -45,15 +45,18 @@ def files(kind: str, extra: Sequence[Path] = ()) -> dict[str, Path]:
     return found
 
 
-def resolve(kind: str, name_or_path: str, extra: Sequence[Path] = ()) -> Path:
-    """A catalogue name ("h100-sxm") or a path to a TOML file, as a path; UserError if neither."""
+def resolve(kind: str, name_or_path: str, extra: Sequence[Path] = (), input_key: str = "") -> Path:
+    """A catalogue name ("h100-sxm") or a path to a TOML file, as a path; UserError if neither,
+    naming `input_key` where a question's input gave the name (errors.named: the CLI says its
+    flag, the page marks its field)."""
+    said = f"{named(input_key)}: " if input_key else ""
     if name_or_path.endswith(".toml") or os.sep in name_or_path:
         path = Path(name_or_path)
         if not path.is_file():
-            raise UserError(f"{path}: no such file")
+            raise UserError(f"{said}{path}: no such file")
         return path
     known = files(kind, extra)
     if name_or_path not in known:
         names = ", ".join(sorted(known)) or "none"
-        raise UserError(f"no {kind} entry named {name_or_path!r} (known: {names})")
+        raise UserError(f"{said}no {kind} entry named {name_or_path!r} (known: {names})")
     return known[name_or_path]

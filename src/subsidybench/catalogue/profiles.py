@@ -367,9 +367,12 @@ def _parse(path: Path) -> DeviceProfile:
         raise UserError(f"{path}: {e}") from None
 
 
-def load_profile(name_or_path: str, extra_dirs: Sequence[Path] = ()) -> DeviceProfile:
-    """A profile by catalogue name ("h100-sxm") or path to a TOML file; user dirs win."""
-    return _read(catalogue.resolve(KIND, name_or_path, extra_dirs))
+def load_profile(
+    name_or_path: str, extra_dirs: Sequence[Path] = (), input_key: str = ""
+) -> DeviceProfile:
+    """A profile by catalogue name ("h100-sxm") or path to a TOML file; user dirs win. A name
+    not there names `input_key`, the input that gave it (catalogue.paths.resolve)."""
+    return _read(catalogue.resolve(KIND, name_or_path, extra_dirs, input_key))
 
 
 def list_profiles(extra_dirs: Sequence[Path] = ()) -> list[DeviceProfile]:

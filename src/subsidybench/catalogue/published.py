@@ -218,9 +218,12 @@ def _read(path: Path) -> PublishedResult:
         raise UserError(f"{path}: {e}") from None
 
 
-def load_published(name_or_path: str, extra_dirs: Sequence[Path] = ()) -> PublishedResult:
-    """A published result by catalogue id or path; its device (and system) must be known."""
-    result = _read(catalogue.resolve(PUBLISHED_KIND, name_or_path, extra_dirs))
+def load_published(
+    name_or_path: str, extra_dirs: Sequence[Path] = (), input_key: str = ""
+) -> PublishedResult:
+    """A published result by catalogue id or path; its device (and system) must be known. An
+    id not there names `input_key`, the input that gave it (catalogue.paths.resolve)."""
+    result = _read(catalogue.resolve(PUBLISHED_KIND, name_or_path, extra_dirs, input_key))
     _check_refs(result, extra_dirs)
     return result
 

@@ -485,9 +485,12 @@ def _name_zh(f: Fields) -> str:
     return text
 
 
-def load_programme(name_or_path: str, extra_dirs: Sequence[Path] = ()) -> Programme:
-    """A programme by catalogue name ("shanghai-2025-compute") or path to a TOML file."""
-    path = catalogue.resolve(KIND, name_or_path, extra_dirs)
+def load_programme(
+    name_or_path: str, extra_dirs: Sequence[Path] = (), input_key: str = ""
+) -> Programme:
+    """A programme by catalogue name ("shanghai-2025-compute") or path to a TOML file; a name
+    not there names `input_key`, the input that gave it (catalogue.paths.resolve)."""
+    path = catalogue.resolve(KIND, name_or_path, extra_dirs, input_key)
     return parse_programme(read_toml(path), str(path), path.stem, path)
 
 

@@ -148,10 +148,13 @@ def rent_notes(choice: RentChoice, device: Device, point: Any) -> tuple[str, Ass
     return source, Assumption("other rents", "; ".join(rest), Basis.DATA, how)
 
 
-def load_device(name: str, dirs: tuple[Path, ...], dtype: str = "bf16") -> Device:
+def load_device(
+    name: str, dirs: tuple[Path, ...], dtype: str = "bf16", input_key: str = "profile"
+) -> Device:
     """Read the figures the cost model needs from a device profile (catalogue.profiles), or
     from a system profile (catalogue.systems): then per device, the system's rent and power
-    spread over its devices (derived), and the device count with it."""
+    spread over its devices (derived), and the device count with it. A name in neither names
+    `input_key`, the input that gave it."""
     from subsidybench.catalogue import paths
     from subsidybench.catalogue.profiles import load_profile
     from subsidybench.dtypes import DType
@@ -162,7 +165,7 @@ def load_device(name: str, dirs: tuple[Path, ...], dtype: str = "bf16") -> Devic
         )
     if name not in paths.files("devices", dirs) and name in paths.files("systems", dirs):
         return _system(name, dirs, DType(dtype))
-    profile = load_profile(name, extra_dirs=dirs)
+    profile = load_profile(name, dirs, input_key)
     peak = None
     fig = profile.peak(DType(dtype))
     if fig is not None and fig.value is not None:
@@ -235,7 +238,10 @@ def estimated_throughput(
     from subsidybench.catalogue import paths
 
     # The files the figures came from: a user's profile dir may override the shipped ones.
-    files = {name: paths.resolve("devices", name, dirs) for name in (run.profile, target)}
+    files = {
+        run.profile: paths.resolve("devices", run.profile, dirs),
+        target: paths.resolve("devices", target, dirs, "estimate_on"),
+    }
     source = load_profile(str(files[run.profile]), dirs)
     goal = load_profile(str(files[target]), dirs)
     est = estimate(result, source, goal, run.device.name)

@@ -115,7 +115,7 @@ def _power_rate(ask: OwnedAsk, domestic: bool, notes: list[Assumption]) -> float
         return 0.0
     from subsidybench.catalogue.subsidies import Spend, load_programme
 
-    p = load_programme(ask.power_subsidy, ask.dirs)
+    p = load_programme(ask.power_subsidy, ask.dirs, "power_subsidy")
     if Spend.ELECTRICITY not in p.eligible:
         raise UserError(f"{named('power_subsidy')}: {p.id} does not pay towards electricity")
     rate = p.rates.base.value

@@ -124,7 +124,11 @@ def parity(r: Request) -> Parity:
         )
     kind = "train" if r.train is not None else "serve" if r.serve is not None else "money"
     vs_request, work_basis = _vs_request(r, kind)
-    vs_answer, vs_scenario = _answer(vs_request)
+    try:
+        vs_answer, vs_scenario = _answer(vs_request)
+    except UserError as e:
+        # The priced side's question names --vs's device as its profile: say it as --vs.
+        raise e.renamed({"profile": named("vs")}) from None
     if vs_scenario.rent is None or vs_answer.net is None:
         raise UserError(
             f"{named('vs')} {r.vs}: it has no rent in the catalogue (`subsidybench profiles show"
@@ -285,7 +289,7 @@ def _vs_request(r: Request, kind: str) -> tuple[Request, str]:
     if r.published is not None:
         from subsidybench.catalogue.published import load_published
 
-        model = load_published(r.published, r.profiles_dirs).model
+        model = load_published(r.published, r.profiles_dirs, "published").model
     if model is None:
         raise UserError(
             f"{named('vs')} on a training or serving job needs a rate:"

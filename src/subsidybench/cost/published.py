@@ -65,7 +65,7 @@ class PublishedChoice:
 def chosen(c: PublishedChoice) -> PublishedResult:
     """The published result a question names (published) or picks (model and its device)."""
     if c.published is not None:
-        return load_published(c.published, c.dirs)
+        return load_published(c.published, c.dirs, "published")
     assert c.model is not None
     if c.device is None:
         raise UserError(
@@ -101,7 +101,8 @@ def pick(
         others = sorted({r.model for r in for_device(device, dirs)})
         bound = f" at TPOT <= {tpot_ms:g} ms" if tpot_ms is not None else ""
         raise UserError(
-            f"no published {'/'.join(phases)} result for {model} on {device}{bound}"
+            f"{named('model')}: no published {'/'.join(phases)} result for {model} on"
+            f" {device}{bound}"
             f" (models with results there: {', '.join(others) or 'none'};"
             " see `subsidybench published list`)"
         )
@@ -169,7 +170,7 @@ def published_device(published: str | None, dirs: Sequence[Path] = ()) -> str | 
     """The device a published result (id or path) is per, if one is named."""
     if published is None:
         return None
-    return load_published(published, dirs).device
+    return load_published(published, dirs, "published").device
 
 
 def evidence(device: str, dirs: Sequence[Path] = (), vendor: str = "") -> list[str]:

@@ -433,7 +433,8 @@ def _device(r: Request) -> Device | None:
             f"{named('estimate_on')} names the device costed; {named('profile')} {r.profile} is"
             " another"
         )
-    return None if name is None else load_device(name, r.profiles_dirs, r.dtype)
+    said = "estimate_on" if r.estimate_on else "profile" if r.profile else "published"
+    return None if name is None else load_device(name, r.profiles_dirs, r.dtype, said)
 
 
 def _programme(r: Request) -> Any:
@@ -441,7 +442,7 @@ def _programme(r: Request) -> Any:
         return r.subsidy
     from subsidybench.catalogue.subsidies import load_programme
 
-    return load_programme(r.subsidy, r.profiles_dirs)
+    return load_programme(r.subsidy, r.profiles_dirs, "subsidy")
 
 
 def _needs_price(r: Request, kind: str, programme: Any) -> str:
