@@ -261,3 +261,21 @@ def test_programmes_are_offered_valid_first_and_expired_marked(
     expired = [pos for pos, p in zip(positions, programmes, strict=True) if p.expired()]
     valid = [pos for pos, p in zip(positions, programmes, strict=True) if not p.expired()]
     assert not expired or not valid or max(valid) < min(expired)
+
+
+def test_the_page_shows_no_flag_in_its_help(live_server: LiveServer) -> None:  # noqa: F811
+    """The inputs table's help is written for the CLI ("with --train"); the page says those
+    inputs by its fields' names, in both languages, in help texts and panel titles."""
+    assert str(form.help_html("with --train and --in <b>")) == (
+        "with <code>train</code> and <code>in</code> &lt;b&gt;"
+    )
+    for lang in ("en", "zh"):
+        status, html = get(live_server, f"/cost?lang={lang}")
+        assert status == 200
+        helps = html.split('<small class="help">')[1:]
+        summaries = html.split("<summary>")[1:]
+        shown = [h.split("</small>")[0] for h in helps] + [
+            s.split("</summary>")[0] for s in summaries
+        ]
+        assert helps and not [t for t in shown if "--" in t], [t for t in shown if "--" in t]
+        assert "<code>run</code>" in html  # the serving panel's title names its inputs so

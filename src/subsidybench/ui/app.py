@@ -150,6 +150,7 @@ def create_app(hosts: Sequence[str] = LOCAL) -> Starlette:
             sections=form.sections(asked.lang),
             open_panels=_OPEN,
             Kind=Kind,
+            said=form.help_html,
             title=(
                 m("answer.cost_of", job=core_text(o.doc["job"], m))
                 if o and o.doc.get("job")

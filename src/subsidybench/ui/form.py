@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from subsidybench.cost.inputs import INPUTS, Input, Kind, Panel
+from subsidybench.cost.inputs import INPUTS, Input, Kind, Panel, flags_said, param_of
 from subsidybench.errors import UserError, named
 
 MAX_QUERY = 8 * 1024
@@ -155,6 +155,18 @@ def field_of(error: UserError, table: Sequence[Input] = INPUTS) -> str | None:
     the error beside it; None where it names none the page shows."""
     shown = {i.name for i in page_inputs(table)}
     return next((key for key in error.inputs if key in shown), None)
+
+
+def help_html(text: str, table: Sequence[Input] = INPUTS) -> Any:
+    """A help text or a panel's title as the page shows it (HTML): the flags the CLI's help
+    spells ("with --train") said as the page names those inputs, its fields' names
+    (<code>train</code>); the page has no flags."""
+    from markupsafe import Markup, escape
+
+    def field(key: str) -> str:
+        return f"<code>{escape(param_of(key, table))}</code>"
+
+    return Markup(flags_said(str(escape(text)), field, table))
 
 
 def sections(lang: str, table: Sequence[Input] = INPUTS) -> list[tuple[Panel, list[Input]]]:
