@@ -91,6 +91,9 @@ class Input:
             raise ValueError(f"{self.name}: only numbers sweep or take a range")
         if self.sweepable and self.kind is not Kind.VALUES:
             raise ValueError(f"{self.name}: a sweepable input is read as VALUES")
+        cell = (Kind.VALUES, Kind.NUMBER, Kind.INTEGER, Kind.SWITCH, Kind.TRISTATE)
+        if self.sheet and self.kind not in cell and self.unit != "date":
+            raise ValueError(f"{self.name}: a workbook cell holds a number, a switch or a date")
 
     @property
     def option(self) -> str:
