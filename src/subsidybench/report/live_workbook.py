@@ -89,7 +89,8 @@ def input_label(i: Input, m: Messages, table: Sequence[Input] = INPUTS) -> str:
 
 
 def _as_given(i: Input, s: Scenario) -> Cell | None:
-    """A sheet input the sheet takes as the question gave it (none of the formulas' own)."""
+    """A sheet input `_asked` does not know, as the question gave it (a single number, a
+    switch or a date; else no row)."""
     value = getattr(s.request, i.name, None)
     if isinstance(value, np.ndarray):
         if value.size != 1:
@@ -109,9 +110,9 @@ def _rows(
 ) -> tuple[list[Cell], list[Cell]]:
     """The input rows and the formula rows (formulas name inputs by key, resolved to cells).
 
-    The inputs of the question are the table's sheet inputs (cost.inputs.sheet_inputs), in its
-    order, each as this answer took it (`_asked`); the job's work and the programme's terms,
-    which no flag states, follow."""
+    The question's inputs are the table's sheet inputs (cost.inputs.sheet_inputs), in its
+    order, each as this answer took it (`_asked`, else `_as_given`); the job's work (derived)
+    comes before them and the programme's terms (its file's) after: no flag states those."""
     if s.kind == "reach":
         raise UserError("--xlsx writes the sheet of one job's cost; --reach has none yet")
     if s.owned is not None and s.terms is not None:
