@@ -92,6 +92,7 @@ class GptShape(DecoderWork, Workload):
         return model.to(device.torch_device)
 
     def prompts(self, device: Device, dtype: DType, length: int) -> torch.Tensor:
+        # Token ids, whatever the model's dtype: the embedding turns them into its dtype.
         g = torch.Generator().manual_seed(5)
         return torch.randint(self.vocab, (self.batch, length), generator=g).to(device.torch_device)
 
