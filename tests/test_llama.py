@@ -7,13 +7,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from subsidybench.devices import resolve_device
 from subsidybench.dtypes import DType
 from subsidybench.timing import TimingPolicy, measure
-from subsidybench.workloads.llama import (
-    LlamaDecode,
-    LlamaPrefill,
-    LlamaShape,
-    LlamaTrain,
-    next_input,
-)
+from subsidybench.workloads.llama import LlamaDecode, LlamaPrefill, LlamaShape, LlamaTrain
 from subsidybench.workloads.transformer import rotary
 
 CPU = resolve_device("cpu")
@@ -101,14 +95,14 @@ def test_kv_cache_decode_matches_a_full_recompute() -> None:
     model = w.build(CPU).eval()
     torch.manual_seed(1)
     prompt = torch.randn(2, 6, 16)
-    cache = w.new_cache(prompt, batch=2, capacity=16)
+    cache = w.new_cache(model)  # batch 2, 16 positions
     with torch.inference_mode():
         inputs = [prompt]
-        x = next_input(model(prompt, cache))
+        x = w.next_input(model(prompt, cache))
         for _ in range(5):
             inputs.append(x)
             out = model(x, cache)
-            x = next_input(out)
+            x = w.next_input(out)
         full = model(torch.cat(inputs, dim=1))  # no cache: every position recomputed
     assert cache.length == 11
     torch.testing.assert_close(out[:, -1], full[:, -1], rtol=1e-4, atol=1e-5)

@@ -88,7 +88,7 @@ def test_batched_serving_gives_each_request_what_it_gets_alone() -> None:
     w = GptServe(concurrency=3, prompt=6, new_tokens=5, **GPT)
     shape = w.shape()
     model = shape.build(CPU).eval()
-    prompts = shape.token_batches(CPU, 1, 6)[0]
+    prompts = shape.prompts(CPU, DType.FP32, 6)
 
     def generate(batch: torch.Tensor) -> torch.Tensor:
         cache = GptServe(concurrency=batch.shape[0], prompt=6, new_tokens=5, **GPT).shape()

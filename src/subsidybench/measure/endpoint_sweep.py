@@ -15,21 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.metadata
-import platform
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from subsidybench import __version__
-from subsidybench.cpuinfo import cpu_model
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
 from subsidybench.measure.endpoint import Endpoint, Level, Prompt, RequestRecord, host_kind
 from subsidybench.measure.endpoint_result import LevelSetup, level_result
-from subsidybench.measure.hostload import host_cpus
+from subsidybench.measure.host import host_fields, installed_versions
 from subsidybench.measure.prompts import questions
 from subsidybench.results.context import DeviceRecord, Environment
 from subsidybench.results.record import RunResult, RunState, WorkloadResult, save_run
@@ -87,16 +83,8 @@ class SweepPlan:
 
 def environment(engine: str, devices: int) -> Environment:
     """The client's machine and the endpoint: a result travels, so no host name is kept."""
-    try:
-        client = {"aiohttp": importlib.metadata.version("aiohttp")}
-    except importlib.metadata.PackageNotFoundError:
-        client = {}
     return Environment(
-        toolkit_version=__version__,
-        python=platform.python_version(),
-        os=platform.platform(),
-        cpu_model=cpu_model(),
-        cpu_count=host_cpus(),
+        **host_fields(),
         torch_version="not used (an endpoint was measured)",
         torch_threads=0,
         backend="endpoint",
@@ -104,7 +92,7 @@ def environment(engine: str, devices: int) -> Environment:
         driver=None,
         device_names=(),
         device_count=devices,
-        plugins=client,
+        plugins=installed_versions(["aiohttp"]),  # the client
     )
 
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.metadata
-import platform
-
 import torch
 
-from subsidybench import __version__
-from subsidybench.devices import Device, cpu_model
+from subsidybench.devices import Device
 from subsidybench.measure import allocator
-from subsidybench.measure.hostload import host_cpus
+from subsidybench.measure.host import host_fields, installed_versions
 from subsidybench.results.context import Environment
 
 # Vendor plugins whose versions matter to a result when installed.
@@ -25,27 +21,13 @@ _PLUGINS = (
 )
 
 
-def _plugin_versions() -> dict[str, str]:
-    found = {}
-    for name in _PLUGINS:
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return found
-
-
 def capture(device: Device) -> Environment:
     """The environment of a run on `device`."""
     backend = device.backend
     count = backend.device_count()
     names = tuple(backend.device_name(i) for i in range(count))
     return Environment(
-        toolkit_version=__version__,
-        python=platform.python_version(),
-        os=platform.platform(),
-        cpu_model=cpu_model(),
-        cpu_count=host_cpus(),
+        **host_fields(),
         torch_version=torch.__version__,
         torch_threads=torch.get_num_threads(),
         backend=device.type,
@@ -53,6 +35,6 @@ def capture(device: Device) -> Environment:
         driver=backend.driver(),
         device_names=names,
         device_count=count,
-        plugins=_plugin_versions(),
+        plugins=installed_versions(_PLUGINS),
         allocator=allocator.described(),
     )

@@ -42,6 +42,7 @@ from subsidybench.results.record import (
     RunState,
     Status,
     WorkloadResult,
+    read_policy,
 )
 from subsidybench.results.trust import verdict_of
 from subsidybench.timing import Measurement, TimingPolicy
@@ -206,23 +207,6 @@ def _reference(references: list[tuple[int, Fields]]) -> Reference | None:
     return joined
 
 
-def _policy(p: Fields) -> TimingPolicy:
-    fields = TimingPolicy.__dataclass_fields__
-    p.reject_unknown(set(fields))
-    values = {
-        k: p.bool(k)
-        if fields[k].type == "bool"
-        else p.int(k)
-        if fields[k].type in ("int", "int | None")
-        else p.float(k)
-        for k in p.data
-    }
-    try:
-        return TimingPolicy(**values)
-    except ValueError as e:
-        raise UserError(f"{p.source}: {p.prefix.rstrip('.')}: {e}") from None
-
-
 def _benchmark(b: Fields, tool: str) -> tuple[int, WorkloadResult]:
     """One benchmark: the round it was timed in, and its result for that round alone."""
     round_ = b.table("extra_info").int("round", 0) if b.has("extra_info") else 0
@@ -258,7 +242,7 @@ def _round_result(b: Fields, tool: str) -> WorkloadResult:
             x.float("items", within=bounds.WORK_PER_STEP),
             x.str("item_unit"),
         )
-        policy = _policy(x.table("policy"))
+        policy = read_policy(x.table("policy"))
         base: dict[str, Any] = {
             "id": rid,
             "workload": x.str("workload"),

@@ -175,7 +175,7 @@ class WorkloadResult:
             v = f.table("verdict")
             reasons = tuple(v.list("reasons", []))
             verdict = checked(v, lambda: Verdict(valid=v.bool("valid"), reasons=reasons))
-        policy = _policy(f.table("policy")) if f.has("policy") else None
+        policy = read_policy(f.table("policy")) if f.has("policy") else None
         metrics = f.table("metrics", {})
         result = checked(
             f,
@@ -432,7 +432,8 @@ def _peaks(p: Fields) -> dict[DType, Figure]:
     return peaks
 
 
-def _policy(p: Fields) -> TimingPolicy:
+def read_policy(p: Fields) -> TimingPolicy:
+    """A result's timing policy, as a run file and a pytest-benchmark ingest store it."""
     fields = TimingPolicy.__dataclass_fields__
     p.reject_unknown(set(fields))
     # Annotations are strings here (postponed evaluation): "int" or "float".

@@ -24,27 +24,16 @@ from torch.nn import functional as F
 
 from subsidybench.devices import Device
 from subsidybench.dtypes import DType
-from subsidybench.work import Work
-from subsidybench.workloads.base import (
-    TORCH_DTYPES,
-    Infers,
-    Step,
-    Workload,
-    maybe_compile,
-    register,
-)
-from subsidybench.workloads.training import Batch, Trains
-from subsidybench.workloads.transformer import (
-    GPT2,
+from subsidybench.workloads.base import Workload, register
+from subsidybench.workloads.decoder import (
+    BATCHES,
+    DecoderDecode,
+    DecoderPrefill,
+    DecoderTrain,
     DecoderWork,
-    KvCache,
-    Stack,
-    decode_step,
-    init_weights,
-    prefill_step,
 )
-
-_BATCHES = 4
+from subsidybench.workloads.training import Batch
+from subsidybench.workloads.transformer import GPT2, KvCache, Stack, init_weights
 
 
 class Gpt(nn.Module):
@@ -68,7 +57,9 @@ class Gpt(nn.Module):
 
 @dataclass(frozen=True, slots=True)
 class GptShape(DecoderWork, Workload):
-    """Sizes shared by the GPT workloads, and their FLOP counts."""
+    """Sizes shared by the GPT workloads, their model and their token prompts."""
+
+    output = "logits"
 
     batch: int = 8
     seq: int = 256
@@ -88,26 +79,30 @@ class GptShape(DecoderWork, Workload):
         )
         return v * d + layers * per_block + 2 * d
 
+    def stored_parameters(self) -> int:
+        return self.matmul_parameters() + self.seq * self.dim  # and the position table
+
+    def decode_parameters(self) -> int:
+        # The final norm's weights are read with the blocks' every token.
+        return self.matmul_parameters() + self.dim
+
     def build(self, device: Device) -> Gpt:
         torch.manual_seed(0)
         model = Gpt(self.vocab, self.seq, self.layers, self.heads, self.dim)
         return model.to(device.torch_device)
 
-    def new_cache(self, model: Gpt) -> KvCache:
-        shape = (self.batch, self.heads, self.seq, self.dim // self.heads)
-        return KvCache(self.layers, shape, model.head.weight)
-
-    def token_batches(self, device: Device, count: int, length: int) -> list[torch.Tensor]:
+    def prompts(self, device: Device, dtype: DType, length: int) -> torch.Tensor:
+        # Token ids, whatever the model's dtype: the embedding turns them into its dtype.
         g = torch.Generator().manual_seed(5)
-        return [
-            torch.randint(self.vocab, (self.batch, length), generator=g).to(device.torch_device)
-            for _ in range(count)
-        ]
+        return torch.randint(self.vocab, (self.batch, length), generator=g).to(device.torch_device)
+
+    def next_input(self, output: torch.Tensor) -> torch.Tensor:
+        return output[:, -1].argmax(-1, keepdim=True)  # greedy decoding
 
 
 @register
 @dataclass(frozen=True, slots=True)
-class GptTrain(Trains, GptShape):
+class GptTrain(DecoderTrain, GptShape):
     """Next-token training step of the decoder (forward, backward, AdamW)."""
 
     name = "gpt_train"
@@ -115,27 +110,12 @@ class GptTrain(Trains, GptShape):
     data_parallel = True
     learning_rate = 3e-4
 
-    def work(self, dtype: DType) -> Work:
-        tokens = self.batch * self.seq
-        # Bytes: fp32 weights, gradients and AdamW state moved once each way per step (10
-        # passes, as for the MLP), a lower bound that leaves out activations.
-        weights = 10 * 4 * (self.matmul_parameters() + self.seq * self.dim)
-        return Work(
-            flops=float(tokens * self.flops_per_token()),
-            bytes=float(weights),
-            items=float(tokens),
-            item_unit="token",
-        )
-
-    def model(self, device: Device) -> nn.Module:
-        return self.build(device)
-
     def batches(self, device: Device) -> Sequence[Batch]:
         # Text with structure to learn: each sequence repeats a random motif, so the loss falls
         # steadily instead of memorising a few random batches.
         g = torch.Generator().manual_seed(6)
         batches = []
-        for _ in range(_BATCHES):
+        for _ in range(BATCHES):
             motif = torch.randint(self.vocab, (self.batch, 16), generator=g)
             text = motif.repeat(1, math.ceil((self.seq + 1) / 16))[:, : self.seq + 1]
             text = text.to(device.torch_device)
@@ -146,66 +126,23 @@ class GptTrain(Trains, GptShape):
         return F.cross_entropy(output.reshape(-1, output.shape[-1]).float(), target.reshape(-1))
 
 
-def _inference_model(shape: GptShape, device: Device, dtype: DType) -> Gpt:
-    model = shape.build(device).to(TORCH_DTYPES[dtype]).eval()
-    model.requires_grad_(False)
-    return model
-
-
 @register
 @dataclass(frozen=True, slots=True)
-class GptPrefill(Infers, GptShape):
+class GptPrefill(DecoderPrefill, GptShape):
     """The prompt pass of inference: `batch` prompts of `seq` tokens, filling the KV cache."""
 
     name = "gpt_prefill"
     description = "GPT decoder prefill (prompt tokens/s)"
 
-    def work(self, dtype: DType) -> Work:
-        weights = dtype.itemsize * (self.matmul_parameters() + self.seq * self.dim)
-        tokens = float(self.batch * self.seq)
-        return Work(float(self.prompt_flops()), float(weights), tokens, item_unit="token")
-
-    def prepare(self, device: Device, dtype: DType, compiled: bool = False) -> Step:
-        model = _inference_model(self, device, dtype)
-        prompts = self.token_batches(device, 1, self.seq)[0]
-        return prefill_step(
-            maybe_compile(model, compiled), prompts, self.new_cache(model), "logits"
-        )
-
 
 @register
 @dataclass(frozen=True, slots=True)
-class GptDecode(Infers, GptShape):
-    """Generation with a KV cache: `new_tokens` tokens after a `prompt`-token prefill, per step.
-
-    Each generated token is timed on its own (transformer.decode_step).
-    """
+class GptDecode(DecoderDecode, GptShape):
+    """Generation with a KV cache: `new_tokens` tokens after a `prompt`-token prefill, per step,
+    each generated token timed on its own (decoder.decode_step)."""
 
     name = "gpt_decode"
     description = "GPT decoder generation with a KV cache (tokens/s, per-token latency)"
-    compilable = False
 
     prompt: int = 128
     new_tokens: int = 32
-
-    def __post_init__(self) -> None:
-        GptShape.__post_init__(self)
-        self.check_generation()
-
-    def work(self, dtype: DType) -> Work:
-        # The final norm's weights are read with the blocks' every token.
-        return self.decode_work(self.matmul_parameters() + self.dim, dtype)
-
-    def prepare(self, device: Device, dtype: DType) -> Step:
-        # Not compilable: each new position changes the cache's shape, and a compiled model
-        # would recompile for every token.
-        model = _inference_model(self, device, dtype)
-        prompts = self.token_batches(device, 1, self.prompt)[0]
-        cache = self.new_cache(model)
-        with torch.inference_mode():
-            first = model(prompts, cache)[:, -1].argmax(-1, keepdim=True)
-
-        def next_token(token: torch.Tensor) -> torch.Tensor:
-            return model(token, cache)[:, -1].argmax(-1, keepdim=True)
-
-        return decode_step(next_token, first, cache, self.prompt, self.new_tokens, device)

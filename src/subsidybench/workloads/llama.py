@@ -20,54 +20,32 @@ mask leaves half of it unused, so MFU stays comparable with published figures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from subsidybench.devices import Device
 from subsidybench.dtypes import DType
-from subsidybench.work import Work
-from subsidybench.workloads.base import (
-    TORCH_DTYPES,
-    Infers,
-    Step,
-    Workload,
-    maybe_compile,
-    random_tensor,
-    register,
-)
-from subsidybench.workloads.training import Batch, Trains, with_metrics
-from subsidybench.workloads.transformer import (
-    LLAMA,
-    NORM_EPS,
+from subsidybench.workloads.base import Workload, random_tensor, register
+from subsidybench.workloads.decoder import (
+    BATCHES,
+    DecoderDecode,
+    DecoderPrefill,
+    DecoderTrain,
     DecoderWork,
-    KvCache,
-    Stack,
-    decode_step,
-    init_weights,
-    prefill_step,
 )
-
-_BATCHES = 4
-
-
-def next_input(hidden: torch.Tensor) -> torch.Tensor:
-    """The next decode step's input from the last position's output.
-
-    Stands in for head, sampling and embedding, which the block workloads leave out: a
-    normalised copy keeps the data dependence of real decoding (step i+1 waits for step i) and
-    keeps values bounded over hundreds of steps. It costs a few d_model-sized ops a token.
-    """
-    last = hidden[:, -1:]
-    return F.rms_norm(last, (last.shape[-1],), eps=NORM_EPS)
+from subsidybench.workloads.training import Batch
+from subsidybench.workloads.transformer import LLAMA, NORM_EPS, Stack, init_weights
 
 
 @dataclass(frozen=True, slots=True)
 class LlamaShape(DecoderWork, Workload):
-    """Sizes shared by the LLaMA block workloads (LLaMA-7B by default), and their FLOP counts."""
+    """Sizes shared by the LLaMA block workloads (LLaMA-7B by default), their model (the blocks
+    on hidden states) and their prompts (hidden states)."""
+
+    output = "hidden"
 
     batch: int = 1
     seq: int = 2048
@@ -92,56 +70,54 @@ class LlamaShape(DecoderWork, Workload):
         """N of the FLOP formula for the measured blocks."""
         return self.layers * self.block_parameters()
 
-    def derived(self) -> dict[str, float]:
-        """The metrics that say the whole model's figures are derived, and from what."""
+    def derived(self, figures: Mapping[str, float]) -> dict[str, float]:
+        """The whole model's per-token latency, where the step times tokens (decode), scaled
+        from the measured blocks' by the layer count; and the metrics that say the whole
+        model's figures are derived, and from what."""
+        whole: dict[str, float] = {}
+        if "token_latency_p50_s" in figures:
+            scale = self.model_layers / self.layers
+            whole["derived_model_token_latency_p50_s"] = figures["token_latency_p50_s"] * scale
         return {
+            **whole,
             "measured_layers": float(self.layers),
             "derived_model_layers": float(self.model_layers),
         }
 
-    def build(self, device: Device, max_positions: int | None = None) -> Stack:
+    def build(self, device: Device) -> Stack:
         torch.manual_seed(0)
-        positions = max_positions or self.seq
-        model = Stack(self.layers, self.dim, self.heads, self.ffn, LLAMA, positions)
+        model = Stack(self.layers, self.dim, self.heads, self.ffn, LLAMA, self.seq)
         return init_weights(model).to(device.torch_device)
 
-    def new_cache(self, like: torch.Tensor, batch: int, capacity: int) -> KvCache:
-        shape = (batch, self.heads, capacity, self.dim // self.heads)
-        return KvCache(self.layers, shape, like)
+    def prompts(self, device: Device, dtype: DType, length: int) -> torch.Tensor:
+        return random_tensor((self.batch, length, self.dim), dtype, device, seed=7)
 
-    def inference_model(self, device: Device, dtype: DType, max_positions: int) -> Stack:
-        model = self.build(device, max_positions).to(TORCH_DTYPES[dtype]).eval()
-        model.requires_grad_(False)
-        return model
+    def next_input(self, output: torch.Tensor) -> torch.Tensor:
+        """The next decode step's input from the last position's output.
+
+        Stands in for head, sampling and embedding, which the block workloads leave out: a
+        normalised copy keeps the data dependence of real decoding (step i+1 waits for step i)
+        and keeps values bounded over hundreds of steps. It costs a few d_model-sized ops a
+        token.
+        """
+        last = output[:, -1:]
+        return F.rms_norm(last, (last.shape[-1],), eps=NORM_EPS)
 
 
 @register
 @dataclass(frozen=True, slots=True)
-class LlamaTrain(Trains, LlamaShape):
+class LlamaTrain(DecoderTrain, LlamaShape):
     """Training step of the block(s): forward, backward, AdamW on a next-position target."""
 
     name = "llama_train"
     description = "LLaMA-7B-class block training step (whole model derived by layer count)"
     learning_rate = 1e-4
 
-    def work(self, dtype: DType) -> Work:
-        tokens = self.batch * self.seq
-        # fp32 weights, gradients and AdamW state, 10 passes a step (as gpt_train counts them).
-        return Work(
-            flops=float(tokens * self.flops_per_token()),
-            bytes=float(10 * 4 * self.matmul_parameters()),
-            items=float(tokens),
-            item_unit="token",
-        )
-
-    def model(self, device: Device) -> nn.Module:
-        return self.build(device)
-
     def batches(self, device: Device) -> Sequence[Batch]:
         # The target is the next position's hidden state: something attention can learn, and
         # a loss that starts near 2 (two unit-variance vectors) and falls as the block learns.
         batches = []
-        for i in range(_BATCHES):
+        for i in range(BATCHES):
             h = random_tensor((self.batch, self.seq + 1, self.dim), DType.FP32, device, seed=i)
             batches.append((h[:, :-1], h[:, 1:]))
         return batches
@@ -149,72 +125,27 @@ class LlamaTrain(Trains, LlamaShape):
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(output.float(), target)
 
-    def metrics(self, figures: dict[str, float]) -> dict[str, float]:
-        return self.derived()
-
 
 @register
 @dataclass(frozen=True, slots=True)
-class LlamaPrefill(Infers, LlamaShape):
+class LlamaPrefill(DecoderPrefill, LlamaShape):
     """The prompt pass: `batch` prompts of `seq` positions through the blocks, filling the cache."""
 
     name = "llama_prefill"
     description = "LLaMA-7B-class block prefill (prompt tokens/s; whole model derived)"
 
-    def work(self, dtype: DType) -> Work:
-        weights = dtype.itemsize * self.matmul_parameters()
-        tokens = float(self.batch * self.seq)
-        return Work(float(self.prompt_flops()), float(weights), tokens, item_unit="token")
-
-    def prepare(self, device: Device, dtype: DType, compiled: bool = False) -> Step:
-        model = self.inference_model(device, dtype, self.seq)
-        prompts = random_tensor((self.batch, self.seq, self.dim), dtype, device, seed=7)
-        cache = self.new_cache(prompts, self.batch, self.seq)
-        step = prefill_step(maybe_compile(model, compiled), prompts, cache, "hidden")
-        return with_metrics(step, lambda _: self.derived())
-
 
 @register
 @dataclass(frozen=True, slots=True)
-class LlamaDecode(Infers, LlamaShape):
+class LlamaDecode(DecoderDecode, LlamaShape):
     """Generation with a KV cache: `new_tokens` positions after a `prompt`-position prefill.
 
-    Each new position is timed on its own (transformer.decode_step); the whole model's
-    per-token latency is derived by the layer count (metrics `derived_model_token_latency_*`).
+    Each new position is timed on its own (decoder.decode_step); the whole model's per-token
+    latency is derived by the layer count (the metric `derived_model_token_latency_p50_s`).
     """
 
     name = "llama_decode"
     description = "LLaMA-7B-class block decode with a KV cache (tokens/s, per-token latency)"
-    compilable = False
 
     prompt: int = 1024
     new_tokens: int = 256
-
-    def __post_init__(self) -> None:
-        LlamaShape.__post_init__(self)
-        self.check_generation()
-
-    def work(self, dtype: DType) -> Work:
-        return self.decode_work(self.matmul_parameters(), dtype)
-
-    def prepare(self, device: Device, dtype: DType) -> Step:
-        model = self.inference_model(device, dtype, self.seq)
-        prompts = random_tensor((self.batch, self.prompt, self.dim), dtype, device, seed=7)
-        cache = self.new_cache(prompts, self.batch, self.seq)
-        with torch.inference_mode():
-            first = next_input(model(prompts, cache))
-        step = decode_step(
-            lambda x: next_input(model(x, cache)),
-            first,
-            cache,
-            self.prompt,
-            self.new_tokens,
-            device,
-        )
-        scale = self.model_layers / self.layers
-
-        def derived(figures: dict[str, float]) -> dict[str, float]:
-            p50 = figures["token_latency_p50_s"] * scale
-            return {"derived_model_token_latency_p50_s": p50, **self.derived()}
-
-        return with_metrics(step, derived)

@@ -26,7 +26,7 @@ FLOPs follow the GPT and LLaMA workloads (PaLM's appendix B): the prompt at 2N +
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,17 +37,17 @@ from subsidybench.devices import Device
 from subsidybench.dtypes import DType
 from subsidybench.work import Work
 from subsidybench.workloads.base import (
-    TORCH_DTYPES,
+    MODEL_DTYPES,
     Family,
     Step,
     Workload,
     positive,
-    random_tensor,
     register,
     require_finite,
 )
 from subsidybench.workloads.gpt import GptPrefill
-from subsidybench.workloads.llama import LlamaPrefill, next_input
+from subsidybench.workloads.llama import LlamaPrefill
+from subsidybench.workloads.training import with_metrics
 from subsidybench.workloads.transformer import KvCache
 
 Forward = Callable[[torch.Tensor, KvCache], torch.Tensor]
@@ -97,7 +97,6 @@ def serving_step(
     cache: KvCache,
     new_tokens: int,
     device: Device,
-    extra: Mapping[str, float] | None = None,
 ) -> Step:
     """The Step that serves `prompts` (one row a request) and records TTFT and TPOT."""
     sync = device.synchronizer() or (lambda: None)
@@ -146,17 +145,19 @@ def serving_step(
             "e2e_latency_p50_s": float(np.median(np.asarray(e2e))),
             "tokens_per_s_per_user": 1.0 / float(tpot_p[0]),
             "prefill_tokens_per_s": prompts.shape[0] * prompts.shape[1] / float(ttft_p[0]),
-            **(extra or {}),
         }
 
     return Step(run=run, check=check, timed_start=timed_start)
 
 
 class _Served:
-    """What gpt_serve and llama_serve share: their sizes checked, and the work of one served
-    batch from the model's shape (the prefill workload of the same model, `shape()`)."""
+    """What gpt_serve and llama_serve share: their sizes checked, the work of one served batch
+    and the step that serves it, all from the model's shape (the prefill workload of the same
+    model, `shape()`)."""
 
     __slots__ = ()
+    family = Family.INFERENCE
+    dtypes = MODEL_DTYPES
 
     def __post_init__(self: Any) -> None:
         _check_lengths(self)
@@ -174,6 +175,17 @@ class _Served:
             dtype=dtype,
         )
 
+    def prepare(self: Any, device: Device, dtype: DType) -> Step:
+        shape = self.shape()
+        model = shape.inference_model(device, dtype)
+        prompts = shape.prompts(device, dtype, self.prompt)
+
+        def forward(x: torch.Tensor, cache: KvCache) -> torch.Tensor:
+            return shape.next_input(model(x, cache))  # GPT: greedy, as gpt_decode
+
+        step = serving_step(forward, prompts, shape.new_cache(model), self.new_tokens, device)
+        return with_metrics(step, shape.derived)
+
 
 @register
 @dataclass(frozen=True, slots=True)
@@ -181,8 +193,6 @@ class GptServe(_Served, Workload):
     """The GPT decoder of gpt_decode serving `concurrency` requests of `prompt` -> `new_tokens`."""
 
     name = "gpt_serve"
-    family = Family.INFERENCE
-    dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "GPT decoder serving at a concurrency: TTFT, TPOT, tokens/s per user and device"
 
     concurrency: int = 1
@@ -204,18 +214,6 @@ class GptServe(_Served, Workload):
             vocab=self.vocab,
         )
 
-    def prepare(self, device: Device, dtype: DType) -> Step:
-        shape = self.shape()
-        model = shape.build(device).to(TORCH_DTYPES[dtype]).eval()
-        model.requires_grad_(False)
-        prompts = shape.token_batches(device, 1, self.prompt)[0]
-        cache = shape.new_cache(model)
-
-        def forward(idx: torch.Tensor, kv: KvCache) -> torch.Tensor:
-            return model(idx, kv)[:, -1].argmax(-1, keepdim=True)  # greedy, as gpt_decode
-
-        return serving_step(forward, prompts, cache, self.new_tokens, device)
-
 
 @register
 @dataclass(frozen=True, slots=True)
@@ -223,8 +221,6 @@ class LlamaServe(_Served, Workload):
     """LLaMA-7B-class block(s) serving `concurrency` requests; whole-model figures derived."""
 
     name = "llama_serve"
-    family = Family.INFERENCE
-    dtypes = frozenset({DType.FP32, DType.BF16, DType.FP16})
     description = "LLaMA-7B-class block serving at a concurrency (whole model derived by layers)"
 
     concurrency: int = 1
@@ -246,14 +242,3 @@ class LlamaServe(_Served, Workload):
             ffn=self.ffn,
             model_layers=self.model_layers,
         )
-
-    def prepare(self, device: Device, dtype: DType) -> Step:
-        shape = self.shape()
-        model = shape.inference_model(device, dtype, shape.seq)
-        prompts = random_tensor((self.concurrency, self.prompt, self.dim), dtype, device, seed=7)
-        cache = shape.new_cache(prompts, self.concurrency, shape.seq)
-
-        def forward(x: torch.Tensor, kv: KvCache) -> torch.Tensor:
-            return next_input(model(x, kv))
-
-        return serving_step(forward, prompts, cache, self.new_tokens, device, extra=shape.derived())

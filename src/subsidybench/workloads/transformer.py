@@ -1,5 +1,6 @@
-"""One decoder block with its variants, the stack of them, and the prefill and decode steps that
-every transformer workload shares (gpt_*, llama_*, the serving sweep).
+"""The decoder model every transformer workload runs (gpt_*, llama_*, the serving sweep): one
+block with its variants, and the stack of them with its KV cache. What the workloads share beyond
+the model (their FLOPs, prefill and decode steps) is in decoder.py.
 
 A variant names what differs between the families, and nothing else does:
 - GPT-2 (Radford et al. 2019): LayerNorm, a 4x GELU MLP, learned positions, biases.
@@ -10,21 +11,12 @@ three, one kernel launch).
 
 from __future__ import annotations
 
-import time
-from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-
-from subsidybench.devices import Device
-from subsidybench.dtypes import DType
-from subsidybench.work import Work
-from subsidybench.workloads.base import Step, positive, require_finite
 
 # LLaMA's rotary base and RMSNorm epsilon (LLaMA-1 used 1e-6; 1e-5 in LLaMA 2, both negligible);
 # 1e-5 is also torch's LayerNorm default, which GPT-2 uses.
@@ -61,70 +53,6 @@ GPT2 = Variant(Norm.LAYER, Activation.GELU, Positions.LEARNED, bias=True)
 LLAMA = Variant(Norm.RMS, Activation.SWIGLU, Positions.ROTARY, bias=False)
 
 Rope = tuple[torch.Tensor, torch.Tensor]
-
-
-class DecoderWork(ABC):
-    """The FLOPs of a decoder workload (PaLM, appendix B), listed before its sizes: a token
-    costs 6N + 12·L·H·Q·T to train and 2N + 4·L·H·Q·T to run forward, N the parameters that
-    multiply (`matmul_parameters`), L `layers`, H·Q `dim`, T the context. Like PaLM, this counts
-    the whole T x T attention although the causal mask leaves half of it unused, so that MFU
-    stays comparable with published figures."""
-
-    layers: int
-    heads: int
-    dim: int
-    seq: int
-    batch: int
-    prompt: int
-    new_tokens: int
-
-    @abstractmethod
-    def matmul_parameters(self) -> int:
-        """The parameters every token multiplies (the N of 2N FLOPs a token)."""
-
-    def check_sizes(self, *more: str) -> None:
-        """For __post_init__: positive sizes, and heads that divide the width."""
-        positive(self, "batch", "seq", "layers", "heads", "dim", *more)
-        if self.dim % self.heads:
-            raise ValueError(f"dim ({self.dim}) must be a multiple of heads ({self.heads})")
-
-    def attention_flops(self, context: int) -> int:
-        """Forward attention FLOPs of one token against `context` keys: QK^T and AV, all layers."""
-        return 4 * self.layers * self.dim * context  # 4·L·H·Q·T with H·Q = dim
-
-    def flops_per_token(self) -> int:
-        """To train on a token of a full context: forward, and backward at twice the forward."""
-        return 6 * self.matmul_parameters() + 3 * self.attention_flops(self.seq)
-
-    def prompt_flops(self) -> int:
-        """Forward over `batch` prompts of `seq` tokens. Token t attends to t keys: the whole
-        prompt to seq·(seq+1)/2, which the PaLM convention rounds up to seq·seq."""
-        per_token = 2 * self.matmul_parameters() + self.attention_flops(self.seq)
-        return self.batch * self.seq * per_token
-
-    def check_generation(self) -> None:
-        """For __post_init__ of a decode workload: positive lengths that fit its context."""
-        positive(self, "prompt", "new_tokens")
-        if self.prompt + self.new_tokens > self.seq:
-            total = self.prompt + self.new_tokens
-            raise ValueError(f"prompt + new_tokens ({total}) exceed seq ({self.seq})")
-
-    def decode_work(self, weights_per_token: int, dtype: DType) -> Work:
-        """`new_tokens` tokens generated with a KV cache after a `prompt`, per sequence.
-
-        Token i (0-based) attends to prompt + i + 1 keys. Every token reads all weights once, and
-        the cache so far: the reason decode is bandwidth-bound at small batch.
-        """
-        prompt, new_tokens = self.prompt, self.new_tokens
-        contexts = range(prompt + 1, prompt + new_tokens + 1)
-        per_sequence = sum(2 * self.matmul_parameters() + self.attention_flops(t) for t in contexts)
-        cache_reads = sum(2 * self.layers * self.batch * self.dim * t for t in contexts)
-        return Work(
-            flops=float(self.batch * per_sequence),
-            bytes=float(dtype.itemsize * (new_tokens * weights_per_token + cache_reads)),
-            items=float(self.batch * new_tokens),
-            item_unit="token",
-        )
 
 
 class KvCache:
@@ -259,63 +187,3 @@ def init_weights(model: nn.Module) -> nn.Module:
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
     return model
-
-
-def prefill_step(
-    forward: Callable[[torch.Tensor, KvCache], torch.Tensor],
-    prompts: torch.Tensor,
-    cache: KvCache,
-    output: str,
-) -> Step:
-    """The prompt pass: every prompt position at once, filling the cache from its start."""
-    out: dict[str, torch.Tensor] = {}
-
-    def run() -> None:
-        cache.length = 0
-        with torch.inference_mode():
-            out[output] = forward(prompts, cache)
-
-    def check() -> dict[str, float]:
-        require_finite(**{output: out[output]})
-        return {}
-
-    return Step(run=run, check=check)
-
-
-def decode_step(
-    next_token: Callable[[torch.Tensor], torch.Tensor],
-    first: torch.Tensor,
-    cache: KvCache,
-    prompt: int,
-    new_tokens: int,
-    device: Device,
-) -> Step:
-    """Generation after a `prompt`-position prefill already in `cache`: `new_tokens` steps, each
-    synchronised and timed on its own, as a streaming server must return a token, which gives
-    the per-token latency percentiles beside the throughput."""
-    sync: Callable[[], None] = device.synchronizer() or (lambda: None)
-    latencies: list[float] = []
-    out: dict[str, torch.Tensor] = {}
-
-    def run() -> None:
-        cache.length = prompt
-        x = first
-        with torch.inference_mode():
-            for _ in range(new_tokens):
-                t0 = time.perf_counter()
-                x = next_token(x)
-                sync()
-                latencies.append(time.perf_counter() - t0)
-        out["last"] = x
-
-    def check() -> dict[str, float]:
-        require_finite(last=out["last"], cache=cache.keys[-1][:, :, : cache.length])
-        p50, p90, p99 = np.percentile(np.asarray(latencies), [50, 90, 99])
-        return {
-            "tokens_timed": float(len(latencies)),
-            "token_latency_p50_s": float(p50),
-            "token_latency_p90_s": float(p90),
-            "token_latency_p99_s": float(p99),
-        }
-
-    return Step(run=run, check=check, timed_start=latencies.clear)
