@@ -83,7 +83,8 @@ class GptShape(DecoderWork, Workload):
         return self.matmul_parameters() + self.seq * self.dim  # and the position table
 
     def decode_parameters(self) -> int:
-        # The final norm's weights are read with the blocks' every token.
+        # A generated token also reads its own row of the position table (the final norm's
+        # weights are in matmul_parameters already).
         return self.matmul_parameters() + self.dim
 
     def build(self, device: Device) -> Gpt:
