@@ -48,6 +48,9 @@ def test_cost_imports_no_heavy_package() -> None:
     assert "subsidybench.cost.evaluate" in loaded  # the command did run
     assert not {m for m in loaded if m.split(".")[0] in HEAVY}
     assert loaded & _command_modules() == {"subsidybench.cli.cost"}
+    # Nor what only other answers need: serving curves, a ranking, a file's random name.
+    unneeded = {"cost.serving", "results.serving", "cost.options"}
+    assert not loaded & ({f"subsidybench.{m}" for m in unneeded} | {"secrets"})
 
 
 def test_help_imports_no_command_module_and_no_numpy() -> None:
