@@ -47,6 +47,20 @@ def files(kind: str, extra: Sequence[Path] = ()) -> dict[str, Path]:
     return found
 
 
+def resolve(kind: str, name_or_path: str, extra: Sequence[Path] = ()) -> Path:
+    """A catalogue name ("h100-sxm") or a path to a TOML file, as a path; UserError if neither."""
+    if name_or_path.endswith(".toml") or os.sep in name_or_path:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise UserError(f"{path}: no such file")
+        return path
+    known = files(kind, extra)
+    if name_or_path not in known:
+        names = ", ".join(sorted(known)) or "none"
+        raise UserError(f"no {kind} entry named {name_or_path!r} (known: {names})")
+    return known[name_or_path]
+
+
 # A folder's listing is kept while the folder's mtime stays as it was, but only once that mtime
 # is this old: a file system may stamp times in ticks of a few milliseconds, so a folder changed
 # twice within one tick keeps its mtime (git's "racy clean" entries); a young folder is listed
@@ -74,17 +88,3 @@ def _glob_settled(folder: Path, mtime_ns: int) -> tuple[tuple[str, Path], ...]:
 
 def _glob(folder: Path) -> tuple[tuple[str, Path], ...]:
     return tuple((path.stem, path) for path in sorted(folder.glob("*.toml")))
-
-
-def resolve(kind: str, name_or_path: str, extra: Sequence[Path] = ()) -> Path:
-    """A catalogue name ("h100-sxm") or a path to a TOML file, as a path; UserError if neither."""
-    if name_or_path.endswith(".toml") or os.sep in name_or_path:
-        path = Path(name_or_path)
-        if not path.is_file():
-            raise UserError(f"{path}: no such file")
-        return path
-    known = files(kind, extra)
-    if name_or_path not in known:
-        names = ", ".join(sorted(known)) or "none"
-        raise UserError(f"no {kind} entry named {name_or_path!r} (known: {names})")
-    return known[name_or_path]
