@@ -4,11 +4,14 @@ freshness check behave as documented."""
 from __future__ import annotations
 
 import datetime
+import os
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from subsidybench.catalogue import paths
 from subsidybench.catalogue.freshness import check_catalogue, staleness_warnings
 from subsidybench.catalogue.profiles import default_rent, list_profiles, load_profile
 from subsidybench.catalogue.subsidies import Spend, list_programmes, load_programme
@@ -159,3 +162,27 @@ def test_costing_an_unpriced_profile_names_it_and_the_flags_that_give_a_price():
     line = result.output.strip()
     assert line.count("\n") == 0
     assert "ascend-910b has no rent in the catalogue" in line and "--price" in line
+
+
+def test_a_catalogue_folder_is_listed_again_whenever_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Listings are kept per folder mtime (a report asks 2,600 times), never past a change."""
+    globbed: list[Path] = []
+    glob = paths._glob
+    monkeypatch.setattr(paths, "_glob", lambda folder: globbed.append(folder) or glob(folder))
+    folder = tmp_path / "devices"
+    folder.mkdir()
+    (folder / "a.toml").write_text("")
+    assert list(paths.files("devices", (tmp_path,)))[:1] == ["a"]
+    (folder / "b.toml").write_text("")  # within the mtime's tick: a young folder is not kept
+    assert list(paths.files("devices", (tmp_path,)))[:2] == ["a", "b"]
+    assert globbed.count(folder) == 2
+    old = time.time_ns() - 60 * 10**9
+    os.utime(folder, ns=(old, old))  # settled: listed once more, then kept
+    for _ in range(3):
+        assert list(paths.files("devices", (tmp_path,)))[:2] == ["a", "b"]
+    assert globbed.count(folder) == 3
+    (folder / "b.toml").unlink()
+    (folder / "c.toml").write_text("")
+    assert list(paths.files("devices", (tmp_path,)))[:2] == ["a", "c"]

@@ -48,6 +48,37 @@ def test_cost_imports_no_heavy_package() -> None:
     assert "subsidybench.cost.evaluate" in loaded  # the command did run
     assert not {m for m in loaded if m.split(".")[0] in HEAVY}
     assert loaded & _command_modules() == {"subsidybench.cli.cost"}
+    # Nor what only other answers need: serving curves, a ranking, a file's random name.
+    unneeded = {"cost.serving", "results.serving", "cost.options"}
+    assert not loaded & ({f"subsidybench.{m}" for m in unneeded} | {"secrets"})
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="threads counted in /proc")
+def test_cost_starts_no_blas_threads_and_leaves_the_environment_as_it_was() -> None:
+    """OpenBLAS's thread per core spins as numpy loads (75 ms of CPU on 2 cores); a cost
+    answer calls no BLAS routine, so cost loads numpy on one thread and says so to no one."""
+    code = (
+        "import os, sys\n"
+        "from subsidybench.cli import main\n"
+        "sys.argv = ['subsidybench', 'cost', '--train', '7e9:2e12', '--tflops', '400',"
+        " '--price', '2.5', '--currency', 'USD']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "print(len(os.listdir('/proc/self/task')), 'OPENBLAS_NUM_THREADS' in os.environ,"
+        " file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "PYTHONPATH": SRC},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.split() == ["1", "False"]
 
 
 def test_help_imports_no_command_module_and_no_numpy() -> None:

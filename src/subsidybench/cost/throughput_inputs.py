@@ -10,11 +10,10 @@ never the Request.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from subsidybench.cost import serving
 from subsidybench.cost.answer import Peak
 from subsidybench.cost.device import estimated_throughput
 from subsidybench.cost.jobs import TrainJob
@@ -30,8 +29,11 @@ from subsidybench.cost.throughput import (
 )
 from subsidybench.errors import UserError, named
 from subsidybench.provenance import Basis
-from subsidybench.results.serving import PERCENTILES, Slo
 from subsidybench.units import SECONDS_PER_HOUR
+
+if TYPE_CHECKING:
+    from subsidybench.cost import serving
+    from subsidybench.results.serving import Slo
 
 # Full activation recomputation runs the forward pass twice: 8N FLOPs per token instead of 6N
 # (Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models",
@@ -157,6 +159,8 @@ def resolve_throughput(
 
 def slo_of(r: Request) -> Slo | None:
     """The SLO a question states (None when no target is given); the percentile defaults to 99."""
+    from subsidybench.results.serving import PERCENTILES, Slo  # a serving question's only
+
     ttft = None if r.ttft_ms is None else r.ttft_ms / 1000.0
     tpot = None if r.tpot_ms is None else r.tpot_ms / 1000.0
     percentile = 99 if r.slo_percentile is None else int(r.slo_percentile)
@@ -190,6 +194,9 @@ def _serving(r: Request, evidence: RunEvidence, device: Any) -> serving.ServingP
     if r.serve is None:
         check_slo_inputs(r, serving=False)
         return None
+    # Serving curves' modules (5 ms to import) only for a serving job on a run.
+    from subsidybench.cost import serving
+
     profile = None if device is None else device.id
     run, where = run_and_label(evidence.run, evidence.label)
     picked = serving.pick(run, where, evidence.workload, slo_of(r), evidence.force, profile)

@@ -10,8 +10,6 @@ removed. Invalid measurements are drawn hatched and pale: they are shown, never 
 
 from __future__ import annotations
 
-import io
-import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from subsidybench.errors import UserError
+from subsidybench.report.chart_svg import figure_svg
 from subsidybench.report.display import short_id
 from subsidybench.report.i18n import ENGLISH, INPUT_NAMES, Messages
 
@@ -67,18 +66,6 @@ class Chart:
     title: str
     svg: str
     caption: str
-
-
-def figure_svg(fig: Figure, key: str) -> str:
-    """A matplotlib figure as SVG text to inline in a page: no prolog, no metadata, text as
-    paths; ids salted with `key` so that two charts on one page never clash."""
-    buf = io.StringIO()
-    # A fixed salt per chart keeps ids stable between runs and distinct between charts.
-    with matplotlib.rc_context({"svg.hashsalt": f"subsidybench-{key}", "svg.fonttype": "path"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    text = buf.getvalue()
-    text = text[text.index("<svg") :]
-    return re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.DOTALL)
 
 
 def plain(value: float) -> str:
