@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from check_startup import BASELINE, ROOT, Host, Probe, report, rounds
+from check_startup import BASELINE, ROOT, Host, Probe, add_tree_option, report, rounds, trees_given
 
 RUN = ROOT / "tests" / "data" / "ci-v3-quiet-run.json"
 ARGS = "--price 2 --currency USD"
@@ -47,13 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=5, help="rounds (default 5; medians of these)")
     parser.add_argument("--runs", default="1,40", help="run counts to report on (default 1,40)")
-    parser.add_argument(
-        "--tree",
-        action="append",
-        default=[],
-        metavar="NAME=SRC",
-        help="a source tree to time (its src/ folder); repeatable (default: this=./src)",
-    )
+    add_tree_option(parser)
     parser.add_argument(
         "--run-file", type=Path, default=RUN, help=f"the run file copied (default {RUN})"
     )
@@ -63,11 +57,7 @@ def main() -> None:
     if args.n < 4:
         parser.error("-n: at least 4 rounds (a median and quartiles)")
     counts = [int(c) for c in args.runs.split(",")]
-    given = args.tree or [f"this={ROOT / 'src'}"]
-    trees = {name: Path(src) for name, src in (t.split("=", 1) for t in given)}
-    for name, src in trees.items():
-        if not (src / "subsidybench" / "__init__.py").is_file():
-            parser.error(f"--tree {name}: {src} holds no subsidybench package")
+    trees = trees_given(parser, args.tree)
     work = Path(tempfile.mkdtemp(prefix="report-speed-"))
     runs_dir = args.keep or work / "runs"
     files = copies(args.run_file, max(counts), runs_dir)

@@ -183,9 +183,8 @@ def report(found: dict[str, list[Sample]], probes_: list[Probe]) -> None:
         print(row)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", type=int, default=11, help="rounds (default 11; medians of these)")
+def add_tree_option(parser: argparse.ArgumentParser) -> None:
+    """--tree NAME=SRC, repeatable: the source trees timed side by side."""
     parser.add_argument(
         "--tree",
         action="append",
@@ -193,6 +192,22 @@ def main() -> None:
         metavar="NAME=SRC",
         help="a source tree to time (its src/ folder); repeatable (default: this=./src)",
     )
+
+
+def trees_given(parser: argparse.ArgumentParser, given: list[str]) -> dict[str, Path]:
+    """The --tree values by name, each checked to hold the package (default: this tree)."""
+    trees = {name: Path(src) for name, src in (t.split("=", 1) for t in given)}
+    trees = trees or {"this": ROOT / "src"}
+    for name, src in trees.items():
+        if not (src / "subsidybench" / "__init__.py").is_file():
+            parser.error(f"--tree {name}: {src} holds no subsidybench package")
+    return trees
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=11, help="rounds (default 11; medians of these)")
+    add_tree_option(parser)
     parser.add_argument(
         "--python",
         action="append",
@@ -209,16 +224,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.n < 4:
         parser.error("-n: at least 4 rounds (a median and quartiles)")
-    trees = dict(t.split("=", 1) for t in args.tree) or {"this": str(ROOT / "src")}
+    trees = trees_given(parser, args.tree)
     pythons = dict(p.split("=", 1) for p in args.python)
-    for name, src in trees.items():
-        if not (Path(src) / "subsidybench" / "__init__.py").is_file():
-            parser.error(f"--tree {name}: {src} holds no subsidybench package")
     for name in pythons:
         if name not in trees:
             parser.error(f"--python {name}: no --tree of that name")
     commands = args.args or [COST]
-    found_probes = probes({n: Path(s) for n, s in trees.items()}, pythons, commands)
+    found_probes = probes(trees, pythons, commands)
     for n, command in enumerate(commands, 1):
         print(f"#{n}: subsidybench {command}" if len(commands) > 1 else f"subsidybench {command}")
     for name, src in trees.items():
