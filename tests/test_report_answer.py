@@ -230,3 +230,38 @@ def test_runs_with_the_same_ranges_share_a_tornado_panel_and_the_caption_names_t
     caption = " ".join(tornado[tornado.index("<figcaption") :].split())
     assert "share one: same-a, same-b." in caption
     assert "dearer" not in caption
+
+
+def test_a_sweep_of_many_runs_lays_out_without_a_warning() -> None:
+    """Forty runs' lines in one panel: their legend goes below the axes in a taller figure, so
+    tight_layout lays the figure out instead of warning "Tight layout not applied" (a library's
+    warning a user saw on a 40-run report). Two runs keep their legend in the panel."""
+    pytest.importorskip("matplotlib")
+    import re
+    import warnings
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from subsidybench.report.charts import _sweep
+
+    heights = {}
+    for n in (2, 8, 40):
+        rows = [
+            {"run": f"run-{i:02d}", "id": "matmul", "rate": r / 10, "net_per_pflop_hour": 99 - r}
+            for i in range(1, n + 1)
+            for r in range(11)
+        ]
+        report = SimpleNamespace(
+            sweep=pd.DataFrame(rows), currency="USD", programme_rates={}, programme=None
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            chart = _sweep(report, messages("en"))  # type: ignore[arg-type]
+        assert chart is not None
+        assert chart.svg.count('<g id="legend_') == 1
+        found = re.search(r'<svg[^>]* height="([0-9.]+)pt"', chart.svg)
+        assert found is not None
+        heights[n] = float(found[1]) / 72
+    assert heights[2] == pytest.approx(4.4)  # 1.2 in of margins and a 3.2 in panel
+    assert heights[40] > heights[8] > heights[2]  # a strip of legend rows below

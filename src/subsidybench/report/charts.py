@@ -45,6 +45,10 @@ _TOP_AXIS_FROM = 12
 """A bar chart of more bars than this repeats its value axis at the top."""
 # A value range wider than this many times is drawn on a log axis, or the small bars vanish.
 _LOG_RANGE = 50.0
+_LEGEND_INSIDE = 7
+"""A sweep panel of more lines than this (one per run; the palette's seven colours) has its
+legend below the axes: 40 entries in the panel stood 7 in tall in a 4.4 in figure, and
+tight_layout gave up with a warning."""
 STYLE = {
     "font.size": 9,
     "axes.titlesize": 10.5,
@@ -219,13 +223,13 @@ def outside_layout(artists: Any) -> None:
         artists.set_in_layout(False)
 
 
-def _legend_below(fig: Figure, handles: list[Any]) -> None:
+def _legend_below(fig: Figure, handles: list[Any], columns: int = 3) -> None:
     """The legend in a strip of its own under the axes (over the bars it would hide some, and
-    beside the title it would cover it), the axes laid out above it."""
+    beside the title it would cover it), in up to `columns` columns, the axes laid out above it."""
     if not handles:
         fig.tight_layout()
         return
-    columns = min(len(handles), 3)
+    columns = min(len(handles), columns)
     strip = (0.25 * -(-len(handles) // columns) + 0.1) / fig.get_figheight()
     fig.legend(handles=handles, loc="lower left", ncol=columns, frameon=False)
     fig.tight_layout(rect=(0.0, strip, 1.0, 1.0))
@@ -330,7 +334,11 @@ def _sweep(report: Report, m: Messages) -> Chart | None:
     tops = frame.groupby("run")["net_per_pflop_hour"].max()
     apart = len(runs) > 1 and tops.min() > 0 and tops.max() / tops.min() > _LOG_RANGE
     panels = len(runs) if apart else 1
-    fig = Figure(figsize=(_WIDTH_IN, 1.2 + (2.0 if apart else 3.2) * panels))
+    below = not apart and len(runs) > _LEGEND_INSIDE
+    # The legend's strip below (_legend_below's height) makes the figure taller; two columns,
+    # as a line's label names its workload too (about 2.3 in of text: three were cut off).
+    strip = 0.25 * -(-len(runs) // 2) + 0.1 if below else 0.0
+    fig = Figure(figsize=(_WIDTH_IN, 1.2 + (2.0 if apart else 3.2) * panels + strip))
     axes = fig.subplots(panels, 1, squeeze=False, sharex=True)[:, 0]
     for i, run in enumerate(runs):
         ax = axes[i if apart else 0]
@@ -353,13 +361,17 @@ def _sweep(report: Report, m: Messages) -> Chart | None:
         ax.set_ylim(bottom=0)
         ax.grid(color="#dddddd", linewidth=0.6)
         plain_numbers(ax, "y")
-        ax.legend(loc="upper right", frameon=False)
+        if not below:
+            ax.legend(loc="upper right", frameon=False)
     axes[-1].set_xlabel(
         m("chart.sweep_x")
         + (m("chart.sweep_dotted", programme=report.programme) if report.programme else "")
     )
     axes[0].set_title(m("chart.sweep_title"), loc="left")
-    fig.tight_layout()
+    if below:
+        _legend_below(fig, axes[0].get_legend_handles_labels()[0], columns=2)
+    else:
+        fig.tight_layout()
     return Chart("sweep", m("chart.sweep"), figure_svg(fig, "sweep"), m("chart.sweep_caption"))
 
 
