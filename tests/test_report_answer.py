@@ -178,8 +178,9 @@ def test_charts_read() -> None:
     units on a tornado's ranges, and two runs of one commit told apart on a history chart."""
     import pandas as pd
 
-    from subsidybench.report.charts import _input_range, _slots, plain
+    from subsidybench.report.charts import _slots, plain
     from subsidybench.report.history_site import _tick_labels
+    from subsidybench.report.tornado_chart import _input_range
 
     assert [plain(v) for v in (2e6, 1500.0, 0.25, 0.0)] == ["2,000,000", "1,500", "0.25", "0"]
     frame = pd.DataFrame({"id": ["a", "a", "b", "c", "c"], "run": ["x", "y", "x", "x", "y"]})
