@@ -266,3 +266,39 @@ def test_a_sweep_of_many_runs_lays_out_without_a_warning() -> None:
         heights[n] = float(found[1]) / 72
     assert heights[2] == pytest.approx(4.4)  # 1.2 in of margins and a 3.2 in panel
     assert heights[40] > heights[8] > heights[2]  # a strip of legend rows below
+
+
+def test_a_bar_chart_measured_once_is_the_same_svg(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tight_layout with the legend's rect measures each axes once (charts._measured_once):
+    the same SVG byte for byte as measuring twice, and the axes keep their own method after."""
+    pytest.importorskip("matplotlib")
+    import contextlib
+
+    import pandas as pd
+
+    from subsidybench.report import charts
+
+    rows = [
+        {"run": f"r{r}", "id": f"w{w}", "v": 1.5 * (r + 1) * 10**w, "lo": 1.0, "hi": 2e3}
+        for r in range(3)
+        for w in range(5)  # 15 bars: the value axis at the top too; a log axis (1.5 to 45,000)
+    ]
+    frame = pd.DataFrame(rows)
+
+    def draw() -> str:
+        return charts._grouped_bars(frame, "v", key="t", title="t", xlabel="x", low="lo", high="hi")
+
+    seen = []
+    once = charts._measured_once
+
+    @contextlib.contextmanager
+    def spy(fig: object) -> object:
+        with once(fig):  # type: ignore[arg-type]
+            yield
+        seen.extend(vars(ax).get("get_tightbbox") for ax in fig.axes)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(charts, "_measured_once", spy)
+    measured_once = draw()
+    assert seen and all(method is None for method in seen)
+    monkeypatch.setattr(charts, "_measured_once", lambda fig: contextlib.nullcontext())
+    assert draw() == measured_once
