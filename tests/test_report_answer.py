@@ -178,8 +178,9 @@ def test_charts_read() -> None:
     units on a tornado's ranges, and two runs of one commit told apart on a history chart."""
     import pandas as pd
 
-    from subsidybench.report.charts import _input_range, _slots, plain
+    from subsidybench.report.charts import _slots, plain
     from subsidybench.report.history_site import _tick_labels
+    from subsidybench.report.tornado_chart import _input_range
 
     assert [plain(v) for v in (2e6, 1500.0, 0.25, 0.0)] == ["2,000,000", "1,500", "0.25", "0"]
     frame = pd.DataFrame({"id": ["a", "a", "b", "c", "c"], "run": ["x", "y", "x", "x", "y"]})
@@ -230,3 +231,74 @@ def test_runs_with_the_same_ranges_share_a_tornado_panel_and_the_caption_names_t
     caption = " ".join(tornado[tornado.index("<figcaption") :].split())
     assert "share one: same-a, same-b." in caption
     assert "dearer" not in caption
+
+
+def test_a_sweep_of_many_runs_lays_out_without_a_warning() -> None:
+    """Forty runs' lines in one panel: their legend goes below the axes in a taller figure, so
+    tight_layout lays the figure out instead of warning "Tight layout not applied" (a library's
+    warning a user saw on a 40-run report). Two runs keep their legend in the panel."""
+    pytest.importorskip("matplotlib")
+    import re
+    import warnings
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from subsidybench.report.charts import _sweep
+
+    heights = {}
+    for n in (2, 8, 40):
+        rows = [
+            {"run": f"run-{i:02d}", "id": "matmul", "rate": r / 10, "net_per_pflop_hour": 99 - r}
+            for i in range(1, n + 1)
+            for r in range(11)
+        ]
+        report = SimpleNamespace(
+            sweep=pd.DataFrame(rows), currency="USD", programme_rates={}, programme=None
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            chart = _sweep(report, messages("en"))  # type: ignore[arg-type]
+        assert chart is not None
+        assert chart.svg.count('<g id="legend_') == 1
+        found = re.search(r'<svg[^>]* height="([0-9.]+)pt"', chart.svg)
+        assert found is not None
+        heights[n] = float(found[1]) / 72
+    assert heights[2] == pytest.approx(4.4)  # 1.2 in of margins and a 3.2 in panel
+    assert heights[40] > heights[8] > heights[2]  # a strip of legend rows below
+
+
+def test_a_bar_chart_measured_once_is_the_same_svg(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tight_layout with the legend's rect measures each axes once (charts._measured_once):
+    the same SVG byte for byte as measuring twice, and the axes keep their own method after."""
+    pytest.importorskip("matplotlib")
+    import contextlib
+
+    import pandas as pd
+
+    from subsidybench.report import charts
+
+    rows = [
+        {"run": f"r{r}", "id": f"w{w}", "v": 1.5 * (r + 1) * 10**w, "lo": 1.0, "hi": 2e3}
+        for r in range(3)
+        for w in range(5)  # 15 bars: the value axis at the top too; a log axis (1.5 to 45,000)
+    ]
+    frame = pd.DataFrame(rows)
+
+    def draw() -> str:
+        return charts._grouped_bars(frame, "v", key="t", title="t", xlabel="x", low="lo", high="hi")
+
+    seen = []
+    once = charts._measured_once
+
+    @contextlib.contextmanager
+    def spy(fig: object) -> object:
+        with once(fig):  # type: ignore[arg-type]
+            yield
+        seen.extend(vars(ax).get("get_tightbbox") for ax in fig.axes)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(charts, "_measured_once", spy)
+    measured_once = draw()
+    assert seen and all(method is None for method in seen)
+    monkeypatch.setattr(charts, "_measured_once", lambda fig: contextlib.nullcontext())
+    assert draw() == measured_once

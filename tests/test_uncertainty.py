@@ -255,3 +255,20 @@ def test_bad_ranges_are_one_line_errors(args: list[str], message: str) -> None:
     )
     assert code == 1, err
     assert err.strip().count("\n") == 0 and message in err
+
+
+def test_a_figure_no_input_moves_has_numpys_percentiles() -> None:
+    """A one-number figure skips numpy's percentile (a copy and a partition of every draw) and
+    gets what numpy gives to the last bit: signed zeros, tiny and huge values; inf and nan still
+    go through numpy (its P10 of infs is nan)."""
+    import math
+
+    from subsidybench.cost.uncertainty import _percentiles
+
+    for x in (0.0, -0.0, 5e-324, 1e-300, -3.5, 2.0 / 3.0, 1.7e308, np.float64(7.25), 3):
+        got = _percentiles(np.asarray(x), 1000)
+        want = np.percentile(np.broadcast_to(np.asarray(x), (1000,)), (10, 50, 90))
+        assert [math.copysign(1.0, g) for g in got] == [math.copysign(1.0, w) for w in want]
+        assert list(got) == [float(w) for w in want]
+    with np.errstate(invalid="ignore"):
+        assert all(math.isnan(g) for g in _percentiles(np.asarray(np.inf), 1000))

@@ -93,7 +93,10 @@ def bootstrap_rates(
             # A full sort of each row, not np.partition at the two middle ranks: the same order
             # statistics (integers), and numpy's vectorised sort of int32 rows is ~7x faster
             # (100,000 rows of 40: 7 ms against 52; of 1,000: 10 ms against 37 per 4,000 rows).
-            picks = np.sort(rng.integers(0, k, (part.size, k), dtype=np.int32), axis=1)
+            # Sorted in place: np.sort would copy the 16 MB of picks first (a report's 40
+            # bootstraps: 0.16 s of CPU), and the picks are not needed unsorted.
+            picks = rng.integers(0, k, (part.size, k), dtype=np.int32)
+            picks.sort(axis=1)
             lo, hi = picks[:, (k - 1) // 2], picks[:, k // 2]
             out[part] = rate * median / ((ordered[lo] + ordered[hi]) / 2)
     return out

@@ -418,6 +418,19 @@ _HEADLINES = (
 )
 
 
+def _percentiles(values: Any, n: int) -> tuple[float, float, float]:
+    """P10, P50, P90 of `values` as `n` draws. A figure no uncertain input moves is one number
+    (most of a report's: 6 of 7 per run); numpy's linear percentile of `n` copies of a finite
+    x is x itself (x + (x - x) * t), except -0.0, whose P90 comes out +0.0. So such a figure
+    skips numpy's copy and partition of `n` values: 240 of them in a 40-run report, 0.17 s."""
+    if np.ndim(values) == 0:
+        x = float(values)
+        if math.isfinite(x) and not (x == 0.0 and math.copysign(1.0, x) < 0):
+            return x, x, x
+    p10, p50, p90 = np.percentile(np.broadcast_to(values, (n,)), (10, 50, 90))
+    return float(p10), float(p50), float(p90)
+
+
 def ranges(s: Scenario, draws: int | None = None, seed: int | None = None) -> Ranges | None:
     """P10 / P50 / P90 of every figure of the scenario's answer and the tornado of its headline;
     None when nothing in it is uncertain (every input a single value given by hand)."""
@@ -440,8 +453,7 @@ def ranges(s: Scenario, draws: int | None = None, seed: int | None = None) -> Ra
     spread = _figures(s, drawn)
     figures = {}
     for name, values in spread.items():
-        values = np.broadcast_to(values, (n,))
-        p10, p50, p90 = np.percentile(values, (10, 50, 90))
+        p10, p50, p90 = _percentiles(values, n)
         figures[name] = (
             float(np.asarray(point[name]).reshape(-1)[0]),
             float(p10),
