@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from check_startup import BASELINE, ROOT, Host, Probe, add_tree_option, report, rounds, trees_given
+from check_startup import BASELINE, ROOT, Probe, add_tree_option, measure_and_report, trees_given
 
 RUN = ROOT / "tests" / "data" / "ci-v3-quiet-run.json"
 ARGS = "--price 2 --currency USD"
@@ -84,12 +84,7 @@ def main() -> None:
     print(f"report {args.args} on copies of {args.run_file.name}")
     for name, src in trees.items():
         print(f"tree {name}: {src}")
-    print(Host.line("at the start"))
-    host = Host()
-    found = rounds(probes, args.n)
-    print(Host.line("at the end"))
-    print(f"{host.others()}; medians of {args.n} rounds")
-    report(found, probes)
+    measure_and_report(probes, args.n)
     print(f"outputs in {work}")
 
 

@@ -183,6 +183,16 @@ def report(found: dict[str, list[Sample]], probes_: list[Probe]) -> None:
         print(row)
 
 
+def measure_and_report(probes_: list[Probe], n: int) -> None:
+    """The host's state before and after, `n` paired rounds of the probes, and their table."""
+    print(Host.line("at the start"))
+    host = Host()
+    found = rounds(probes_, n)
+    print(Host.line("at the end"))
+    print(f"{host.others()}; medians of {n} rounds")
+    report(found, probes_)
+
+
 def add_tree_option(parser: argparse.ArgumentParser) -> None:
     """--tree NAME=SRC, repeatable: the source trees timed side by side."""
     parser.add_argument(
@@ -235,12 +245,7 @@ def main() -> None:
         print(f"#{n}: subsidybench {command}" if len(commands) > 1 else f"subsidybench {command}")
     for name, src in trees.items():
         print(f"tree {name}: {src} with {pythons.get(name, sys.executable)}")
-    print(Host.line("at the start"))
-    host = Host()
-    found = rounds(found_probes, args.n)
-    print(Host.line("at the end"))
-    print(f"{host.others()}; medians of {args.n} rounds")
-    report(found, found_probes)
+    measure_and_report(found_probes, args.n)
 
 
 if __name__ == "__main__":
