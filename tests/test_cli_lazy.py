@@ -183,7 +183,7 @@ def test_welch_interval_uses_the_t_distribution_of_scipy_stats() -> None:
     import numpy as np
     from scipy.stats import t as student_t
 
-    from subsidybench.results.compare import _welch
+    from subsidybench.results.interval import _welch
 
     a, b = np.log([1.00, 1.02, 0.99, 1.01]), np.log([1.10, 1.08, 1.12])
     got = _welch(a, b, 0.05, "runs")

@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 from subsidybench.cli import app
 from subsidybench.dtypes import DType
 from subsidybench.errors import UserError
-from subsidybench.results.compare import Change, bootstrap_ratio, compare_runs, side_centre
+from subsidybench.results.compare import Change, compare_runs
 from subsidybench.results.context import DeviceRecord
+from subsidybench.results.interval import bootstrap_ratio, side_centre
 from subsidybench.results.record import (
     Reference,
     RunResult,

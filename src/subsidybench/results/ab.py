@@ -26,12 +26,12 @@ from subsidybench.results.compare import (
     DEFAULT_ALPHA,
     DEFAULT_MIN_EFFECT,
     Change,
-    Interval,
     RunComparison,
     WorkloadChange,
     call,
     compare_runs,
 )
+from subsidybench.results.interval import Interval
 from subsidybench.results.record import RunResult, WorkloadResult
 from subsidybench.timing import Measurement
 
