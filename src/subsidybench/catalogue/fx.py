@@ -86,9 +86,6 @@ def read_rate(path: Path) -> FxRate:
     rate = f.float("rate")
     if not (math.isfinite(rate) and rate > 0):
         raise f.error("rate", f"must be a number > 0, got {rate:g}")
-    date = f.str("date")
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
-        raise f.error("date", f"expected YYYY-MM-DD, got {date!r}")
     date = read_date(f, "date")
     base, quote = f.str("base"), f.str("quote")
     for key, code in (("base", base), ("quote", quote)):

@@ -12,7 +12,6 @@ Torch-free: `subsidybench subsidies` and `subsidybench cost` read these on any m
 
 from __future__ import annotations
 
-import calendar
 import datetime
 import re
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from typing import Any
 from subsidybench import bounds
 from subsidybench.bounds import Range
 from subsidybench.catalogue import paths as catalogue
+from subsidybench.catalogue import periods
 from subsidybench.datafile import Fields, read_toml
 from subsidybench.errors import UserError, named
 from subsidybench.provenance import not_ahead
@@ -207,11 +207,11 @@ class Programme:
 
     def ends(self) -> datetime.date | None:
         """The last day of the validity window; None when the sources do not give it."""
-        return _last_day(self.valid_until)
+        return periods.last_day(self.valid_until)
 
     def begins(self) -> datetime.date | None:
         """The first day of the validity window; None when the sources do not give it."""
-        return _first_day(self.valid_from)
+        return periods.first_day(self.valid_from)
 
     def expired(self, today: datetime.date | None = None) -> bool:
         """Whether the window ended before `today` (default: the system date)."""
@@ -320,32 +320,12 @@ _TOP = {
     "notes",
     "sources",
 }
-_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?|unknown")
-
-
-def _last_day(text: str) -> datetime.date | None:
-    """The last day of a YYYY, YYYY-MM or YYYY-MM-DD period; None for 'unknown'."""
-    parts = [int(p) for p in text.split("-")] if text != "unknown" else []
-    if not parts:
-        return None
-    year, month = parts[0], parts[1] if len(parts) > 1 else 12
-    day = parts[2] if len(parts) > 2 else calendar.monthrange(year, month)[1]
-    return datetime.date(year, month, day)
-
-
-def _first_day(text: str) -> datetime.date | None:
-    """The first day of a YYYY, YYYY-MM or YYYY-MM-DD period; None for 'unknown'."""
-    parts = [int(p) for p in text.split("-")] if text != "unknown" else []
-    if not parts:
-        return None
-    month, day = [*parts[1:], 1, 1][:2]
-    return datetime.date(parts[0], month, day)
 
 
 def valid_on(p: Programme, day: datetime.date) -> bool | None:
     """Whether `day` falls in the programme's window: False when a stated date excludes it,
     True when both ends are stated and include it, None when an end it needs is unknown."""
-    start, end = _first_day(p.valid_from), p.ends()
+    start, end = p.begins(), p.ends()
     if (start is not None and day < start) or (end is not None and day > end):
         return False
     return None if start is None or end is None else True
@@ -367,10 +347,10 @@ def _date(f: Fields, key: str) -> str:
     if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
         return value.isoformat()  # a bare TOML date
     value = f.str(key)
-    if not _DATE.fullmatch(value):
+    if not periods.PERIOD.fullmatch(value):
         raise f.error(key, f"expected YYYY, YYYY-MM, YYYY-MM-DD or 'unknown', got {value!r}")
     try:
-        _last_day(value)
+        periods.last_day(value)
     except ValueError as e:
         raise f.error(key, f"not a date: {value!r} ({e})") from None
     return value
