@@ -164,6 +164,21 @@ def test_a_symlink_member_is_refused(tmp_path: Path) -> None:
         read_bundle(bad)
 
 
+def test_a_member_packed_by_an_unreadable_method_is_refused_by_name(tmp_path: Path) -> None:
+    bad = tmp_path / "zstd.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("runs/a.json", "{}")
+    raw = bytearray(bad.read_bytes())
+    # The method field (2 bytes) of the local header (offset 8) and the central directory's
+    # (offset 10): 93 is zstd, which Python's zipfile cannot read.
+    raw[8:10] = (93).to_bytes(2, "little")
+    central = raw.index(b"PK\x01\x02")
+    raw[central + 10 : central + 12] = (93).to_bytes(2, "little")
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(UserError, match="compression method 93"):
+        read_bundle(bad)
+
+
 def test_not_a_zip_and_an_existing_out(tmp_path: Path) -> None:
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"not a zip")

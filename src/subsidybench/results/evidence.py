@@ -54,6 +54,9 @@ from subsidybench.work import Work
 # report a few MiB; these leave room for hundreds of runs and refuse a zip bomb before it inflates.
 MAX_BUNDLE_BYTES = 512 << 20
 MAX_MEMBERS = 2000
+# The compression methods Python's zipfile reads (the stdlib's zlib, bz2 and lzma); a member
+# packed by another (zstd, deflate64) is refused by name before it is opened.
+_READABLE = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 MAX_MEMBER_BYTES = 64 << 20
 MAX_TOTAL_BYTES = 512 << 20
 
@@ -98,6 +101,11 @@ def read_bundle(path: Path) -> dict[str, bytes]:
                 raise UserError(f"{path}: member {info.filename!r} refused: a symbolic link")
             if info.flag_bits & 0x1:
                 raise UserError(f"{path}: member {info.filename!r} refused: encrypted")
+            if info.compress_type not in _READABLE:
+                raise UserError(
+                    f"{path}: member {info.filename!r} refused: compression method "
+                    f"{info.compress_type}, which this Python cannot read"
+                )
             if info.filename in seen:
                 raise UserError(f"{path}: member {info.filename!r} appears twice")
             seen.add(info.filename)
@@ -112,9 +120,7 @@ def read_bundle(path: Path) -> dict[str, bytes]:
                 with zf.open(info) as f:
                     # Read one byte past the limit: a header may understate the size.
                     data = f.read(MAX_MEMBER_BYTES + 1)
-            # zipfile itself raises NotImplementedError for a compression method it lacks: a
-            # bundle made elsewhere is then unreadable here, which is the user's to know.
-            except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as e:
+            except (zipfile.BadZipFile, OSError, EOFError) as e:
                 raise UserError(f"{path}: member {info.filename!r} unreadable: {e}") from None
             if len(data) > MAX_MEMBER_BYTES:
                 raise UserError(
