@@ -54,7 +54,7 @@ TABLE = (*INPUTS, MADE_UP)
 
 # Request fields that are no input a user gives: set by the door or by a comparison file.
 NOT_INPUTS = {"run_label", "price_basis", "price_source", "label", "names", "uncertain"}
-NOT_INPUTS |= {"also_runs"}
+NOT_INPUTS |= {"also_runs", "devices_asked"}
 
 
 def _command(table: tuple[Input, ...]) -> typer.Typer:

@@ -362,8 +362,6 @@ def test_report_applies_the_hand_rate(name: str) -> None:
     from subsidybench.report import ReportOptions, build_report, label_runs, parse_price
 
     h = HAND[name]
-    if h.small_firm_months is not None:
-        pytest.skip("a windowed rate needs a wall time a report does not have (issue 30 item 2)")
     today = datetime.date.today()
     valid = (h.valid_from is None or h.valid_from <= today) and (
         h.valid_until is None or h.valid_until >= today
@@ -375,6 +373,23 @@ def test_report_applies_the_hand_rate(name: str) -> None:
     )
     assert not report.costs.empty
     want = h.rate if valid else 0.0
+    assert list(report.costs["subsidy_rate"]) == pytest.approx([want] * len(report.costs))
+    if h.small_firm_months is None or h.small_firm is None or not valid:
+        return
+    # A small firm's window (100% for 12 months, then the base rate): a job of twice the
+    # window (report --duration) is half at each.
+    days = 2 * h.small_firm_months * YEAR / 12 / 24
+    report = build_report(
+        label_runs([ROOT / "tests" / "data" / "run-v1.json"]),
+        ReportOptions(
+            prices=(parse_price("2", "CNY"),),
+            programme=load_programme(name),
+            small_firm=True,
+            duration_days=days,
+        ),
+        generated="x",
+    )
+    want = 0.5 * h.small_firm + 0.5 * h.rate
     assert list(report.costs["subsidy_rate"]) == pytest.approx([want] * len(report.costs))
 
 

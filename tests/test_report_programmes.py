@@ -64,3 +64,34 @@ def test_duration_out_of_range_is_one_line(run_file: Path, tmp_path: Path) -> No
     )
     assert result.exit_code == 2
     assert "--duration" in result.output and "Traceback" not in result.output
+
+
+def _report_flags() -> set[str]:
+    import typer.main
+
+    from subsidybench.cli.report import app as report_app
+
+    report = typer.main.get_command(report_app)
+    return {flag for p in report.params for flag in p.opts if flag.startswith("--")}
+
+
+@pytest.mark.parametrize("small_firm", [False, True])
+def test_a_refusal_names_only_flags_report_takes(
+    small_firm: bool, run_file: Path, tmp_path: Path
+) -> None:
+    """Asked with the fewest flags, a programme that needs more says which: only flags `report`
+    has (it once offered --devices, a flag of `cost`, a dead end)."""
+    import re
+
+    flags = _report_flags()
+    refused = 0
+    for pid in PROGRAMMES:
+        args = ["report", str(run_file), "--out", str(tmp_path), "--subsidy", pid]
+        args += ["--price", "2.5", "--currency", "USD"] + (["--small-firm"] if small_firm else [])
+        result = CliRunner().invoke(app, args)
+        if result.exit_code == 0:
+            continue
+        refused += 1
+        named = set(re.findall(r"--[a-z][a-z-]*", result.output))
+        assert named and named <= flags, (pid, result.output)
+    assert refused  # the timed rates and the programmes with no stated rate

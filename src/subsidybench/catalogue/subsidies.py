@@ -238,7 +238,9 @@ class Programme:
             rate, rule = self._known(self.rates.domestic, "rates.domestic"), "domestic-chip rate"
         if small_firm:
             if self.rates.small_firm.state is TermState.NONE:
-                raise UserError(f"{self.id} has no rule for small or early-stage firms")
+                raise UserError(
+                    f"{named('small_firm')}: {self.id} has no rule for small or early-stage firms"
+                )
             sf = self._known(self.rates.small_firm, "rates.small_firm")
             months = self.rates.small_firm_months
             if months.state is TermState.UNKNOWN:

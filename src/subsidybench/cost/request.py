@@ -125,6 +125,9 @@ class Request:
     profiles_dirs: tuple[Path, ...] = ()
     label: str = ""
     names: Mapping[str, str] = field(default_factory=dict)
+    devices_asked: bool = True
+    """Whether the asker can state `devices` (a report costs device-hours and cannot): an
+    error offers it as a way out only then."""
     max_scenarios: float | None = None
     # Ranges (cost.uncertainty): inputs given as uncertain (key -> Spread; the field above holds
     # its centre), further runs of the same workload, and the Monte Carlo's seed and draws.

@@ -333,10 +333,10 @@ def resolve(request: Request) -> Scenario:
                 f"{where} contract, so the answer depends on how long the contract runs: give"
                 f" {named('duration_days')} DAYS (with no price, {named('devices')} cannot tell it)"
             )
+        share = f", or {named('devices')} (how many devices share the device-hours)"
         raise UserError(
             f"{where} contract, so the answer depends on how long the job runs: give"
-            f" {named('duration_days')} DAYS, or {named('devices')} (how many devices share the"
-            " device-hours)"
+            f" {named('duration_days')} DAYS{share if r.devices_asked else ''}"
         )
 
     notes.append(origin)

@@ -132,6 +132,7 @@ def priced_runs(
             profiles_dirs=options.profiles_dirs,
             label=label or lr.label,
             names={"price": "--price", "report_currency": "--in", "duration_days": "--duration"},
+            devices_asked=False,
             uncertain={"price": price.spread} if given and price.spread is not None else {},
         )
         priced.append(Priced(lr, target, request))
