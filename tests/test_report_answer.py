@@ -233,39 +233,55 @@ def test_runs_with_the_same_ranges_share_a_tornado_panel_and_the_caption_names_t
     assert "dearer" not in caption
 
 
-def test_a_sweep_of_many_runs_lays_out_without_a_warning() -> None:
-    """Forty runs' lines in one panel: their legend goes below the axes in a taller figure, so
-    tight_layout lays the figure out instead of warning "Tight layout not applied" (a library's
-    warning a user saw on a 40-run report). Two runs keep their legend in the panel."""
-    pytest.importorskip("matplotlib")
+def _sweep_svg_inches(runs: int, spread: float) -> tuple[float, int]:
+    """The height (inches) and the panels of the sweep chart of `runs` runs whose costs go
+    from 99 (the first) to 99 x `spread` (the last) at a 0% subsidy; no warning allowed."""
     import re
     import warnings
     from types import SimpleNamespace
 
     import pandas as pd
 
-    from subsidybench.report.charts import _sweep
+    from subsidybench.report.sweep_chart import sweep_chart
 
-    heights = {}
-    for n in (2, 8, 40):
-        rows = [
-            {"run": f"run-{i:02d}", "id": "matmul", "rate": r / 10, "net_per_pflop_hour": 99 - r}
-            for i in range(1, n + 1)
-            for r in range(11)
-        ]
-        report = SimpleNamespace(
-            sweep=pd.DataFrame(rows), currency="USD", programme_rates={}, programme=None
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            chart = _sweep(report, messages("en"))  # type: ignore[arg-type]
-        assert chart is not None
-        assert chart.svg.count('<g id="legend_') == 1
-        found = re.search(r'<svg[^>]* height="([0-9.]+)pt"', chart.svg)
-        assert found is not None
-        heights[n] = float(found[1]) / 72
-    assert heights[2] == pytest.approx(4.4)  # 1.2 in of margins and a 3.2 in panel
-    assert heights[40] > heights[8] > heights[2]  # a strip of legend rows below
+    rows = [
+        {
+            "run": f"run-{i:02d}",
+            "id": "matmul",
+            "rate": r / 10,
+            "net_per_pflop_hour": (99 - 9.9 * r) * spread ** (i / max(runs - 1, 1)),
+        }
+        for i in range(runs)
+        for r in range(11)
+    ]
+    report = SimpleNamespace(
+        sweep=pd.DataFrame(rows), currency="USD", programme_rates={}, programme=None
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chart = sweep_chart(report, messages("en"))  # type: ignore[arg-type]
+    assert chart is not None
+    found = re.search(r'<svg[^>]* height="([0-9.]+)pt"', chart.svg)
+    assert found is not None
+    return float(found[1]) / 72, chart.svg.count('<g id="axes_')
+
+
+def test_a_sweep_of_many_runs_is_one_panel_of_grey_lines() -> None:
+    """Forty runs in the palette's seven colours could not be told apart, and a legend of 40
+    entries stood taller than the chart: of more runs than colours, one panel of grey lines
+    with the cheapest and dearest named (a legend of three entries, whatever the count), and
+    a log axis rather than a panel a run when they are far apart (40 runs were 80 inches)."""
+    pytest.importorskip("matplotlib")
+    two, panels = _sweep_svg_inches(2, 1.5)
+    assert two == pytest.approx(4.4) and panels == 1  # 1.2 in of margins and a 3.2 in panel
+    eight, _ = _sweep_svg_inches(8, 1.5)
+    forty, panels = _sweep_svg_inches(40, 1.5)
+    assert eight == pytest.approx(forty) and panels == 1
+    assert eight < two + 1.0  # a strip of three legend rows, not forty
+    far, panels = _sweep_svg_inches(40, 1000.0)
+    assert far == pytest.approx(forty) and panels == 1
+    _, panels = _sweep_svg_inches(3, 1000.0)
+    assert panels == 3  # up to seven, a panel each, as before
 
 
 def test_a_bar_chart_measured_once_is_the_same_svg(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,10 @@ this much between reports (Llama 3 405B: 38-43% on H100s, Meta 2024; OPT-175B 14
 A100 against MT-NLG's 113-126)."""
 
 
+def _scaled(sp: Spread, scale: float, rng: np.random.Generator, n: int) -> np.ndarray:
+    return sp.draw(rng, n) * scale
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """One uncertain input: how the user calls it, its point value and how it is drawn."""
@@ -71,6 +76,8 @@ class Source:
     point: float
     """In the model's unit (FLOP/s, a share); money and exchange rates as a factor of 1."""
     draw: Callable[[np.random.Generator, int], np.ndarray]
+    """A module function or a partial of one, never a closure: Ranges, which keeps its sources,
+    is pickled from the process that drew them (report.tables shares a report's draws)."""
     describe: str
     basis: str
     shown: float = 1.0
@@ -183,11 +190,8 @@ def _sources(s: Scenario) -> list[Source]:
 
     def spread(key: str, scale: float = 1.0) -> None:
         sp: Spread = given[key]
-
-        def draw(rng: np.random.Generator, n: int) -> np.ndarray:
-            return sp.draw(rng, n) * scale
-
         point = sp.centre * scale
+        draw = partial(_scaled, sp, scale)
         out.append(Source(key, s.name(key), point, draw, sp.describe(), Basis.GIVEN.value, scale))
 
     for key in ("price", "fx", "rate", "hours", "contract", "tflops", "tokens_per_s", "mfu"):
@@ -222,7 +226,7 @@ def _sources(s: Scenario) -> list[Source]:
                 "throughput",
                 "measured throughput",
                 runs[0][0],
-                lambda rng, n: bootstrap_rates(runs, rng, n),
+                partial(bootstrap_rates, runs),
                 what,
                 Basis.MEASURED.value,
                 TERA if tp.unit is WorkUnit.FLOPS else 1.0,
@@ -263,11 +267,7 @@ def _default(
         f"default ±{DEFAULT_SPREAD[key]:.0%} ({sp.describe()}): a guess of the tool's{why};"
         f" give {label} as a~b to state yours"
     )
-
-    def draw(rng: np.random.Generator, n: int) -> np.ndarray:
-        return sp.draw(rng, n)
-
-    out.append(Source(key, label, value, draw, text, Basis.ESTIMATE.value, shown))
+    out.append(Source(key, label, value, sp.draw, text, Basis.ESTIMATE.value, shown))
 
 
 # --------------------------------------------------------------------------------------------

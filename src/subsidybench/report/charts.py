@@ -47,11 +47,7 @@ _GROUP_GAP = 0.6
 _TOP_AXIS_FROM = 12
 """A bar chart of more bars than this repeats its value axis at the top."""
 # A value range wider than this many times is drawn on a log axis, or the small bars vanish.
-_LOG_RANGE = 50.0
-_LEGEND_INSIDE = 7
-"""A sweep panel of more lines than this (one per run; the palette's seven colours) has its
-legend below the axes: 40 entries in the panel stood 7 in tall in a 4.4 in figure, and
-tight_layout gave up with a warning."""
+LOG_RANGE = 50.0
 STYLE = {
     "font.size": 9,
     "axes.titlesize": 10.5,
@@ -117,15 +113,35 @@ def _grouped_bars(
     high: str | None = None,
     reference: float | None = None,
     order: list[str] | None = None,
-    invalid: str = "invalid",
+    m: Messages = ENGLISH,
+    unit: str = "",
+    lower_is_better: bool = False,
 ) -> str:
     """Horizontal bars: one group per workload id, one bar per run that measured it; pale and
     hatched if invalid. Groups follow `order` (ids as the runs list them), else their first
-    appearance in `frame`. The value axis is labelled at the top and the bottom."""
+    appearance in `frame`. The value axis is labelled at the top and the bottom. Of more runs
+    than colours, a grid instead (report.run_grid): `unit` names its medians' unit, and
+    `lower_is_better` which way its colours read."""
     runs = list(dict.fromkeys(frame["run"]))
     present = set(frame["id"])
     ids = [i for i in dict.fromkeys([*(order or []), *frame["id"]]) if i in present]
     n_runs = len(runs)
+    invalid = m("word.invalid")
+    if many_runs(frame):
+        from subsidybench.report.run_grid import run_grid
+
+        return run_grid(
+            frame if "valid" in frame else frame.assign(valid=True),
+            frame[value].astype(float).to_numpy() * scale,
+            ids=ids,
+            runs=runs,
+            key=key,
+            title=_fit(title),
+            colour_label=m(f"chart.grid_colour_{'low' if lower_is_better else 'high'}"),
+            median_label=m("chart.grid_median", unit=unit),
+            invalid=invalid,
+            lower_is_better=lower_is_better,
+        )
     slots = _slots(frame, ids, runs)
     bars = len(slots)
     fig = Figure(figsize=(WIDTH_IN, 1.3 + _BAR_HEIGHT_IN * bars + 0.08 * len(ids)))
@@ -181,7 +197,7 @@ def _grouped_bars(
     ax.set_ylim(-0.7, max(slots.values()) + 0.7)
     ax.invert_yaxis()
     positive = values[values > 0]
-    if len(positive) and positive.max() / positive.min() > _LOG_RANGE:
+    if len(positive) and positive.max() / positive.min() > LOG_RANGE:
         ax.set_xscale("log")
     if reference is not None:
         ax.axvline(reference, color="#999999", linestyle="--", linewidth=1)
@@ -200,8 +216,18 @@ def _grouped_bars(
     )
     if any_invalid:
         handles.append(Patch(facecolor="#dddddd", hatch="//", edgecolor="#333333", label=invalid))
-    _legend_below(fig, handles)
+    legend_below(fig, handles)
     return figure_svg(fig, key)
+
+
+def many_runs(frame: pd.DataFrame) -> bool:
+    """Whether a bar chart of `frame` would have more runs than colours (and is a grid)."""
+    return frame["run"].nunique() > len(COLOURS)
+
+
+def _caption(frame: pd.DataFrame, text: str, m: Messages) -> str:
+    """A bar chart's caption, and what its grid shows when it is one."""
+    return f"{text} {m('chart.grid_caption')}" if many_runs(frame) else text
 
 
 def _at_least_zero(x: np.ndarray) -> np.ndarray:
@@ -242,7 +268,7 @@ def outside_layout(artists: Any) -> None:
         artists.set_in_layout(False)
 
 
-def _legend_below(fig: Figure, handles: list[Any], columns: int = 3) -> None:
+def legend_below(fig: Figure, handles: list[Any], columns: int = 3) -> None:
     """The legend in a strip of its own under the axes (over the bars it would hide some, and
     beside the title it would cover it), in up to `columns` columns, the axes laid out above it."""
     if not handles:
@@ -294,21 +320,16 @@ def _throughput(report: Report, m: Messages) -> list[Chart]:
             "flops_per_s",
             order=list(report.results["id"]),
             key="throughput",
-            invalid=m("word.invalid"),
+            m=m,
             title=m("chart.throughput_title"),
             xlabel=m("chart.throughput_x"),
             scale=1e-9,
             low="low",
             high="high",
+            unit="GFLOP/s",
         )
-        charts.append(
-            Chart(
-                "throughput",
-                m("chart.throughput"),
-                svg,
-                m("chart.throughput_caption"),
-            )
-        )
+        caption = _caption(compute, m("chart.throughput_caption"), m)
+        charts.append(Chart("throughput", m("chart.throughput"), svg, caption))
     memory = ok[ok["flops_per_s"].isna() & ok["bytes_per_s"].notna()].copy()
     if not memory.empty:
         memory["low"] = memory["bytes_per_s"] * memory["median_s"] / memory["q3_s"]
@@ -317,14 +338,16 @@ def _throughput(report: Report, m: Messages) -> list[Chart]:
             memory,
             "bytes_per_s",
             key="bandwidth",
-            invalid=m("word.invalid"),
+            m=m,
             title=m("chart.bandwidth_title"),
             xlabel=m("chart.bandwidth_x"),
             scale=1e-9,
             low="low",
             high="high",
+            unit="GB/s",
         )
-        charts.append(Chart("bandwidth", m("chart.bandwidth"), svg, m("chart.bandwidth_caption")))
+        caption = _caption(memory, m("chart.bandwidth_caption"), m)
+        charts.append(Chart("bandwidth", m("chart.bandwidth"), svg, caption))
     return charts
 
 
@@ -337,18 +360,15 @@ def _of_peak(report: Report, m: Messages) -> Chart | None:
         "of_peak",
         order=list(report.results["id"]),
         key="of_peak",
-        invalid=m("word.invalid"),
+        m=m,
         title=m("chart.of_peak_title"),
         xlabel=m("chart.of_peak_x"),
         scale=100.0,
         reference=100.0,
+        unit=m("chart.of_peak"),
     )
-    return Chart(
-        "of_peak",
-        m("chart.of_peak"),
-        svg,
-        m("chart.of_peak_caption"),
-    )
+    caption = _caption(frame, m("chart.of_peak_caption"), m)
+    return Chart("of_peak", m("chart.of_peak"), svg, caption)
 
 
 def _cost(report: Report, m: Messages) -> Chart | None:
@@ -361,64 +381,13 @@ def _cost(report: Report, m: Messages) -> Chart | None:
         "net_per_pflop_hour",
         order=list(report.results["id"]),
         key="cost",
-        invalid=m("word.invalid"),
+        m=m,
         title=m("chart.cost_title", currency=cur),
         xlabel=m("chart.cost_x", currency=cur),
+        unit=m("chart.sweep_y", currency=cur),
+        lower_is_better=True,
     )
-    return Chart("cost", m("chart.cost"), svg, m("chart.cost_caption"))
-
-
-def _sweep(report: Report, m: Messages) -> Chart | None:
-    """Net cost per PFLOP-hour against the subsidy rate, a line per run. Runs far apart in cost
-    (a GPU beside a CPU: 1,000x) get a panel each, so none lies flat along zero; every panel's
-    axis starts at 0, where a 100% subsidy ends."""
-    if report.sweep.empty:
-        return None
-    frame = report.sweep
-    cur = m.currency(report.currency)
-    runs = list(dict.fromkeys(frame["run"]))
-    tops = frame.groupby("run")["net_per_pflop_hour"].max()
-    apart = len(runs) > 1 and tops.min() > 0 and tops.max() / tops.min() > _LOG_RANGE
-    panels = len(runs) if apart else 1
-    below = not apart and len(runs) > _LEGEND_INSIDE
-    # The legend's strip below (_legend_below's height) makes the figure taller; two columns,
-    # as a line's label names its workload too (about 2.3 in of text: three were cut off).
-    strip = 0.25 * -(-len(runs) // 2) + 0.1 if below else 0.0
-    fig = Figure(figsize=(WIDTH_IN, 1.2 + (2.0 if apart else 3.2) * panels + strip))
-    axes = fig.subplots(panels, 1, squeeze=False, sharex=True)[:, 0]
-    for i, run in enumerate(runs):
-        ax = axes[i if apart else 0]
-        sub = frame[frame["run"] == run]
-        colour = COLOURS[i % len(COLOURS)]
-        ax.plot(
-            sub["rate"] * 100,
-            sub["net_per_pflop_hour"],
-            marker="o",
-            markersize=3,
-            color=colour,
-            label=f"{run}: {short_id(sub['id'].iloc[0])}",
-        )
-        rate = report.programme_rates.get(run)
-        if rate is not None:
-            ax.axvline(rate * 100, color=colour, linestyle=":", linewidth=1)
-    for ax in axes:
-        ax.set_ylabel(m("chart.sweep_y", currency=cur))
-        ax.set_xlim(0, 100)
-        ax.set_ylim(bottom=0)
-        ax.grid(color="#dddddd", linewidth=0.6)
-        plain_numbers(ax, "y")
-        if not below:
-            ax.legend(loc="upper right", frameon=False)
-    axes[-1].set_xlabel(
-        m("chart.sweep_x")
-        + (m("chart.sweep_dotted", programme=report.programme) if report.programme else "")
-    )
-    axes[0].set_title(m("chart.sweep_title"), loc="left")
-    if below:
-        _legend_below(fig, axes[0].get_legend_handles_labels()[0], columns=2)
-    else:
-        fig.tight_layout()
-    return Chart("sweep", m("chart.sweep"), figure_svg(fig, "sweep"), m("chart.sweep_caption"))
+    return Chart("cost", m("chart.cost"), svg, _caption(frame, m("chart.cost_caption"), m))
 
 
 # Chinese text needs a CJK font (Debian: fonts-noto-cjk); glyphs are drawn as paths, so the page
@@ -448,21 +417,32 @@ def _cjk_font() -> str:
     )
 
 
-def render_charts(report: Report, m: Messages = ENGLISH) -> list[Chart]:
-    """Every chart the report's data supports, in reading order."""
+def check_fonts(m: Messages) -> None:
+    """Refuse, before any file of a report is written, a language whose glyphs no font here
+    has (a UserError naming what to install)."""
+    if m.lang == "zh":
+        _cjk_font()
+
+
+def render_charts(report: Report, m: Messages = ENGLISH, part: int | None = None) -> list[Chart]:
+    """Every chart the report's data supports, in reading order. `part` 0 draws only the
+    bar charts (throughput, % of peak, cost), 1 only the others, for two processes to share:
+    on a 40-run report each part is about half of the time."""
     from subsidybench.report.serving_chart import serving_charts
+    from subsidybench.report.sweep_chart import sweep_chart
     from subsidybench.report.tornado_chart import tornado_chart
 
+    def one(make: Any) -> Any:
+        return lambda report, m: [c for c in [make(report, m)] if c is not None]
+
+    makers = [_throughput, one(_of_peak), one(_cost), one(sweep_chart), one(tornado_chart)]
+    makers.append(serving_charts)
+    if part is not None:
+        makers = makers[:3] if part == 0 else makers[3:]
     settings: dict[str, Any] = dict(STYLE)
     if m.lang == "zh":
         # Named families, not the generic "sans-serif": matplotlib falls back glyph by glyph
         # only along the font.family list, and a generic family resolves to one font.
         settings["font.family"] = ["DejaVu Sans", _cjk_font()]
     with matplotlib.rc_context(settings):
-        charts: list[Chart] = [*_throughput(report, m)]
-        for make in (_of_peak, _cost, _sweep, tornado_chart):
-            chart: Any = make(report, m)
-            if chart is not None:
-                charts.append(chart)
-        charts.extend(serving_charts(report, m))
-    return charts
+        return [chart for make in makers for chart in make(report, m)]

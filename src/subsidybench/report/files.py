@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from subsidybench.datafile import write_atomic
 from subsidybench.errors import UserError
+from subsidybench.report.alongside import Alongside
 from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
+
+if TYPE_CHECKING:
+    from subsidybench.report.charts import Chart
 
 STEM = "report"
 
 
-def write_report(report: Report, out_dir: Path, m: Messages = ENGLISH) -> list[Path]:
+def write_report(
+    report: Report, out_dir: Path, m: Messages = ENGLISH, *, fork: bool | None = None
+) -> list[Path]:
     """Render every format into `out_dir` (created if missing); returns the files written.
+    `fork` draws the charts in a second process (default: where report.alongside can).
 
     Existing files of the same names are replaced: a report is derived from its run files and
     can always be made again.
     """
-    try:
-        from subsidybench.report.charts import render_charts
-        from subsidybench.report.render_xlsx import write_xlsx
-    except ImportError as e:  # matplotlib or openpyxl missing
-        raise UserError(
-            f"reports need matplotlib and openpyxl ({e.name} is missing):"
-            " pip install 'subsidybench[report]'"
-        ) from None
+    for name in ("matplotlib", "openpyxl"):
+        if importlib.util.find_spec(name) is None:
+            raise UserError(
+                f"reports need matplotlib and openpyxl ({name} is missing):"
+                " pip install 'subsidybench[report]'"
+            )
+    from subsidybench.report.render_xlsx import write_xlsx
+
+    if m.lang != "en":  # the fonts checked before anything is written (charts import matplotlib)
+        from subsidybench.report.charts import check_fonts
+
+        check_fonts(m)
     from subsidybench.report.render_html import render_html
 
     if out_dir.exists() and not out_dir.is_dir():
@@ -36,17 +49,26 @@ def write_report(report: Report, out_dir: Path, m: Messages = ENGLISH) -> list[P
     except OSError as e:
         raise UserError(f"--out: cannot create {out_dir}: {e.strerror or e}") from None
     # Each file is written whole or not at all (datafile.write_atomic): a failure part-way
-    # leaves the previous report's file, never a truncated one.
-    texts = text_files(report, m)
-    files: list[tuple[Path, str | Callable[[Path], None]]] = [
-        (out_dir / f"{STEM}.md", texts.pop(f"{STEM}.md")),
-        (out_dir / f"{STEM}.html", render_html(report, render_charts(report, m), m)),
-    ]
-    files += [(out_dir / name, text) for name, text in texts.items()]
-    files.append((out_dir / f"{STEM}.xlsx", lambda path: write_xlsx(report, path, m)))
-    for path, content in files:
-        write_atomic(path, content, "--out")
-    return [path for path, _ in files]
+    # leaves the previous report's file, never a truncated one. The charts (only the html
+    # shows them) and the workbook are a 40-run report's slowest parts: a second process
+    # draws the bar charts while this one writes the workbook and then draws the rest
+    # (report.alongside).
+    with Alongside(_charts, report, m, 0, fork=fork) as bars:
+        texts = text_files(report, m)
+        md = out_dir / f"{STEM}.md"
+        files: list[tuple[Path, str | Callable[[Path], None]]] = [
+            (out_dir / f"{STEM}.xlsx", lambda path: write_xlsx(report, path, m)),
+            (md, texts.pop(f"{STEM}.md")),
+            *((out_dir / name, text) for name, text in texts.items()),
+        ]
+        for path, content in files:
+            write_atomic(path, content, "--out")
+        html = out_dir / f"{STEM}.html"
+        rest = _charts(report, m, 1)
+        write_atomic(html, render_html(report, [*bars.result(), *rest], m), "--out")
+    # Listed as before: the markdown, the page, the csv files, the workbook.
+    paths = [path for path, _ in files]
+    return [md, html, *paths[2:], paths[0]]
 
 
 def text_files(report: Report, m: Messages = ENGLISH) -> dict[str, str]:
@@ -61,3 +83,11 @@ def text_files(report: Report, m: Messages = ENGLISH) -> dict[str, str]:
         if not table.empty:
             out[f"{name}.csv"] = table.to_csv(index=False)
     return out
+
+
+def _charts(report: Report, m: Messages, part: int) -> list[Chart]:
+    """One part of the report's charts (charts.render_charts); matplotlib is imported here, in
+    the process that draws them."""
+    from subsidybench.report.charts import render_charts
+
+    return render_charts(report, m, part)

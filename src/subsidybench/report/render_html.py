@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 from html import escape
+from typing import TYPE_CHECKING
 
-from subsidybench.report.charts import Chart
 from subsidybench.report.core_words import core_text
 from subsidybench.report.display import Section, basis_legend, programme_name, sections
 from subsidybench.report.i18n import ENGLISH, Messages
 from subsidybench.report.tables import Report
+
+if TYPE_CHECKING:  # matplotlib is imported only where charts are drawn (report.files)
+    from subsidybench.report.charts import Chart
 
 PAGE_CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans CJK SC",

@@ -1,0 +1,142 @@
+"""report.alongside: a result computed in a forked child is the same as one computed here, and
+a child that fails or dies leaves the work to this process, never a wrong or missing answer."""
+
+from __future__ import annotations
+
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from subsidybench.report import ReportOptions, build_report, label_runs, parse_price
+from subsidybench.report.alongside import Alongside, can_fork
+from subsidybench.report.files import write_report
+
+forks = pytest.mark.skipif(not can_fork(), reason="forks only on Linux with a second CPU")
+PARENT = os.getpid()
+
+
+def _where(tag: str) -> tuple[str, int]:
+    return tag, os.getpid()
+
+
+def _fails_in_a_child(tag: str) -> tuple[str, int]:
+    if os.getpid() != PARENT:
+        raise RuntimeError("a bug in the child")
+    return tag, os.getpid()
+
+
+def _dies_in_a_child(tag: str) -> tuple[str, int]:
+    if os.getpid() != PARENT:
+        os._exit(3)  # as a kill would: no answer, no exception
+    return tag, os.getpid()
+
+
+@forks
+def test_the_work_is_done_in_a_child() -> None:
+    with Alongside(_where, "x", fork=True) as later:
+        tag, pid = later.result()
+    assert tag == "x"
+    assert pid != os.getpid()
+
+
+def test_without_fork_the_work_is_done_here() -> None:
+    assert Alongside(_where, "x", fork=False).result() == ("x", os.getpid())
+
+
+@forks
+@pytest.mark.parametrize("fn", [_fails_in_a_child, _dies_in_a_child])
+def test_a_child_that_gives_no_answer_leaves_the_work_here(fn: object) -> None:
+    with Alongside(fn, "x", fork=True) as later:  # type: ignore[arg-type]
+        assert later.result() == ("x", os.getpid())
+
+
+@forks
+def test_a_child_is_ended_and_reaped_when_left_early() -> None:
+    later = Alongside(time.sleep, 600, fork=True)  # answers in 10 minutes
+    process = later._process
+    assert process is not None and process.is_alive()
+    started = time.monotonic()
+    later.close()
+    assert process.exitcode is not None  # ended and reaped, not left running
+    assert time.monotonic() - started < 60
+
+
+@forks
+def test_a_report_drawn_in_a_child_is_the_same_file_for_file(
+    run_file: Path, tmp_path: Path
+) -> None:
+    runs = label_runs([run_file])
+    options = ReportOptions(prices=(parse_price("2", "USD"),))
+    report = build_report(runs, options, generated="2026-01-01T00:00:00+00:00")
+    forked = write_report(report, tmp_path / "forked", fork=True)
+    here = write_report(report, tmp_path / "here", fork=False)
+    assert [p.name for p in forked] == [p.name for p in here]
+    assert forked[:2] == [tmp_path / "forked" / "report.md", tmp_path / "forked" / "report.html"]
+    assert "<svg" in (tmp_path / "forked" / "report.html").read_text()
+    for a, b in zip(forked, here, strict=True):
+        if a.suffix != ".xlsx":
+            assert a.read_bytes() == b.read_bytes(), a.name
+            continue
+        with zipfile.ZipFile(a) as za, zipfile.ZipFile(b) as zb:
+            assert za.namelist() == zb.namelist()
+            for name in za.namelist():
+                if name != "docProps/core.xml":  # the workbook's own time of writing
+                    assert za.read(name) == zb.read(name), name
+
+
+def test_a_language_without_its_font_is_refused_before_any_file(
+    run_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The charts are drawn last (in a child, beside the workbook); a missing Chinese font is
+    still found before the first file is written, as when they were drawn first."""
+    from subsidybench.errors import UserError
+    from subsidybench.report import charts
+    from subsidybench.report.i18n import messages
+
+    def no_font() -> str:
+        raise UserError("--lang zh: charts need a Chinese font and none was found")
+
+    monkeypatch.setattr(charts, "_cjk_font", no_font)
+    (run,) = label_runs([run_file])
+    report = build_report([run], ReportOptions(prices=(parse_price("2", "USD"),)))
+    with pytest.raises(UserError, match="Chinese font"):
+        write_report(report, tmp_path / "out", messages("zh"))
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_reports_ranges_can_be_sent_from_a_child(run_file: Path) -> None:
+    """A forked child sends its ranges pickled; a closure among their sources could not be, and
+    the work would silently be done twice (once in the child, again here)."""
+    import pickle
+
+    runs = label_runs([run_file])
+    report = build_report(runs, ReportOptions(prices=(parse_price("2~3", "USD"),)))
+    assert report.ranges
+    keys = {src.key for _, r in report.ranges for src in r.sources}
+    assert {"price", "throughput"} <= keys  # given by hand, and a bootstrap of the samples
+    back = pickle.loads(pickle.dumps(report.ranges))
+    assert [r.figures for _, r in back] == [r.figures for _, r in report.ranges]
+
+
+@forks
+def test_the_ranges_drawn_in_two_processes_are_those_drawn_in_one(
+    run_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from subsidybench.report import alongside
+
+    paths = [tmp_path / f"run-{i}.json" for i in range(4)]
+    for path in paths:
+        shutil.copyfile(run_file, path)
+    options = ReportOptions(prices=(parse_price("2~3", "USD"),))
+    shared = build_report(label_runs(paths), options)
+    monkeypatch.setattr(alongside, "can_fork", lambda: False)
+    alone = build_report(label_runs(paths), options)
+    assert len(shared.ranges) == 4
+    assert [(k, r.figures, r.tornado) for k, r in shared.ranges] == [
+        (k, r.figures, r.tornado) for k, r in alone.ranges
+    ]
