@@ -140,3 +140,22 @@ def test_the_ranges_drawn_in_two_processes_are_those_drawn_in_one(
     assert [(k, r.figures, r.tornado) for k, r in shared.ranges] == [
         (k, r.figures, r.tornado) for k, r in alone.ranges
     ]
+
+
+def test_ctrl_c_during_a_report_says_so_and_exits_130(
+    run_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """typer turns Ctrl-C into a silent exit 130; the CLI says "interrupted" (a report's child,
+    if any, is ended by Alongside's close)."""
+    from typer.testing import CliRunner
+
+    from subsidybench.cli import app
+    from subsidybench.report import files
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files, "write_report", interrupted)
+    result = CliRunner().invoke(app, ["report", str(run_file), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "interrupted"

@@ -79,6 +79,16 @@ class _Group(LazyGroup):
 
     table = COMMANDS
 
+    def invoke(self, ctx: Any) -> Any:
+        # typer turns a KeyboardInterrupt into a silent exit 130 before main below sees it: a
+        # user who pressed Ctrl-C is told so here (a command that saves a partial file, as
+        # `run` does, says what it kept and exits by itself).
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         from subsidybench.cli.helptext import escape_tree
 

@@ -54,12 +54,18 @@ class Alongside(Generic[T]):
         context = multiprocessing.get_context("fork")
         ours, theirs = context.Pipe(duplex=False)
         process = context.Process(target=_child, args=(theirs, self._fn, self._args), daemon=True)
+        # Ctrl-C held back while forking: one arriving then would be raised inside an at-fork
+        # handler (logging's), where Python prints it and carries on, and the report would
+        # finish as if never interrupted. Held, it is raised here once the child exists.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             process.start()
         except OSError:  # no memory or process slots for a child: compute it here
             ours.close()
             theirs.close()
             return
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         theirs.close()  # the child's end: once it exits, a read here ends instead of waiting
         self._process, self._conn = process, ours
 
