@@ -16,7 +16,9 @@ To see where the time goes in one of them:
     python -m cProfile -s cumtime -m subsidybench report /tmp/runs/run-*.json --price 2 \
         --currency USD --out /tmp/rep | head -60
 
-(--keep DIR leaves the copies there.) Not a unit test: a machine's figures for a person; quote
+(--keep DIR leaves the copies there.) On a machine with a second CPU a forked child draws the bar
+charts and half of the bootstraps (report/alongside.py), and cProfile sees only the parent:
+`taskset -c 0 python -m cProfile ...` keeps every part in one process. Not a unit test: a machine's figures for a person; quote
 them with the host's state printed at the start and the end.
 """
 
