@@ -105,6 +105,57 @@ def test_a_chinese_report_has_no_english_word(
     assert english_words(texts[kind], kept) == set()
 
 
+def test_a_chinese_reports_charts_have_no_english_word(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chart text is drawn as paths, which the page check cannot read: every text artist of
+    every chart is read as it is saved instead. Runs enough for the many-run forms too (a grid,
+    the sweep's grey lines), besides the report above's bars, serving, tornado and sweep."""
+    import shutil
+
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    from subsidybench.catalogue.subsidies import load_programme
+    from subsidybench.cost.request import Request
+    from subsidybench.cost.throughput_inputs import slo_of
+    from subsidybench.errors import UserError
+    from subsidybench.report import ReportOptions, build_report, label_runs, parse_price
+    from subsidybench.report.charts import COLOURS, _cjk_font, render_charts
+
+    try:
+        _cjk_font()
+    except UserError as e:
+        pytest.skip(f"no CJK font on this machine: {e}")
+    serving = tmp_path / "serve.json"
+    points = [*SERVING_SWEEP[:3], point_result(8, 4.0, 0.25, 0.5, valid=False)]
+    save_run(serving_run(*points), serving)
+    quiet = [tmp_path / f"q{i}.json" for i in range(len(COLOURS) + 1)]
+    for path in quiet:
+        shutil.copyfile(DATA / "ci-v3-quiet-run.json", path)
+    drawn: list[str] = []
+    save = Figure.savefig
+
+    def reading(fig: Figure, *args: object, **kwargs: object) -> None:
+        drawn.extend(t.get_text() for t in fig.findobj(Text) if t.get_visible())
+        save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", reading)
+    options = ReportOptions(
+        prices=(parse_price("1.5~2.5", "USD"),),
+        programme=load_programme("hangzhou-2024"),
+        currency="CNY",
+        slo=slo_of(Request(tpot_ms=250.0)),
+    )
+    kept = KEPT | _identity([DATA / "ci-v3-quiet-run.json", DATA / "run-v1.json", serving])
+    for paths in ([DATA / "run-v1.json", serving, *quiet[:2]], [*quiet, DATA / "run-v1.json"]):
+        drawn.clear()
+        charts = render_charts(build_report(label_runs(paths), options), ZH)
+        assert len(charts) >= 4 and drawn
+        kept_here = kept | {p.stem for p in paths}
+        assert english_words(" ".join(drawn), kept_here) == set()
+
+
 def test_the_check_finds_an_english_word() -> None:
     """The check itself can fail: an untranslated phrase of the core is found, ids are not."""
     text = "价格 rent per device-hour, USD matmul[n=1024]/fp32 --price 2.5 CNY/kWh"
