@@ -18,8 +18,10 @@ To see where the time goes in one of them:
 
 (--keep DIR leaves the copies there.) On a machine with a second CPU a forked child draws the bar
 charts and half of the bootstraps (report/alongside.py), and cProfile sees only the parent:
-`taskset -c 0 python -m cProfile ...` keeps every part in one process. Not a unit test: a machine's figures for a person; quote
-them with the host's state printed at the start and the end.
+`taskset -c 0 python -m cProfile ...` keeps every part in one process.
+
+Not a unit test: a machine's figures for a person; quote them with the host's state printed at
+the start and the end.
 """
 
 from __future__ import annotations
