@@ -1,9 +1,10 @@
-"""Compute one thing in a forked child while this process does another: a report's charts while
-its workbook is written.
+"""Compute one thing in a forked child while this process does another, on a machine with a
+second CPU; the result comes back pickled through a pipe.
 
-A report's two slowest parts are independent: matplotlib drawing the charts and openpyxl writing
-the workbook (each about a third of a 40-run report). On a machine with a second CPU a forked
-child draws the charts meanwhile; the result comes back pickled through a pipe.
+A report uses it twice. Its two slowest parts are independent: matplotlib drawing the charts and
+openpyxl writing the workbook (each about a third of a 40-run report), so a child draws the bar
+charts while the workbook is written (report.files). And a child draws half of the ranges'
+bootstraps while this process draws the other half (report.tables).
 
 Forking is used only where it is safe and cheap: on Linux (macOS's system frameworks are not
 fork-safe, and Windows has no fork) with more than one CPU to run on. Anywhere else, and whenever

@@ -432,17 +432,17 @@ def render_charts(report: Report, m: Messages = ENGLISH, part: int | None = None
     from subsidybench.report.sweep_chart import sweep_chart
     from subsidybench.report.tornado_chart import tornado_chart
 
-    def one(make: Any) -> Any:
-        return lambda report, m: [c for c in [make(report, m)] if c is not None]
-
-    makers = [_throughput, one(_of_peak), one(_cost), one(sweep_chart), one(tornado_chart)]
-    makers.append(serving_charts)
-    if part is not None:
-        makers = makers[:3] if part == 0 else makers[3:]
+    bars: list[Any] = [_throughput, _of_peak, _cost]
+    others: list[Any] = [sweep_chart, tornado_chart, serving_charts]
+    makers = {None: bars + others, 0: bars, 1: others}[part]
     settings: dict[str, Any] = dict(STYLE)
     if m.lang == "zh":
         # Named families, not the generic "sans-serif": matplotlib falls back glyph by glyph
         # only along the font.family list, and a generic family resolves to one font.
         settings["font.family"] = ["DejaVu Sans", _cjk_font()]
+    charts: list[Chart] = []
     with matplotlib.rc_context(settings):
-        return [chart for make in makers for chart in make(report, m)]
+        for make in makers:  # a chart, None (no data for it) or a list of charts
+            made = make(report, m)
+            charts.extend(made if isinstance(made, list) else [] if made is None else [made])
+    return charts
