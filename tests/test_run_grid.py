@@ -14,7 +14,7 @@ import pytest
 from subsidybench.report import ReportOptions, build_report, label_runs, parse_price
 from subsidybench.report.charts import COLOURS, render_charts
 from subsidybench.report.i18n import ENGLISH
-from subsidybench.report.run_grid import cells, factor, run_grid, span_for
+from subsidybench.report.run_grid import cells, factor, ratios_to, run_grid, span_for
 
 
 def _frame() -> pd.DataFrame:
@@ -41,6 +41,16 @@ def test_a_workload_with_only_invalid_figures_has_their_median() -> None:
     f = _frame().assign(valid=False)
     _, _, medians = cells(f, f["v"].to_numpy(), ["x", "y"], ["a", "b", "c"])
     assert medians.tolist() == [20.0, 4.0]
+
+
+def test_a_zero_median_reads_as_equal_not_as_unmeasured() -> None:
+    """A 100% subsidy leaves every run's net cost 0: the same as the median, not a gap; a cost
+    above a 0 median is the dearest end of the scale, not infinite."""
+    grid = np.array([[0.0, 0.0, 5.0, math.nan], [1.0, 2.0, 4.0, 0.0]])
+    ratios = ratios_to(grid, np.array([0.0, 2.0]))
+    assert ratios[0, :3].tolist() == [1.0, 1.0, 1000.0]
+    assert math.isnan(ratios[0, 3])
+    assert ratios[1].tolist() == [0.5, 1.0, 2.0, 0.001]
 
 
 @pytest.mark.parametrize(

@@ -64,15 +64,14 @@ def run_grid(
     workload's median across its valid runs (higher, or lower where `lower_is_better`), red
     where worse; hatched where invalid; grey where the run did not measure the workload."""
     grid, valid, medians = cells(frame, values, ids, runs)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = grid / medians[:, None]
+    ratios = ratios_to(grid, medians)
     span = span_for(ratios)
 
     # Constrained layout: it makes room for the colour bar and the labels on both sides.
     fig = Figure(figsize=(WIDTH_IN, 2.2 + 0.24 * len(ids)), layout="constrained")
     ax = fig.add_subplot()
     ax.set_facecolor(_MISSING)
-    shown = np.ma.masked_invalid(np.where(ratios > 0, ratios, np.nan))
+    shown = np.ma.masked_invalid(ratios)
     mesh = ax.pcolormesh(
         shown,
         cmap="RdBu_r" if lower_is_better else "RdBu",
@@ -111,6 +110,16 @@ def run_grid(
             frameon=False,
         )
     return figure_svg(fig, key)
+
+
+def ratios_to(grid: np.ndarray, medians: np.ndarray) -> np.ndarray:
+    """Each figure over its row's median, held within the colour scale's widest ends; a figure
+    equal to its median is 1 (0 of a 0 median too: a 100% subsidy leaves every cost 0). NaN
+    stays NaN (not measured)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = grid / medians[:, None]
+    ratios = np.where(grid == medians[:, None], 1.0, ratios)
+    return np.clip(ratios, 1.0 / _SPANS[-1], _SPANS[-1])
 
 
 def cells(
