@@ -159,3 +159,19 @@ def test_ctrl_c_during_a_report_says_so_and_exits_130(
     result = CliRunner().invoke(app, ["report", str(run_file), "--out", str(tmp_path / "r")])
     assert result.exit_code == 130
     assert result.stderr.strip() == "interrupted"
+
+
+def test_a_process_with_another_thread_does_not_fork() -> None:
+    """The page's server answers in a pool of threads; a fork there could copy a lock another
+    thread holds, held for ever in the child: the work is done in the calling thread instead."""
+    import threading
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not can_fork()
+        assert Alongside(_where, "x").result() == ("x", os.getpid())
+    finally:
+        release.set()
+        other.join()

@@ -7,7 +7,8 @@ charts while the workbook is written (report.files). And a child draws half of t
 bootstraps while this process draws the other half (report.tables).
 
 Forking is used only where it is safe and cheap: on Linux (macOS's system frameworks are not
-fork-safe, and Windows has no fork) with more than one CPU to run on. Anywhere else, and whenever
+fork-safe, and Windows has no fork) with more than one CPU to run on, from a process with no
+other Python thread (the page's server has a pool of them). Anywhere else, and whenever
 the child gives no result (it failed, was killed, or the fork itself failed), the work is done
 here instead, so the answer is the same whichever way it came, and a bug's traceback is this
 process's own. The child ignores Ctrl-C: this process is interrupted and ends the child.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, Generic, TypeVar
@@ -26,8 +28,14 @@ T = TypeVar("T")
 
 
 def can_fork() -> bool:
-    """Whether a child would run beside this process: Linux, and a second CPU to run it on."""
-    return sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) > 1
+    """Whether a child would run beside this process: Linux, a second CPU to run it on, and no
+    other Python thread. A fork copies only the thread that forks: a lock another thread held
+    (the page's server answers in a pool of threads) would stay held in the child for ever."""
+    return (
+        sys.platform.startswith("linux")
+        and len(os.sched_getaffinity(0)) > 1
+        and threading.active_count() == 1
+    )
 
 
 class Alongside(Generic[T]):
