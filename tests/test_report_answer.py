@@ -284,6 +284,31 @@ def test_a_sweep_of_many_runs_is_one_panel_of_grey_lines() -> None:
     assert panels == 3  # up to seven, a panel each, as before
 
 
+@pytest.mark.parametrize(("spread", "labels"), [(1.5, 3), (1.0, 2)])
+def test_the_many_run_sweep_names_the_cheapest_and_dearest_once(spread: float, labels: int) -> None:
+    """The legend: the other runs, the dearest and the cheapest; runs all alike are one run
+    named once (as the cheapest), not twice."""
+    pytest.importorskip("matplotlib")
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from subsidybench.report.sweep_chart import _many
+
+    rows = [
+        {"run": f"r{i}", "id": "w", "rate": r / 10, "net_per_pflop_hour": (10 - r) * spread**i}
+        for i in range(9)
+        for r in range(11)
+    ]
+    frame = pd.DataFrame(rows)
+    ax = Figure().add_subplot()
+    tops = frame.groupby("run")["net_per_pflop_hour"].max()
+    _many(ax, frame, list(tops.index), tops, messages("en"))
+    names = ax.get_legend_handles_labels()[1]
+    assert len(names) == labels
+    assert names[0] == f"the other {9 - labels + 1} runs"
+    assert names[-1] == "cheapest: r0: w"
+
+
 def test_a_bar_chart_measured_once_is_the_same_svg(monkeypatch: pytest.MonkeyPatch) -> None:
     """tight_layout with the legend's rect measures each axes once (charts._measured_once):
     the same SVG byte for byte as measuring twice, and the axes keep their own method after."""

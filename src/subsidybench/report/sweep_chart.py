@@ -104,7 +104,6 @@ def _many(ax: Any, frame: pd.DataFrame, runs: list[str], tops: pd.Series, m: Mes
             _line(ax, frame, run, "#aaaaaa", marker=None, linewidth=0.8, label="_")
     others = m("chart.sweep_others", n=len(runs) - len(named))
     ax.plot([], [], color="#aaaaaa", linewidth=0.8, label=others)
-    for run, colour, key in ((dearest, COLOURS[5], "dearest"), (cheapest, COLOURS[0], "cheapest")):
-        if run in named:
-            label = m(f"chart.sweep_{key}", run=_label(frame, run))
-            _line(ax, frame, run, colour, label=label)
+    drawn = [(dearest, COLOURS[5], "dearest")] if dearest != cheapest else []
+    for run, colour, key in [*drawn, (cheapest, COLOURS[0], "cheapest")]:
+        _line(ax, frame, run, colour, label=m(f"chart.sweep_{key}", run=_label(frame, run)))
