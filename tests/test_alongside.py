@@ -12,7 +12,7 @@ import pytest
 
 from subsidybench.report import ReportOptions, build_report, label_runs, parse_price
 from subsidybench.report.alongside import Alongside, can_fork
-from subsidybench.report.files import write_report
+from subsidybench.report.files import chart_drawer, write_report
 
 forks = pytest.mark.skipif(not can_fork(), reason="forks only on Linux with a second CPU")
 PARENT = os.getpid()
@@ -36,26 +36,68 @@ def _dies_in_a_child(tag: str) -> tuple[str, int]:
 
 @forks
 def test_the_work_is_done_in_a_child() -> None:
-    with Alongside(_where, "x", fork=True) as later:
-        tag, pid = later.result()
+    with Alongside(fork=True) as later:
+        tag, pid = later.send(_where, "x").result()
     assert tag == "x"
     assert pid != os.getpid()
 
 
 def test_without_fork_the_work_is_done_here() -> None:
-    assert Alongside(_where, "x", fork=False).result() == ("x", os.getpid())
+    assert Alongside(fork=False).send(_where, "x").result() == ("x", os.getpid())
 
 
 @forks
 @pytest.mark.parametrize("fn", [_fails_in_a_child, _dies_in_a_child])
 def test_a_child_that_gives_no_answer_leaves_the_work_here(fn: object) -> None:
-    with Alongside(fn, "x", fork=True) as later:  # type: ignore[arg-type]
-        assert later.result() == ("x", os.getpid())
+    with Alongside(fork=True) as later:
+        assert later.send(fn, "x").result() == ("x", os.getpid())  # type: ignore[arg-type]
+
+
+def _imports() -> None:
+    import json  # noqa: F401
+
+
+def _fails() -> None:
+    raise ImportError("no such module")
+
+
+@forks
+def test_a_child_forked_early_prepares_then_does_the_work_sent_later() -> None:
+    with Alongside(fork=True, prepare=_imports) as later:
+        assert later._process is not None and later._process.is_alive()  # forked already
+        tag, pid = later.send(_where, "late").result()
+    assert tag == "late" and pid != os.getpid()
+
+
+@forks
+def test_a_child_whose_preparing_fails_leaves_the_work_here() -> None:
+    with Alongside(fork=True, prepare=_fails) as later:
+        time.sleep(0.2)  # it has answered (False) and ended before the work is sent
+        assert later.send(_where, "x").result() == ("x", os.getpid())
+
+
+@forks
+def test_an_unpicklable_job_for_an_early_child_is_done_here() -> None:
+    with Alongside(fork=True, prepare=_imports) as later:
+        assert later.send(lambda: os.getpid()).result() == os.getpid()
+
+
+@forks
+def test_a_child_forked_early_ends_when_never_sent_work() -> None:
+    later = Alongside(fork=True, prepare=_imports)
+    process = later._process
+    later.close()
+    assert process is not None and process.exitcode is not None
+
+
+def test_result_before_send_is_a_bug() -> None:
+    with pytest.raises(RuntimeError, match="before send"):
+        Alongside(fork=False).result()
 
 
 @forks
 def test_a_child_is_ended_and_reaped_when_left_early() -> None:
-    later = Alongside(time.sleep, 600, fork=True)  # answers in 10 minutes
+    later = Alongside(fork=True).send(time.sleep, 600)  # answers in 10 minutes
     process = later._process
     assert process is not None and process.is_alive()
     started = time.monotonic()
@@ -71,9 +113,14 @@ def test_a_report_drawn_in_a_child_is_the_same_file_for_file(
     runs = label_runs([run_file])
     options = ReportOptions(prices=(parse_price("2", "USD"),))
     report = build_report(runs, options, generated="2026-01-01T00:00:00+00:00")
+    with chart_drawer(fork=True) as drawer:  # forked before, sent the report when built
+        early = write_report(report, tmp_path / "early", drawer=drawer)
     forked = write_report(report, tmp_path / "forked", fork=True)
     here = write_report(report, tmp_path / "here", fork=False)
-    assert [p.name for p in forked] == [p.name for p in here]
+    assert [p.name for p in forked] == [p.name for p in here] == [p.name for p in early]
+    for a, b in zip(early, here, strict=True):
+        if a.suffix != ".xlsx":
+            assert a.read_bytes() == b.read_bytes(), a.name
     assert forked[:2] == [tmp_path / "forked" / "report.md", tmp_path / "forked" / "report.html"]
     assert "<svg" in (tmp_path / "forked" / "report.html").read_text()
     for a, b in zip(forked, here, strict=True):
@@ -171,7 +218,7 @@ def test_a_process_with_another_thread_does_not_fork() -> None:
     other.start()
     try:
         assert not can_fork()
-        assert Alongside(_where, "x").result() == ("x", os.getpid())
+        assert Alongside().send(_where, "x").result() == ("x", os.getpid())
     finally:
         release.set()
         other.join()

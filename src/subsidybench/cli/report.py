@@ -148,7 +148,7 @@ def report(
     from subsidybench.cost.sweep import parse_values
     from subsidybench.errors import UserError
     from subsidybench.report import ReportOptions, build_report, label_runs, parse_price
-    from subsidybench.report.files import write_report
+    from subsidybench.report.files import chart_drawer, write_report
     from subsidybench.report.i18n import messages
 
     m = messages(lang, units)
@@ -179,10 +179,11 @@ def report(
         duration_days=duration,
         rate=rate,
     )
-    runs = label_runs(files)
-    title = title or m("report.title", runs=", ".join(lr.label for lr in runs))
-    built = build_report(runs, options, title=title)
-    written = write_report(built, out, m)
+    with chart_drawer() as drawer:  # a child importing matplotlib while the report is built
+        runs = label_runs(files)
+        title = title or m("report.title", runs=", ".join(lr.label for lr in runs))
+        built = build_report(runs, options, title=title)
+        written = write_report(built, out, m, drawer=drawer)
     for note in built.notes:
         typer.echo(f"note: {note}", err=True)
     for path in written:

@@ -3,8 +3,10 @@ second CPU; the result comes back pickled through a pipe.
 
 A report uses it twice. Its two slowest parts are independent: matplotlib drawing the charts and
 openpyxl writing the workbook (each about a third of a 40-run report), so a child draws the bar
-charts while the workbook is written (report.files). And a child draws half of the ranges'
-bootstraps while this process draws the other half (report.tables).
+charts while the workbook is written (report.files); that child is forked before the report is
+built and imports matplotlib meanwhile (`prepare`), and is sent the report when it is ready. And
+a child draws half of the ranges' bootstraps while this process draws the other half
+(report.tables).
 
 Forking is used only where it is safe and cheap: on Linux (macOS's system frameworks are not
 fork-safe, and Windows has no fork) with more than one CPU to run on, from a process with no
@@ -39,30 +41,60 @@ def can_fork() -> bool:
 
 
 class Alongside(Generic[T]):
-    """`fn(*args)` started in a forked child; `result()` waits for it (or computes it here).
+    """Work given by `send(fn, *args)`, done in a forked child; `result()` waits for it (or
+    computes it here).
 
-        later = Alongside(render_charts, report, m)
-        write_the_workbook()
-        charts = later.result()
+        with Alongside() as later:
+            later.send(render_charts, report, m)   # forks: the child inherits the arguments
+            write_the_workbook()
+            charts = later.result()
 
-    `fork=False` computes it here, in `result()`; so does a platform `can_fork` refuses.
+    With `prepare`, the child is forked at once, runs `prepare()` (imports, say) while this
+    process goes on, and is sent the work, pickled, when `send` is called. `fork=False` computes
+    it here, in `result()`; so does a platform `can_fork` refuses.
     """
 
-    def __init__(self, fn: Callable[..., T], *args: Any, fork: bool | None = None) -> None:
-        self._fn, self._args = fn, args
+    def __init__(
+        self, *, fork: bool | None = None, prepare: Callable[[], object] | None = None
+    ) -> None:
+        self._fn: Callable[..., T] | None = None
+        self._args: tuple[Any, ...] = ()
         self._process: Any = None
-        self._conn: Connection | None = None
-        if fork is None:
-            fork = can_fork()
-        if fork:
-            self._start()
+        self._conn: Connection | None = None  # the child's answer
+        self._jobs: Connection | None = None  # the work, to a child forked with `prepare`
+        self._fork = can_fork() if fork is None else fork
+        if self._fork and prepare is not None:
+            self._start(prepare, None, ())
 
-    def _start(self) -> None:
+    def send(self, fn: Callable[..., T], *args: Any) -> Alongside[T]:
+        """Give the work: to the waiting child, to a child forked now, or (no fork) to
+        `result()` to do here."""
+        self._fn, self._args = fn, args
+        if self._jobs is not None:
+            try:
+                self._jobs.send((fn, args))
+            except Exception:  # unpicklable, or the child is gone: result() computes it here
+                self.close()
+            finally:
+                if self._jobs is not None:
+                    self._jobs.close()
+                    self._jobs = None
+        elif self._fork and self._process is None:
+            self._start(None, fn, args)
+        return self
+
+    def _start(
+        self, prepare: Callable[[], object] | None, fn: Callable[..., Any] | None, args: tuple
+    ) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
         ours, theirs = context.Pipe(duplex=False)
-        process = context.Process(target=_child, args=(theirs, self._fn, self._args), daemon=True)
+        take, give = context.Pipe(duplex=False) if prepare is not None else (None, None)
+        mine = [c for c in (ours, give) if c is not None]  # closed in the child
+        process = context.Process(
+            target=_child, args=(theirs, take, mine, prepare, fn, args), daemon=True
+        )
         # Ctrl-C held back while forking: one arriving then would be raised inside an at-fork
         # handler (logging's), where Python prints it and carries on, and the report would
         # finish as if never interrupted. Held, it is raised here once the child exists.
@@ -70,16 +102,22 @@ class Alongside(Generic[T]):
         try:
             process.start()
         except OSError:  # no memory or process slots for a child: compute it here
-            ours.close()
-            theirs.close()
+            for c in (ours, theirs, take, give):
+                if c is not None:
+                    c.close()
             return
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        theirs.close()  # the child's end: once it exits, a read here ends instead of waiting
-        self._process, self._conn = process, ours
+        # The child's ends: once it exits, a read here ends instead of waiting.
+        theirs.close()
+        if take is not None:
+            take.close()
+        self._process, self._conn, self._jobs = process, ours, give
 
     def result(self) -> T:
         """The child's result, or `fn(*args)` computed here if it gave none."""
+        if self._fn is None:
+            raise RuntimeError("Alongside.result() before send()")
         if self._conn is not None:
             try:
                 ok, value = self._conn.recv()
@@ -93,9 +131,11 @@ class Alongside(Generic[T]):
 
     def close(self) -> None:
         """End the child if it still runs (this process was interrupted) and reap it."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        for name in ("_conn", "_jobs"):
+            conn = getattr(self, name)
+            if conn is not None:
+                conn.close()
+                setattr(self, name, None)
         if self._process is not None:
             if self._process.is_alive():
                 self._process.terminate()
@@ -109,11 +149,26 @@ class Alongside(Generic[T]):
         self.close()
 
 
-def _child(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    """In the child: compute, send (True, result), or (False, None) if anything went wrong (the
-    parent then computes it itself, and shows any error as its own)."""
+def _child(
+    conn: Connection,
+    jobs: Connection | None,
+    parents: list[Connection],
+    prepare: Callable[[], object] | None,
+    fn: Callable[..., Any] | None,
+    args: tuple[Any, ...],
+) -> None:
+    """In the child: prepare and wait for the work (if forked early), compute, send (True,
+    result), or (False, None) if anything went wrong (the parent then computes it itself, and
+    shows any error as its own)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for c in parents:  # the parent's ends: were it killed, the wait below ends (EOF)
+        c.close()
     try:
+        if jobs is not None:
+            if prepare is not None:
+                prepare()
+            fn, args = jobs.recv()
+        assert fn is not None
         message: tuple[bool, Any] = (True, fn(*args))
     except BaseException:  # every failure is the parent's to repeat and report
         message = (False, None)

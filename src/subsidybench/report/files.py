@@ -20,10 +20,16 @@ STEM = "report"
 
 
 def write_report(
-    report: Report, out_dir: Path, m: Messages = ENGLISH, *, fork: bool | None = None
+    report: Report,
+    out_dir: Path,
+    m: Messages = ENGLISH,
+    *,
+    fork: bool | None = None,
+    drawer: Alongside[list[Chart]] | None = None,
 ) -> list[Path]:
     """Render every format into `out_dir` (created if missing); returns the files written.
-    `fork` draws the charts in a second process (default: where report.alongside can).
+    `fork` draws the bar charts in a second process (default: where report.alongside can);
+    `drawer` is one forked before the report was built (`chart_drawer`), matplotlib imported.
 
     Existing files of the same names are replaced: a report is derived from its run files and
     can always be made again.
@@ -53,7 +59,8 @@ def write_report(
     # shows them) and the workbook are a 40-run report's slowest parts: a second process
     # draws the bar charts while this one writes the workbook and then draws the rest
     # (report.alongside).
-    with Alongside(_charts, report, m, 0, fork=fork) as bars:
+    with drawer or Alongside(fork=fork) as bars:
+        bars.send(_charts, report, m, 0)
         texts = text_files(report, m)
         md = out_dir / f"{STEM}.md"
         files: list[tuple[Path, str | Callable[[Path], None]]] = [
@@ -83,6 +90,17 @@ def text_files(report: Report, m: Messages = ENGLISH) -> dict[str, str]:
         if not table.empty:
             out[f"{name}.csv"] = table.to_csv(index=False)
     return out
+
+
+def chart_drawer(fork: bool | None = None) -> Alongside[list[Chart]]:
+    """A child to draw a report's bar charts, forked now to import matplotlib while this
+    process loads the runs and builds the report (a third of a second a report spends
+    waiting otherwise); give it to write_report, in a `with` block that ends it."""
+    return Alongside(fork=fork, prepare=_import_charts)
+
+
+def _import_charts() -> None:
+    import subsidybench.report.charts  # noqa: F401  (matplotlib with it)
 
 
 def _charts(report: Report, m: Messages, part: int) -> list[Chart]:

@@ -264,7 +264,8 @@ def _spreads(live: list[tuple[str, Any, Any]], seed: int | None) -> list[Any]:
 
     scenarios = [s for _, s, _ in live]
     half = len(scenarios) // 2
-    with Alongside(_ranges_of, scenarios[:half], seed, fork=None if half >= 2 else False) as first:
+    with Alongside(fork=None if half >= 2 else False) as first:
+        first.send(_ranges_of, scenarios[:half], seed)
         rest = _ranges_of(scenarios[half:], seed)
         return [*first.result(), *rest]
 
