@@ -59,7 +59,7 @@ def write_report(
     # shows them) and the workbook are a 40-run report's slowest parts: a second process
     # draws the bar charts while this one writes the workbook and then draws the rest
     # (report.alongside).
-    with drawer or Alongside(fork=fork) as bars:
+    with drawer if drawer is not None else Alongside(fork=fork) as bars:
         bars.send(_charts, report, m, 0)
         texts = text_files(report, m)
         md = out_dir / f"{STEM}.md"
