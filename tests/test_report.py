@@ -280,3 +280,20 @@ def test_the_runs_table_gives_the_machines_own_spread(run_file: Path, tmp_path: 
     assert "machine spread (in / across rounds)" in md
     assert "| - / - |" in md  # the run that took no reference
     assert "| 15.0% / 20.0% |" in md  # IQR 0.15 over median 1.0; round medians 1.0 and 1.2
+
+
+def test_a_title_of_many_runs_says_how_many(run_file: Path, tmp_path: Path) -> None:
+    """Forty run names made a heading of six lines: of more than seven, the first, the last and
+    how many; up to seven, every name."""
+    import shutil
+
+    paths = []
+    for i in range(1, 9):
+        paths.append(tmp_path / f"run-{i:02d}.json")
+        shutil.copyfile(run_file, paths[-1])
+    _report(*map(str, paths), out=tmp_path / "many")
+    heading = (tmp_path / "many" / "report.md").read_text().splitlines()[0]
+    assert heading == "# subsidybench report: 8 runs, run-01 to run-08"
+    _report(*map(str, paths[:7]), out=tmp_path / "seven")
+    heading = (tmp_path / "seven" / "report.md").read_text().splitlines()[0]
+    assert heading == "# subsidybench report: " + ", ".join(p.stem for p in paths[:7])

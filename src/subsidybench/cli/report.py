@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from subsidybench import bounds
 from subsidybench.cli.options import ProfilesDir
+
+if TYPE_CHECKING:
+    from subsidybench.report.i18n import Messages
+
+
+_TITLE_RUNS = 7
+"""A title names this many runs at most; of more, the first, the last and how many."""
+
+
+def _title(m: Messages, labels: list[str]) -> str:
+    """The report's title: its runs, or of many (a page's heading of 40 names ran to 6 lines)
+    the first and the last and how many."""
+    if len(labels) <= _TITLE_RUNS:
+        return m("report.title", runs=", ".join(labels))
+    runs = m("report.title_many", n=len(labels), first=labels[0], last=labels[-1])
+    return m("report.title", runs=runs)
 
 
 def _duration_range() -> bounds.Range:
@@ -181,7 +197,7 @@ def report(
     )
     with chart_drawer() as drawer:  # a child importing matplotlib while the report is built
         runs = label_runs(files)
-        title = title or m("report.title", runs=", ".join(lr.label for lr in runs))
+        title = title or _title(m, [lr.label for lr in runs])
         built = build_report(runs, options, title=title)
         written = write_report(built, out, m, drawer=drawer)
     for note in built.notes:
