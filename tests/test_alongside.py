@@ -115,8 +115,8 @@ def test_a_report_drawn_in_a_child_is_the_same_file_for_file(
     report = build_report(runs, options, generated="2026-01-01T00:00:00+00:00")
     with chart_drawer(fork=True) as drawer:  # forked before, sent the report when built
         early = write_report(report, tmp_path / "early", drawer=drawer)
-    forked = write_report(report, tmp_path / "forked", fork=True)
-    here = write_report(report, tmp_path / "here", fork=False)
+    forked = write_report(report, tmp_path / "forked", drawer=Alongside(fork=True))
+    here = write_report(report, tmp_path / "here", drawer=Alongside(fork=False))
     assert [p.name for p in forked] == [p.name for p in here] == [p.name for p in early]
     for a, b in zip(early, here, strict=True):
         if a.suffix != ".xlsx":

@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from subsidybench import bounds
 from subsidybench.cli.options import ProfilesDir
-
-if TYPE_CHECKING:
-    from subsidybench.report.i18n import Messages
-
-
-_TITLE_RUNS = 7
-"""A title names this many runs at most; of more, the first, the last and how many."""
-
-
-def _title(m: Messages, labels: list[str]) -> str:
-    """The report's title: its runs, or of many (a page's heading of 40 names ran to 6 lines)
-    the first and the last and how many."""
-    if len(labels) <= _TITLE_RUNS:
-        return m("report.title", runs=", ".join(labels))
-    runs = m("report.title_many", n=len(labels), first=labels[0], last=labels[-1])
-    return m("report.title", runs=runs)
 
 
 def _duration_range() -> bounds.Range:
@@ -163,7 +147,13 @@ def report(
     """
     from subsidybench.cost.sweep import parse_values
     from subsidybench.errors import UserError
-    from subsidybench.report import ReportOptions, build_report, label_runs, parse_price
+    from subsidybench.report import (
+        ReportOptions,
+        build_report,
+        label_runs,
+        parse_price,
+        report_title,
+    )
     from subsidybench.report.files import chart_drawer, write_report
     from subsidybench.report.i18n import messages
 
@@ -197,7 +187,7 @@ def report(
     )
     with chart_drawer() as drawer:  # a child importing matplotlib while the report is built
         runs = label_runs(files)
-        title = title or _title(m, [lr.label for lr in runs])
+        title = title or report_title([lr.label for lr in runs], m)
         built = build_report(runs, options, title=title)
         written = write_report(built, out, m, drawer=drawer)
     for note in built.notes:

@@ -20,6 +20,7 @@ _EXPORTS = (
     "build_report",
     "label_runs",
     "parse_price",
+    "report_title",
 )
 
 __all__ = list(_EXPORTS)

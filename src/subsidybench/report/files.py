@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,12 +23,12 @@ def write_report(
     out_dir: Path,
     m: Messages = ENGLISH,
     *,
-    fork: bool | None = None,
     drawer: Alongside[list[Chart]] | None = None,
 ) -> list[Path]:
     """Render every format into `out_dir` (created if missing); returns the files written.
-    `fork` draws the bar charts in a second process (default: where report.alongside can);
-    `drawer` is one forked before the report was built (`chart_drawer`), matplotlib imported.
+    `drawer` draws the bar charts in a second process: one forked before the report was built
+    (`chart_drawer`, matplotlib imported), or `Alongside(fork=False)` to draw them here;
+    default, one forked now where report.alongside can.
 
     Existing files of the same names are replaced: a report is derived from its run files and
     can always be made again.
@@ -59,23 +58,18 @@ def write_report(
     # shows them) and the workbook are a 40-run report's slowest parts: a second process
     # draws the bar charts while this one writes the workbook and then draws the rest
     # (report.alongside).
-    with drawer if drawer is not None else Alongside(fork=fork) as bars:
+    with drawer if drawer is not None else Alongside() as bars:
         bars.send(_charts, report, m, 0)
         texts = text_files(report, m)
-        md = out_dir / f"{STEM}.md"
-        files: list[tuple[Path, str | Callable[[Path], None]]] = [
-            (out_dir / f"{STEM}.xlsx", lambda path: write_xlsx(report, path, m)),
-            (md, texts.pop(f"{STEM}.md")),
-            *((out_dir / name, text) for name, text in texts.items()),
-        ]
-        for path, content in files:
-            write_atomic(path, content, "--out")
-        html = out_dir / f"{STEM}.html"
+        md, html, xlsx = (out_dir / f"{STEM}.{suffix}" for suffix in ("md", "html", "xlsx"))
+        write_atomic(xlsx, lambda path: write_xlsx(report, path, m), "--out")
+        write_atomic(md, texts.pop(f"{STEM}.md"), "--out")
+        csvs = [out_dir / name for name in texts]
+        for path, text in zip(csvs, texts.values(), strict=True):
+            write_atomic(path, text, "--out")
         rest = _charts(report, m, 1)
         write_atomic(html, render_html(report, [*bars.result(), *rest], m), "--out")
-    # Listed as before: the markdown, the page, the csv files, the workbook.
-    paths = [path for path, _ in files]
-    return [md, html, *paths[2:], paths[0]]
+    return [md, html, *csvs, xlsx]
 
 
 def text_files(report: Report, m: Messages = ENGLISH) -> dict[str, str]:

@@ -17,8 +17,9 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from subsidybench.digits import figure
 from subsidybench.report.chart_svg import figure_svg
-from subsidybench.report.charts import WIDTH_IN, plain
+from subsidybench.report.charts import WIDTH_IN
 from subsidybench.report.display import short_id
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def span_for(ratios: np.ndarray) -> float:
 
 def factor(value: float) -> str:
     """1.5 -> "1.5x", 0.6667 -> "0.667x", 1000 -> "1,000x"."""
-    return f"{value:,.0f}x" if value >= 100 else f"{value:.3g}x"
+    return f"{figure(value, 3)}x"
 
 
 def run_grid(
@@ -146,4 +147,4 @@ def _median(values: np.ndarray, valid: np.ndarray) -> float:
 
 
 def _median_text(value: float) -> str:
-    return "-" if math.isnan(value) else plain(float(f"{value:.3g}"))
+    return "-" if math.isnan(value) else figure(value, 3)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from subsidybench.report.charts import COLOURS, Chart, figure_svg, plain_numbers
+from subsidybench.report.charts import COLOURS, LOG_RANGE, Chart, figure_svg, plain_numbers
 from subsidybench.report.core_words import core_text
 from subsidybench.report.i18n import ENGLISH, Messages
 
@@ -21,12 +21,11 @@ if TYPE_CHECKING:
     from subsidybench.report.tables import Report
 
 _SLO_COLOUR = "#D55E00"
-_LOG_RANGE = 50.0
 
 
 def _log_if_wide(ax: Axes, values: pd.Series, axis: str) -> None:
     positive = values[values > 0]
-    if len(positive) > 1 and positive.max() / positive.min() > _LOG_RANGE:
+    if len(positive) > 1 and positive.max() / positive.min() > LOG_RANGE:
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
     plain_numbers(ax, axis)
 

@@ -54,11 +54,11 @@ from subsidybench.work import Work
 # report a few MiB; these leave room for hundreds of runs and refuse a zip bomb before it inflates.
 MAX_BUNDLE_BYTES = 512 << 20
 MAX_MEMBERS = 2000
+MAX_MEMBER_BYTES = 64 << 20
+MAX_TOTAL_BYTES = 512 << 20
 # The compression methods Python's zipfile reads (the stdlib's zlib, bz2 and lzma); a member
 # packed by another (zstd, deflate64) is refused by name before it is opened.
 _READABLE = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-MAX_MEMBER_BYTES = 64 << 20
-MAX_TOTAL_BYTES = 512 << 20
 
 # Figures are recomputed with the same numpy calls that wrote them, so they agree to the last
 # bit on one machine; a file from another numpy may differ in the last few bits of a mean.

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from subsidybench.catalogue.subsidies import Programme
+    from subsidybench.report.i18n import Messages
     from subsidybench.results.serving import Slo
 
 DEFAULT_RATES = tuple(round(0.1 * i, 1) for i in range(11))
@@ -167,6 +168,21 @@ def label_runs(paths: Sequence[Path]) -> list[LabelledRun]:
 
     labels = labels_for([str(p) for p in paths])
     return [LabelledRun(label, str(p), load_run(p)) for label, p in zip(labels, paths, strict=True)]
+
+
+TITLE_RUNS = 7
+"""A report's title names this many runs at most; of more, the first, the last and how many."""
+
+
+def report_title(labels: Sequence[str], m: Messages) -> str:
+    """The title `report` gives: its runs, or of many (a heading of 40 names ran to 6 lines)
+    how many, the first and the last. build_report's own default, which an evidence bundle's
+    report has and `evidence verify` makes again, stays every name, so that a bundle made
+    before still verifies."""
+    if len(labels) <= TITLE_RUNS:
+        return m("report.title", runs=", ".join(labels))
+    runs = m("report.title_many", n=len(labels), first=labels[0], last=labels[-1])
+    return m("report.title", runs=runs)
 
 
 def build_report(
